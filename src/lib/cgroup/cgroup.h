@@ -1,0 +1,74 @@
+/* cgroups on every layout: legacy v1, hybrid (v1 controllers + a cgroup2
+ * mount, as on the development machines) and unified v2.
+ *
+ * The runtime calls, in order:
+ *   cell_cgroup_create()   before the init is cloned: makes the cgroup
+ *                          (every v1 controller, or the v2 dir), applies
+ *                          linux.resources, validating every value first
+ *   cell_cgroup_clone_fd() v2 only: a dir fd for clone3 CLONE_INTO_CGROUP
+ *   cell_cgroup_enter()    otherwise: writes the pid into cgroup.procs
+ *   cell_cgroup_to_json()  saved in state.json so later commands (kill,
+ *                          pause, delete) find it again without the spec
+ *   cell_cgroup_destroy()  on delete and on every failure path: kills what
+ *                          is left, removes every directory it created
+ *
+ * Paths follow runc: linux.cgroupsPath absolute ("/a/b") is under each
+ * hierarchy's root; relative ("a/b") is under the runtime's own cgroup; absent
+ * means "/cell/<id>". "slice:prefix:name" is the systemd form.
+ */
+#ifndef CELL_CGROUP_H
+#define CELL_CGROUP_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum cell_cgroup_mode {
+	CELL_CGROUP_LEGACY,	/* v1 only */
+	CELL_CGROUP_HYBRID,	/* v1 controllers, cgroup2 mounted at /sys/fs/cgroup/unified */
+	CELL_CGROUP_UNIFIED,	/* cgroup2 at /sys/fs/cgroup */
+};
+
+/* Detected once per process from statfs() of /sys/fs/cgroup and children. */
+int cell_cgroup_mode(enum cell_cgroup_mode *ret, cell_error **err);
+const char *cell_cgroup_mode_name(enum cell_cgroup_mode mode);
+
+struct cell_cgroup;
+
+/* cgroups_path: linux.cgroupsPath or NULL; resources: linux.resources or
+ * NULL; systemd: --systemd-cgroup. On failure nothing is left behind. */
+int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *resources,
+		       bool systemd, struct cell_cgroup **ret, cell_error **err);
+/* A cgroup made by an earlier process, from state.json. */
+int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error **err);
+json_object *cell_cgroup_to_json(const struct cell_cgroup *cg);
+
+/* v2: O_DIRECTORY fd of the leaf for CLONE_INTO_CGROUP, or -1 (v1/hybrid). */
+int cell_cgroup_clone_fd(struct cell_cgroup *cg);
+int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err);
+
+/* The cgroup path as the container sees it in /proc/self/cgroup ("/cell/ID"),
+ * and the absolute directory for a controller ("memory", or "" for v2). */
+const char *cell_cgroup_path(const struct cell_cgroup *cg);
+char *cell_cgroup_dir(const struct cell_cgroup *cg, const char *controller);
+
+/* Live changes and queries. */
+int cell_cgroup_update(struct cell_cgroup *cg, json_object *resources, cell_error **err);
+int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err);
+int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err);
+int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **ret, size_t *ret_n, cell_error **err);
+/* Signal every process, race-free (cgroup.kill, or freeze + kill + thaw). */
+int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err);
+/* runc's `events --stats` shape: {"cpu":..,"memory":..,"pids":..,"blkio":..,"hugetlb":..}. */
+int cell_cgroup_stats(struct cell_cgroup *cg, json_object **ret, cell_error **err);
+/* True when the OOM killer has killed a process of this cgroup. */
+int cell_cgroup_oom_killed(struct cell_cgroup *cg, bool *ret, cell_error **err);
+
+/* Kill what is left and remove every directory created. ENOENT is success. */
+int cell_cgroup_destroy(struct cell_cgroup *cg, cell_error **err);
+void cell_cgroup_free(struct cell_cgroup *cg);
+
+#endif
