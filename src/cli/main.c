@@ -1,1 +1,89 @@
-int main(void) { return 0; }
+/* cell: a Docker-like command line on top of the cell library. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log.h"
+#include "util.h"
+
+struct cell_globals cell_globals = {
+	.root = "/var/lib/cell",
+	.runroot = "/run/cell",
+};
+
+/* Keep sorted by group as `cell --help` shows them. */
+static const struct cell_cmd commands[] = {
+	{ "version", cmd_version, 0, "Show the cell version" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: cell [--root DIR] [--debug] COMMAND [ARG...]\n\n"
+		   "A daemonless container engine.\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'cell COMMAND --help' for more on a command.\n");
+}
+
+int cmd_version(int argc, char **argv, cell_error **err)
+{
+	if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+		printf("Usage: cell version\n\nShow the cell version.\n");
+		return 0;
+	}
+	printf("cell version %s\n", CELL_VERSION);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	cell_error *err = NULL;
+	int c;
+
+	/* stop at the first non-option: it is the command */
+	while ((c = getopt_long(argc, argv, "+hvD", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': cell_globals.root = optarg; break;
+		case 'D': cell_globals.debug = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'v': return cmd_version(0, NULL, &err);
+		default: usage(stderr); return EXIT_CELL;
+		}
+	}
+	cell_log_init("cell", NULL, false, cell_globals.debug, NULL);
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_CELL;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!streq(commands[i].name, name))
+			continue;
+		if ((commands[i].flags & CMD_NEEDS_ROOT) && geteuid() != 0) {
+			cell_log(CELL_LOG_ERROR, "`%s` needs root (it creates namespaces, mounts and cgroups)", name);
+			return EXIT_CELL;
+		}
+		int cargc = argc - optind;
+		char **cargv = argv + optind;
+		optind = 0;	/* commands run their own getopt_long from cargv[0] */
+		int r = commands[i].fn(cargc, cargv, &err);
+		if (err) {
+			cell_log_error(&err);
+			if (r == 0)
+				r = EXIT_CELL;
+		}
+		return r;
+	}
+	cell_log(CELL_LOG_ERROR, "unknown command `%s` (see `cell --help`)", name);
+	return EXIT_CELL;
+}

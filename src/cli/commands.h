@@ -1,0 +1,36 @@
+/* `cell`: one file per command or command group, dispatched by main.c's
+ * table. Each command gets argv with argv[0] = its own name and returns the
+ * process exit status (Docker's: 125 for cell's own errors). Errors are
+ * returned through cell_error and printed once, by main. */
+#ifndef CELL_CLI_COMMANDS_H
+#define CELL_CLI_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+#define EXIT_CELL 125	/* cell's own failure, as Docker's 125 */
+
+enum cmd_flags {
+	CMD_NEEDS_ROOT = 1 << 0,	/* refuse early with a clear message when not root */
+};
+
+struct cell_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv, cell_error **err);
+	unsigned flags;
+	const char *summary;
+};
+
+/* Global options parsed by main, visible to commands. */
+struct cell_globals {
+	const char *root;	/* --root: engine state, default /var/lib/cell */
+	const char *runroot;	/* runtime state, default /run/cell */
+	bool debug;
+};
+extern struct cell_globals cell_globals;
+
+/* Prototypes of commands, one group per file. Add yours here and in main.c. */
+int cmd_version(int argc, char **argv, cell_error **err);
+
+#endif
