@@ -1,0 +1,504 @@
+#define _GNU_SOURCE
+#include "mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "spec/spec.h"
+#include "util.h"
+
+static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how = { .flags = flags, .resolve = resolve };
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+static const char *fdpath(int fd, char buf[static 32])
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+int cell_resolve_in_root(int rootfd, const char *path, bool create, bool as_file, cell_error **err)
+{
+	const char *rel = path;
+	while (*rel == '/')
+		rel++;
+	if (!*rel)
+		rel = ".";
+	int fd = openat2_(rootfd, rel, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd >= 0 ? fd : cell_error_errno(err, errno, "resolve `%s` in the rootfs", path);
+
+	/* create the parent first, then the last component inside it */
+	_cleanup_free_ char *parent = xstrdup(rel);
+	char *slash = strrchr(parent, '/');
+	const char *base = rel;
+	_cleanup_close_ int pfd = -1;
+	if (slash) {
+		*slash = '\0';
+		base = slash + 1;
+		pfd = cell_resolve_in_root(rootfd, parent, true, false, err);
+		if (pfd < 0)
+			return -1;
+	} else {
+		pfd = openat2_(rootfd, ".", O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT);
+		if (pfd < 0)
+			return cell_error_errno(err, errno, "open the rootfs");
+	}
+	/* mkdirat/openat need a real directory fd, not O_PATH */
+	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cell_error_errno(err, errno, "open `%s` in the rootfs", slash ? parent : "/");
+	if (as_file) {
+		int f = openat(dfd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno != EEXIST)
+			return cell_error_errno(err, errno, "create mount point `%s` in the rootfs", path);
+		safe_close(f);
+	} else if (mkdirat(dfd, base, 0755) < 0 && errno != EEXIST) {
+		return cell_error_errno(err, errno, "create directory `%s` in the rootfs", path);
+	}
+	fd = openat2_(dfd, base, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "resolve `%s` in the rootfs", path);
+	return fd;
+}
+
+static void flags_text(unsigned long f, char *buf, size_t len)
+{
+	static const struct { unsigned long f; const char *n; } names[] = {
+		{ MS_RDONLY, "ro" }, { MS_NOSUID, "nosuid" }, { MS_NODEV, "nodev" },
+		{ MS_NOEXEC, "noexec" }, { MS_BIND, "bind" }, { MS_REC, "rec" },
+		{ MS_REMOUNT, "remount" }, { MS_PRIVATE, "private" }, { MS_SLAVE, "slave" },
+		{ MS_SHARED, "shared" }, { MS_UNBINDABLE, "unbindable" }, { MS_MOVE, "move" },
+		{ MS_NOATIME, "noatime" }, { MS_RELATIME, "relatime" }, { MS_STRICTATIME, "strictatime" },
+	};
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (f & names[i].f)
+			off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s", off ? "," : "", names[i].n);
+	if (!off)
+		snprintf(buf, len, "none");
+}
+
+/* mount(2) with an error naming source, target, type, flags and data. */
+static int mount_verbose(const char *src, const char *target, const char *shown_target,
+			 const char *type, unsigned long flags, const char *data, cell_error **err)
+{
+	if (mount(src, target, type, flags, data) == 0)
+		return 0;
+	int e = errno;
+	char f[160];
+	flags_text(flags, f, sizeof(f));
+	return cell_error_errno(err, e, "mount `%s` on `%s` (type %s, flags %s%s%s)", src ? src : "none",
+				shown_target, type ? type : "none", f, data ? ", data " : "", data ? data : "");
+}
+
+int cell_rootfs_prepare(const struct cell_spec *s, cell_error **err)
+{
+	/* mounts made for the container must never propagate back to the host:
+	 * rslave keeps host mounts visible yet stops the way back (runc's default) */
+	unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : (MS_SLAVE | MS_REC);
+	if (prop & MS_SHARED)
+		prop = MS_SLAVE | MS_REC;	/* made shared again after pivot_root */
+	if (mount_verbose(NULL, "/", "/", NULL, prop, NULL, err) < 0)
+		return -1;
+	/* the rootfs must be a mount point for pivot_root */
+	if (mount_verbose(s->root_path, s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL, err) < 0)
+		return cell_error_wrap(err, "root.path");
+	return 0;
+}
+
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	return f;
+}
+
+/* Remount a bind mount with its per-mount flags; flags the source mount has
+ * locked (from a less privileged namespace) must be kept or EPERM follows. */
+static int bind_remount(const char *target, const char *shown, const char *src, unsigned long flags,
+			cell_error **err)
+{
+	unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_BIND | MS_REC | MS_REMOUNT));
+	if (mount(NULL, target, NULL, f, NULL) == 0)
+		return 0;
+	if (errno == EPERM) {
+		unsigned long locked = src ? locked_flags(src) : 0;
+		if (mount(NULL, target, NULL, f | locked, NULL) == 0)
+			return 0;
+	}
+	return mount_verbose(NULL, target, shown, NULL, f, NULL, err);
+}
+
+static int mount_cgroup(const struct cell_spec *s, const struct cell_mount *m, int rootfd, cell_error **err);
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int rootfd, bool in_userns,
+		     cell_error **err)
+{
+	char buf[32];
+	const char *type = m->type;
+	bool as_file = false;
+	_cleanup_close_ int fd = -1;
+
+	if (type && (streq(type, "cgroup") || streq(type, "cgroup2")) && !m->bind)
+		return mount_cgroup(s, m, rootfd, err);
+	if (m->bind) {
+		struct stat st;
+		if (stat(m->source, &st) < 0)
+			return cell_error_errno(err, errno, "bind source `%s`", m->source);
+		as_file = !S_ISDIR(st.st_mode);
+	}
+	fd = cell_resolve_in_root(rootfd, m->destination, true, as_file, err);
+	if (fd < 0)
+		return -1;
+	const char *target = fdpath(fd, buf);
+
+	if (m->bind) {
+		unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
+		if (mount_verbose(m->source, target, m->destination, NULL, f, NULL, err) < 0)
+			return -1;
+		/* reopen: the fd still points at the dentry under the new mount */
+		fd = safe_close(fd);
+		fd = cell_resolve_in_root(rootfd, m->destination, false, false, err);
+		if (fd < 0)
+			return -1;
+		target = fdpath(fd, buf);
+		if ((m->flags & ~(MS_REC | MS_BIND)) && bind_remount(target, m->destination, m->source, m->flags, err) < 0)
+			return -1;
+	} else {
+		if (!type)
+			return cell_error_set(err, "mount on `%s`: `type` is required unless the mount is a bind mount",
+					      m->destination);
+		int r = mount_verbose(m->source ? m->source : type, target, m->destination, type,
+				      m->flags, m->data, err);
+		if (r < 0 && streq(type, "sysfs") && in_userns && cell_error_code(*err) == EPERM) {
+			/* without its own network namespace a user namespace may not
+			 * mount sysfs: bind the host's, read-only, as runc does */
+			cell_error_free(err);
+			if (mount_verbose("/sys", target, m->destination, NULL, MS_BIND | MS_REC, NULL, err) < 0)
+				return -1;
+			r = 0;
+		}
+		if (r < 0)
+			return -1;
+	}
+	if (m->propagation) {
+		fd = safe_close(fd);
+		fd = cell_resolve_in_root(rootfd, m->destination, false, false, err);
+		if (fd < 0)
+			return -1;
+		if (mount_verbose(NULL, fdpath(fd, buf), m->destination, NULL, m->propagation, NULL, err) < 0)
+			return -1;
+	}
+	if (m->attr_set || m->attr_clr) {
+		struct mount_attr attr = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
+		fd = safe_close(fd);
+		fd = cell_resolve_in_root(rootfd, m->destination, false, false, err);
+		if (fd < 0)
+			return -1;
+		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			return cell_error_errno(err, errno, "set recursive attributes on `%s`", m->destination);
+	}
+	return 0;
+}
+
+/* cgroup mounts. A v2 host (or a "cgroup2" request) gets cgroup2. On v1 and
+ * hybrid hosts, a tmpfs with one directory per hierarchy: with a cgroup
+ * namespace each is a fresh mount rooted at the container's cgroup; without
+ * one, a bind of the container's own directory, as runc does. */
+static int mount_cgroup(const struct cell_spec *s, const struct cell_mount *m, int rootfd, cell_error **err)
+{
+	char buf[32];
+	bool unified_host = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	_cleanup_close_ int fd = cell_resolve_in_root(rootfd, m->destination, true, false, err);
+	if (fd < 0)
+		return -1;
+	unsigned long flags = m->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (unified_host || streq(m->type, "cgroup2"))
+		return mount_verbose("cgroup2", fdpath(fd, buf), m->destination, "cgroup2", flags, NULL, err);
+
+	if (mount_verbose("tmpfs", fdpath(fd, buf), m->destination, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=755", err) < 0)
+		return -1;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return cell_error_errno(err, errno, "read /proc/self/mountinfo");
+	char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+	bool cgns = s->ns[CELL_NS_CGROUP].enabled;
+	while (r == 0 && getline(&line, &cap, f) > 0) {
+		/* ... mountpoint ... - fstype source superoptions */
+		char root[PATH_MAX], mp[PATH_MAX], fstype[64], super[512];
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*d %*d %*s %4095s %4095s", root, mp) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %511s", fstype, super) != 2)
+			continue;
+		if (strncmp(mp, "/sys/fs/cgroup/", 15) != 0 || strchr(mp + 15, '/'))
+			continue;
+		if (!streq(fstype, "cgroup") && !streq(fstype, "cgroup2"))
+			continue;
+		const char *name = mp + 15;
+		_cleanup_free_ char *dst = xasprintf("%s/%s", m->destination, name);
+		_cleanup_close_ int dfd = cell_resolve_in_root(rootfd, dst, true, false, err);
+		if (dfd < 0) {
+			r = -1;
+			break;
+		}
+		if (cgns) {
+			/* options: keep only controller names / name= / none */
+			char opts[512] = "";
+			if (streq(fstype, "cgroup")) {
+				char *save = NULL;
+				for (char *o = strtok_r(super, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+					if (streq(o, "rw") || streq(o, "ro"))
+						continue;
+					if (*opts)
+						strncat(opts, ",", sizeof(opts) - strlen(opts) - 1);
+					strncat(opts, o, sizeof(opts) - strlen(opts) - 1);
+				}
+			}
+			r = mount_verbose(fstype, fdpath(dfd, buf), dst, fstype, flags, *opts ? opts : NULL, err);
+		} else {
+			/* the container's own cgroup dir in this hierarchy */
+			char own[PATH_MAX] = "/";
+			FILE *cg = fopen("/proc/self/cgroup", "re");
+			char *l2 = NULL;
+			size_t c2 = 0;
+			while (cg && getline(&l2, &c2, cg) > 0) {
+				char *a = strchr(l2, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+				if (!b)
+					continue;
+				*b = '\0';
+				b[strcspn(b + 1, "\n") + 1] = '\0';
+				bool match = streq(fstype, "cgroup2") ? a[1] == '\0' : strstr(super, a + 1) != NULL && a[1];
+				if (match)
+					snprintf(own, sizeof(own), "%s", b + 1);
+			}
+			free(l2);
+			if (cg)
+				fclose(cg);
+			_cleanup_free_ char *src = xasprintf("%s%s", mp, own);
+			if (!is_dir(src)) {
+				free(src);
+				src = xstrdup(mp);
+			}
+			r = mount_verbose(src, fdpath(dfd, buf), dst, NULL, MS_BIND | MS_REC, NULL, err);
+			if (r == 0) {
+				safe_close(dfd);
+				dfd = cell_resolve_in_root(rootfd, dst, false, false, err);
+				r = dfd < 0 ? -1 : bind_remount(fdpath(dfd, buf), dst, src, flags, err);
+			}
+		}
+		(void)root;
+	}
+	free(line);
+	fclose(f);
+	if (r == 0 && (m->flags & MS_RDONLY)) {
+		safe_close(fd);
+		fd = cell_resolve_in_root(rootfd, m->destination, false, false, err);
+		if (fd < 0)
+			return -1;
+		r = bind_remount(fdpath(fd, buf), m->destination, NULL, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
+	}
+	return r;
+}
+
+static const struct { const char *path; char type; int major, minor; } default_devices[] = {
+	{ "/dev/null", 'c', 1, 3 }, { "/dev/zero", 'c', 1, 5 }, { "/dev/full", 'c', 1, 7 },
+	{ "/dev/random", 'c', 1, 8 }, { "/dev/urandom", 'c', 1, 9 }, { "/dev/tty", 'c', 5, 0 },
+};
+
+static int make_device(int rootfd, const char *path, char type, int64_t major, int64_t minor, mode_t perm,
+		       uid_t uid, gid_t gid, bool bind, cell_error **err)
+{
+	_cleanup_free_ char *parent = xstrdup(path);
+	char *slash = strrchr(parent, '/');
+	*slash = '\0';
+	_cleanup_close_ int pfd = cell_resolve_in_root(rootfd, *parent ? parent : "/", true, false, err);
+	if (pfd < 0)
+		return -1;
+	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cell_error_errno(err, errno, "open `%s`", parent);
+	const char *base = slash + 1;
+	if (bind) {
+		/* mknod is not allowed in a user namespace: bind the host's node */
+		char buf[32];
+		int f = openat(dfd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f < 0 && errno != EEXIST)
+			return cell_error_errno(err, errno, "create `%s`", path);
+		safe_close(f);
+		_cleanup_close_ int t = cell_resolve_in_root(rootfd, path, false, false, err);
+		if (t < 0)
+			return -1;
+		return mount_verbose(path, fdpath(t, buf), path, NULL, MS_BIND, NULL, err);
+	}
+	mode_t mode = perm & 07777;
+	switch (type) {
+	case 'c': case 'u': mode |= S_IFCHR; break;
+	case 'b': mode |= S_IFBLK; break;
+	case 'p': mode |= S_IFIFO; break;
+	}
+	unlinkat(dfd, base, 0);
+	if (mknodat(dfd, base, mode, makedev(major, minor)) < 0)
+		return cell_error_errno(err, errno, "create device `%s` (%c %lld:%lld)", path, type,
+					(long long)major, (long long)minor);
+	/* mknod is subject to the umask; the spec's fileMode is exact */
+	if (fchmodat(dfd, base, perm & 07777, 0) < 0 || fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return cell_error_errno(err, errno, "set owner and mode of device `%s`", path);
+	return 0;
+}
+
+static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, cell_error **err)
+{
+	bool dev_tmpfs = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (streq(s->mounts[i].destination, "/dev") && !s->mounts[i].bind)
+			dev_tmpfs = true;
+	/* spec devices always; the defaults only on a /dev of our own */
+	if (dev_tmpfs) {
+		for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+			bool overridden = false;
+			for (size_t j = 0; j < s->n_devices; j++)
+				if (streq(s->devices[j].path, default_devices[i].path))
+					overridden = true;
+			if (!overridden && make_device(rootfd, default_devices[i].path, default_devices[i].type,
+						       default_devices[i].major, default_devices[i].minor, 0666, 0, 0,
+						       in_userns, err) < 0)
+				return -1;
+		}
+	}
+	for (size_t j = 0; j < s->n_devices; j++) {
+		const struct cell_device *d = &s->devices[j];
+		if (make_device(rootfd, d->path, d->type, d->major, d->minor, d->has_mode ? d->mode : 0666,
+				d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, in_userns, err) < 0)
+			return cell_error_wrap(err, "linux.devices[%zu]", j);
+	}
+	if (!dev_tmpfs)
+		return 0;
+	static const struct { const char *link, *target; } links[] = {
+		{ "/dev/fd", "/proc/self/fd" }, { "/dev/stdin", "/proc/self/fd/0" },
+		{ "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
+		{ "/dev/core", "/proc/kcore" }, { "/dev/ptmx", "pts/ptmx" },
+	};
+	_cleanup_close_ int pfd = cell_resolve_in_root(rootfd, "/dev", false, false, err);
+	if (pfd < 0)
+		return -1;
+	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cell_error_errno(err, errno, "open /dev in the rootfs");
+	bool has_proc = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (s->mounts[i].type && streq(s->mounts[i].type, "proc"))
+			has_proc = true;
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		if (streq(links[i].link, "/dev/core") && !has_proc)
+			continue;
+		if (symlinkat(links[i].target, dfd, links[i].link + 5) < 0 && errno != EEXIST)
+			return cell_error_errno(err, errno, "create symlink `%s` → `%s`", links[i].link, links[i].target);
+	}
+	return 0;
+}
+
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_error **err)
+{
+	_cleanup_close_ int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cell_error_errno(err, errno, "open root.path `%s`", s->root_path);
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (mount_one(s, &s->mounts[i], rootfd, in_userns, err) < 0)
+			return cell_error_wrap(err, "mounts[%zu]", i);
+	return setup_dev(s, rootfd, in_userns, err);
+}
+
+int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, cell_error **err)
+{
+	if (chdir(s->root_path) < 0)
+		return cell_error_errno(err, errno, "chdir to root.path `%s`", s->root_path);
+	if (no_pivot) {
+		if (mount(s->root_path, "/", NULL, MS_MOVE, NULL) < 0)
+			return cell_error_errno(err, errno, "move the rootfs `%s` to `/` (--no-pivot)", s->root_path);
+		if (chroot(".") < 0)
+			return cell_error_errno(err, errno, "chroot to `%s`", s->root_path);
+	} else {
+		/* pivot_root(".", ".") stacks the old root on top of the new
+		 * one; unmounting "." then drops the old root (no temp dir) */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return cell_error_errno(err, errno, "pivot_root to `%s` (on a ramfs root use --no-pivot)",
+						s->root_path);
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			return cell_error_errno(err, errno, "make the old root a slave");
+		if (umount2(".", MNT_DETACH) < 0)
+			return cell_error_errno(err, errno, "detach the old root");
+	}
+	if (chdir("/") < 0)
+		return cell_error_errno(err, errno, "chdir to the new root");
+	return 0;
+}
+
+static int mask_path(const char *p, cell_error **err)
+{
+	struct stat st;
+	if (lstat(p, &st) < 0)
+		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "maskedPaths: stat `%s`", p);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0)
+			return cell_error_errno(err, errno, "maskedPaths: mount an empty tmpfs on `%s`", p);
+		return 0;
+	}
+	if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
+		return cell_error_errno(err, errno, "maskedPaths: bind /dev/null on `%s`", p);
+	return 0;
+}
+
+static int readonly_path(const char *p, cell_error **err)
+{
+	if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "readonlyPaths: bind `%s`", p);
+	return bind_remount(p, p, p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
+}
+
+int cell_rootfs_finish(const struct cell_spec *s, cell_error **err)
+{
+	for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
+		if (readonly_path(s->readonly_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++)
+		if (mask_path(s->masked_paths[i], err) < 0)
+			return -1;
+	if (s->root_readonly && bind_remount("/", "/", NULL, MS_RDONLY, err) < 0)
+		return cell_error_wrap(err, "root.readonly");
+	if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+		return cell_error_errno(err, errno, "linux.rootfsPropagation: set propagation of `/`");
+	return 0;
+}

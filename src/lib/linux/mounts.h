@@ -1,0 +1,29 @@
+/* The container's file system view, built inside its mount namespace before
+ * and after pivot_root. Every destination is resolved inside the rootfs with
+ * openat2(RESOLVE_IN_ROOT), and mounts target the resolved O_PATH fd through
+ * /proc/self/fd, so a symlink in the image cannot redirect a mount onto the
+ * host (the CVE-2021-30465 class). */
+#ifndef CELL_MOUNTS_H
+#define CELL_MOUNTS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct cell_spec;
+
+/* Detach from the host's propagation and make the rootfs a mount point. */
+int cell_rootfs_prepare(const struct cell_spec *s, cell_error **err);
+/* Every mount of the spec, then /dev content (default devices, spec
+ * devices, /dev symlinks). cgroupns says whether a cgroup namespace is new. */
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_error **err);
+/* pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot). */
+int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, cell_error **err);
+/* After pivot: maskedPaths, readonlyPaths, read-only root, rootfsPropagation. */
+int cell_rootfs_finish(const struct cell_spec *s, cell_error **err);
+
+/* Resolve path inside rootfd (creating it as a dir, or a file when
+ * as_file, if missing) and return an O_PATH fd. */
+int cell_resolve_in_root(int rootfd, const char *path, bool create, bool as_file, cell_error **err);
+
+#endif
