@@ -1,0 +1,720 @@
+/* The lifecycle seen from the runtime: create, start, run, kill, delete.
+ * The container's own side is init.c; the conversation between the two is
+ * drawn in sync.h. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "hooks.h"
+#include "init.h"
+#include "json.h"
+#include "linux/seccomp.h"
+#include "log.h"
+#include "state.h"
+#include "sync.h"
+#include "util.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const char *root_of(const char *root)
+{
+	return root && *root ? root : CELL_RUNTIME_ROOT;
+}
+
+/* Everything a create holds until it succeeds; undo() removes it all. */
+struct creation {
+	struct cell_spec *spec;
+	struct cell_state *st;
+	struct cell_cgroup *cg;
+	struct cell_seccomp *seccomp;
+	int ns_fds[CELL_NS_COUNT];
+	int console;		/* connected --console-socket */
+	int fifo;		/* O_PATH exec.fifo */
+	int sock;		/* our end of the sync socketpair */
+	pid_t pid;
+	int pidfd;
+};
+
+static void creation_init(struct creation *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (int t = 0; t < CELL_NS_COUNT; t++)
+		c->ns_fds[t] = -1;
+	c->console = c->fifo = c->sock = c->pidfd = -1;
+}
+
+static void creation_release(struct creation *c)
+{
+	for (int t = 0; t < CELL_NS_COUNT; t++)
+		c->ns_fds[t] = safe_close(c->ns_fds[t]);
+	c->console = safe_close(c->console);
+	c->fifo = safe_close(c->fifo);
+	c->sock = safe_close(c->sock);
+	c->pidfd = safe_close(c->pidfd);
+	if (c->seccomp)
+		cell_seccomp_free(c->seccomp);
+	c->seccomp = NULL;
+	cell_cgroup_free(c->cg);
+	c->cg = NULL;
+	cell_state_free(c->st);
+	c->st = NULL;
+	cell_spec_free(c->spec);
+	c->spec = NULL;
+}
+
+/* Remove whatever the failed create made: the init, the cgroup, the state. */
+static void creation_undo(struct creation *c)
+{
+	cell_error *e = NULL;
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+	if (c->cg && cell_cgroup_destroy(c->cg, &e) < 0)
+		cell_log_error(&e);
+	if (c->st && cell_state_remove(c->st, &e) < 0)
+		cell_log_error(&e);
+	creation_release(c);
+}
+
+static int open_namespaces(struct creation *c, cell_error **err)
+{
+	for (int t = 0; t < CELL_NS_COUNT; t++) {
+		const char *path = c->spec->ns[t].path;
+		if (!path)
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return cell_error_errno(err, errno, "`linux.namespaces`: open %s namespace `%s`",
+						cell_ns_name(t), path);
+		c->ns_fds[t] = fd;
+		int type = ioctl(fd, NS_GET_NSTYPE);
+		if (type >= 0 && type != cell_ns_clone_flag(t))
+			return cell_error_set(err, "`linux.namespaces`: `%s` is not a %s namespace", path,
+					      cell_ns_name(t));
+		if (type < 0 && errno == ENOTTY)
+			return cell_error_set(err, "`linux.namespaces`: `%s` is not a namespace file", path);
+	}
+	return 0;
+}
+
+static int connect_console(const char *path, cell_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cell_error_set(err, "--console-socket `%s`: path too long", path);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "create a socket for --console-socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return cell_error_errno(err, e, "connect to --console-socket `%s`", path);
+	}
+	return fd;
+}
+
+static int send_fd(int sock, int fd, const char *name, cell_error **err)
+{
+	int r = sync_send(sock, 0, 0, name, fd);
+	if (r < 0)
+		return cell_error_errno(err, -r, "send the pty master to the console socket");
+	return 0;
+}
+
+static int write_idmap(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, cell_error **err)
+{
+	char buf[4096];
+	size_t off = 0;
+	for (size_t i = 0; i < n && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id,
+					m[i].host_id, m[i].size);
+	_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
+	if (write_file_at(AT_FDCWD, path, buf, off, err) < 0)
+		return cell_error_wrap(err, "`linux.%s`", streq(file, "uid_map") ? "uidMappings" : "gidMappings");
+	return 0;
+}
+
+static int setup_userns(struct creation *c, cell_error **err)
+{
+	const struct cell_spec *s = c->spec;
+	if (geteuid() != 0) {
+		/* an unprivileged writer must deny setgroups first (CVE-2014-8989) */
+		_cleanup_free_ char *p = xasprintf("/proc/%d/setgroups", (int)c->pid);
+		if (write_file(p, "deny", err) < 0)
+			return -1;
+	}
+	if (write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err) < 0 ||
+	    write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Namespaces that must be entered before the init is cloned: a pid
+ * namespace joined by path, and a new time namespace (its offsets must be
+ * written before any process is in it). Both affect only our children. */
+static int prepare_parent_namespaces(struct creation *c, cell_error **err)
+{
+	const struct cell_spec *s = c->spec;
+	if (c->ns_fds[CELL_NS_PID] >= 0) {
+		if (setns(c->ns_fds[CELL_NS_PID], CLONE_NEWPID) < 0)
+			return cell_error_errno(err, errno, "join pid namespace `%s`", s->ns[CELL_NS_PID].path);
+		c->ns_fds[CELL_NS_PID] = safe_close(c->ns_fds[CELL_NS_PID]);
+	}
+	if (c->ns_fds[CELL_NS_TIME] >= 0) {
+		if (setns(c->ns_fds[CELL_NS_TIME], CLONE_NEWTIME) < 0)
+			return cell_error_errno(err, errno, "join time namespace `%s`", s->ns[CELL_NS_TIME].path);
+		c->ns_fds[CELL_NS_TIME] = safe_close(c->ns_fds[CELL_NS_TIME]);
+	} else if (s->ns[CELL_NS_TIME].enabled) {
+		if (unshare(CLONE_NEWTIME) < 0)
+			return cell_error_errno(err, errno, "create a time namespace (kernel 5.6 or later needed)");
+		if (s->has_time_offsets) {
+			char buf[128];
+			snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+				 (long long)s->time_offsets[0][0], (long long)s->time_offsets[0][1],
+				 (long long)s->time_offsets[1][0], (long long)s->time_offsets[1][1]);
+			if (write_file("/proc/self/timens_offsets", buf, err) < 0)
+				return cell_error_wrap(err, "`linux.timeOffsets`");
+		}
+	}
+	return 0;
+}
+
+static uint64_t clone_flags(const struct cell_spec *s)
+{
+	uint64_t f = 0;
+	for (int t = 0; t < CELL_NS_COUNT; t++)
+		if (t != CELL_NS_TIME && s->ns[t].enabled && !s->ns[t].path)
+			f |= (uint64_t)cell_ns_clone_flag(t);
+	return f;
+}
+
+static pid_t clone_init(struct creation *c, cell_error **err)
+{
+	struct clone_args args = {
+		.flags = clone_flags(c->spec) | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&c->pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	int cgfd = c->cg ? cell_cgroup_clone_fd(c->cg) : -1;
+	if (cgfd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgfd;
+	}
+	/* stdio must reach the container intact; flush ours before the copy */
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && errno == ENOSYS) {
+		/* kernels before 5.3: plain clone, no pidfd, cgroup joined later */
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags(c->spec) | SIGCHLD), NULL, NULL, NULL, NULL);
+		cgfd = -1;
+	}
+	if (pid < 0) {
+		int e = errno;
+		if (e == EPERM)
+			return cell_error_errno(err, e, "clone the container init into new namespaces "
+						"(user namespaces disabled by sysctl, or not root?)");
+		if (e == ENOSPC || e == EUSERS)
+			return cell_error_errno(err, e, "clone the container init: namespace limit reached "
+						"(see /proc/sys/user/max_*_namespaces)");
+		return cell_error_errno(err, e, "clone the container init");
+	}
+	if (pid > 0 && cgfd < 0 && c->cg && cell_cgroup_enter(c->cg, pid, err) < 0)
+		return -1;
+	return pid;
+}
+
+static json_object *hook_state(struct creation *c, const char *status)
+{
+	json_object *o = cell_state_to_oci(c->st);
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "pid", json_object_new_int(c->pid));
+	return o;
+}
+
+static int converse(struct creation *c, cell_error **err)
+{
+	const struct cell_spec *s = c->spec;
+	int fd = -1;
+	_cleanup_free_ char *name = NULL;
+
+	if (sync_expect(c->sock, SYNC_HOOKS, "namespace and mount setup", NULL, NULL, err) < 0)
+		return -1;
+	json_object *hs = hook_state(c, "creating");
+	const char *text = cj_to_string(hs, false);
+	int r = cell_hooks_run(s, CELL_HOOK_PRESTART, text, err);
+	if (r == 0)
+		r = cell_hooks_run(s, CELL_HOOK_CREATE_RUNTIME, text, err);
+	if (r == 0 && sync_send(c->sock, SYNC_HOOKS_DONE, 0, text, -1) < 0)
+		r = cell_error_errno(err, errno, "resume the container init after the hooks");
+	json_object_put(hs);
+	if (r < 0)
+		return -1;
+	if (s->process.terminal) {
+		if (sync_expect(c->sock, SYNC_PTY, "terminal setup", &fd, &name, err) < 0)
+			return -1;
+		r = send_fd(c->console, fd, name, err);
+		safe_close(fd);
+		if (r < 0 || sync_send(c->sock, SYNC_FD_DONE, 0, NULL, -1) < 0)
+			return r < 0 ? r : cell_error_errno(err, errno, "resume the container init");
+	}
+	if (c->seccomp && cell_seccomp_needs_notify(c->seccomp)) {
+		if (sync_expect(c->sock, SYNC_SECCOMP, "seccomp setup", &fd, NULL, err) < 0)
+			return -1;
+		json_object *st = hook_state(c, "creating");
+		r = cell_seccomp_send_notify_fd(cell_seccomp_listener_path(c->seccomp), fd,
+						cj_to_string(st, false), err);
+		json_object_put(st);
+		safe_close(fd);
+		if (r < 0 || sync_send(c->sock, SYNC_FD_DONE, 0, NULL, -1) < 0)
+			return r < 0 ? r : cell_error_errno(err, errno, "resume the container init");
+	}
+	return sync_expect(c->sock, SYNC_READY, "final setup", NULL, NULL, err);
+}
+
+static int copy_config(struct creation *c, cell_error **err)
+{
+	const char *text = cj_to_string(c->spec->json, false);
+	_cleanup_free_ char *path = cell_state_path(c->st, "config.json");
+	return write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run, struct creation *c,
+		     cell_error **err)
+{
+	const char *root = root_of(o->root);
+	int sp[2];
+
+	if (cell_state_check_id(id, err) < 0)
+		return -1;
+	if (cell_spec_load(o->bundle ? o->bundle : ".", &c->spec, err) < 0)
+		return -1;
+	const struct cell_spec *s = c->spec;
+	if (!s->has_process)
+		return cell_error_set(err, "`process`: required to create a container");
+	if (s->seccomp && cell_seccomp_compile(s->seccomp, &c->seccomp, err) < 0)
+		return cell_error_wrap(err, "linux.seccomp");
+	if (open_namespaces(c, err) < 0)
+		return -1;
+	if (s->process.terminal) {
+		if (!o->console_socket && !for_run)
+			return cell_error_set(err, "`process.terminal` is true: --console-socket is required");
+		if (o->console_socket && (c->console = connect_console(o->console_socket, err)) < 0)
+			return -1;
+	}
+	if (cell_state_new(root, id, &c->st, err) < 0)
+		return -1;
+	c->st->bundle = xstrdup(s->bundle);
+	c->st->rootfs = xstrdup(s->root_path);
+	c->st->annotations = s->annotations ? json_object_get(s->annotations) : NULL;
+	c->st->systemd_cgroup = o->systemd_cgroup;
+	if (cell_cgroup_create(id, s->cgroups_path, s->resources, o->systemd_cgroup, &c->cg, err) < 0)
+		return -1;
+	c->st->cgroup = cell_cgroup_to_json(c->cg);
+	_cleanup_free_ char *fifo = cell_state_path(c->st, "exec.fifo");
+	if (mkfifo(fifo, 0600) < 0)
+		return cell_error_errno(err, errno, "create the exec fifo `%s`", fifo);
+	c->fifo = open(fifo, O_PATH | O_CLOEXEC);
+	if (c->fifo < 0)
+		return cell_error_errno(err, errno, "open the exec fifo `%s`", fifo);
+	if (copy_config(c, err) < 0 || cell_state_save(c->st, err) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return cell_error_errno(err, errno, "create the sync socketpair");
+	c->sock = sp[0];
+	if (prepare_parent_namespaces(c, err) < 0) {
+		close(sp[1]);
+		return -1;
+	}
+	c->pid = clone_init(c, err);
+	if (c->pid == 0) {
+		struct cell_init_ctx ic = {
+			.spec = s, .sync = sp[1], .fifo = c->fifo, .seccomp = c->seccomp,
+			.new_userns = s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path,
+			.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
+			.preserve_fds = o->preserve_fds,
+		};
+		close(sp[0]);
+		memcpy(ic.ns_fds, c->ns_fds, sizeof(ic.ns_fds));
+		cell_init_main(&ic);
+	}
+	close(sp[1]);
+	if (c->pid < 0) {
+		c->pid = 0;
+		return -1;
+	}
+	c->st->pid = c->pid;
+	c->st->start_time = proc_start_time(c->pid);
+	if (s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path && setup_userns(c, err) < 0)
+		return -1;
+	if (s->process.has_oom_score_adj) {
+		_cleanup_free_ char *p = xasprintf("/proc/%d/oom_score_adj", (int)c->pid);
+		char v[16];
+		snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
+		if (write_file(p, v, err) < 0)
+			return cell_error_wrap(err, "`process.oomScoreAdj`");
+	}
+	if (sync_send(c->sock, SYNC_GO, 0, NULL, -1) < 0)
+		return cell_error_errno(err, errno, "start the container init");
+	if (converse(c, err) < 0) {
+		/* an init that died says more through its exit status */
+		int status;
+		if (!*err && waitpid(c->pid, &status, WNOHANG) == c->pid)
+			return cell_error_set(err, "container init died during setup (status %d)", status);
+		return cell_error_wrap(err, "container `%s`", id);
+	}
+	c->st->creator = 0;
+	if (cell_state_save(c->st, err) < 0)
+		return -1;
+	if (o->pid_file) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", (int)c->pid);
+		if (write_file_atomic(o->pid_file, v, strlen(v), 0644, err) < 0)
+			return cell_error_wrap(err, "--pid-file");
+	}
+	return 0;
+}
+
+int cell_rt_create(const char *id, const struct cell_rt_opts *o, cell_error **err)
+{
+	struct creation c;
+	creation_init(&c);
+	if (do_create(id, o, false, &c, err) < 0) {
+		creation_undo(&c);
+		return -1;
+	}
+	/* the init outlives us: it is reparented to our subreaper or to pid 1 */
+	c.pid = 0;
+	creation_release(&c);
+	return 0;
+}
+
+/* Load the config.json saved at create time, for hooks after create. */
+static int saved_spec(struct cell_state *st, struct cell_spec **ret, cell_error **err)
+{
+	_cleanup_free_ char *path = cell_state_path(st, "config.json");
+	json_object *doc = NULL;
+	if (cj_parse_file(path, &doc, err) < 0)
+		return -1;
+	int r = cell_spec_parse(doc, st->bundle ? st->bundle : "/", ret, err);
+	json_object_put(doc);
+	return r;
+}
+
+static void run_warn_hooks(struct cell_state *st, enum cell_hook_kind kind, const char *status)
+{
+	struct cell_spec *s = NULL;
+	cell_error *e = NULL;
+	if (saved_spec(st, &s, &e) < 0) {
+		cell_log_error(&e);
+		return;
+	}
+	if (s->n_hooks[kind]) {
+		json_object *o = cell_state_to_oci(st);
+		json_object_object_add(o, "status", json_object_new_string(status));
+		if (cell_hooks_run(s, kind, cj_to_string(o, false), &e) < 0) {
+			cell_log(CELL_LOG_WARN, "%s", e->msg);
+			cell_error_free(&e);
+		}
+		json_object_put(o);
+	}
+	cell_spec_free(s);
+}
+
+static int pidfd_of(struct cell_state *st)
+{
+	int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	/* the pid may have been reused between the check and the open */
+	if (fd >= 0 && !cell_state_init_alive(st))
+		fd = safe_close(fd);
+	return fd;
+}
+
+static int release_init(struct cell_state *st, cell_error **err)
+{
+	_cleanup_free_ char *fifo = cell_state_path(st, "exec.fifo");
+	_cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int pidfd = pidfd_of(st);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open the exec fifo `%s`", fifo);
+	if (pidfd < 0)
+		return cell_error_set(err, "container `%s`: its init exited before start", st->id);
+	for (;;) {
+		char b;
+		ssize_t n = read(fd, &b, 1);
+		if (n == 1)
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return cell_error_errno(err, errno, "read the exec fifo `%s`", fifo);
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		if (poll(p, 2, 100) < 0 && errno != EINTR)
+			return cell_error_errno(err, errno, "wait on the exec fifo");
+		if (p[1].revents & POLLIN) {
+			/* one last look: it may have written before dying */
+			if (read(fd, &b, 1) == 1)
+				break;
+			return cell_error_set(err, "container `%s`: its init exited before it could start "
+					      "(its error went to the container's stderr)", st->id);
+		}
+	}
+	unlink(fifo);
+	return 0;
+}
+
+int cell_rt_start(const char *root, const char *id, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	if (cell_state_load(root_of(root), id, true, &st, err) < 0)
+		return -1;
+	enum cell_status s = cell_state_status(st);
+	if (s != CELL_STATUS_CREATED) {
+		cell_state_free(st);
+		return cell_error_set(err, "container `%s` is %s: only a created container can be started", id,
+				      cell_status_name(s));
+	}
+	int r = release_init(st, err);
+	if (r == 0)
+		run_warn_hooks(st, CELL_HOOK_POSTSTART, "running");
+	cell_state_free(st);
+	return r;
+}
+
+static pid_t forward_to;
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)
+		kill(forward_to, sig);
+}
+
+int cell_rt_run(const char *id, const struct cell_rt_opts *o, int *ret_status, cell_error **err)
+{
+	struct creation c;
+	creation_init(&c);
+	*ret_status = 0;
+	if (do_create(id, o, true, &c, err) < 0 || release_init(c.st, err) < 0) {
+		creation_undo(&c);
+		return -1;
+	}
+	run_warn_hooks(c.st, CELL_HOOK_POSTSTART, "running");
+	pid_t pid = c.pid;
+	_cleanup_free_ char *root = xstrdup(root_of(o->root));
+	if (o->detach) {
+		c.pid = 0;
+		creation_release(&c);
+		return 0;
+	}
+	/* unlock while running so that state, kill and exec work meanwhile */
+	c.st->lock_fd = safe_close(c.st->lock_fd);
+	forward_to = pid;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	forward_to = 0;
+	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	c.pid = 0;
+	creation_release(&c);
+	if (!o->keep)
+		return cell_rt_delete(root, id, true, err);
+	return 0;
+}
+
+int cell_rt_kill(const char *root, const char *id, int sig, bool all, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	int r = 0;
+	if (cell_state_load(root_of(root), id, false, &st, err) < 0)
+		return -1;
+	enum cell_status s = cell_state_status(st);
+	if (all && st->cgroup) {
+		struct cell_cgroup *cg = NULL;
+		r = cell_cgroup_from_json(st->cgroup, &cg, err);
+		if (r == 0)
+			r = cell_cgroup_kill(cg, sig, err);
+		cell_cgroup_free(cg);
+	} else if (s == CELL_STATUS_STOPPED || s == CELL_STATUS_CREATING) {
+		r = cell_error_set(err, "container `%s` is not running", id);
+	} else {
+		int fd = pidfd_of(st);
+		if (fd < 0)
+			r = cell_error_set(err, "container `%s` is not running", id);
+		else if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+			r = cell_error_errno(err, errno, "send signal %d to container `%s` (pid %d)", sig, id,
+					     (int)st->pid);
+		safe_close(fd);
+	}
+	cell_state_free(st);
+	return r;
+}
+
+/* Wait (bounded) for the init to be gone after SIGKILL. */
+static void wait_gone(struct cell_state *st)
+{
+	int fd = pidfd_of(st);
+	if (fd < 0)
+		return;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	poll(&p, 1, 10000);
+	close(fd);
+}
+
+int cell_rt_delete(const char *root, const char *id, bool force, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	cell_error *e = NULL;
+
+	if (cell_state_load(root_of(root), id, true, &st, &e) < 0) {
+		if (force && cell_error_code(e) == ENOENT) {
+			/* containerd relies on delete --force of a missing container succeeding */
+			cell_error_free(&e);
+			return 0;
+		}
+		*err = e;
+		return -1;
+	}
+	enum cell_status s = cell_state_status(st);
+	if (!force && s != CELL_STATUS_STOPPED && s != CELL_STATUS_CREATED) {
+		cell_state_free(st);
+		return cell_error_set(err, "container `%s` is %s: stop it first, or use --force", id,
+				      cell_status_name(s));
+	}
+	if (st->cgroup && cell_cgroup_from_json(st->cgroup, &cg, err) < 0) {
+		cell_state_free(st);
+		return -1;
+	}
+	if (s != CELL_STATUS_STOPPED) {
+		if (cg) {
+			if (cell_cgroup_kill(cg, SIGKILL, &e) < 0)
+				cell_log_error(&e);
+		}
+		if (cell_state_init_alive(st))
+			kill(st->pid, SIGKILL);
+		wait_gone(st);
+	}
+	int r = 0;
+	if (cg && cell_cgroup_destroy(cg, err) < 0)
+		r = cell_error_wrap(err, "delete container `%s`", id);
+	cell_cgroup_free(cg);
+	if (r == 0) {
+		run_warn_hooks(st, CELL_HOOK_POSTSTOP, "stopped");
+		r = cell_state_remove(st, err);
+	}
+	cell_state_free(st);
+	return r;
+}
+
+int cell_rt_state(const char *root, const char *id, json_object **ret, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	if (cell_state_load(root_of(root), id, false, &st, err) < 0)
+		return -1;
+	*ret = cell_state_to_oci(st);
+	cell_state_free(st);
+	return 0;
+}
+
+static int with_cgroup(const char *root, const char *id, bool need_running, struct cell_state **ret_st,
+		       struct cell_cgroup **ret, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	if (cell_state_load(root_of(root), id, true, &st, err) < 0)
+		return -1;
+	enum cell_status s = cell_state_status(st);
+	if (need_running && s == CELL_STATUS_STOPPED) {
+		cell_state_free(st);
+		return cell_error_set(err, "container `%s` is not running", id);
+	}
+	if (!st->cgroup || cell_cgroup_from_json(st->cgroup, ret, err) < 0) {
+		cell_state_free(st);
+		return *err ? -1 : cell_error_set(err, "container `%s` has no cgroup", id);
+	}
+	*ret_st = st;
+	return 0;
+}
+
+int cell_rt_pause(const char *root, const char *id, bool pause, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	if (with_cgroup(root, id, true, &st, &cg, err) < 0)
+		return -1;
+	enum cell_status s = cell_state_status(st);
+	int r = 0;
+	if (pause && s != CELL_STATUS_RUNNING && s != CELL_STATUS_CREATED)
+		r = cell_error_set(err, "container `%s` is %s: only a running container can be paused", id,
+				   cell_status_name(s));
+	else if (!pause && s != CELL_STATUS_PAUSED)
+		r = cell_error_set(err, "container `%s` is %s, not paused", id, cell_status_name(s));
+	else
+		r = cell_cgroup_freeze(cg, pause, err);
+	cell_cgroup_free(cg);
+	cell_state_free(st);
+	return r;
+}
+
+int cell_rt_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	if (with_cgroup(root, id, false, &st, &cg, err) < 0)
+		return -1;
+	int r = cell_cgroup_pids(cg, ret, ret_n, err);
+	cell_cgroup_free(cg);
+	cell_state_free(st);
+	return r;
+}
+
+int cell_rt_update(const char *root, const char *id, json_object *resources, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	if (with_cgroup(root, id, true, &st, &cg, err) < 0)
+		return -1;
+	int r = cell_cgroup_update(cg, resources, err);
+	cell_cgroup_free(cg);
+	cell_state_free(st);
+	return r;
+}
+
+int cell_rt_stats(const char *root, const char *id, json_object **ret, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	if (with_cgroup(root, id, true, &st, &cg, err) < 0)
+		return -1;
+	int r = cell_cgroup_stats(cg, ret, err);
+	cell_cgroup_free(cg);
+	cell_state_free(st);
+	return r;
+}

@@ -1,0 +1,253 @@
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "linux/mounts.h"
+#include "linux/seccomp.h"
+#include "process.h"
+#include "sync.h"
+#include "util.h"
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+/* Report err to the runtime and die. Before SYNC_READY the runtime is
+ * listening; after it the runtime is gone and stderr is all we have. */
+__attribute__((noreturn)) static void die(struct cell_init_ctx *c, cell_error **err, bool after_ready)
+{
+	if (after_ready || sync_send_error(c->sync, *err) < 0)
+		fprintf(stderr, "cell-runtime: container init: %s\n", (*err)->msg);
+	_exit(after_ready ? 127 : 1);
+}
+
+static int join_namespaces(struct cell_init_ctx *c, cell_error **err)
+{
+	/* the user namespace first: it owns the others and gives us the
+	 * capabilities to join them */
+	static const enum cell_ns_type order[] = {
+		CELL_NS_USER, CELL_NS_IPC, CELL_NS_UTS, CELL_NS_NET, CELL_NS_CGROUP, CELL_NS_MNT,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum cell_ns_type t = order[i];
+		if (c->ns_fds[t] < 0)
+			continue;
+		if (setns(c->ns_fds[t], cell_ns_clone_flag(t)) < 0)
+			return cell_error_errno(err, errno, "join %s namespace `%s`", cell_ns_name(t),
+						c->spec->ns[t].path);
+		c->ns_fds[t] = safe_close(c->ns_fds[t]);
+	}
+	return 0;
+}
+
+static int set_names(const struct cell_spec *s, cell_error **err)
+{
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return cell_error_errno(err, errno, "`hostname`: sethostname(`%s`)", s->hostname);
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return cell_error_errno(err, errno, "`domainname`: setdomainname(`%s`)", s->domainname);
+	return 0;
+}
+
+/* Only namespaced sysctls may be set: anything else would change the host. */
+static int check_sysctl(const struct cell_spec *s, const char *key, cell_error **err)
+{
+	static const char *ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+				     "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced" };
+	for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+		if (streq(key, ipc[i]))
+			return s->ns[CELL_NS_IPC].enabled ? 0 :
+				cell_error_set(err, "`linux.sysctl.%s`: needs an ipc namespace", key);
+	if (strncmp(key, "fs.mqueue.", 10) == 0)
+		return s->ns[CELL_NS_IPC].enabled ? 0 :
+			cell_error_set(err, "`linux.sysctl.%s`: needs an ipc namespace", key);
+	if (strncmp(key, "net.", 4) == 0)
+		return s->ns[CELL_NS_NET].enabled ? 0 :
+			cell_error_set(err, "`linux.sysctl.%s`: needs a network namespace (it would change the host)", key);
+	if (streq(key, "kernel.hostname") || streq(key, "kernel.domainname"))
+		return s->ns[CELL_NS_UTS].enabled ? 0 :
+			cell_error_set(err, "`linux.sysctl.%s`: needs a uts namespace", key);
+	return cell_error_set(err, "`linux.sysctl.%s`: not a namespaced sysctl; setting it would change the host", key);
+}
+
+static int apply_sysctl(const struct cell_spec *s, cell_error **err)
+{
+	if (!s->sysctl)
+		return 0;
+	json_object_object_foreach(s->sysctl, key, val) {
+		if (check_sysctl(s, key, err) < 0)
+			return -1;
+		_cleanup_free_ char *path = xasprintf("/proc/sys/%s", key);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		if (write_file(path, json_object_get_string(val), err) < 0)
+			return cell_error_wrap(err, "`linux.sysctl.%s`", key);
+	}
+	return 0;
+}
+
+static int setup_terminal(struct cell_init_ctx *c, cell_error **err)
+{
+	const struct cell_process *p = &c->spec->process;
+	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return cell_error_errno(err, errno, "process.terminal: open /dev/ptmx in the container "
+					"(is /dev/pts mounted with ptmxmode?)");
+	if (unlockpt(master) < 0)
+		return cell_error_errno(err, errno, "process.terminal: unlockpt");
+	char name[64];
+	if (ptsname_r(master, name, sizeof(name)) != 0)
+		return cell_error_errno(err, errno, "process.terminal: ptsname");
+	_cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return cell_error_errno(err, errno, "process.terminal: open `%s`", name);
+	if (p->console_height || p->console_width) {
+		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
+				      .ws_col = (unsigned short)p->console_width };
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	if (sync_send(c->sync, SYNC_PTY, 0, name, master) < 0)
+		return cell_error_errno(err, errno, "send the pty master to the runtime");
+	if (sync_expect(c->sync, SYNC_FD_DONE, "console setup", NULL, NULL, err) < 0)
+		return -1;
+	if (setsid() < 0)
+		return cell_error_errno(err, errno, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return cell_error_errno(err, errno, "make `%s` the controlling terminal", name);
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			return cell_error_errno(err, errno, "dup the pty onto fd %d", fd);
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	sigset_t none;
+	for (int s = 1; s < _NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void cell_init_main(struct cell_init_ctx *c)
+{
+	const struct cell_spec *s = c->spec;
+	const struct cell_process *p = &s->process;
+	cell_error *err = NULL;
+	_cleanup_free_ char *state_json = NULL, *path = NULL;
+	bool mount_ns_new = s->ns[CELL_NS_MNT].enabled && !s->ns[CELL_NS_MNT].path;
+
+	/* a container must not be able to reach the runtime binary through
+	 * /proc/1/exe before execve (CVE-2019-5736) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_NAME, "cell:[1:INIT]", 0, 0, 0);
+
+	if (sync_expect(c->sync, SYNC_GO, "start of setup", NULL, NULL, &err) < 0)
+		_exit(1);
+	if (join_namespaces(c, &err) < 0)
+		die(c, &err, false);
+	if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		cell_error_errno(&err, errno, "become root in the new user namespace (are uid and gid 0 mapped?)");
+		die(c, &err, false);
+	}
+	if (set_names(s, &err) < 0)
+		die(c, &err, false);
+	if (mount_ns_new && (cell_rootfs_prepare(s, &err) < 0 ||
+			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, &err) < 0))
+		die(c, &err, false);
+
+	/* prestart and createRuntime run in the runtime's namespaces */
+	if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0 ||
+	    sync_expect(c->sync, SYNC_HOOKS_DONE, "hooks", NULL, &state_json, &err) < 0) {
+		if (!err)
+			cell_error_errno(&err, errno, "talk to the runtime");
+		die(c, &err, false);
+	}
+	if (cell_hooks_run(s, CELL_HOOK_CREATE_CONTAINER, state_json, &err) < 0)
+		die(c, &err, false);
+	if (mount_ns_new && (cell_rootfs_pivot(s, c->no_pivot, &err) < 0 || cell_rootfs_finish(s, &err) < 0))
+		die(c, &err, false);
+	if (apply_sysctl(s, &err) < 0)
+		die(c, &err, false);
+	if (p->terminal && setup_terminal(c, &err) < 0)
+		die(c, &err, false);
+	if (s->personality && cell_process_personality(s->personality, &err) < 0)
+		die(c, &err, false);
+	if (!c->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
+	    errno != ENOSYS && errno != EACCES) {
+		cell_error_errno(&err, errno, "join a new session keyring (try --no-new-keyring)");
+		die(c, &err, false);
+	}
+	if (cell_process_limits(p, &err) < 0 || cell_process_lsm(p, &err) < 0)
+		die(c, &err, false);
+	bool setgroups_allowed = true;
+	if (s->ns[CELL_NS_USER].enabled) {
+		_cleanup_free_ char *sg = NULL;
+		cell_error *e = NULL;
+		if (read_file("/proc/self/setgroups", &sg, NULL, &e) == 0 && strncmp(sg, "deny", 4) == 0)
+			setgroups_allowed = false;
+		cell_error_free(&e);
+	}
+	if (cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
+	    cell_process_find(p, &path, &err) < 0)
+		die(c, &err, false);
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		cell_error_errno(&err, errno, "process.noNewPrivileges");
+		die(c, &err, false);
+	}
+	bool seccomp_loaded = false;
+	if (c->seccomp && cell_seccomp_needs_notify(c->seccomp)) {
+		/* the listener needs the fd now, while the runtime is here */
+		int nfd = -1;
+		if (cell_seccomp_load(c->seccomp, &nfd, &err) < 0)
+			die(c, &err, false);
+		if (sync_send(c->sync, SYNC_SECCOMP, 0, NULL, nfd) < 0 ||
+		    sync_expect(c->sync, SYNC_FD_DONE, "seccomp notify setup", NULL, NULL, &err) < 0) {
+			if (!err)
+				cell_error_errno(&err, errno, "send the seccomp notify fd");
+			die(c, &err, false);
+		}
+		safe_close(nfd);
+		seccomp_loaded = true;
+	}
+	cell_process_close_fds(c->preserve_fds);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (sync_send(c->sync, SYNC_READY, 0, NULL, -1) < 0)
+		_exit(1);
+
+	if (c->fifo >= 0) {
+		/* blocks until `start` opens the fifo for reading */
+		char fdp[32];
+		snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", c->fifo);
+		int w = open(fdp, O_WRONLY | O_CLOEXEC);
+		if (w < 0) {
+			cell_error_errno(&err, errno, "open the exec fifo through `%s` (is /proc mounted?)", fdp);
+			die(c, &err, true);
+		}
+		if (write(w, "0", 1) != 1) {
+			cell_error_errno(&err, errno, "write to the exec fifo");
+			die(c, &err, true);
+		}
+		close(w);
+	}
+	if (cell_hooks_run(s, CELL_HOOK_START_CONTAINER, state_json, &err) < 0)
+		die(c, &err, true);
+	int unused_fd = -1;
+	if (c->seccomp && !seccomp_loaded && cell_seccomp_load(c->seccomp, &unused_fd, &err) < 0)
+		die(c, &err, true);
+	reset_signals();
+	cell_process_exec(p, path);
+}

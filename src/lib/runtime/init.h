@@ -1,0 +1,27 @@
+/* The container init: the process cloned by `create`, which sets the
+ * container up from the inside and then waits on the exec fifo. See sync.h
+ * for the conversation with the runtime. */
+#ifndef CELL_INIT_H
+#define CELL_INIT_H
+
+#include <stdbool.h>
+
+#include "spec/spec.h"
+
+struct cell_seccomp;
+
+struct cell_init_ctx {
+	const struct cell_spec *spec;
+	int sync;			/* our end of the socketpair */
+	int fifo;			/* O_PATH fd of exec.fifo, -1 for none (run) */
+	int ns_fds[CELL_NS_COUNT];	/* namespaces to join, -1 where none */
+	struct cell_seccomp *seccomp;	/* compiled by the runtime, or NULL */
+	bool new_userns;
+	bool no_pivot, no_new_keyring;
+	int preserve_fds;
+};
+
+/* Never returns. */
+__attribute__((noreturn)) void cell_init_main(struct cell_init_ctx *c);
+
+#endif
