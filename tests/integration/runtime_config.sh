@@ -1,0 +1,83 @@
+#!/bin/bash
+# One check per config.json field, asserted from inside the container with
+# the payload program.
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+ROOT=$(mktemp -d /tmp/cell-rt-root.XXXXXX); defer "rm -rf '$ROOT'"
+defer 'for i in $(ls "$ROOT" 2>/dev/null); do "$RT" --root "$ROOT" delete --force "$i"; done'
+make_bundle; B=$BUNDLE
+cfg "$B" '.process.terminal = false'
+cp "$B/config.json" "$B/base.json"
+n=0
+# inside FILTER ARGS...: reset config, apply the jq filter, run payload ARGS
+inside() {
+	local filter=$1; shift
+	n=$((n + 1))
+	jq "$filter | .process.args = [\"payload\"] + \$ARGS.positional" --args "$@" "$B/base.json" > "$B/config.json"
+	"$RT" --root "$ROOT" run --bundle "$B" "cfg$n-$$" 2>&1
+}
+
+is "$(inside '.hostname = "box"' hostname)" box "hostname"
+is "$(inside '.domainname = "example.org"' domainname)" example.org "domainname"
+is "$(inside '.process.env += ["X=1"]' env X)" 1 "process.env"
+is "$(inside '.process.cwd = "/tmp"' cwd)" /tmp "process.cwd"
+is "$(inside '.process.user = {"uid": 1000, "gid": 1001}' id)" "1000 1001" "process.user uid/gid"
+is "$(inside '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5, 7]}' groups)" "5 7" "process.user.additionalGids"
+is "$(inside '.process.user = {"uid": 0, "gid": 0, "umask": 63}' umask)" 0077 "process.user.umask"
+is "$(inside '.process.capabilities = {"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}' caps Eff)" 0000000000000020 "capabilities: effective set"
+is "$(inside '.process.capabilities = {"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}' caps Bnd)" 0000000000000021 "capabilities: bounding set"
+is "$(inside '.process.capabilities = {"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"],"inheritable":["CAP_KILL"],"ambient":["CAP_KILL"]}' caps Amb)" 0000000000000020 "capabilities: ambient set"
+is "$(inside '.process.rlimits = [{"type":"RLIMIT_NOFILE","soft":512,"hard":768}]' rlimit RLIMIT_NOFILE)" "512 768" "process.rlimits"
+is "$(inside '.process.noNewPrivileges = true' nnp)" 1 "process.noNewPrivileges"
+is "$(inside '.process.noNewPrivileges = false' nnp)" 0 "noNewPrivileges false"
+is "$(inside '.process.oomScoreAdj = 500' oomscore)" 500 "process.oomScoreAdj"
+is "$(inside '.process.scheduler = {"policy":"SCHED_BATCH"}' sched)" 3 "process.scheduler"
+is "$(inside '.process.ioPriority = {"class":"IOPRIO_CLASS_IDLE","priority":0}' ioprio)" 24576 "process.ioPriority"
+is "$(inside '.linux.personality = {"domain":"LINUX32"}' personality)" 0x8 "linux.personality"
+is "$(inside '.' pid)" 1 "pid namespace: the process is pid 1"
+like "$(inside '.' cat /proc/net/dev)" '^(.*\n)?.*lo:' "network namespace has lo"
+is "$(inside '.' cat /proc/net/dev | grep -c ':')" 1 "network namespace has only lo"
+is "$(inside '.' ns ipc)" "$(inside '.' ns ipc)" "ipc namespace is created per container"
+[ "$(inside '.' ns ipc)" != "$(readlink /proc/self/ns/ipc)" ]; ok $? "ipc namespace differs from the host"
+[ "$(inside '.' ns cgroup)" != "$(readlink /proc/self/ns/cgroup)" ]; ok $? "cgroup namespace differs from the host"
+is "$(inside '.linux.namespaces = [.linux.namespaces[] | select(.type != "network")]' ns net)" "$(readlink /proc/self/ns/net)" "without a network namespace the host's is shared"
+# user namespace with mappings
+is "$(inside '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]' cat /proc/self/uid_map | tr -s ' ')" " 0 100000 65536" "user namespace uid_map"
+# time namespace with offsets
+up=$(cut -d. -f1 /proc/uptime)
+t=$(inside '.linux.namespaces += [{"type":"time"}] | .linux.timeOffsets = {"boottime":{"secs":86400,"nanosecs":0}}' cat /proc/uptime | cut -d. -f1)
+[ "$t" -ge $((up + 86400)) ] 2>/dev/null; ok $? "time namespace: boottime offset applied ($t vs $up)"
+# mounts
+is "$(inside '.mounts += [{"destination":"/mnt/t","type":"tmpfs","source":"tmpfs","options":["size=1m","mode=700"]}]' mounts | awk '$5=="/mnt/t"{print $9}')" tmpfs "tmpfs mount"
+tmpdir; H=$TMPD; echo host > "$H/f"
+is "$(inside ".mounts += [{\"destination\":\"/mnt/h\",\"type\":\"bind\",\"source\":\"$H\",\"options\":[\"rbind\",\"ro\"]}]" cat /mnt/h/f)" host "bind mount"
+like "$(inside ".mounts += [{\"destination\":\"/mnt/h\",\"type\":\"bind\",\"source\":\"$H\",\"options\":[\"rbind\",\"ro\"]}]" write /mnt/h/g x)" "Read-only" "ro bind mount is read-only"
+is "$(inside ".mounts += [{\"destination\":\"mnt/rel\",\"type\":\"bind\",\"source\":\"$H\",\"options\":[\"bind\"]}]" cat /mnt/rel/f)" host "relative destination"
+is "$(inside ".mounts += [{\"destination\":\"/etc/hostfile\",\"type\":\"bind\",\"source\":\"$H/f\",\"options\":[\"bind\"]}]" cat /etc/hostfile)" host "file bind mount"
+like "$(inside '.root.readonly = true' write /x y)" "Read-only" "root.readonly"
+is "$(inside '.root.readonly = false' write /x y; echo $?)" 0 "root writable when readonly is false"
+like "$(inside '.linux.maskedPaths = ["/proc/kcore","/proc/scsi"]' cat /proc/kcore | head -c 10 | wc -c)" '^0$' "maskedPaths: file masked"
+like "$(inside '.linux.readonlyPaths = ["/proc/sys"]' write /proc/sys/kernel/hostname x)" "Read-only" "readonlyPaths"
+is "$(inside '.linux.sysctl = {"net.ipv4.ip_forward":"1"}' cat /proc/sys/net/ipv4/ip_forward)" 1 "linux.sysctl (namespaced)"
+# devices
+is "$(inside '.linux.devices = [{"path":"/dev/mynull","type":"c","major":1,"minor":3,"fileMode":384,"uid":0,"gid":0}]' exists /dev/mynull)" yes "linux.devices creates the node"
+is "$(inside '.' exists /dev/null)" yes "default devices"
+is "$(inside '.' exists /dev/ptmx)" yes "/dev/ptmx symlink"
+is "$(inside '.' exists /dev/fd)" yes "/dev/fd symlink"
+# seccomp
+is "$(inside '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}' syscall mkdir)" "Operation not permitted" "seccomp: errnoRet"
+is "$(inside '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW"}' seccomp)" 2 "seccomp filter mode"
+# hooks
+tmpdir; HK=$TMPD
+cat > "$HK/hook.sh" <<H
+#!/bin/sh
+cat > "$HK/\$1.json"
+H
+chmod +x "$HK/hook.sh"
+inside ".hooks = {\"prestart\":[{\"path\":\"$HK/hook.sh\",\"args\":[\"hook\",\"prestart\"]}],\"createRuntime\":[{\"path\":\"$HK/hook.sh\",\"args\":[\"hook\",\"createRuntime\"]}],\"poststart\":[{\"path\":\"$HK/hook.sh\",\"args\":[\"hook\",\"poststart\"]}],\"poststop\":[{\"path\":\"$HK/hook.sh\",\"args\":[\"hook\",\"poststop\"]}]}" exit 0 >/dev/null
+for h in prestart createRuntime poststart poststop; do
+	is "$(jq -r .id "$HK/$h.json" 2>/dev/null)" "cfg$n-$$" "hooks.$h ran with the state on stdin"
+done
+is "$(jq -r .status "$HK/createRuntime.json")" creating "createRuntime sees status creating"
+is "$(jq -r .status "$HK/poststop.json")" stopped "poststop sees status stopped"
+is "$(ls "$ROOT")" "" "nothing left in the root"

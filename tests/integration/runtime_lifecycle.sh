@@ -1,0 +1,79 @@
+#!/bin/bash
+# cell-runtime's lifecycle as runc's command line drives it: create, state,
+# start, kill, delete, run, list, ps, exec, pause/resume, and what is left
+# behind afterwards (nothing).
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+ROOT=$(mktemp -d /tmp/cell-rt-root.XXXXXX); defer "rm -rf '$ROOT'"
+rt() { "$RT" --root "$ROOT" "$@"; }
+defer 'for i in $(ls "$ROOT" 2>/dev/null); do "$RT" --root "$ROOT" delete --force "$i"; done'
+
+make_bundle; B=$BUNDLE
+cfg "$B" '.process.terminal = false | .process.args = ["payload", "sleep", "100"]'
+
+# create / state / start
+ID=c1-$$
+check "create" -- rt create --bundle "$B" --pid-file "$B/pid" "$ID"
+is "$(rt state "$ID" | jq -r .status)" created "state after create is created"
+pid=$(rt state "$ID" | jq -r .pid)
+is "$(cat "$B/pid")" "$pid" "--pid-file holds the init pid"
+like "$(cat /proc/$pid/comm)" 'cell' "init waits as a cell process before start"
+is "$(rt state "$ID" | jq -r .bundle)" "$B" "state names the bundle"
+fails "a second create with the same id fails" -- rt create --bundle "$B" "$ID"
+like "$LAST_OUT" "already exists" "... saying the id is in use"
+check "start" -- rt start "$ID"
+sleep 0.2
+is "$(rt state "$ID" | jq -r .status)" running "state after start is running"
+is "$(cat /proc/$pid/comm)" payload "the init is now the container's program"
+fails "start twice fails" -- rt start "$ID"
+like "$(rt list)" "$ID +$pid +running" "list shows the container"
+is "$(rt list --format json | jq -r '.[0].id')" "$ID" "list --format json"
+is "$(rt list -q)" "$ID" "list -q"
+is "$(rt ps --format json "$ID" | jq -r '.[0]')" "$pid" "ps --format json lists the init"
+
+# exec
+is "$(rt exec "$ID" payload hostname)" "$(jq -r .hostname "$B/config.json")" "exec runs in the container's uts namespace"
+is "$(rt exec "$ID" payload pid)" "$(rt exec "$ID" payload pid)" "exec'd processes are in the container's pid namespace"
+is "$(rt exec --env FOO=bar "$ID" payload env FOO)" bar "exec --env"
+is "$(rt exec --cwd /tmp "$ID" payload cwd)" /tmp "exec --cwd"
+is "$(rt exec --user 1000:1000 "$ID" payload id)" "1000 1000" "exec --user"
+rt exec "$ID" payload exit 7; is "$?" 7 "exec returns the process's exit status"
+fails "exec of a missing program fails" -- rt exec "$ID" /nope
+like "$LAST_OUT" "nope" "... naming the program"
+
+# pause / resume
+check "pause" -- rt pause "$ID"
+is "$(rt state "$ID" | jq -r .status)" paused "state is paused"
+like "$(grep State /proc/$pid/status)" 'D|S|T' "init is frozen"
+check "resume" -- rt resume "$ID"
+is "$(rt state "$ID" | jq -r .status)" running "state is running after resume"
+
+# kill / delete
+fails "delete of a running container without --force fails" -- rt delete "$ID"
+check "kill KILL" -- rt kill "$ID" KILL
+sleep 0.3
+is "$(rt state "$ID" | jq -r .status)" stopped "stopped after kill"
+check "delete" -- rt delete "$ID"
+fails "state of a deleted container fails" -- rt state "$ID"
+check "delete --force of a missing container succeeds" -- rt delete --force "$ID"
+is "$(ls "$ROOT")" "" "no state left"
+is "$(find /sys/fs/cgroup -name "$ID" 2>/dev/null)" "" "no cgroup left"
+
+# run: exit status and stdio
+cfg "$B" '.process.args = ["payload", "echo", "hello"]'
+is "$(rt run --bundle "$B" r1-$$)" hello "run passes stdout through"
+cfg "$B" '.process.args = ["payload", "exit", "3"]'
+rt run --bundle "$B" r2-$$; is "$?" 3 "run returns the container's exit status"
+is "$(ls "$ROOT")" "" "run deletes the container after it exits"
+cfg "$B" '.process.args = ["payload", "sleep", "100"]'
+check "run --detach" -- rt run --detach --bundle "$B" r3-$$
+is "$(rt state r3-$$ | jq -r .status)" running "detached container runs"
+check "kill --all" -- rt kill --all r3-$$ 9
+sleep 0.3
+is "$(rt state r3-$$ | jq -r .status)" stopped "kill --all stops it"
+check "delete after kill --all" -- rt delete r3-$$
+
+# delete --force of a created container, kill -9 of the runtime mid-create is covered in runtime_recovery.sh
+check "create for force delete" -- rt create --bundle "$B" r4-$$
+check "delete --force of a created container" -- rt delete --force r4-$$
+is "$(ls "$ROOT")" "" "nothing left in the root"
