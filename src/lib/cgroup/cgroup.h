@@ -14,7 +14,13 @@
  *
  * Paths follow runc: linux.cgroupsPath absolute ("/a/b") is under each
  * hierarchy's root; relative ("a/b") is under the runtime's own cgroup; absent
- * means "/cell/<id>". "slice:prefix:name" is the systemd form.
+ * means "/cell/<id>". "slice:prefix:name" is the systemd form (--systemd-cgroup,
+ * not supported yet: create fails with a message saying so).
+ *
+ * Devices: when linux.resources.devices is present, runc's default allow
+ * list (null, zero, full, random, urandom, tty, ptmx, pts, tun, mknod of
+ * anything) is appended after the spec's rules, as runc does. Allow rules
+ * for linux.devices entries are the caller's to add to resources.devices.
  */
 #ifndef CELL_CGROUP_H
 #define CELL_CGROUP_H
@@ -66,6 +72,11 @@ int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err);
 int cell_cgroup_stats(struct cell_cgroup *cg, json_object **ret, cell_error **err);
 /* True when the OOM killer has killed a process of this cgroup. */
 int cell_cgroup_oom_killed(struct cell_cgroup *cg, bool *ret, cell_error **err);
+
+/* Fields accepted but ignored on this host ("linux.resources.memory.kernel
+ * is ignored: ..."), for the runtime to print as warnings; NULL if none.
+ * Owned by cg. */
+char **cell_cgroup_notes(const struct cell_cgroup *cg);
 
 /* Kill what is left and remove every directory created. ENOENT is success. */
 int cell_cgroup_destroy(struct cell_cgroup *cg, cell_error **err);
