@@ -32,5 +32,9 @@ extern struct cell_globals cell_globals;
 
 /* Prototypes of commands, one group per file. Add yours here and in main.c. */
 int cmd_version(int argc, char **argv, cell_error **err);
+int cmd_image(int argc, char **argv, cell_error **err);	/* image.c, also: */
+int cmd_images(int argc, char **argv, cell_error **err);
+int cmd_rmi(int argc, char **argv, cell_error **err);
+int cmd_load(int argc, char **argv, cell_error **err);
 
 #endif

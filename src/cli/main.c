@@ -17,6 +17,10 @@ struct cell_globals cell_globals = {
 /* Keep sorted by group as `cell --help` shows them. */
 static const struct cell_cmd commands[] = {
 	{ "version", cmd_version, 0, "Show the cell version" },
+	{ "image", cmd_image, CMD_NEEDS_ROOT, "Manage images (ls, inspect, rm, prune, tag, history, import, load, save)" },
+	{ "images", cmd_images, CMD_NEEDS_ROOT, "List images" },
+	{ "rmi", cmd_rmi, CMD_NEEDS_ROOT, "Remove images" },
+	{ "load", cmd_load, CMD_NEEDS_ROOT, "Load images from an archive" },
 };
 
 static void usage(FILE *f)

@@ -84,6 +84,7 @@ struct cell_image {
 	size_t n_layers;
 	char **layer_dirs;	/* absolute paths, bottom layer first (NULL-terminated) */
 	char **chain_ids;	/* "sha256:<hex>", bottom first (NULL-terminated) */
+	uint64_t *layer_sizes;	/* unpacked bytes of each layer, bottom first */
 	char *architecture, *os, *created;
 	struct cell_image_config config;
 	json_object *config_json;	/* the whole config document */

@@ -548,7 +548,7 @@ static int import_locked(struct cell_store *s, const char *path, const struct ce
 	enum kind kind;
 
 	if (stat(path, &st) < 0)
-		return cell_error_errno(err, errno, "import `%s`", path);
+		return cell_error_errno(err, errno, "stat `%s`", path);
 	if (S_ISDIR(st.st_mode))
 		return import_dir(s, path, o->name, ids, err);
 	if (archive_kind(path, &kind, err) < 0)

@@ -445,6 +445,7 @@ void cell_image_free(struct cell_image *img)
 	strv_free(img->names);
 	strv_free(img->layer_dirs);
 	strv_free(img->chain_ids);
+	free(img->layer_sizes);
 	free(img->architecture);
 	free(img->os);
 	free(img->created);
@@ -466,8 +467,12 @@ static int image_from_rec(struct cell_store *s, json_object *rec, struct cell_im
 	img->n_layers = json_object_array_length(ls);
 	img->layer_dirs = xcalloc(img->n_layers + 1, sizeof(char *));
 	img->chain_ids = xcalloc(img->n_layers + 1, sizeof(char *));
+	img->layer_sizes = xcalloc(img->n_layers + 1, sizeof(uint64_t));
 	for (size_t i = 0; i < img->n_layers; i++) {
-		const char *chain = rec_str(json_object_array_get_idx(ls, i), "chain_id");
+		json_object *l = json_object_array_get_idx(ls, i), *sz;
+		const char *chain = rec_str(l, "chain_id");
+		if (json_object_object_get_ex(l, "size", &sz))
+			img->layer_sizes[i] = (uint64_t)json_object_get_int64(sz);
 		if (!cell_digest_valid(chain)) {
 			cell_image_free(img);
 			return cell_error_set(err, "image `%s`: layer %zu has no valid chain id: the store is corrupt", id, i);
