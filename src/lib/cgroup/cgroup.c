@@ -146,6 +146,8 @@ static int lookup(void *vctx, const char *ctrl, struct cg_target *ret)
 	if (!d)
 		return 0;
 	const char *v2name = streq(ctrl, "blkio") ? "io" : ctrl;
+	if ((streq(ctrl, "net_cls") || streq(ctrl, "net_prio")) && cg->mode != CELL_CGROUP_UNIFIED)
+		return 0;	/* v1 host without it mounted: "not available" */
 	if (streq(ctrl, "devices") || streq(ctrl, "net_cls") || streq(ctrl, "net_prio") ||
 	    streq(ctrl, "cgroup")) {
 		/* no controller to enable: the device filter is eBPF; net_*

@@ -102,8 +102,12 @@ size_t cg_devices_bpf_build(const struct cg_dev_rule *rules, size_t n, void **re
 		p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, r->allow ? 1 : 0);
 		p[k++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 	}
-	p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
-	p[k++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	/* after an "a" rule nothing falls through (and the verifier refuses
+	 * unreachable code) */
+	if (!(n > 0 && rules[first].type == 'a')) {
+		p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+		p[k++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	}
 	*ret = p;
 	return k;
 }
@@ -135,13 +139,12 @@ static int load(const struct bpf_insn *insns, size_t n, cell_error **err)
 		fd = bpf(BPF_PROG_LOAD, &a);
 		if (fd >= 0)
 			return fd;
-		char *last = strrchr(log, '\n');
-		while (last && last > log && last[1] == '\0') {
-			*last = '\0';
-			last = strrchr(log, '\n');
-		}
-		return cell_error_set(err, "load the device filter (%zu eBPF instructions): %s: %s", n,
-				      strerror(e), last ? last + 1 : log);
+		/* the verifier's complaint is its first line */
+		char *nl = strchr(log, '\n');
+		if (nl)
+			*nl = '\0';
+		return cell_error_set(err, "load the device filter (%zu eBPF instructions): %s: verifier: %s",
+				      n, strerror(e), log);
 	}
 	cell_error_errno(err, e, "load the device filter (bpf BPF_PROG_LOAD)");
 	return -1;

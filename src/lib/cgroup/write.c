@@ -46,6 +46,10 @@ static const char *hint(const char *file, int e)
 		if (strstr(file, "_device") || streq(file, "io.max") || strstr(file, "weight"))
 			return "no such block device, or a bad value?";
 		return "the kernel rejected the value";
+	case ERANGE:
+		if (strncmp(file, "cpuset.", 7) == 0)
+			return "outside the online CPUs / memory nodes?";
+		return "value out of the kernel's range";
 	case ENOENT:
 		return "the kernel does not offer this file: controller or feature missing";
 	case EPERM:
