@@ -110,6 +110,9 @@ char *store_name_key(const char *name);
 /* Find a record in the index; returns the record (borrowed) or NULL with err. */
 json_object *store_find(json_object *index, const char *ref, cell_error **err);
 
+/* Remove layers, blobs and scratch files no record names (lock held). */
+int store_gc_locked(struct cell_store *s, cell_error **err);
+
 /* A per-store scratch dir under <root>/tmp (caller rm_rf's it). */
 char *store_mkdtemp(struct cell_store *s, cell_error **err);
 

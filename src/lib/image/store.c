@@ -689,6 +689,17 @@ static int store_gc(struct cell_store *s, json_object *index, json_object *sizes
 	return r;
 }
 
+int store_gc_locked(struct cell_store *s, cell_error **err)
+{
+	json_object *index = NULL;
+	uint64_t reclaimed = 0;
+	if (store_index_load(s, &index, err) < 0)
+		return -1;
+	int r = store_gc(s, index, NULL, &reclaimed, err);
+	json_object_put(index);
+	return r;
+}
+
 /* Note the layer sizes of a record about to go, for the reclaimed figure. */
 static void note_sizes(json_object *sizes, json_object *rec)
 {
