@@ -1,0 +1,599 @@
+#define _GNU_SOURCE
+#include "seccomp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "util.h"
+
+#define CTX "linux.seccomp"
+/* The kernel refuses classic BPF programs longer than this (BPF_MAXINSNS). */
+#define SECCOMP_MAX_INSNS 4096
+
+#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
+#define HAVE_WAITKILL 1
+#endif
+
+struct cell_seccomp {
+	scmp_filter_ctx ctx;
+	bool notify;
+	char *listener_path, *listener_metadata;
+	int insns;
+};
+
+const char *const cell_seccomp_actions[] = {
+	"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+	"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", NULL,
+};
+
+const char *const cell_seccomp_operators[] = {
+	"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+	"SCMP_CMP_MASKED_EQ", NULL,
+};
+
+const char *const cell_seccomp_archs[] = {
+	"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
+	"SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
+	"SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+	"SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC",
+	"SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", NULL,
+};
+
+const char *const cell_seccomp_flags[] = {
+	"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL,
+};
+
+/* API levels of seccomp_api_get(3): what the kernel + libseccomp pair supports. */
+static const struct {
+	const char *name;
+	unsigned int api;	/* 0 = this libseccomp cannot set it */
+	int attr;
+} flag_table[] = {
+	{ "SECCOMP_FILTER_FLAG_TSYNC", 2, SCMP_FLTATR_CTL_TSYNC },
+	{ "SECCOMP_FILTER_FLAG_LOG", 3, SCMP_FLTATR_CTL_LOG },
+	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4, SCMP_FLTATR_CTL_SSB },
+#ifdef HAVE_WAITKILL
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 7, SCMP_FLTATR_CTL_WAITKILL },
+#else
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0, 0 },
+#endif
+};
+
+bool cell_seccomp_flag_supported(const char *flag)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(flag_table); i++)
+		if (streq(flag, flag_table[i].name))
+			return flag_table[i].api && seccomp_api_get() >= flag_table[i].api;
+	return false;
+}
+
+static const char *type_name(json_object *o)
+{
+	return o ? json_type_to_name(json_object_get_type(o)) : "null";
+}
+
+/* An action name plus its optional errnoRet into a libseccomp action.
+ * where names the object holding "action"/"defaultAction" in errors. */
+static int parse_action(const char *name, const char *where, const char *key, bool has_errno,
+			uint32_t errno_ret, const char *errno_key, uint32_t *ret, cell_error **err)
+{
+	static const struct {
+		const char *name;
+		uint32_t action;
+		unsigned int api;
+	} actions[] = {
+		{ "SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, 0 },
+		{ "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, 0 },
+		{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, 3 },
+		{ "SCMP_ACT_TRAP", SCMP_ACT_TRAP, 0 },
+		{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, 0 },
+		{ "SCMP_ACT_LOG", SCMP_ACT_LOG, 3 },
+		{ "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, 5 },
+	};
+	unsigned int api = seccomp_api_get();
+
+	if (streq(name, "SCMP_ACT_ERRNO") || streq(name, "SCMP_ACT_TRACE")) {
+		uint32_t e = has_errno ? errno_ret : EPERM;
+		*ret = name[9] == 'E' ? SCMP_ACT_ERRNO(e) : SCMP_ACT_TRACE(e);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(actions); i++) {
+		if (!streq(name, actions[i].name))
+			continue;
+		if (has_errno)
+			return cell_error_set(err, "`%s.%s`: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return an "
+					      "errno, not `%s`", where, errno_key, name);
+		if (api < actions[i].api)
+			return cell_error_set(err, "`%s.%s`: `%s` is not supported by this kernel and "
+					      "libseccomp (API level %u, needs %u)", where, key, name, api,
+					      actions[i].api);
+		*ret = actions[i].action;
+		return 0;
+	}
+	return cell_error_set(err, "`%s.%s`: unknown action `%s` (expected one of SCMP_ACT_KILL, "
+			      "SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, "
+			      "SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG, SCMP_ACT_NOTIFY)", where, key, name);
+}
+
+/* errnoRet: an errno number the seccomp return value can carry (16 bits). */
+static int parse_errno_ret(json_object *o, const char *where, const char *key, bool *has,
+			   uint32_t *ret, cell_error **err)
+{
+	uint64_t v;
+	int r = cj_uint64(o, key, where, &v, err);
+	if (r <= 0)
+		return r;
+	if (v > 0xffff)
+		return cell_error_set(err, "`%s.%s`: %" PRIu64 " is out of range (0-65535)", where, key, v);
+	*has = true;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int add_arch(scmp_filter_ctx ctx, const char *name, const char *where, cell_error **err)
+{
+	static const char prefix[] = "SCMP_ARCH_";
+	char lower[32];
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0 || strlen(name) - (sizeof(prefix) - 1) >= sizeof(lower))
+		return cell_error_set(err, "`%s`: unknown architecture `%s` (expected SCMP_ARCH_X86_64, "
+				      "SCMP_ARCH_AARCH64, ...)", where, name);
+	size_t i = 0;
+	for (const char *p = name + sizeof(prefix) - 1; *p; p++)
+		lower[i++] = (char)tolower((unsigned char)*p);
+	lower[i] = '\0';
+	uint32_t token = seccomp_arch_resolve_name(lower);
+	if (token == 0)
+		return cell_error_set(err, "`%s`: unknown architecture `%s` (libseccomp %u.%u.%u does not "
+				      "know `%s`)", where, name, SCMP_VER_MAJOR, SCMP_VER_MINOR,
+				      SCMP_VER_MICRO, lower);
+	int r = seccomp_arch_add(ctx, token);
+	if (r < 0 && r != -EEXIST)
+		return cell_error_errno(err, -r, "`%s`: add architecture `%s`", where, name);
+	return 0;
+}
+
+static int set_flag(scmp_filter_ctx ctx, const char *name, const char *where, cell_error **err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(flag_table); i++) {
+		if (!streq(name, flag_table[i].name))
+			continue;
+		if (!flag_table[i].api)
+			return cell_error_set(err, "`%s`: `%s` is not supported by libseccomp %u.%u.%u",
+					      where, name, SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO);
+		if (seccomp_api_get() < flag_table[i].api)
+			return cell_error_set(err, "`%s`: `%s` is not supported by this kernel (libseccomp API "
+					      "level %u, needs %u)", where, name, seccomp_api_get(),
+					      flag_table[i].api);
+		int r = seccomp_attr_set(ctx, (enum scmp_filter_attr)flag_table[i].attr, 1);
+		if (r < 0)
+			return cell_error_errno(err, -r, "`%s`: set `%s`", where, name);
+		return 0;
+	}
+	return cell_error_set(err, "`%s`: unknown flag `%s` (expected SECCOMP_FILTER_FLAG_TSYNC, "
+			      "SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW or "
+			      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)", where, name);
+}
+
+static int parse_op(const char *name, enum scmp_compare *ret)
+{
+	static const struct {
+		const char *name;
+		enum scmp_compare op;
+	} ops[] = {
+		{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
+		{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+		{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+		{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (streq(name, ops[i].name)) {
+			*ret = ops[i].op;
+			return 0;
+		}
+	return -1;
+}
+
+/* syscalls[i].args into comparisons; *ret_same_index says whether two args
+ * test the same argument (libseccomp refuses that within one rule). */
+static int parse_args(json_object *args, const char *where, struct scmp_arg_cmp *cmp, size_t *ret_n,
+		      bool *ret_same_index, cell_error **err)
+{
+	size_t n = json_object_array_length(args);
+	unsigned seen = 0;
+
+	if (n > 6)
+		return cell_error_set(err, "`%s.args`: %zu conditions, at most 6 are supported", where, n);
+	*ret_same_index = false;
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(args, i);
+		_cleanup_free_ char *actx = xasprintf("%s.args[%zu]", where, i);
+		uint64_t index = 0, value = 0, value2 = 0;
+		const char *op = NULL;
+		int r;
+
+		if (cj_expect_object(a, actx, err) < 0)
+			return -1;
+		if ((r = cj_uint64(a, "index", actx, &index, err)) < 0)
+			return -1;
+		if (r == 0)
+			return cell_error_set(err, "`%s.index`: required", actx);
+		if (index > 5)
+			return cell_error_set(err, "`%s.index`: %" PRIu64 " is out of range (a syscall has "
+					      "arguments 0-5)", actx, index);
+		if ((r = cj_uint64(a, "value", actx, &value, err)) < 0)
+			return -1;
+		if (r == 0)
+			return cell_error_set(err, "`%s.value`: required", actx);
+		if (cj_uint64(a, "valueTwo", actx, &value2, err) < 0)
+			return -1;
+		if ((r = cj_string(a, "op", actx, &op, err)) < 0)
+			return -1;
+		if (r == 0)
+			return cell_error_set(err, "`%s.op`: required", actx);
+		if (parse_op(op, &cmp[i].op) < 0)
+			return cell_error_set(err, "`%s.op`: unknown operator `%s` (expected SCMP_CMP_NE, "
+					      "SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, "
+					      "SCMP_CMP_GT or SCMP_CMP_MASKED_EQ)", actx, op);
+		cmp[i].arg = (unsigned int)index;
+		cmp[i].datum_a = value;
+		cmp[i].datum_b = value2;
+		if (seen & (1u << index))
+			*ret_same_index = true;
+		seen |= 1u << index;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const char *name,
+		    const struct scmp_arg_cmp *cmp, size_t n, bool same_index, const char *where,
+		    cell_error **err)
+{
+	int r;
+	if (!same_index) {
+		r = seccomp_rule_add_array(ctx, action, nr, (unsigned int)n, n ? cmp : NULL);
+	} else {
+		/* as runc: conditions on one argument are alternatives */
+		r = 0;
+		for (size_t i = 0; i < n && r >= 0; i++)
+			r = seccomp_rule_add_array(ctx, action, nr, 1, &cmp[i]);
+	}
+	if (r < 0)
+		return cell_error_errno(err, -r, "`%s`: add the rule for syscall `%s`%s", where, name,
+					r == -EINVAL ? " (libseccomp rejected its conditions)" : "");
+	return 0;
+}
+
+static int add_syscalls(struct cell_seccomp *s, json_object *sc, size_t idx, uint32_t def_action,
+			cell_error **err)
+{
+	_cleanup_free_ char *where = xasprintf(CTX ".syscalls[%zu]", idx);
+	json_object *names = NULL, *args = NULL;
+	const char *action_name = NULL;
+	uint32_t errno_ret = 0, action;
+	bool has_errno = false, same_index = false;
+	struct scmp_arg_cmp cmp[6];
+	size_t ncmp = 0;
+	int r;
+
+	if (cj_expect_object(sc, where, err) < 0)
+		return -1;
+	if ((r = cj_array(sc, "names", where, &names, err)) < 0)
+		return -1;
+	if (r == 0 || json_object_array_length(names) == 0)
+		return cell_error_set(err, "`%s.names`: required, at least one syscall name", where);
+	if ((r = cj_string(sc, "action", where, &action_name, err)) < 0)
+		return -1;
+	if (r == 0)
+		return cell_error_set(err, "`%s.action`: required", where);
+	if (parse_errno_ret(sc, where, "errnoRet", &has_errno, &errno_ret, err) < 0 ||
+	    parse_action(action_name, where, "action", has_errno, errno_ret, "errnoRet", &action, err) < 0)
+		return -1;
+	if (action == SCMP_ACT_NOTIFY)
+		s->notify = true;
+	if (cj_array(sc, "args", where, &args, err) < 0)
+		return -1;
+	if (args && parse_args(args, where, cmp, &ncmp, &same_index, err) < 0)
+		return -1;
+
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		json_object *n = json_object_array_get_idx(names, i);
+		if (!n || json_object_get_type(n) != json_type_string)
+			return cell_error_set(err, "`%s.names[%zu]`: expected string, got %s", where, i,
+					      type_name(n));
+		const char *name = json_object_get_string(n);
+		if (!*name)
+			return cell_error_set(err, "`%s.names[%zu]`: an empty string is not a syscall name",
+					      where, i);
+		/* libseccomp refuses rules that repeat the default action; they
+		 * change nothing, so skip them as runc does */
+		if (action == def_action)
+			continue;
+		int nr = seccomp_syscall_resolve_name(name);
+		if (nr == __NR_SCMP_ERROR)
+			continue;	/* unknown here: newer kernel or other arch only */
+		_cleanup_free_ char *nwhere = xasprintf("%s.names[%zu]", where, i);
+		if (add_rule(s->ctx, action, nr, name, cmp, ncmp, same_index, nwhere, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Generate the BPF program now so that a filter the kernel would refuse for
+ * its size fails here, before the container exists. */
+static int check_size(struct cell_seccomp *s, cell_error **err)
+{
+	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return cell_error_errno(err, errno, "memfd_create for the seccomp program");
+	int r = seccomp_export_bpf(s->ctx, fd);
+	if (r < 0)
+		return cell_error_errno(err, -r, "`" CTX "`: generate the BPF program");
+	if (fstat(fd, &st) < 0)
+		return cell_error_errno(err, errno, "fstat the seccomp program");
+	s->insns = (int)(st.st_size / 8);
+	if (s->insns > SECCOMP_MAX_INSNS)
+		return cell_error_set(err, "`" CTX "`: the filter has %d BPF instructions, the kernel "
+				      "accepts at most %d (too many rules or arguments)", s->insns,
+				      SECCOMP_MAX_INSNS);
+	return 0;
+}
+
+static int compile_header(json_object *o, struct cell_seccomp *s, uint32_t *ret_default, cell_error **err)
+{
+	const char *def = NULL, *str = NULL;
+	bool has_errno = false;
+	uint32_t errno_ret = 0;
+	int r;
+
+	if ((r = cj_string(o, "defaultAction", CTX, &def, err)) < 0)
+		return -1;
+	if (r == 0)
+		return cell_error_set(err, "`" CTX ".defaultAction`: required");
+	if (parse_errno_ret(o, CTX, "defaultErrnoRet", &has_errno, &errno_ret, err) < 0 ||
+	    parse_action(def, CTX, "defaultAction", has_errno, errno_ret, "defaultErrnoRet", ret_default, err) < 0)
+		return -1;
+	if (*ret_default == SCMP_ACT_NOTIFY)
+		return cell_error_set(err, "`" CTX ".defaultAction`: SCMP_ACT_NOTIFY cannot be the default "
+				      "action (the listener itself would be blocked)");
+	if (cj_string(o, "listenerPath", CTX, &str, err) < 0)
+		return -1;
+	if (str && *str)
+		s->listener_path = xstrdup(str);
+	str = NULL;
+	if (cj_string(o, "listenerMetadata", CTX, &str, err) < 0)
+		return -1;
+	if (str)
+		s->listener_metadata = xstrdup(str);
+	return 0;
+}
+
+static int compile_lists(json_object *o, struct cell_seccomp *s, uint32_t def, cell_error **err)
+{
+	static const char *const lists[] = { "architectures", "flags" };
+	json_object *a;
+
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		a = NULL;
+		if (cj_array(o, lists[l], CTX, &a, err) < 0)
+			return -1;
+		for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+			json_object *e = json_object_array_get_idx(a, i);
+			_cleanup_free_ char *where = xasprintf(CTX ".%s[%zu]", lists[l], i);
+			if (!e || json_object_get_type(e) != json_type_string)
+				return cell_error_set(err, "`%s`: expected string, got %s", where, type_name(e));
+			const char *v = json_object_get_string(e);
+			if ((l == 0 ? add_arch(s->ctx, v, where, err) : set_flag(s->ctx, v, where, err)) < 0)
+				return -1;
+		}
+	}
+	a = NULL;
+	if (cj_array(o, "syscalls", CTX, &a, err) < 0)
+		return -1;
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (add_syscalls(s, json_object_array_get_idx(a, i), i, def, err) < 0)
+			return -1;
+	return 0;
+}
+
+int cell_seccomp_compile(json_object *o, struct cell_seccomp **ret, cell_error **err)
+{
+	struct cell_seccomp *s;
+	uint32_t def = 0;
+	int r;
+
+	if (cj_expect_object(o, CTX, err) < 0)
+		return -1;
+	s = xcalloc(1, sizeof(*s));
+	if (compile_header(o, s, &def, err) < 0)
+		goto fail;
+	s->ctx = seccomp_init(def);
+	if (!s->ctx) {
+		cell_error_set(err, "`" CTX "`: libseccomp refused to create a filter with default action "
+			       "0x%x", def);
+		goto fail;
+	}
+	/* no_new_privs is process.noNewPrivileges' business, not the filter's */
+	if ((r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0) {
+		cell_error_errno(err, -r, "`" CTX "`: clear the filter's no_new_privs attribute");
+		goto fail;
+	}
+	if (compile_lists(o, s, def, err) < 0)
+		goto fail;
+	if (s->notify && !s->listener_path) {
+		cell_error_set(err, "`" CTX ".listenerPath`: required when an action is SCMP_ACT_NOTIFY");
+		goto fail;
+	}
+	if (check_size(s, err) < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	cell_seccomp_free(s);
+	return -1;
+}
+
+int cell_seccomp_load(struct cell_seccomp *s, int *ret_notify_fd, cell_error **err)
+{
+	int r = seccomp_load(s->ctx);
+	if (r < 0) {
+		if (r == -EACCES || r == -EPERM)
+			return cell_error_errno(err, -r, "load the seccomp filter (without "
+						"process.noNewPrivileges, loading a filter needs CAP_SYS_ADMIN)");
+		return cell_error_errno(err, -r, "load the seccomp filter");
+	}
+	if (ret_notify_fd)
+		*ret_notify_fd = -1;
+	if (!s->notify)
+		return 0;
+	int fd = seccomp_notify_fd(s->ctx);
+	if (fd < 0)
+		return cell_error_errno(err, -fd, "get the seccomp notify fd");
+	if (ret_notify_fd)
+		*ret_notify_fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+bool cell_seccomp_needs_notify(const struct cell_seccomp *s)
+{
+	return s && s->notify;
+}
+
+const char *cell_seccomp_listener_path(const struct cell_seccomp *s)
+{
+	return s ? s->listener_path : NULL;
+}
+
+const char *cell_seccomp_listener_metadata(const struct cell_seccomp *s)
+{
+	return s ? s->listener_metadata : NULL;
+}
+
+int cell_seccomp_bpf_length(const struct cell_seccomp *s)
+{
+	return s->insns;
+}
+
+void cell_seccomp_free(struct cell_seccomp *s)
+{
+	if (!s)
+		return;
+	if (s->ctx)
+		seccomp_release(s->ctx);
+	free(s->listener_path);
+	free(s->listener_metadata);
+	free(s);
+}
+
+/* The container process state of the OCI spec around the container state. */
+static char *process_state(const char *state_json, const char *metadata, cell_error **err)
+{
+	json_object *st = NULL, *v;
+	if (cj_parse_string("container state", state_json, &st, err) < 0)
+		return NULL;
+	if (json_object_object_get_ex(st, "fds", NULL)) {
+		json_object_put(st);
+		return xstrdup(state_json);
+	}
+	json_object *ps = json_object_new_object();
+	const char *ver = "1.2.0";
+	if (json_object_object_get_ex(st, "ociVersion", &v) && json_object_is_type(v, json_type_string))
+		ver = json_object_get_string(v);
+	json_object_object_add(ps, "ociVersion", json_object_new_string(ver));
+	json_object *fds = json_object_new_array();
+	json_object_array_add(fds, json_object_new_string("seccompFd"));
+	json_object_object_add(ps, "fds", fds);
+	if (json_object_object_get_ex(st, "pid", &v) && json_object_is_type(v, json_type_int))
+		json_object_object_add(ps, "pid", json_object_new_int64(json_object_get_int64(v)));
+	json_object_object_add(ps, "metadata", json_object_new_string(metadata ? metadata : ""));
+	json_object_object_add(ps, "state", st);
+	char *text = xstrdup(cj_to_string(ps, false));
+	json_object_put(ps);
+	return text;
+}
+
+static int send_notify(const char *path, const char *metadata, int fd, const char *state_json,
+		       cell_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_free_ char *payload = NULL;
+
+	if (!path || !*path)
+		return cell_error_set(err, "`" CTX ".listenerPath`: empty");
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cell_error_set(err, "`" CTX ".listenerPath` `%s`: longer than a unix socket path "
+				      "can be (%zu bytes)", path, sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, path);
+	payload = process_state(state_json, metadata, err);
+	if (!payload)
+		return -1;
+
+	_cleanup_close_ int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return cell_error_errno(err, errno, "seccomp listener: socket");
+	if (connect(sk, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return cell_error_errno(err, errno, "connect to the seccomp listener `%s` (is the agent "
+					"listening there?)", path);
+
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct iovec iov = { .iov_base = payload, .iov_len = strlen(payload) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+
+	ssize_t n;
+	do
+		n = sendmsg(sk, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cell_error_errno(err, errno, "send the seccomp notify fd to `%s`", path);
+	if ((size_t)n < iov.iov_len) {
+		/* the fd went with the first part; the rest of the state follows */
+		size_t off = (size_t)n;
+		while (off < iov.iov_len) {
+			n = send(sk, payload + off, iov.iov_len - off, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return cell_error_errno(err, errno, "send the container state to `%s`", path);
+			off += (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int cell_seccomp_send_notify_fd(const char *listener_path, int fd, const char *state_json, cell_error **err)
+{
+	return send_notify(listener_path, NULL, fd, state_json, err);
+}
+
+int cell_seccomp_send_notify(const struct cell_seccomp *s, int fd, const char *state_json, cell_error **err)
+{
+	return send_notify(s->listener_path, s->listener_metadata, fd, state_json, err);
+}

@@ -1,0 +1,63 @@
+/* linux.seccomp of the OCI runtime spec, through libseccomp.
+ *
+ * The runtime compiles the profile in its own process, before anything is
+ * created, so that every mistake in it (unknown action, operator or
+ * architecture, errnoRet on an action that returns no errno, notify without
+ * listenerPath, a filter too large for the kernel) is reported up front with
+ * the field that holds it. The container init only loads the result, as the
+ * last step before execve.
+ *
+ * Semantics follow runc: syscall names libseccomp does not know are skipped
+ * (profiles list syscalls of newer kernels), rules whose action equals the
+ * default action are skipped, SCMP_ACT_ERRNO and SCMP_ACT_TRACE default to
+ * EPERM, a rule whose args repeat an index becomes one rule per arg (OR),
+ * otherwise one rule with all conditions (AND). The filter never sets
+ * no_new_privs by itself: process.noNewPrivileges decides that, so without
+ * it the filter must be loaded while CAP_SYS_ADMIN is still held. */
+
+/* src/lib is on the include path, so system headers asking for the kernel's
+ * <linux/seccomp.h> (libseccomp's <seccomp.h> does) land here: hand them the
+ * real one. Outside the guard so it works whichever is included first. */
+#include_next <linux/seccomp.h>
+
+#ifndef CELL_SECCOMP_H
+#define CELL_SECCOMP_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+struct cell_seccomp;
+
+/* Validate and compile linux.seccomp (the object itself). */
+int cell_seccomp_compile(json_object *seccomp, struct cell_seccomp **ret, cell_error **err);
+/* Load the filter into the calling process (the container init, after caps
+ * and no_new_privs). *ret_notify_fd gets the user-notification listener fd
+ * when the profile uses SCMP_ACT_NOTIFY, else -1. */
+int cell_seccomp_load(struct cell_seccomp *s, int *ret_notify_fd, cell_error **err);
+bool cell_seccomp_needs_notify(const struct cell_seccomp *s);
+const char *cell_seccomp_listener_path(const struct cell_seccomp *s);
+const char *cell_seccomp_listener_metadata(const struct cell_seccomp *s);
+/* Connect to the listenerPath unix socket and send the notify fd with
+ * SCM_RIGHTS, the payload being the container process state of the OCI spec
+ * ({"ociVersion","fds":["seccompFd"],"pid","metadata","state"}). state_json
+ * is the container's state (its pid is taken from there); a document that
+ * already is a container process state (has "fds") is sent as it is. */
+int cell_seccomp_send_notify_fd(const char *listener_path, int fd, const char *state_json, cell_error **err);
+/* The same with listenerMetadata of the profile filled in: prefer this one. */
+int cell_seccomp_send_notify(const struct cell_seccomp *s, int fd, const char *state_json, cell_error **err);
+void cell_seccomp_free(struct cell_seccomp *s);
+
+/* Number of BPF instructions of the compiled filter (for tests). */
+int cell_seccomp_bpf_length(const struct cell_seccomp *s);
+
+/* What this build knows, for `features`: NULL-terminated name lists. */
+extern const char *const cell_seccomp_actions[];
+extern const char *const cell_seccomp_operators[];
+extern const char *const cell_seccomp_archs[];
+extern const char *const cell_seccomp_flags[];
+/* Whether libseccomp and the running kernel support a flag of cell_seccomp_flags. */
+bool cell_seccomp_flag_supported(const char *flag);
+
+#endif
