@@ -574,31 +574,22 @@ static int do_import(const char *cmd, const char *path, struct cell_import_opts 
 {
 	_cleanup_store_ struct cell_store *s = NULL;
 	_cleanup_strv_ char **ids = NULL;
+	(void)cmd;
 	if (open_store(&s, err) < 0 || cell_image_import(s, path, o, &ids, err) < 0)
 		return EXIT_CELL;
 	for (size_t i = 0; ids && ids[i]; i++) {
-		struct cell_image *img = NULL;
+		char *name = strchr(ids[i], ' ');
+		if (name)
+			*name++ = '\0';
 		if (!load_style || quiet) {
-			printf("%s\n", ids[i]);
-			continue;
+			if (!i || !streq(ids[i], ids[i - 1]))
+				printf("%s\n", ids[i]);
+		} else if (name) {
+			printf("Loaded image: %s\n", name);
+		} else {
+			printf("Loaded image ID: %s\n", ids[i]);
 		}
-		cell_error *e = NULL;
-		if (cell_image_resolve(s, ids[i], &img, &e) < 0) {
-			cell_error_free(&e);
-			continue;
-		}
-		bool named = false;
-		for (size_t k = 0; img->names[k]; k++) {
-			if (o->name && !strstr(img->names[k], o->name))
-				continue;
-			printf("Loaded image: %s\n", img->names[k]);
-			named = true;
-		}
-		if (!named)
-			printf("Loaded image ID: %s\n", img->id);
-		cell_image_free(img);
 	}
-	(void)cmd;
 	return 0;
 }
 
@@ -691,6 +682,39 @@ static int image_save(int argc, char **argv, cell_error **err)
 	return 0;
 }
 
+/* ---- mount, unmount: an image's root as a container would see it ---- */
+
+static int image_mount(int argc, char **argv, cell_error **err)
+{
+	_cleanup_store_ struct cell_store *s = NULL;
+	struct cell_image *img = NULL;
+	_cleanup_free_ char *rootfs = NULL;
+	if (want_help(argc, argv, "Usage: cell image mount IMAGE DIR\n\nMount the image's layers with a writable "
+				  "layer of DIR/upper at DIR/rootfs (what a container gets); print DIR/rootfs.\n"))
+		return 0;
+	if (argc != 3)
+		return usage_error(err, "image mount", "requires IMAGE and DIR");
+	if (open_store(&s, err) < 0 || cell_image_resolve(s, argv[1], &img, err) < 0)
+		return EXIT_CELL;
+	int r = cell_image_mount_rootfs(s, img, argv[2], &rootfs, err);
+	cell_image_free(img);
+	if (r < 0)
+		return EXIT_CELL;
+	printf("%s\n", rootfs);
+	return 0;
+}
+
+static int image_unmount(int argc, char **argv, cell_error **err)
+{
+	if (want_help(argc, argv, "Usage: cell image unmount [--rm] DIR\n\nUnmount DIR/rootfs made by `cell image "
+				  "mount`; with --rm remove DIR's rootfs, upper and work dirs.\n"))
+		return 0;
+	bool rm = argc == 3 && streq(argv[1], "--rm");
+	if (argc != 2 + rm)
+		return usage_error(err, "image unmount", "requires DIR");
+	return cell_image_unmount_rootfs(argv[argc - 1], rm, err) < 0 ? EXIT_CELL : 0;
+}
+
 /* ---- dispatch ---- */
 
 static const struct cell_cmd image_cmds[] = {
@@ -704,6 +728,9 @@ static const struct cell_cmd image_cmds[] = {
 	{ "import", image_import, 0, "Import an OCI layout, docker-archive or rootfs tar" },
 	{ "load", image_load, 0, "Load images from an archive" },
 	{ "save", image_save, 0, "Save images to an archive" },
+	{ "mount", image_mount, 0, "Mount an image's root with a writable layer" },
+	{ "unmount", image_unmount, 0, "Unmount what `image mount` mounted" },
+	{ "umount", image_unmount, 0, NULL },
 };
 
 int cmd_image(int argc, char **argv, cell_error **err)

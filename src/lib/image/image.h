@@ -133,7 +133,8 @@ struct cell_import_opts {
 /* Import a file or directory: OCI layout (dir or tar), docker-archive, or a
  * plain root filesystem tar (.tar, .gz, .xz, .zst, .bz2). Tagged with
  * opts->name when given, else with the names the archive carries.
- * ret_ids gets the imported image ids (NULL-terminated, caller frees). */
+ * ret_ids gets one line per image and name imported (NULL-terminated, caller
+ * frees): "sha256:<hex>" or "sha256:<hex> NAME" when it was given NAME. */
 int cell_image_import(struct cell_store *s, const char *path, const struct cell_import_opts *opts,
 		      char ***ret_ids, cell_error **err);
 

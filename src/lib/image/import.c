@@ -192,7 +192,16 @@ static int commit_image(struct cell_store *s, struct pending *p, const char *nam
 		return -1;
 	size_t n = *ids ? strv_len(*ids) : 0;
 	*ids = realloc(*ids, (n + 2) * sizeof(char *));
-	(*ids)[n] = xstrdup(id);
+	if (name) {	/* as stored: the familiar form */
+		struct cell_ref ref;
+		if (cell_ref_parse(name, &ref, err) < 0)
+			return -1;
+		_cleanup_free_ char *fam = cell_ref_familiar(&ref);
+		cell_ref_clear(&ref);
+		(*ids)[n] = xasprintf("%s %s", id, fam);
+	} else {
+		(*ids)[n] = xstrdup(id);
+	}
 	(*ids)[n + 1] = NULL;
 	return 0;
 }

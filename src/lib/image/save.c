@@ -287,6 +287,22 @@ static int save_docker(struct saver *sv, struct cell_image **imgs, size_t n, con
 	return r;
 }
 
+/* As Docker: an image saved by name carries that name only, one saved by
+ * id none. */
+static void only_requested_name(struct cell_image *img, const char *ref)
+{
+	_cleanup_free_ char *key = store_name_key(ref);
+	char *keep = NULL;
+	for (size_t i = 0; key && img->names[i] && !keep; i++) {
+		_cleanup_free_ char *k = store_name_key(img->names[i]);
+		if (k && streq(k, key))
+			keep = xstrdup(img->names[i]);
+	}
+	strv_free(img->names);
+	img->names = xcalloc(2, sizeof(char *));
+	img->names[0] = keep;
+}
+
 int cell_image_save(struct cell_store *s, char **refs, const char *out, enum cell_save_format fmt,
 		    cell_error **err)
 {
@@ -298,9 +314,11 @@ int cell_image_save(struct cell_store *s, char **refs, const char *out, enum cel
 	_cleanup_free_ char *scratch = NULL;
 	int r = -1;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (cell_image_resolve(s, refs[i], &imgs[i], err) < 0)
 			goto out;
+		only_requested_name(imgs[i], refs[i]);
+	}
 	if (store_lock(s, err) < 0)
 		goto out;
 	scratch = store_mkdtemp(s, err);
