@@ -21,6 +21,7 @@ static const struct cell_cmd commands[] = {
 	{ "images", cmd_images, CMD_NEEDS_ROOT, "List images" },
 	{ "rmi", cmd_rmi, CMD_NEEDS_ROOT, "Remove images" },
 	{ "load", cmd_load, CMD_NEEDS_ROOT, "Load images from an archive" },
+	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
 };
 
 static void usage(FILE *f)
