@@ -384,7 +384,9 @@ static int image_inspect(int argc, char **argv, cell_error **err)
 			rc = 1;
 		}
 	}
-	if (!fmt)
+	if (!fmt && json_object_array_length(all) == 0)
+		printf("[]\n");
+	else if (!fmt)
 		printf("%s\n", json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							      JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(all);
