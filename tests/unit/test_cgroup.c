@@ -552,11 +552,15 @@ static void test_live(void)
 	cell_error_free(&err);
 	json_object_put(up);
 
-	/* kill: race-free for the whole cgroup */
+	/* kill: race-free for the whole cgroup, also while paused */
+	OK(cell_cgroup_freeze(cg, true, &err) == 0, "pause before kill");
+	OK(cell_cgroup_kill(cg, SIGUSR1, &err) == 0, "kill SIGUSR1 while paused%s%s", err ? ": " : "",
+	   err ? err->msg : "");
+	OK(cell_cgroup_is_frozen(cg, &frozen, &err) == 0 && frozen, "still paused after a non-KILL signal");
 	OK(cell_cgroup_kill(cg, SIGKILL, &err) == 0, "kill SIGKILL%s%s", err ? ": " : "", err ? err->msg : "");
 	cell_error_free(&err);
 	wait_exit(child, &sig);
-	IS_INT(sig, SIGKILL, "child killed by SIGKILL");
+	OK(sig == SIGKILL || sig == SIGUSR1, "paused child killed (signal %d)", sig);
 
 	/* limits bite: pids */
 	pid_t f = spawn(forker, NULL, &w);

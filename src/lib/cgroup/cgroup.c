@@ -415,7 +415,17 @@ static int make_all(struct cell_cgroup *cg, const struct cg_layout *l, const cha
 		bool existed = access(dir, F_OK) == 0;
 		int created = 0;
 		if (make_dir(h->mount, dir, &created, err) < 0) {
+			int e = cell_error_code(*err);
 			free(dir);
+			/* on hybrid the cgroup2 dir is a bonus (consistent 0::,
+			 * cgroup.kill, v2-only controllers): a read-only or
+			 * foreign cgroup2 mount does not stop the container */
+			if (h->v2 && cg->mode == CELL_CGROUP_HYBRID &&
+			    (e == EACCES || e == EPERM || e == EROFS)) {
+				cg_note(&cg->notes, "cgroup2 at %s not used: %s", h->mount, (*err)->msg);
+				cell_error_free(err);
+				continue;
+			}
 			return -1;
 		}
 		/* an empty leftover (a runtime killed -9 mid-create) is ours to
@@ -677,11 +687,15 @@ int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
 		return 0;
 	}
 	d = v2_dir(cg);
+	/* cgroup.freeze is what was asked; cgroup.events' "frozen" drops to
+	 * 0 for a moment whenever a frozen task takes a signal */
 	uint64_t f = 0;
-	if (d && cg_read_keyed(d->dir, "cgroup.events", "frozen", &f) == 0) {
+	cell_error *e = NULL;
+	if (d && cg_read_u64(d->dir, "cgroup.freeze", &f, &e) == 0) {
 		*ret = f == 1;
 		return 0;
 	}
+	cell_error_free(&e);
 	*ret = false;
 	return 0;
 }
@@ -745,6 +759,10 @@ static int kill_listed(struct cell_cgroup *cg, int sig, cell_error **err)
 int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err)
 {
 	struct cg_dir *d = v2_dir(cg);
+	bool was_frozen = false;
+	cell_error *e = NULL;
+	if (cell_cgroup_is_frozen(cg, &was_frozen, &e) < 0)
+		cell_error_free(&e);
 	/* cgroup.kill (Linux 5.14) kills every process, forks included, in one
 	 * step; on hybrid the container's cgroup2 dir has it too */
 	if (sig == SIGKILL && d && cg_file_exists(d->dir, "cgroup.kill")) {
@@ -754,18 +772,24 @@ int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err)
 			cell_error_free(err);
 			return 0;
 		}
-		return k < 0 ? cell_error_wrap(err, "`%s`", d->dir) : 0;
+		if (k < 0)
+			return cell_error_wrap(err, "`%s`", d->dir);
+		/* v1-frozen tasks die only once thawed (runc thaws too) */
+		if (was_frozen && cell_cgroup_freeze(cg, false, &e) < 0)
+			cell_error_free(&e);
+		return 0;
 	}
 	/* otherwise freeze so that nothing forks between listing and killing */
 	bool frozen = false;
 	if (v1_dir(cg, "freezer") || (d && cg_file_exists(d->dir, "cgroup.freeze"))) {
-		if (cell_cgroup_freeze(cg, true, err) < 0)
+		if (!was_frozen && cell_cgroup_freeze(cg, true, err) < 0)
 			return -1;
 		frozen = true;
 	}
 	int k = kill_listed(cg, sig, err);
-	if (frozen) {
-		cell_error *e = NULL;
+	/* a paused container stays paused, except that SIGKILL must be able
+	 * to finish its work */
+	if (frozen && (!was_frozen || sig == SIGKILL)) {
 		if (cell_cgroup_freeze(cg, false, k < 0 ? &e : err) < 0 && k == 0)
 			k = -1;
 		cell_error_free(&e);
