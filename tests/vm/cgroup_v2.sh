@@ -11,10 +11,14 @@
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
 
+# CELL_VM_LAYOUT=legacy (tests/vm/cgroup_v1.sh): the same VM with only v1
+# hierarchies mounted, co-mounted as distributions do (cpu,cpuacct and
+# net_cls,net_prio), so that the three layouts are all tested.
+LAYOUT=${CELL_VM_LAYOUT:-unified}
 TEST_BIN=$CELL_BUILD/tests/unit/test-cgroup
 BOOT_TIMEOUT=${CELL_VM_TIMEOUT:-420}
 
-fail_all() { ok 1 "cgroup v2 VM: $*"; exit 1; }
+fail_all() { ok 1 "cgroup $LAYOUT VM: $*"; exit 1; }
 
 [ -x "$TEST_BIN" ] || fail_all "$TEST_BIN is not built (run make)"
 command -v qemu-system-x86_64 >/dev/null || fail_all "qemu-system-x86_64 missing (scripts/deps.sh test installs qemu-system-x86)"
@@ -82,12 +86,22 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
+if [ $LAYOUT = unified ]; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+else
+	mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+	for c in cpuset cpu,cpuacct memory devices freezer blkio pids net_cls,net_prio hugetlb perf_event; do
+		mkdir /sys/fs/cgroup/\$c
+		mount -t cgroup -o \$c cgroup /sys/fs/cgroup/\$c || echo "# mount \$c failed"
+	done
+	mkdir /sys/fs/cgroup/systemd
+	mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+fi
 for m in \$(cat /modules/order); do
 	insmod /modules/\$m 2>/dev/null || echo "# insmod \$m failed"
 done
 echo
-echo "# controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "# controllers: \$(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || ls /sys/fs/cgroup | tr '\n' ' ')"
 echo "# mounts: \$(grep cgroup /proc/mounts | tr '\n' ';')"
 echo "=== CELL TAP BEGIN"
 $TEST_BIN
@@ -100,12 +114,14 @@ chmod 755 "$ROOT/init"
 echo "# initramfs $(du -h "$TMPD/initrd.gz" | cut -f1), modules: $(tr '\n' ' ' < "$ROOT/modules/order")"
 
 LOG=$TMPD/console.log
+CMDLINE="cgroup_no_v1=all"
+[ $LAYOUT = unified ] || CMDLINE=""
 [ -n "${CELL_VM_KEEP_LOG:-}" ] && defer "cp $TMPD/console.log.txt $CELL_VM_KEEP_LOG"
 start=$(date +%s)
 timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -m 768 -smp 2 \
 	-nographic -monitor none -serial stdio -no-reboot \
 	-kernel "$KERNEL" -initrd "$TMPD/initrd.gz" \
-	-append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet loglevel=3" \
+	-append "console=ttyS0 $CMDLINE panic=-1 quiet loglevel=3" \
 	< /dev/null > "$LOG" 2>&1
 qrc=$?
 tr -d '\r' < "$LOG" > "$LOG.txt"
@@ -114,25 +130,25 @@ echo "# qemu exited with status $qrc after $(( $(date +%s) - start ))s"
 if ! grep -q '^=== CELL TAP BEGIN' "$LOG.txt"; then
 	why="the VM did not reach /init"
 	[ $qrc = 124 ] && why="$why within ${BOOT_TIMEOUT}s (timeout)"
-	ok 1 "cgroup v2 VM boots to /init: $why"
+	ok 1 "cgroup $LAYOUT VM boots to /init: $why"
 	echo "# last console lines:"
 	tail -25 "$LOG.txt" | sed 's/^/#   /'
 	exit 1
 fi
-ok 0 "cgroup v2 VM boots to /init (kernel $KVER, cgroup_no_v1=all)"
+ok 0 "cgroup $LAYOUT VM boots to /init (kernel $KVER, ${CMDLINE:-v1 hierarchies mounted by /init})"
 # (the console's escape sequences may precede the first line)
 grep -o '# controllers:.*\|^# insmod.*' "$LOG.txt"
-like "$(grep -o '# controllers:.*' "$LOG.txt")" "memory" "cgroup2 offers the memory controller"
-like "$(grep '^# layout:' "$LOG.txt" | head -1)" "unified" "the library detects the unified layout"
+like "$(grep -o '# controllers:.*' "$LOG.txt")" "memory" "the memory controller is there"
+like "$(grep '^# layout:' "$LOG.txt" | head -1)" "$LAYOUT" "the library detects the $LAYOUT layout"
 
 # the unit test's TAP, renumbered as ours
 sed -n '/^=== CELL TAP BEGIN/,/^=== CELL TAP END/p' "$LOG.txt" > "$TMPD/tap"
 n=0
 while IFS= read -r line; do
 	case $line in
-	"ok "*"# SKIP"*|"ok "*"# skip"*) skip "v2: ${line#*# SKIP }" ;;
-	"ok "*) ok 0 "v2: $(printf '%s' "$line" | sed -E 's/^ok [0-9]+ - //')"; n=$((n + 1)) ;;
-	"not ok "*) ok 1 "v2: $(printf '%s' "$line" | sed -E 's/^not ok [0-9]+ - //')"; n=$((n + 1)) ;;
+	"ok "*"# SKIP"*|"ok "*"# skip"*) skip "$LAYOUT: ${line#*# SKIP }" ;;
+	"ok "*) ok 0 "$LAYOUT: $(printf '%s' "$line" | sed -E 's/^ok [0-9]+ - //')"; n=$((n + 1)) ;;
+	"not ok "*) ok 1 "$LAYOUT: $(printf '%s' "$line" | sed -E 's/^not ok [0-9]+ - //')"; n=$((n + 1)) ;;
 	"#"*) echo "$line" ;;
 	esac
 done < "$TMPD/tap"
