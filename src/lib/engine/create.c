@@ -1,0 +1,319 @@
+/* `cell create`: every flag checked, then the name, the directory, the
+ * rootfs mount, the bundle and the record, in that order; undone in reverse
+ * on failure so that bad input leaves nothing behind. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine-internal.h"
+#include "image/image.h"
+#include "json.h"
+#include "util.h"
+
+
+static json_object *jstrv(char **v)
+{
+	if (!v)
+		return NULL;
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; v[i]; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static json_object *labels_json(const struct cell_run_request *req, const struct cell_image *img,
+				cell_error **err)
+{
+	json_object *o = json_object_new_object();
+	for (size_t pass = 0; pass < 2; pass++) {
+		char **v = pass == 0 ? img->config.labels : req->labels;
+		for (size_t i = 0; v && v[i]; i++) {
+			const char *eq = strchr(v[i], '=');
+			if (!eq && pass == 1 && !*v[i]) {
+				json_object_put(o);
+				cell_error_set(err, "invalid --label `%s`: expected key=value", v[i]);
+				return NULL;
+			}
+			_cleanup_free_ char *k = eq ? strndup(v[i], (size_t)(eq - v[i])) : xstrdup(v[i]);
+			json_object_object_add(o, k, json_object_new_string(eq ? eq + 1 : ""));
+		}
+	}
+	return o;
+}
+
+static json_object *mounts_json(json_object *spec_mounts)
+{
+	json_object *a = json_object_new_array();
+	size_t n = json_object_array_length(spec_mounts);
+	/* the first ten are the defaults (proc, dev, ..., the /etc files) */
+	for (size_t i = 10; i < n; i++) {
+		json_object *m = json_object_array_get_idx(spec_mounts, i);
+		const char *type = json_object_get_string(json_object_object_get(m, "type"));
+		json_object *opts = json_object_object_get(m, "options");
+		bool rw = true;
+		for (size_t j = 0; j < json_object_array_length(opts); j++)
+			if (streq(json_object_get_string(json_object_array_get_idx(opts, j)), "ro"))
+				rw = false;
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "Type", json_object_new_string(type));
+		json_object_object_add(o, "Source", json_object_get(json_object_object_get(m, "source")));
+		json_object_object_add(o, "Destination", json_object_get(json_object_object_get(m, "destination")));
+		json_object_object_add(o, "RW", json_object_new_boolean(rw));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static int write_etc_files(const char *cdir, const char *hostname, const char *network, cell_error **err)
+{
+	_cleanup_free_ char *hn = xasprintf("%s/hostname", cdir);
+	_cleanup_free_ char *hs = xasprintf("%s/hosts", cdir);
+	_cleanup_free_ char *rc = xasprintf("%s/resolv.conf", cdir);
+	_cleanup_free_ char *hn_text = xasprintf("%s\n", hostname);
+	_cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+					       "127.0.1.1\t%s\n", hostname);
+	_cleanup_free_ char *resolv = NULL;
+	if (streq(network, "host")) {
+		cell_error *x = NULL;
+		if (read_file("/etc/resolv.conf", &resolv, NULL, &x) < 0)
+			cell_error_free(&x);
+	}
+	if (!resolv)
+		resolv = xstrdup("");
+	if (write_file_atomic(hn, hn_text, strlen(hn_text), 0644, err) < 0 ||
+	    write_file_atomic(hs, hosts, strlen(hosts), 0644, err) < 0 ||
+	    write_file_atomic(rc, resolv, strlen(resolv), 0644, err) < 0)
+		return -1;
+	return 0;
+}
+
+static json_object *new_state(void)
+{
+	json_object *st = json_object_new_object();
+	json_object_object_add(st, "Status", json_object_new_string("created"));
+	json_object_object_add(st, "Running", json_object_new_boolean(false));
+	json_object_object_add(st, "Paused", json_object_new_boolean(false));
+	json_object_object_add(st, "Restarting", json_object_new_boolean(false));
+	json_object_object_add(st, "OOMKilled", json_object_new_boolean(false));
+	json_object_object_add(st, "Dead", json_object_new_boolean(false));
+	json_object_object_add(st, "Pid", json_object_new_int(0));
+	json_object_object_add(st, "ExitCode", json_object_new_int(0));
+	json_object_object_add(st, "Error", json_object_new_string(""));
+	json_object_object_add(st, "StartedAt", json_object_new_string("0001-01-01T00:00:00Z"));
+	json_object_object_add(st, "FinishedAt", json_object_new_string("0001-01-01T00:00:00Z"));
+	return st;
+}
+
+struct request_checks {
+	char *restart;
+	int restart_max;
+	int stop_timeout;
+};
+
+static int check_request(const struct cell_run_request *req, struct request_checks *c, cell_error **err)
+{
+	if (!req->image || !*req->image)
+		return cell_error_set(err, "no image given: `cell run [OPTIONS] IMAGE [COMMAND] [ARG...]`");
+	if (req->name && !cell_name_valid(req->name))
+		return cell_error_set(err, "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				      req->name);
+	if (cell_restart_parse(req->restart, &c->restart, &c->restart_max, err) < 0)
+		return -1;
+	if (req->rm && !streq(c->restart, "no"))
+		return cell_error_set(err, "conflicting options: --restart %s and --rm", c->restart);
+	c->stop_timeout = 10;
+	if (req->stop_timeout) {
+		int64_t v;
+		if (parse_int64(req->stop_timeout, &v) < 0 || v < -1 || v > 86400)
+			return cell_error_set(err, "invalid --stop-timeout `%s`: expected seconds", req->stop_timeout);
+		c->stop_timeout = (int)v;
+	}
+	return 0;
+}
+
+static json_object *build_record(const struct cell_run_request *req, const struct cell_image *img,
+				 const char *id, const char *name, const char *cdir, const struct engine_spec *sp,
+				 const struct request_checks *c, json_object *labels)
+{
+	json_object *rec = json_object_new_object();
+	_cleanup_free_ char *now = engine_now();
+	_cleanup_free_ char *slash_name = xasprintf("/%s", name);
+	json_object *args = json_object_object_get(json_object_object_get(sp->doc, "process"), "args");
+	json_object_object_add(rec, "Id", json_object_new_string(id));
+	json_object_object_add(rec, "Created", json_object_new_string(now));
+	json_object_object_add(rec, "Path", json_object_get(json_object_array_get_idx(args, 0)));
+	json_object *rest = json_object_new_array();
+	for (size_t i = 1; i < json_object_array_length(args); i++)
+		json_object_array_add(rest, json_object_get(json_object_array_get_idx(args, i)));
+	json_object_object_add(rec, "Args", rest);
+	json_object_object_add(rec, "State", new_state());
+	json_object_object_add(rec, "Image", json_object_new_string(img->id));
+	json_object_object_add(rec, "Name", json_object_new_string(slash_name));
+	json_object_object_add(rec, "RestartCount", json_object_new_int(0));
+	_cleanup_free_ char *log = xasprintf("%s/ctr.log", cdir);
+	_cleanup_free_ char *hn = xasprintf("%s/hostname", cdir);
+	_cleanup_free_ char *hs = xasprintf("%s/hosts", cdir);
+	_cleanup_free_ char *rc = xasprintf("%s/resolv.conf", cdir);
+	_cleanup_free_ char *bundle = xasprintf("%s/bundle", cdir);
+	json_object_object_add(rec, "LogPath", json_object_new_string(log));
+	json_object_object_add(rec, "HostnamePath", json_object_new_string(hn));
+	json_object_object_add(rec, "HostsPath", json_object_new_string(hs));
+	json_object_object_add(rec, "ResolvConfPath", json_object_new_string(rc));
+	json_object_object_add(rec, "BundlePath", json_object_new_string(bundle));
+	json_object_object_add(rec, "Driver", json_object_new_string("overlay"));
+
+	json_object *cfg = json_object_new_object();
+	json_object_object_add(cfg, "Hostname", json_object_new_string(sp->hostname));
+	json_object_object_add(cfg, "User", json_object_new_string(req->user ? req->user :
+		(img->config.user ? img->config.user : "")));
+	json_object_object_add(cfg, "Tty", json_object_new_boolean(req->tty));
+	json_object_object_add(cfg, "OpenStdin", json_object_new_boolean(req->interactive));
+	json_object_object_add(cfg, "Env", jstrv(sp->env));
+	json_object_object_add(cfg, "Cmd", jstrv(sp->cmd));
+	json_object_object_add(cfg, "Entrypoint", jstrv(sp->entrypoint));
+	json_object_object_add(cfg, "Image", json_object_new_string(req->image));
+	json_object *proc = json_object_object_get(sp->doc, "process");
+	json_object_object_add(cfg, "WorkingDir", json_object_get(json_object_object_get(proc, "cwd")));
+	json_object_object_add(cfg, "Labels", labels);
+	const char *stopsig = req->stop_signal ? req->stop_signal :
+		(img->config.stop_signal ? img->config.stop_signal : "SIGTERM");
+	json_object_object_add(cfg, "StopSignal", json_object_new_string(stopsig));
+	json_object_object_add(cfg, "StopTimeout", json_object_new_int(c->stop_timeout));
+	json_object_object_add(rec, "Config", cfg);
+
+	json_object *hc = json_object_new_object();
+	json_object_object_add(hc, "AutoRemove", json_object_new_boolean(req->rm));
+	json_object *rp = json_object_new_object();
+	json_object_object_add(rp, "Name", json_object_new_string(c->restart));
+	json_object_object_add(rp, "MaximumRetryCount", json_object_new_int(c->restart_max));
+	json_object_object_add(hc, "RestartPolicy", rp);
+	json_object_object_add(hc, "NetworkMode", json_object_new_string(sp->network));
+	json_object_object_add(hc, "Privileged", json_object_new_boolean(req->privileged));
+	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(req->read_only));
+	json_object_object_add(hc, "CapAdd", jstrv(req->cap_add));
+	json_object_object_add(hc, "CapDrop", jstrv(req->cap_drop));
+	json_object_object_add(hc, "SecurityOpt", jstrv(req->security_opts));
+	json_object_object_add(hc, "Binds", jstrv(req->volumes));
+	json_object *res = json_object_object_get(json_object_object_get(sp->doc, "linux"), "resources");
+	json_object *mem = json_object_object_get(res, "memory"), *cpu = json_object_object_get(res, "cpu");
+	json_object_object_add(hc, "Memory", json_object_new_int64(json_object_get_int64(json_object_object_get(mem, "limit"))));
+	json_object_object_add(hc, "MemorySwap", json_object_new_int64(json_object_get_int64(json_object_object_get(mem, "swap"))));
+	json_object_object_add(hc, "NanoCpus", json_object_new_int64(json_object_get_int64(json_object_object_get(cpu, "quota")) * 10000));
+	json_object_object_add(hc, "CpuShares", json_object_new_int64(json_object_get_int64(json_object_object_get(cpu, "shares"))));
+	json_object_object_add(hc, "CpusetCpus", json_object_new_string(req->cpuset_cpus ? req->cpuset_cpus : ""));
+	json_object_object_add(hc, "PidsLimit", json_object_new_int64(json_object_get_int64(
+		json_object_object_get(json_object_object_get(res, "pids"), "limit"))));
+	json_object_object_add(rec, "HostConfig", hc);
+	json_object_object_add(rec, "Mounts", mounts_json(json_object_object_get(sp->doc, "mounts")));
+	json_object_object_add(rec, "NetworkSettings", json_object_new_object());
+	return rec;
+}
+
+int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, char **ret_id, cell_error **err)
+{
+	struct request_checks c = { 0 };
+	struct cell_store *store = NULL;
+	struct cell_image *img = NULL;
+	struct engine_spec sp = { 0 };
+	json_object *labels = NULL, *rec = NULL;
+	_cleanup_free_ char *id = cell_id_new();
+	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
+	_cleanup_free_ char *name = NULL;
+	_cleanup_free_ char *bundle = xasprintf("%s/bundle", cdir);
+	_cleanup_free_ char *lock = xasprintf("%s/lock", cdir);
+	_cleanup_free_ char *cfg = xasprintf("%s/config.json", bundle);
+	_cleanup_free_ char *rootfs = NULL;
+	bool named = false, made_dir = false, mounted = false;
+	int r = -1;
+
+	if (check_request(req, &c, err) < 0)
+		goto out;
+	if (cell_store_open(e->root, &store, err) < 0)
+		goto out;
+	if (cell_image_resolve(store, req->image, &img, err) < 0) {
+		if (cell_error_code(*err) == ENOENT || strstr((*err)->msg, "no such image")) {
+			cell_error_free(err);
+			cell_error_set(err, "unable to find image `%s` locally (import it with `cell image import`)",
+				       req->image);
+		}
+		goto out;
+	}
+	if (engine_spec_build(req, img, id, cdir, &sp, err) < 0)
+		goto out;
+	if (!(labels = labels_json(req, img, err)))
+		goto out;
+	if (req->name) {
+		name = xstrdup(req->name);
+		if (engine_name_reserve(e, name, id, err) < 0)
+			goto out;
+	} else {
+		for (int tries = 0;; tries++) {
+			name = cell_name_random();
+			if (tries >= 5) {
+				char *n = xasprintf("%s_%.6s", name, id);
+				free(name);
+				name = n;
+			}
+			cell_error *x = NULL;
+			if (engine_name_reserve(e, name, id, &x) == 0)
+				break;
+			if (tries >= 6) {
+				*err = x;
+				goto out;
+			}
+			cell_error_free(&x);
+			free(name);
+		}
+	}
+	named = true;
+	if (mkdir(cdir, 0700) < 0) {
+		cell_error_errno(err, errno, "create the container directory `%s`", cdir);
+		goto out;
+	}
+	made_dir = true;
+	if (mkdir(bundle, 0700) < 0) {
+		cell_error_errno(err, errno, "create the bundle directory `%s`", bundle);
+		goto out;
+	}
+	if (cell_image_mount_rootfs(store, img, cdir, &rootfs, err) < 0)
+		goto out;
+	mounted = true;
+	const char *user = req->user ? req->user : img->config.user;
+	if (engine_spec_set_user(sp.doc, rootfs, user, err) < 0)
+		goto out;
+	if (write_etc_files(cdir, sp.hostname, sp.network, err) < 0)
+		goto out;
+	const char *text = cj_to_string(sp.doc, false);
+	if (write_file_atomic(cfg, text, strlen(text), 0600, err) < 0)
+		goto out;
+	rec = build_record(req, img, id, name, cdir, &sp, &c, labels);
+	labels = NULL;
+	int lfd = lock_file(lock, true, err);
+	if (lfd < 0)
+		goto out;
+	r = engine_record_write(e, id, rec, err);
+	close(lfd);
+	if (r == 0)
+		*ret_id = TAKE_PTR(id);
+out:
+	if (r < 0) {
+		cell_error *x = NULL;
+		if (mounted && cell_image_unmount_rootfs(cdir, true, &x) < 0)
+			cell_error_free(&x);
+		if (made_dir && rm_rf(cdir, &x) < 0)
+			cell_error_free(&x);
+		if (named)
+			engine_name_release(e, name, id);
+	}
+	json_object_put(rec);
+	json_object_put(labels);
+	engine_spec_clear(&sp);
+	cell_image_free(img);
+	cell_store_free(store);
+	free(c.restart);
+	return r;
+}

@@ -1,0 +1,62 @@
+/* Shared between the engine's files; not for the command line. */
+#ifndef CELL_ENGINE_INTERNAL_H
+#define CELL_ENGINE_INTERNAL_H
+
+#include "engine.h"
+
+struct cell_image;
+
+/* The runtime config built from flags and image, plus what the record keeps. */
+struct engine_spec {
+	json_object *doc;		/* config.json */
+	char *hostname;
+	char **entrypoint, **cmd, **env;
+	const char *network;		/* "none" or "host" */
+};
+
+int engine_spec_build(const struct cell_run_request *req, const struct cell_image *img, const char *id,
+		      const char *cdir, struct engine_spec *ret, cell_error **err);
+void engine_spec_clear(struct engine_spec *s);
+/* user[:group] → {"uid","gid","additionalGids"} from the rootfs's passwd/group. */
+int engine_user_resolve(const char *rootfs, const char *user, json_object **ret, cell_error **err);
+int engine_spec_set_user(json_object *doc, const char *rootfs, const char *user, cell_error **err);
+/* Docker-like default seccomp profile for the capability set caps. */
+json_object *engine_default_seccomp(char **caps);
+/* Every capability as "CAP_X" (strv_free). */
+char **cell_all_caps(void);
+
+/* Record files. */
+int engine_record_read(struct cell_engine *e, const char *id, json_object **ret, cell_error **err);
+int engine_record_write(struct cell_engine *e, const char *id, json_object *rec, cell_error **err);
+/* Lock of one container (exclusive), an fd to close. */
+int engine_lock(struct cell_engine *e, const char *id, cell_error **err);
+/* Remove everything of a container whose processes are gone or killed:
+ * runtime state and cgroup, rootfs mount, directory, name. */
+int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell_error **err);
+
+/* Is the runtime's container still alive (created, running or paused)?
+ * ret_status gets the runtime status ("running", "paused", "stopped", ...) or
+ * "" when the runtime has no such container. */
+int engine_rt_status(struct cell_engine *e, const char *id, char *ret_status, size_t len, int *ret_pid);
+
+/* The monitor's body (monitor.c): never returns. report: fd to tell the
+ * starting CLI "ok" or the error, -1 if none. */
+void engine_monitor_main(struct cell_engine *e, const char *id, int report) __attribute__((noreturn));
+
+/* Create + start the runtime container with the given stdio; ret_pid the init. */
+int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_socket, pid_t *ret_pid,
+		     cell_error **err);
+/* After the init exited with wait status ws: oom check, runtime delete,
+ * record update. Returns Docker's exit code. */
+int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error **err);
+
+/* Time now, RFC 3339 (caller frees). */
+char *engine_now(void);
+
+int engine_record_running(struct cell_engine *e, const char *id, pid_t pid, cell_error **err);
+int engine_record_error(struct cell_engine *e, const char *id, const cell_error *x);
+int engine_launch_tty(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_master, cell_error **err);
+int engine_name_reserve(struct cell_engine *e, const char *name, const char *id, cell_error **err);
+void engine_name_release(struct cell_engine *e, const char *name, const char *id);
+
+#endif

@@ -1,0 +1,153 @@
+/* The engine: containers as `cell` sees them, on top of the runtime and the
+ * image store. No daemon: each detached container has one small monitor
+ * process (monitor.c); every other command reads the records and asks the
+ * runtime for the truth.
+ *
+ * Layout under the engine root (`cell --root`, default /var/lib/cell):
+ *
+ *   containers/<id>/config.json   the record (Docker's inspect keys: Id, Name,
+ *                                 Created, Image, ImageID, Config, HostConfig,
+ *                                 State, Mounts, LogPath ...), atomic writes
+ *   containers/<id>/lock          flock()ed while the record changes
+ *   containers/<id>/bundle/       config.json for the runtime
+ *   containers/<id>/rootfs        overlay (upper, work beside it)
+ *   containers/<id>/ctr.log       JSON lines {"log","stream","time"}, .1 rotated
+ *   containers/<id>/hosts, hostname, resolv.conf
+ *   containers/.names/<name>      symlink to the id: the name's one owner,
+ *                                 made with symlink() so two creates of one
+ *                                 name cannot both win
+ *
+ * Runtime state lives under the runtime root (`<runroot>/runtime`), the
+ * runtime container id is the engine id.
+ */
+#ifndef CELL_ENGINE_H
+#define CELL_ENGINE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct cell_engine {
+	char *root;		/* engine root */
+	char *ctr_root;		/* <root>/containers */
+	char *rt_root;		/* runtime root */
+};
+
+int cell_engine_open(const char *root, const char *runroot, struct cell_engine **ret, cell_error **err);
+void cell_engine_free(struct cell_engine *e);
+
+/* ---- what `run` and `create` ask for (strings borrowed from argv) ---- */
+struct cell_run_request {
+	const char *image;
+	char **cmd;			/* NULL: the image's Cmd */
+	const char *name;		/* NULL: a random Docker-style name */
+	char **env, **env_files;	/* -e K=V or K (taken from our env), --env-file */
+	char **volumes;			/* -v host:ctr[:ro|rw] */
+	char **mounts;			/* --mount type=bind|tmpfs,... */
+	char **labels;			/* --label k=v */
+	char **cap_add, **cap_drop;
+	char **ulimits;			/* --ulimit nofile=1024:2048 */
+	char **security_opts;		/* no-new-privileges, seccomp=unconfined|FILE */
+	char **tmpfs;			/* --tmpfs /path[:opts] */
+	const char *workdir, *user, *hostname, *entrypoint, *network;
+	bool entrypoint_set;
+	const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit;
+	const char *restart;		/* no|on-failure[:N]|always|unless-stopped */
+	const char *stop_signal, *stop_timeout;
+	bool read_only, privileged, rm, tty, interactive, init, detach;
+};
+
+/* Validate everything, then create the record, the rootfs mount and the
+ * bundle. On failure nothing is left. ret_id: 64 hex, caller frees. */
+int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, char **ret_id,
+		    cell_error **err);
+
+/* ---- records ---- */
+
+/* Find a container by full id, unique id prefix or name. ret_id caller frees. */
+int cell_ctr_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error **err);
+/* All ids (NULL-terminated, strv_free), sorted by creation, newest first. */
+int cell_ctr_list(struct cell_engine *e, char ***ret, cell_error **err);
+/* Load the record; its State.Status reconciled with the runtime's view (a
+ * "running" record whose init is gone reads "exited"). Caller puts. */
+int cell_ctr_load(struct cell_engine *e, const char *id, json_object **ret, cell_error **err);
+/* Record helpers. */
+const char *cell_ctr_status(json_object *rec);
+int cell_ctr_pid(json_object *rec);
+char *cell_ctr_dir(struct cell_engine *e, const char *id);
+/* Lock, load, let fn change the record, write it back atomically. */
+int cell_ctr_update(struct cell_engine *e, const char *id,
+		    int (*fn)(json_object *rec, void *data, cell_error **err), void *data, cell_error **err);
+int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cell_error **err);
+
+/* ---- lifecycle ---- */
+
+/* Start detached: fork the monitor, which creates and starts the container
+ * and reports back once it runs (or why it did not). */
+int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err);
+/* Run in the foreground with our stdio (a pty relayed when Config.Tty),
+ * forwarding signals; *ret_status: Docker's exit status. With AutoRemove the
+ * container is removed afterwards. */
+int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status, cell_error **err);
+/* Signal the init (all: every process of the cgroup). */
+int cell_ctr_kill(struct cell_engine *e, const char *id, int sig, cell_error **err);
+/* StopSignal, then SIGKILL after timeout seconds (-1: the container's own). */
+int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error **err);
+/* Remove: force stops a running one first. Everything goes: runtime state,
+ * cgroup, network, rootfs mount, the directory and the name. */
+int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_error **err);
+/* Wait for the container to be stopped; *ret_code its exit code. */
+int cell_ctr_wait(struct cell_engine *e, const char *id, int *ret_code, cell_error **err);
+int cell_ctr_pause(struct cell_engine *e, const char *id, bool pause, cell_error **err);
+/* Exit status of exec'ing a process in a running container (Docker's codes). */
+struct cell_exec_request {
+	char **args, **env;
+	const char *user, *workdir;
+	bool tty, interactive, detach, privileged;
+};
+int cell_ctr_exec(struct cell_engine *e, const char *id, const struct cell_exec_request *req,
+		  int *ret_status, cell_error **err);
+
+/* Docker's exit status for a failed start or exec: 127 command not found,
+ * 126 not executable, else 125. */
+int cell_ctr_exit_code(const cell_error *err);
+
+/* ---- logs ---- */
+struct cell_logs_opts {
+	bool follow, timestamps;
+	long tail;		/* -1: all */
+	const char *since;	/* RFC 3339 or NULL */
+};
+int cell_ctr_logs(struct cell_engine *e, const char *id, const struct cell_logs_opts *o, cell_error **err);
+
+/* ---- pieces with unit tests ---- */
+
+/* "adjective_surname" from Docker's word lists. Caller frees. */
+char *cell_name_random(void);
+/* Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+bool cell_name_valid(const char *name);
+/* 64 random hex digits. */
+char *cell_id_new(void);
+/* --restart: "no", "always", "unless-stopped", "on-failure[:N]". */
+int cell_restart_parse(const char *s, char **ret_name, int *ret_max, cell_error **err);
+/* --cpus 1.5 → quota 150000 for period 100000. */
+int cell_cpus_parse(const char *s, int64_t *ret_quota, cell_error **err);
+/* --ulimit name=soft[:hard] → {"type":"RLIMIT_NOFILE","soft":..,"hard":..}. */
+int cell_ulimit_parse(const char *s, json_object **ret, cell_error **err);
+/* -v host:ctr[:opts] → OCI mount object (host path must exist, made absolute). */
+int cell_volume_parse(const char *s, json_object **ret, cell_error **err);
+/* --mount type=bind|tmpfs,source=,target=,readonly,tmpfs-size= → OCI mount. */
+int cell_mount_flag_parse(const char *s, json_object **ret, cell_error **err);
+/* A capability name as Docker accepts it ("net_admin", "CAP_NET_ADMIN", "ALL")
+ * → "CAP_NET_ADMIN" (or "ALL"). NULL when unknown. Caller frees. */
+char *cell_cap_normalize(const char *s);
+/* Docker's default capability set, NULL-terminated. */
+extern const char *const cell_default_caps[];
+
+/* A log line as written: {"log":..., "stream":..., "time":...}\n. Caller frees. */
+char *cell_log_line(const char *stream, const char *data, size_t len);
+
+#endif

@@ -1,0 +1,671 @@
+/* Start, stop, kill, remove, wait, pause and exec of engine containers.
+ *
+ * Who watches a running container: its monitor (detached, monitor.c) or the
+ * foreground `cell run` itself. Either records MonitorPid + MonitorStart in
+ * the record; when that process is gone, other commands see the truth
+ * through the runtime state and clean up themselves. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "engine-internal.h"
+#include "image/image.h"
+#include "json.h"
+#include "runtime/runtime.h"
+#include "runtime/state.h"
+#include "runtime/tty.h"
+#include "util.h"
+
+
+static json_object *state_obj(json_object *rec)
+{
+	return json_object_object_get(rec, "State");
+}
+
+static void set_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static const char *rec_str(json_object *rec, const char *a, const char *b)
+{
+	json_object *o = json_object_object_get(rec, a);
+	if (b)
+		o = json_object_object_get(o, b);
+	return o ? json_object_get_string(o) : NULL;
+}
+
+int cell_ctr_exit_code(const cell_error *err)
+{
+	if (err && err->msg && strstr(err->msg, "process.args[0]")) {
+		if (err->errnum == ENOENT)
+			return 127;
+		if (err->errnum == EACCES || err->errnum == ENOEXEC)
+			return 126;
+	}
+	return 125;
+}
+
+static bool monitor_alive(json_object *rec, pid_t *ret_pid)
+{
+	json_object *st = state_obj(rec);
+	pid_t pid = json_object_get_int(json_object_object_get(st, "MonitorPid"));
+	uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(st, "MonitorStart"));
+	if (ret_pid)
+		*ret_pid = pid;
+	return pid > 0 && start && proc_start_time(pid) == start;
+}
+
+/* After a reboot the overlay is gone while the record stays: mount it again. */
+static int ensure_rootfs(struct cell_engine *e, const char *id, json_object *rec, cell_error **err)
+{
+	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", cdir);
+	struct stat a, b;
+	_cleanup_free_ char *parent = xasprintf("%s/..", rootfs);
+	if (stat(rootfs, &a) == 0 && stat(cdir, &b) == 0 && a.st_dev != b.st_dev)
+		return 0;
+	struct cell_store *store = NULL;
+	struct cell_image *img = NULL;
+	_cleanup_free_ char *mnt = NULL;
+	int r = cell_store_open(e->root, &store, err);
+	if (r == 0)
+		r = cell_image_resolve(store, rec_str(rec, "Image", NULL), &img, err);
+	if (r == 0)
+		r = cell_image_mount_rootfs(store, img, cdir, &mnt, err);
+	cell_image_free(img);
+	cell_store_free(store);
+	return r < 0 ? cell_error_wrap(err, "mount the root file system of container `%.12s`", id) : 0;
+}
+
+int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_socket, pid_t *ret_pid,
+		     cell_error **err)
+{
+	_cleanup_free_ char *bundle = xasprintf("%s/%s/bundle", e->ctr_root, id);
+	struct cell_rt_opts o = { .root = e->rt_root, .bundle = bundle, .console_socket = console_socket };
+	cell_error *x = NULL;
+	/* state of an earlier run of this container */
+	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
+		cell_error_free(&x);
+	if (cell_rt_create(id, &o, err) < 0)
+		return -1;
+	struct cell_state *st = NULL;
+	if (cell_state_load(e->rt_root, id, false, &st, err) < 0)
+		goto undo;
+	*ret_pid = st->pid;
+	cell_state_free(st);
+	if (cell_rt_start(e->rt_root, id, err) < 0)
+		goto undo;
+	return 0;
+undo:
+	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
+		cell_error_free(&x);
+	return -1;
+}
+
+static bool oom_killed(struct cell_engine *e, const char *id)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	cell_error *x = NULL;
+	bool oom = false;
+	if (cell_state_load(e->rt_root, id, false, &st, &x) == 0 && st->cgroup &&
+	    cell_cgroup_from_json(st->cgroup, &cg, &x) == 0 && cell_cgroup_oom_killed(cg, &oom, &x) < 0)
+		oom = false;
+	cell_error_free(&x);
+	cell_cgroup_free(cg);
+	cell_state_free(st);
+	return oom;
+}
+
+struct exit_info {
+	int code;
+	bool oom;
+};
+
+static int record_exit(json_object *rec, void *data, cell_error **err)
+{
+	struct exit_info *x = data;
+	json_object *st = state_obj(rec);
+	_cleanup_free_ char *now = engine_now();
+	set_str(st, "Status", "exited");
+	json_object_object_add(st, "Running", json_object_new_boolean(false));
+	json_object_object_add(st, "Paused", json_object_new_boolean(false));
+	json_object_object_add(st, "Restarting", json_object_new_boolean(false));
+	json_object_object_add(st, "OOMKilled", json_object_new_boolean(x->oom));
+	json_object_object_add(st, "Pid", json_object_new_int(0));
+	json_object_object_add(st, "ExitCode", json_object_new_int(x->code));
+	set_str(st, "FinishedAt", now);
+	return 0;
+}
+
+int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error **err)
+{
+	struct exit_info x = { .code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws) };
+	x.oom = oom_killed(e, id);
+	cell_error *y = NULL;
+	if (cell_rt_delete(e->rt_root, id, true, &y) < 0)
+		cell_error_free(&y);
+	if (cell_ctr_update(e, id, record_exit, &x, err) < 0)
+		return -1;
+	return x.code;
+}
+
+int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell_error **err)
+{
+	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
+	if (cell_rt_delete(e->rt_root, id, true, err) < 0)
+		return cell_error_wrap(err, "remove container `%.12s`", id);
+	if (cell_image_unmount_rootfs(cdir, true, err) < 0)
+		return cell_error_wrap(err, "remove container `%.12s`", id);
+	const char *name = rec_str(rec, "Name", NULL);
+	if (name && *name == '/')
+		name++;
+	/* the record goes first: a half-removed directory is then invisible */
+	_cleanup_free_ char *cfg = xasprintf("%s/config.json", cdir);
+	unlink(cfg);
+	if (rm_rf(cdir, err) < 0)
+		return cell_error_wrap(err, "remove container `%.12s`", id);
+	engine_name_release(e, name, id);
+	return 0;
+}
+
+/* ---- start (detached: through the monitor) ---- */
+
+static int check_startable(json_object *rec, const char *id, cell_error **err)
+{
+	const char *s = cell_ctr_status(rec);
+	if (streq(s, "running") || streq(s, "paused") || streq(s, "restarting"))
+		return cell_error_errno(err, EBUSY, "container `%.12s` is %s already", id, s);
+	return 0;
+}
+
+static int clear_stop_flag(json_object *rec, void *data, cell_error **err)
+{
+	json_object_object_add(state_obj(rec), "StoppedByUser", json_object_new_boolean(false));
+	set_str(state_obj(rec), "Error", "");
+	return 0;
+}
+
+int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (cell_ctr_load(e, id, &rec, err) < 0)
+		return -1;
+	int r = check_startable(rec, id, err);
+	if (r == 0)
+		r = ensure_rootfs(e, id, rec, err);
+	json_object_put(rec);
+	if (r < 0 || cell_ctr_update(e, id, clear_stop_flag, NULL, err) < 0)
+		return -1;
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cell_error_errno(err, errno, "create a pipe to the monitor");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return cell_error_errno(err, errno, "fork the container monitor");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		pid_t m = fork();
+		if (m != 0)
+			_exit(m < 0 ? 1 : 0);
+		engine_monitor_main(e, id, p[1]);
+	}
+	close(p[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	/* the monitor writes "0" when the container runs, else "<code> <message>" */
+	char buf[4096];
+	size_t n = 0;
+	for (;;) {
+		ssize_t k = read(p[0], buf + n, sizeof(buf) - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (n >= sizeof(buf) - 1)
+			break;
+	}
+	close(p[0]);
+	buf[n] = 0;
+	if (n == 0)
+		return cell_error_set(err, "container `%.12s`: the monitor died before the container started", id);
+	if (buf[0] == '0' && (buf[1] == 0 || buf[1] == '\n'))
+		return 0;
+	char *msg = strchr(buf, ' ');
+	int code = atoi(buf);
+	int errnum = code == 127 ? ENOENT : code == 126 ? EACCES : 0;
+	cell_error_from_text(err, errnum, msg ? msg + 1 : buf);
+	return -1;
+}
+
+/* ---- foreground run ---- */
+
+static pid_t fg_pid;
+static void fg_forward(int sig)
+{
+	if (fg_pid > 0)
+		kill(fg_pid, sig);
+}
+
+struct running_info {
+	pid_t pid;
+	pid_t monitor;
+};
+
+static int record_running(json_object *rec, void *data, cell_error **err)
+{
+	struct running_info *ri = data;
+	json_object *st = state_obj(rec);
+	_cleanup_free_ char *now = engine_now();
+	set_str(st, "Status", "running");
+	json_object_object_add(st, "Running", json_object_new_boolean(true));
+	json_object_object_add(st, "Restarting", json_object_new_boolean(false));
+	json_object_object_add(st, "OOMKilled", json_object_new_boolean(false));
+	json_object_object_add(st, "Pid", json_object_new_int(ri->pid));
+	json_object_object_add(st, "ExitCode", json_object_new_int(0));
+	set_str(st, "Error", "");
+	set_str(st, "StartedAt", now);
+	json_object_object_add(st, "MonitorPid", json_object_new_int(ri->monitor));
+	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)proc_start_time(ri->monitor)));
+	return 0;
+}
+
+int engine_record_running(struct cell_engine *e, const char *id, pid_t pid, cell_error **err)
+{
+	struct running_info ri = { .pid = pid, .monitor = getpid() };
+	return cell_ctr_update(e, id, record_running, &ri, err);
+}
+
+static int record_error(json_object *rec, void *data, cell_error **err)
+{
+	const cell_error *x = data;
+	json_object *st = state_obj(rec);
+	set_str(st, "Status", "exited");
+	set_str(st, "Error", x->msg);
+	json_object_object_add(st, "ExitCode", json_object_new_int(cell_ctr_exit_code(x)));
+	json_object_object_add(st, "Running", json_object_new_boolean(false));
+	json_object_object_add(st, "Pid", json_object_new_int(0));
+	return 0;
+}
+
+int engine_record_error(struct cell_engine *e, const char *id, const cell_error *x)
+{
+	cell_error *y = NULL;
+	if (cell_ctr_update(e, id, record_error, (void *)x, &y) < 0)
+		cell_error_free(&y);
+	return 0;
+}
+
+/* A listening socket for --console-socket: the runtime connects and sends
+ * the pty master while create runs in this same process, so the kernel
+ * queues both until we accept after create returns. */
+static int console_listen(const char *path, cell_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cell_error_set(err, "console socket path `%s` is too long", path);
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "create the console socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		int x = errno;
+		close(fd);
+		return cell_error_errno(err, x, "listen on the console socket `%s`", path);
+	}
+	return fd;
+}
+
+static int console_receive(int lfd, cell_error **err)
+{
+	_cleanup_close_ int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return cell_error_errno(err, errno, "accept on the console socket");
+	char data[4096];
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return cell_error_errno(err, errno, "receive the pty master");
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			return fd;
+		}
+	return cell_error_set(err, "the runtime sent no pty master over the console socket");
+}
+
+int engine_launch_tty(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_master, cell_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/console.sock", e->ctr_root, id);
+	_cleanup_close_ int lfd = console_listen(path, err);
+	if (lfd < 0)
+		return -1;
+	int r = engine_rt_launch(e, id, path, ret_pid, err);
+	unlink(path);
+	if (r < 0)
+		return -1;
+	int m = console_receive(lfd, err);
+	if (m < 0) {
+		cell_error *x = NULL;
+		if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
+			cell_error_free(&x);
+		return -1;
+	}
+	*ret_master = m;
+	return 0;
+}
+
+int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status, cell_error **err)
+{
+	json_object *rec = NULL;
+	*ret_status = 125;
+	if (cell_ctr_load(e, id, &rec, err) < 0)
+		return -1;
+	int r = check_startable(rec, id, err);
+	if (r == 0)
+		r = ensure_rootfs(e, id, rec, err);
+	bool tty = json_object_get_boolean(json_object_object_get(json_object_object_get(rec, "Config"), "Tty"));
+	bool autorm = json_object_get_boolean(json_object_object_get(json_object_object_get(rec, "HostConfig"),
+								     "AutoRemove"));
+	if (r < 0) {
+		json_object_put(rec);
+		return -1;
+	}
+	pid_t pid = 0;
+	int master = -1;
+	r = tty ? engine_launch_tty(e, id, &pid, &master, err) : engine_rt_launch(e, id, NULL, &pid, err);
+	if (r < 0) {
+		*ret_status = cell_ctr_exit_code(*err);
+		engine_record_error(e, id, *err);
+		if (autorm) {
+			cell_error *x = NULL;
+			if (engine_destroy(e, id, rec, &x) < 0)
+				cell_error_free(&x);
+		}
+		json_object_put(rec);
+		return -1;
+	}
+	cell_error *x = NULL;
+	if (engine_record_running(e, id, pid, &x) < 0)
+		cell_error_free(&x);
+	int ws = 0;
+	if (master >= 0) {
+		ws = cell_tty_relay(master, pid);
+		close(master);
+	} else {
+		fg_pid = pid;
+		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+		struct sigaction sa = { .sa_handler = fg_forward, .sa_flags = SA_RESTART };
+		for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+			sigaction(sigs[i], &sa, NULL);
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+		fg_pid = 0;
+	}
+	int code = engine_after_exit(e, id, ws, &x);
+	if (code < 0) {
+		/* removed meanwhile (rm -f) */
+		cell_error_free(&x);
+		code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	}
+	*ret_status = code;
+	if (autorm) {
+		if (engine_destroy(e, id, rec, &x) < 0)
+			cell_error_free(&x);
+	}
+	json_object_put(rec);
+	return 0;
+}
+
+/* ---- kill, stop ---- */
+
+static int need_running(struct cell_engine *e, const char *id, json_object **ret, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (cell_ctr_load(e, id, &rec, err) < 0)
+		return -1;
+	const char *s = cell_ctr_status(rec);
+	if (!streq(s, "running") && !streq(s, "paused")) {
+		json_object_put(rec);
+		return cell_error_errno(err, ESRCH, "container `%.12s` is not running (it is %s)", id, s);
+	}
+	*ret = rec;
+	return 0;
+}
+
+int cell_ctr_kill(struct cell_engine *e, const char *id, int sig, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (need_running(e, id, &rec, err) < 0)
+		return -1;
+	json_object_put(rec);
+	return cell_rt_kill(e->rt_root, id, sig, false, err);
+}
+
+static int set_stopped_by_user(json_object *rec, void *data, cell_error **err)
+{
+	json_object_object_add(state_obj(rec), "StoppedByUser", json_object_new_boolean(true));
+	return 0;
+}
+
+/* Wait until pid is gone, at most ms milliseconds. True when gone. */
+static bool wait_pid_gone(pid_t pid, int ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return errno == ESRCH;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+	while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	return r > 0;
+}
+
+/* Wait for the watcher to record the exit; do it ourselves when it is gone. */
+static void settle(struct cell_engine *e, const char *id, int sig)
+{
+	for (int i = 0; i < 300; i++) {
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (engine_record_read(e, id, &rec, &x) < 0) {
+			cell_error_free(&x);
+			return;
+		}
+		const char *s = cell_ctr_status(rec);
+		bool done = !streq(s, "running") && !streq(s, "paused");
+		bool watched = monitor_alive(rec, NULL);
+		json_object_put(rec);
+		if (done)
+			return;
+		if (!watched) {
+			if (engine_after_exit(e, id, sig ? sig : SIGKILL, &x) < 0)
+				cell_error_free(&x);
+			return;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (cell_ctr_load(e, id, &rec, err) < 0)
+		return -1;
+	if (cell_ctr_update(e, id, set_stopped_by_user, NULL, err) < 0) {
+		json_object_put(rec);
+		return -1;
+	}
+	const char *s = cell_ctr_status(rec);
+	if (!streq(s, "running") && !streq(s, "paused")) {
+		json_object_put(rec);
+		settle(e, id, 0);
+		return 0;
+	}
+	json_object *cfg = json_object_object_get(rec, "Config");
+	const char *signame = rec_str(rec, "Config", "StopSignal");
+	int sig = signame ? signal_parse(signame) : SIGTERM;
+	if (sig <= 0)
+		sig = SIGTERM;
+	if (timeout < 0)
+		timeout = json_object_get_int(json_object_object_get(cfg, "StopTimeout"));
+	pid_t pid = cell_ctr_pid(rec);
+	json_object_put(rec);
+	cell_error *x = NULL;
+	if (streq(s, "paused") && cell_rt_pause(e->rt_root, id, false, &x) < 0)
+		cell_error_free(&x);
+	int last = sig;
+	if (cell_rt_kill(e->rt_root, id, sig, false, &x) < 0)
+		cell_error_free(&x);
+	if (timeout < 0 || !wait_pid_gone(pid, timeout * 1000)) {
+		last = SIGKILL;
+		if (cell_rt_kill(e->rt_root, id, SIGKILL, true, &x) < 0)
+			cell_error_free(&x);
+		wait_pid_gone(pid, 10000);
+	}
+	settle(e, id, last);
+	return 0;
+}
+
+/* ---- remove ---- */
+
+int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (cell_ctr_load(e, id, &rec, err) < 0)
+		return -1;
+	const char *s = cell_ctr_status(rec);
+	bool live = streq(s, "running") || streq(s, "paused") || streq(s, "restarting");
+	if (live && !force) {
+		json_object_put(rec);
+		return cell_error_errno(err, EBUSY, "container `%.12s` is %s: stop it first, or use `rm -f`", id, s);
+	}
+	pid_t mon = 0;
+	bool is_monitor = json_object_get_boolean(json_object_object_get(state_obj(rec), "Detached"));
+	if (is_monitor && monitor_alive(rec, &mon)) {
+		/* the monitor would restart it or race us over the record */
+		kill(mon, SIGKILL);
+		wait_pid_gone(mon, 2000);
+	}
+	_cleanup_close_ int lock = engine_lock(e, id, err);
+	if (lock < 0) {
+		json_object_put(rec);
+		return -1;
+	}
+	int r = engine_destroy(e, id, rec, err);
+	json_object_put(rec);
+	return r;
+}
+
+/* ---- wait, pause ---- */
+
+int cell_ctr_wait(struct cell_engine *e, const char *id, int *ret_code, cell_error **err)
+{
+	for (;;) {
+		json_object *rec = NULL;
+		if (engine_record_read(e, id, &rec, err) < 0)
+			return -1;
+		const char *s = cell_ctr_status(rec);
+		pid_t pid = cell_ctr_pid(rec);
+		bool watched = monitor_alive(rec, NULL);
+		if (!streq(s, "running") && !streq(s, "paused") && !streq(s, "restarting")) {
+			*ret_code = json_object_get_int(json_object_object_get(state_obj(rec), "ExitCode"));
+			json_object_put(rec);
+			return 0;
+		}
+		json_object_put(rec);
+		if (!watched) {
+			json_object *r2 = NULL;
+			if (cell_ctr_load(e, id, &r2, err) < 0)
+				return -1;
+			bool gone = streq(cell_ctr_status(r2), "exited");
+			json_object_put(r2);
+			if (gone) {
+				cell_error *x = NULL;
+				int c = engine_after_exit(e, id, SIGKILL, &x);
+				cell_error_free(&x);
+				*ret_code = c < 0 ? 137 : c;
+				return 0;
+			}
+		}
+		if (pid > 0)
+			wait_pid_gone(pid, 1000);
+		/* then the watcher's record update */
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int cell_ctr_pause(struct cell_engine *e, const char *id, bool pause, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (need_running(e, id, &rec, err) < 0)
+		return -1;
+	json_object_put(rec);
+	return cell_rt_pause(e->rt_root, id, pause, err);
+}
+
+/* ---- exec ---- */
+
+int cell_ctr_exec(struct cell_engine *e, const char *id, const struct cell_exec_request *req, int *ret_status,
+		  cell_error **err)
+{
+	json_object *rec = NULL;
+	*ret_status = 125;
+	if (need_running(e, id, &rec, err) < 0)
+		return -1;
+	const char *s = cell_ctr_status(rec);
+	if (streq(s, "paused")) {
+		json_object_put(rec);
+		return cell_error_set(err, "container `%.12s` is paused: unpause it first", id);
+	}
+	json_object_put(rec);
+	_cleanup_free_ char *user = NULL;
+	if (req->user) {
+		_cleanup_free_ char *rootfs = xasprintf("%s/%s/rootfs", e->ctr_root, id);
+		json_object *u = NULL;
+		if (engine_user_resolve(rootfs, req->user, &u, err) < 0)
+			return -1;
+		user = xasprintf("%d:%d", json_object_get_int(json_object_object_get(u, "uid")),
+				 json_object_get_int(json_object_object_get(u, "gid")));
+		json_object_put(u);
+	}
+	char **caps = req->privileged ? cell_all_caps() : NULL;
+	struct cell_exec_opts o = {
+		.args = req->args, .env = req->env, .cwd = req->workdir, .user = user,
+		.tty = req->tty, .detach = req->detach, .caps = caps,
+	};
+	int r = cell_rt_exec(e->rt_root, id, &o, ret_status, err);
+	strv_free(caps);
+	if (r < 0)
+		*ret_status = cell_ctr_exit_code(*err);
+	return r;
+}

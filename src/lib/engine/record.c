@@ -1,0 +1,357 @@
+/* Container records: <root>/containers/<id>/config.json, changed under the
+ * container's lock and written atomically; names as symlinks in
+ * <root>/containers/.names, which makes "name in use" a single symlink()
+ * that fails with EEXIST. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine-internal.h"
+#include "json.h"
+#include "runtime/state.h"
+#include "util.h"
+
+int cell_engine_open(const char *root, const char *runroot, struct cell_engine **ret, cell_error **err)
+{
+	struct cell_engine *e = xcalloc(1, sizeof(*e));
+	e->root = xstrdup(root);
+	e->ctr_root = xasprintf("%s/containers", root);
+	e->rt_root = xasprintf("%s/runtime", runroot);
+	_cleanup_free_ char *names = xasprintf("%s/.names", e->ctr_root);
+	if (mkdir_p(names, 0700, err) < 0 || mkdir_p(e->rt_root, 0700, err) < 0) {
+		cell_engine_free(e);
+		return cell_error_wrap(err, "open the engine state under `%s`", root);
+	}
+	*ret = e;
+	return 0;
+}
+
+void cell_engine_free(struct cell_engine *e)
+{
+	if (!e)
+		return;
+	free(e->root);
+	free(e->ctr_root);
+	free(e->rt_root);
+	free(e);
+}
+
+char *cell_ctr_dir(struct cell_engine *e, const char *id)
+{
+	return xasprintf("%s/%s", e->ctr_root, id);
+}
+
+char *engine_now(void)
+{
+	char buf[64];
+	rfc3339_now(buf, sizeof(buf));
+	return xstrdup(buf);
+}
+
+int engine_lock(struct cell_engine *e, const char *id, cell_error **err)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s/lock", e->ctr_root, id);
+	return lock_file(p, true, err);
+}
+
+int engine_record_read(struct cell_engine *e, const char *id, json_object **ret, cell_error **err)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s/config.json", e->ctr_root, id);
+	if (access(p, F_OK) < 0)
+		return cell_error_errno(err, ENOENT, "no such container: `%s`", id);
+	return cj_parse_file(p, ret, err);
+}
+
+int engine_record_write(struct cell_engine *e, const char *id, json_object *rec, cell_error **err)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s/config.json", e->ctr_root, id);
+	const char *text = cj_to_string(rec, false);
+	return write_file_atomic(p, text, strlen(text), 0600, err);
+}
+
+static bool is_hex64(const char *s)
+{
+	if (strlen(s) != 64)
+		return false;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s) || isupper((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int cell_ctr_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error **err)
+{
+	if (!ref || !*ref)
+		return cell_error_set(err, "no container given");
+	if (is_hex64(ref)) {
+		_cleanup_free_ char *d = cell_ctr_dir(e, ref);
+		if (access(d, F_OK) == 0) {
+			*ret_id = xstrdup(ref);
+			return 0;
+		}
+	}
+	if (cell_name_valid(ref) && !strchr(ref, '/')) {
+		char target[128];
+		_cleanup_free_ char *l = xasprintf("%s/.names/%s", e->ctr_root, ref);
+		ssize_t n = readlink(l, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			_cleanup_free_ char *d = cell_ctr_dir(e, target);
+			if (access(d, F_OK) == 0) {
+				*ret_id = xstrdup(target);
+				return 0;
+			}
+		}
+	}
+	/* a unique id prefix */
+	size_t len = strlen(ref);
+	bool hex = true;
+	for (const char *p = ref; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			hex = false;
+	if (hex && len >= 1) {
+		DIR *d = opendir(e->ctr_root);
+		char *found = NULL;
+		bool ambiguous = false;
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!is_hex64(de->d_name) || strncmp(de->d_name, ref, len) != 0)
+				continue;
+			if (found)
+				ambiguous = true;
+			else
+				found = xstrdup(de->d_name);
+		}
+		if (d)
+			closedir(d);
+		if (ambiguous) {
+			free(found);
+			return cell_error_set(err, "container id prefix `%s` is ambiguous: give more digits", ref);
+		}
+		if (found) {
+			*ret_id = found;
+			return 0;
+		}
+	}
+	return cell_error_errno(err, ENOENT, "no such container: `%s`", ref);
+}
+
+struct entry {
+	char *id;
+	char *created;
+};
+
+static int by_created_desc(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(y->created, x->created);
+	return c ? c : strcmp(x->id, y->id);
+}
+
+int cell_ctr_list(struct cell_engine *e, char ***ret, cell_error **err)
+{
+	DIR *d = opendir(e->ctr_root);
+	if (!d)
+		return cell_error_errno(err, errno, "list containers in `%s`", e->ctr_root);
+	struct entry *v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!is_hex64(de->d_name))
+			continue;
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (engine_record_read(e, de->d_name, &rec, &x) < 0) {
+			/* being created or removed right now */
+			cell_error_free(&x);
+			continue;
+		}
+		const char *created = "";
+		cj_string(rec, "Created", "record", &created, &x);
+		cell_error_free(&x);
+		v = realloc(v, (n + 1) * sizeof(*v));
+		v[n].id = xstrdup(de->d_name);
+		v[n].created = xstrdup(created);
+		n++;
+		json_object_put(rec);
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), by_created_desc);
+	char **ids = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = v[i].id;
+		free(v[i].created);
+	}
+	free(v);
+	*ret = ids;
+	return 0;
+}
+
+int engine_rt_status(struct cell_engine *e, const char *id, char *ret_status, size_t len, int *ret_pid)
+{
+	struct cell_state *st = NULL;
+	cell_error *x = NULL;
+	*ret_status = 0;
+	if (ret_pid)
+		*ret_pid = 0;
+	if (cell_state_load(e->rt_root, id, false, &st, &x) < 0) {
+		cell_error_free(&x);
+		return 0;
+	}
+	enum cell_status s = cell_state_status(st);
+	snprintf(ret_status, len, "%s", cell_status_name(s));
+	if (ret_pid && s != CELL_STATUS_STOPPED)
+		*ret_pid = st->pid;
+	cell_state_free(st);
+	return s != CELL_STATUS_STOPPED;
+}
+
+static json_object *state_of(json_object *rec)
+{
+	json_object *st = json_object_object_get(rec, "State");
+	if (!st) {
+		st = json_object_new_object();
+		json_object_object_add(rec, "State", st);
+	}
+	return st;
+}
+
+const char *cell_ctr_status(json_object *rec)
+{
+	json_object *s = json_object_object_get(json_object_object_get(rec, "State"), "Status");
+	return s ? json_object_get_string(s) : "unknown";
+}
+
+int cell_ctr_pid(json_object *rec)
+{
+	return json_object_get_int(json_object_object_get(json_object_object_get(rec, "State"), "Pid"));
+}
+
+/* Is the process that watches the container (a monitor, or a foreground
+ * `cell run`) still there? */
+static bool monitor_alive(json_object *st)
+{
+	pid_t pid = json_object_get_int(json_object_object_get(st, "MonitorPid"));
+	uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(st, "MonitorStart"));
+	return pid > 0 && proc_start_time(pid) == start && start != 0;
+}
+
+int cell_ctr_load(struct cell_engine *e, const char *id, json_object **ret, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (engine_record_read(e, id, &rec, err) < 0)
+		return -1;
+	json_object *st = state_of(rec);
+	const char *status = cell_ctr_status(rec);
+	if (streq(status, "running") || streq(status, "paused")) {
+		char rs[32];
+		int pid = 0;
+		bool alive = engine_rt_status(e, id, rs, sizeof(rs), &pid) > 0;
+		if (alive) {
+			json_object_object_add(st, "Status", json_object_new_string(streq(rs, "paused") ? "paused" : "running"));
+			json_object_object_add(st, "Pid", json_object_new_int(pid));
+		} else {
+			/* the init is gone; its watcher records the exit soon, or is gone too */
+			json_object_object_add(st, "Status", json_object_new_string("exited"));
+			json_object_object_add(st, "Pid", json_object_new_int(0));
+			if (!monitor_alive(st))
+				json_object_object_add(st, "Error", json_object_new_string(
+					"the container's monitor died: exit code unknown"));
+		}
+		json_object_object_add(st, "Running", json_object_new_boolean(alive));
+		json_object_object_add(st, "Paused", json_object_new_boolean(alive && streq(rs, "paused")));
+	}
+	*ret = rec;
+	return 0;
+}
+
+int cell_ctr_update(struct cell_engine *e, const char *id,
+		    int (*fn)(json_object *rec, void *data, cell_error **err), void *data, cell_error **err)
+{
+	_cleanup_close_ int lock = engine_lock(e, id, err);
+	if (lock < 0)
+		return -1;
+	json_object *rec = NULL;
+	if (engine_record_read(e, id, &rec, err) < 0)
+		return -1;
+	int r = fn(rec, data, err);
+	if (r >= 0)
+		r = engine_record_write(e, id, rec, err);
+	json_object_put(rec);
+	return r < 0 ? -1 : 0;
+}
+
+int engine_name_reserve(struct cell_engine *e, const char *name, const char *id, cell_error **err)
+{
+	if (!cell_name_valid(name))
+		return cell_error_set(err, "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+				      name);
+	_cleanup_free_ char *l = xasprintf("%s/.names/%s", e->ctr_root, name);
+	if (symlink(id, l) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return cell_error_errno(err, errno, "reserve the name `%s`", name);
+	/* a name left by a container that is gone (crash while removing) is free */
+	char target[128];
+	ssize_t n = readlink(l, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = 0;
+		_cleanup_free_ char *d = cell_ctr_dir(e, target);
+		if (access(d, F_OK) < 0 && errno == ENOENT && unlink(l) == 0 && symlink(id, l) == 0)
+			return 0;
+		return cell_error_errno(err, EEXIST, "the container name `%s` is already in use by container `%.12s`: "
+					"remove or rename that container, or choose another name", name, target);
+	}
+	return cell_error_errno(err, EEXIST, "the container name `%s` is already in use", name);
+}
+
+void engine_name_release(struct cell_engine *e, const char *name, const char *id)
+{
+	if (!name)
+		return;
+	_cleanup_free_ char *l = xasprintf("%s/.names/%s", e->ctr_root, name);
+	char target[128];
+	ssize_t n = readlink(l, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = 0;
+		if (streq(target, id))
+			unlink(l);
+	}
+}
+
+struct rename_data {
+	const char *name;
+	char *old;
+};
+
+static int set_name(json_object *rec, void *data, cell_error **err)
+{
+	struct rename_data *d = data;
+	const char *old = json_object_get_string(json_object_object_get(rec, "Name"));
+	d->old = xstrdup(old && *old == '/' ? old + 1 : (old ? old : ""));
+	_cleanup_free_ char *n = xasprintf("/%s", d->name);
+	json_object_object_add(rec, "Name", json_object_new_string(n));
+	return 0;
+}
+
+int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cell_error **err)
+{
+	if (engine_name_reserve(e, name, id, err) < 0)
+		return -1;
+	struct rename_data d = { .name = name };
+	if (cell_ctr_update(e, id, set_name, &d, err) < 0) {
+		engine_name_release(e, name, id);
+		return -1;
+	}
+	if (d.old && !streq(d.old, name))
+		engine_name_release(e, d.old, id);
+	free(d.old);
+	return 0;
+}
