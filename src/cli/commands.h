@@ -36,6 +36,8 @@ int cmd_image(int argc, char **argv, cell_error **err);	/* image.c, also: */
 int cmd_images(int argc, char **argv, cell_error **err);
 int cmd_rmi(int argc, char **argv, cell_error **err);
 int cmd_load(int argc, char **argv, cell_error **err);
+int cmd_pull(int argc, char **argv, cell_error **err);	/* pull.c, also: */
+int cmd_push(int argc, char **argv, cell_error **err);
 int cmd_ns(int argc, char **argv, cell_error **err);	/* ns.c: ns ls, ns show */
 
 #endif

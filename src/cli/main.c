@@ -21,6 +21,8 @@ static const struct cell_cmd commands[] = {
 	{ "images", cmd_images, CMD_NEEDS_ROOT, "List images" },
 	{ "rmi", cmd_rmi, CMD_NEEDS_ROOT, "Remove images" },
 	{ "load", cmd_load, CMD_NEEDS_ROOT, "Load images from an archive" },
+	{ "pull", cmd_pull, CMD_NEEDS_ROOT, "Download an image from a registry" },
+	{ "push", cmd_push, CMD_NEEDS_ROOT, "Upload an image to a registry" },
 	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
 };
 

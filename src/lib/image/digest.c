@@ -198,3 +198,79 @@ int cell_blob_read(const struct cell_store *s, const char *digest, char **ret, s
 		*ret_len = len;
 	return 0;
 }
+
+/* ---- a blob arriving piecewise (downloads) ---- */
+
+struct cell_blob_writer {
+	struct cell_store *s;
+	char *tmp;
+	int fd;
+	struct cell_sha256 *h;
+	uint64_t size;
+};
+
+struct cell_blob_writer *cell_blob_writer_new(struct cell_store *s, cell_error **err)
+{
+	struct cell_blob_writer *w = xcalloc(1, sizeof(*w));
+	w->s = s;
+	w->tmp = xasprintf("%s/blobs/sha256/.tmp-XXXXXX", s->root);
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		cell_error_errno(err, errno, "create blob temp file in `%s/blobs/sha256`", s->root);
+		free(w->tmp);
+		free(w);
+		return NULL;
+	}
+	w->h = cell_sha256_new();
+	return w;
+}
+
+int cell_blob_writer_write(struct cell_blob_writer *w, const void *data, size_t len, cell_error **err)
+{
+	const char *p = data;
+	cell_sha256_update(w->h, data, len);
+	w->size += len;
+	while (len > 0) {
+		ssize_t n = write(w->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cell_error_errno(err, errno, "write blob temp file `%s`", w->tmp);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cell_blob_writer_commit(struct cell_blob_writer *w, const char *expected, char ret_digest[CELL_DIGEST_LEN + 1],
+			    uint64_t *ret_size, cell_error **err)
+{
+	char digest[CELL_DIGEST_LEN + 1];
+	cell_sha256_final(w->h, digest);
+	w->h = NULL;
+	if (expected && !streq(expected, digest))
+		return cell_error_set(err, "blob `%s`: digest mismatch: content hashes to `%s` (corrupt or truncated)",
+				      expected, digest);
+	fchmod(w->fd, 0644);
+	_cleanup_free_ char *final = cell_blob_path(w->s, digest);
+	if (rename(w->tmp, final) < 0)
+		return cell_error_errno(err, errno, "rename `%s` to `%s`", w->tmp, final);
+	w->tmp[0] = '\0';
+	if (ret_digest)
+		memcpy(ret_digest, digest, sizeof(digest));
+	if (ret_size)
+		*ret_size = w->size;
+	return 0;
+}
+
+void cell_blob_writer_free(struct cell_blob_writer *w)
+{
+	if (!w)
+		return;
+	if (w->tmp[0])
+		unlink(w->tmp);
+	safe_close(w->fd);
+	cell_sha256_free(w->h);
+	free(w->tmp);
+	free(w);
+}

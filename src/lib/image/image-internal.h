@@ -46,6 +46,16 @@ bool cell_blob_exists(const struct cell_store *s, const char *digest);
 int cell_blob_read(const struct cell_store *s, const char *digest, char **ret, size_t *ret_len,
 		   cell_error **err);
 
+/* A blob written piecewise (a download): hashed as it arrives, renamed to
+ * its digest by commit only when it matches expected (if given). free
+ * removes the temp file of an uncommitted writer. */
+struct cell_blob_writer;
+struct cell_blob_writer *cell_blob_writer_new(struct cell_store *s, cell_error **err);
+int cell_blob_writer_write(struct cell_blob_writer *w, const void *data, size_t len, cell_error **err);
+int cell_blob_writer_commit(struct cell_blob_writer *w, const char *expected, char ret_digest[CELL_DIGEST_LEN + 1],
+			    uint64_t *ret_size, cell_error **err);
+void cell_blob_writer_free(struct cell_blob_writer *w);
+
 /* ---- unpack.c ---- */
 
 /* Unpack a layer (tar, optionally gzip/zstd/xz/bzip2 compressed) read from fd
@@ -99,6 +109,13 @@ struct store_layer {
 int store_add_image(struct cell_store *s, const char *id, const char *manifest_digest,
 		    const struct store_layer *layers, size_t n_layers, const char *created,
 		    const char *name, cell_error **err);
+
+/* Record an image whose layer blobs are in the store (blob, media_type,
+ * blob_size filled): unpack what is missing, store config and manifest
+ * (exact bytes), name it. Lock held. ret_id gets the config digest. */
+int store_commit_image(struct cell_store *s, const char *config_text, size_t config_len, const char *manifest_text,
+		       struct store_layer *layers, size_t n_layers, const char *name,
+		       char ret_id[CELL_DIGEST_LEN + 1], cell_error **err);
 
 /* Make sure the layer chain_id is unpacked: if layers/<hex> is missing,
  * unpack blob (already in the store) and check its diff id. The lock is held. */

@@ -206,6 +206,30 @@ static int commit_image(struct cell_store *s, struct pending *p, const char *nam
 	return 0;
 }
 
+int store_commit_image(struct cell_store *s, const char *config_text, size_t config_len, const char *manifest_text,
+		       struct store_layer *layers, size_t n_layers, const char *name,
+		       char ret_id[CELL_DIGEST_LEN + 1], cell_error **err)
+{
+	struct pending p = { .n_layers = n_layers };
+	char **ids = NULL;
+	int r = -1;
+
+	p.config_text = strndup(config_text, config_len);
+	p.config_len = config_len;
+	p.manifest_text = manifest_text ? xstrdup(manifest_text) : NULL;
+	p.layers = xcalloc(n_layers + 1, sizeof(*p.layers));
+	memcpy(p.layers, layers, n_layers * sizeof(*layers));
+	if (cj_parse_string("image config", p.config_text, &p.config, err) == 0 && take_diff_ids(&p, err) == 0 &&
+	    commit_image(s, &p, name, &ids, err) == 0) {
+		snprintf(ret_id, CELL_DIGEST_LEN + 1, "%.*s", CELL_DIGEST_LEN, ids[0]);
+		memcpy(layers, p.layers, n_layers * sizeof(*layers));
+		r = 0;
+	}
+	strv_free(ids);
+	pending_clear(&p);
+	return r;
+}
+
 static int store_layer_blob(struct cell_store *s, int dirfd, const char *rel, const char *expected, bool docker,
 			    struct store_layer *l, cell_error **err)
 {

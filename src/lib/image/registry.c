@@ -1,0 +1,684 @@
+/* Pull and push over the OCI distribution API (libcurl).
+ *
+ *   GET  /v2/<name>/manifests/<ref>    every manifest type in Accept
+ *   GET  /v2/<name>/blobs/<digest>     config and layers, verified as they arrive
+ *   HEAD /v2/<name>/blobs/<digest>     push: skip what the registry has
+ *   POST /v2/<name>/blobs/uploads/     push: start an upload, then
+ *   PUT  <location>&digest=<digest>    the blob in one request
+ *   PUT  /v2/<name>/manifests/<tag>    push: the manifest last
+ *
+ * Auth: anonymous first; on 401 the WWW-Authenticate challenge says Basic
+ * (credentials from --creds or ~/.docker/config.json) or Bearer (a token from
+ * the realm, asked with those credentials when there are any).
+ * Plain HTTP only for localhost / 127.0.0.0/8 / ::1 or with insecure set.
+ * The whole pull holds the store lock: a prune cannot remove a blob that is
+ * downloaded but not yet recorded, and a second pull of the same image waits
+ * and then finds every blob present. */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image-internal.h"
+#include "json.h"
+#include "registry.h"
+#include "util.h"
+
+#define ACCEPT_MANIFESTS                                                                            \
+	"Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, " \
+	"application/vnd.docker.distribution.manifest.list.v2+json, "                                  \
+	"application/vnd.docker.distribution.manifest.v2+json"
+
+struct client {
+	CURL *curl;
+	const struct cell_registry_opts *o;
+	struct cell_ref ref;
+	char *base;		/* "https://host/v2/<path>" */
+	char *basic;		/* "user:pass" or NULL */
+	char *bearer;		/* token or NULL */
+	const char *scope;	/* "pull" or "pull,push" */
+	/* per request */
+	long status;
+	char *challenge;	/* WWW-Authenticate */
+	char *content_type;
+	char *location;
+	char *docker_digest;
+	char *body;
+	size_t body_len;
+	struct cell_blob_writer *writer;	/* download into the store */
+	cell_error *werr;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static bool is_local(const char *domain)
+{
+	return strncmp(domain, "localhost", 9) == 0 || strncmp(domain, "127.", 4) == 0 ||
+	       strncmp(domain, "[::1]", 5) == 0;
+}
+
+static char *b64decode(const char *in)
+{
+	size_t n = strlen(in);
+	unsigned char *out = xcalloc(1, n + 4);
+	int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+	if (len < 0) {
+		free(out);
+		return NULL;
+	}
+	while (n > 0 && in[n - 1] == '=') {	/* DecodeBlock counts padding as zeros */
+		n--;
+		len--;
+	}
+	out[len] = '\0';
+	return (char *)out;
+}
+
+/* user:pass for domain from ~/.docker/config.json (or $DOCKER_CONFIG). */
+static char *docker_config_auth(const char *domain)
+{
+	const char *dir = getenv("DOCKER_CONFIG");
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *path = dir ? xasprintf("%s/config.json", dir)
+					: xasprintf("%s/.docker/config.json", home ? home : "/root");
+	json_object *cfg = NULL, *auths = NULL;
+	_cleanup_error_ cell_error *e = NULL;
+	char *res = NULL;
+
+	if (access(path, R_OK) < 0 || cj_parse_file(path, &cfg, &e) < 0)
+		return NULL;
+	if (cj_object(cfg, "auths", "config.json", &auths, &e) > 0) {
+		const char *keys[] = { domain, NULL, NULL };
+		_cleanup_free_ char *https = xasprintf("https://%s", domain);
+		keys[1] = https;
+		if (streq(domain, "docker.io"))
+			keys[2] = "https://index.docker.io/v1/";
+		for (size_t i = 0; i < ARRAY_SIZE(keys) && !res; i++) {
+			json_object *ent = NULL;
+			const char *a = NULL;
+			if (keys[i] && cj_object(auths, keys[i], "auths", &ent, &e) > 0 && ent &&
+			    cj_string(ent, "auth", "auth", &a, &e) > 0)
+				res = b64decode(a);
+		}
+	}
+	json_object_put(cfg);
+	return res;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *data)
+{
+	struct client *c = data;
+	size_t len = size * n;
+	_cleanup_free_ char *line = strndup(buf, len);
+	char *colon = strchr(line, ':');
+	if (!colon)
+		return len;
+	*colon = '\0';
+	char *v = colon + 1;
+	while (*v == ' ')
+		v++;
+	v[strcspn(v, "\r\n")] = '\0';
+	char **dst = !strcasecmp(line, "www-authenticate") ? &c->challenge
+		   : !strcasecmp(line, "content-type")	    ? &c->content_type
+		   : !strcasecmp(line, "location")	    ? &c->location
+		   : !strcasecmp(line, "docker-content-digest") ? &c->docker_digest
+							    : NULL;
+	if (dst) {
+		free(*dst);
+		*dst = xstrdup(v);
+	}
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *data)
+{
+	struct client *c = data;
+	size_t len = size * n;
+	long status = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (c->writer && status >= 200 && status < 300) {
+		if (cell_blob_writer_write(c->writer, buf, len, &c->werr) < 0)
+			return 0;
+		return len;
+	}
+	if (c->body_len + len > (64u << 20))
+		return 0;	/* manifests and errors are small */
+	c->body = realloc(c->body, c->body_len + len + 1);
+	memcpy(c->body + c->body_len, buf, len);
+	c->body_len += len;
+	c->body[c->body_len] = '\0';
+	return len;
+}
+
+static void reset_response(struct client *c)
+{
+	free(c->challenge), c->challenge = NULL;
+	free(c->content_type), c->content_type = NULL;
+	free(c->location), c->location = NULL;
+	free(c->docker_digest), c->docker_digest = NULL;
+	free(c->body), c->body = NULL;
+	c->body_len = 0;
+	c->status = 0;
+}
+
+/* value of key="..." in a challenge */
+static char *challenge_param(const char *ch, const char *key)
+{
+	_cleanup_free_ char *k = xasprintf("%s=\"", key);
+	const char *p = strcasestr(ch, k);
+	if (!p)
+		return NULL;
+	p += strlen(k);
+	const char *e = strchr(p, '"');
+	return e ? strndup(p, (size_t)(e - p)) : NULL;
+}
+
+static int perform(struct client *c, const char *method, const char *url, struct curl_slist *hdrs, FILE *upload,
+		   curl_off_t upload_len, cell_error **err);
+
+/* Answer a Bearer challenge with a token from its realm. */
+static int get_token(struct client *c, cell_error **err)
+{
+	_cleanup_free_ char *realm = challenge_param(c->challenge, "realm");
+	_cleanup_free_ char *service = challenge_param(c->challenge, "service");
+	if (!realm)
+		return cell_error_set(err, "registry `%s`: bearer challenge without a realm", c->ref.domain);
+	char *esc_service = service ? curl_easy_escape(c->curl, service, 0) : NULL;
+	_cleanup_free_ char *scope = xasprintf("repository:%s:%s", c->ref.path, c->scope);
+	char *esc_scope = curl_easy_escape(c->curl, scope, 0);
+	_cleanup_free_ char *url = xasprintf("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
+					     esc_service ? esc_service : "", esc_scope);
+	curl_free(esc_service);
+	curl_free(esc_scope);
+	free(c->bearer);
+	c->bearer = NULL;
+	if (perform(c, "GET", url, NULL, NULL, 0, err) < 0)
+		return -1;
+	if (c->status != 200)
+		return cell_error_set(err, "registry `%s`: token request to `%s` answered %ld%s", c->ref.domain, realm,
+				      c->status, c->status == 401 ? " (wrong credentials?)" : "");
+	json_object *o = NULL;
+	const char *tok = NULL;
+	_cleanup_error_ cell_error *e = NULL;
+	if (cj_parse_string("token response", c->body ? c->body : "", &o, err) < 0)
+		return -1;
+	if (cj_string(o, "token", "token response", &tok, &e) <= 0)
+		cj_string(o, "access_token", "token response", &tok, &e);
+	if (tok)
+		c->bearer = xstrdup(tok);
+	json_object_put(o);
+	if (!c->bearer)
+		return cell_error_set(err, "registry `%s`: token response without a token", c->ref.domain);
+	return 0;
+}
+
+static int perform(struct client *c, const char *method, const char *url, struct curl_slist *hdrs, FILE *upload,
+		   curl_off_t upload_len, cell_error **err)
+{
+	CURL *h = c->curl;
+	struct curl_slist *all = NULL;
+	_cleanup_free_ char *auth = NULL;
+	bool token_url = !strstr(url, "/v2/");
+
+	reset_response(c);
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "cell/" CELL_VERSION);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (c->o && c->o->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (streq(method, "HEAD"))
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (streq(method, "PUT") || streq(method, "POST"))
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (upload) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READDATA, upload);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, upload_len);
+	} else if (streq(method, "POST") || streq(method, "PUT")) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	for (struct curl_slist *l = hdrs; l; l = l->next)
+		all = curl_slist_append(all, l->data);
+	if (c->bearer && !token_url) {
+		auth = xasprintf("Authorization: Bearer %s", c->bearer);
+		all = curl_slist_append(all, auth);
+	} else if (c->basic) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERPWD, c->basic);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, all);
+	c->errbuf[0] = '\0';
+	CURLcode rc = curl_easy_perform(h);
+	curl_slist_free_all(all);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+	if (c->werr) {
+		*err = TAKE_PTR(c->werr);
+		return -1;
+	}
+	if (rc != CURLE_OK)
+		return cell_error_set(err, "%s `%s`: %s", method, url, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	return 0;
+}
+
+/* A request to the registry API, answering one auth challenge. */
+static int api(struct client *c, const char *method, const char *url, struct curl_slist *hdrs, const char *file,
+	       cell_error **err)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		_cleanup_fclose_ FILE *f = NULL;
+		curl_off_t len = 0;
+		if (file) {
+			struct stat st;
+			f = fopen(file, "re");
+			if (!f || fstat(fileno(f), &st) < 0)
+				return cell_error_errno(err, errno, "open `%s`", file);
+			len = st.st_size;
+		}
+		if (perform(c, method, url, hdrs, f, len, err) < 0)
+			return -1;
+		if (c->status != 401 || attempt > 0 || !c->challenge)
+			return 0;
+		if (strncasecmp(c->challenge, "Bearer", 6) == 0) {
+			if (get_token(c, err) < 0)
+				return -1;
+		} else if (strncasecmp(c->challenge, "Basic", 5) == 0) {
+			if (!c->basic)
+				return cell_error_set(err, "registry `%s` wants a user name and password (use --creds USER:PASS "
+							   "or ~/.docker/config.json)", c->ref.domain);
+			return 0;	/* basic was already sent: wrong credentials */
+		} else {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int http_error(struct client *c, const char *what, cell_error **err)
+{
+	const char *msg = "";
+	json_object *o = NULL, *errs = NULL;
+	_cleanup_error_ cell_error *e = NULL;
+	_cleanup_free_ char *detail = NULL;
+	if (c->body && cj_parse_string("error", c->body, &o, &e) == 0 && cj_array(o, "errors", "", &errs, &e) > 0 &&
+	    json_object_array_length(errs) > 0) {
+		const char *m = NULL, *code = NULL;
+		json_object *first = json_object_array_get_idx(errs, 0);
+		cj_string(first, "code", "", &code, &e);
+		cj_string(first, "message", "", &m, &e);
+		detail = xasprintf(": %s%s%s", code ? code : "", code && m ? ": " : "", m ? m : "");
+		msg = detail;
+	}
+	json_object_put(o);
+	const char *hint = c->status == 401 ? " (authentication required or refused)"
+			 : c->status == 404 ? " (no such repository, tag or blob)"
+			 : c->status == 403 ? " (access denied)" : "";
+	return cell_error_set(err, "%s: registry `%s` answered HTTP %ld%s%s", what, c->ref.domain, c->status, msg, hint);
+}
+
+static int client_init(struct client *c, const char *ref, const struct cell_registry_opts *o, const char *scope,
+		       cell_error **err)
+{
+	memset(c, 0, sizeof(*c));
+	if (cell_ref_parse(ref, &c->ref, err) < 0)
+		return -1;
+	c->o = o;
+	c->scope = scope;
+	const char *host = streq(c->ref.domain, "docker.io") ? "registry-1.docker.io" : c->ref.domain;
+	bool http = (o && o->insecure) || is_local(c->ref.domain);
+	c->base = xasprintf("%s://%s/v2/%s", http ? "http" : "https", host, c->ref.path);
+	c->basic = o && o->creds ? xstrdup(o->creds) : docker_config_auth(c->ref.domain);
+	c->curl = curl_easy_init();
+	if (!c->curl)
+		return cell_error_set(err, "curl_easy_init failed");
+	return 0;
+}
+
+static void client_clear(struct client *c)
+{
+	reset_response(c);
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	cell_ref_clear(&c->ref);
+	free(c->base);
+	free(c->basic);
+	free(c->bearer);
+	cell_error_free(&c->werr);
+}
+
+static void progress(const struct cell_registry_opts *o, const char *digest, const char *status)
+{
+	if (o && o->progress)
+		o->progress(o->progress_data, digest, status);
+}
+
+/* ---- pull ---- */
+
+static bool is_index(const char *mt)
+{
+	return mt && (strstr(mt, "image.index") || strstr(mt, "manifest.list"));
+}
+
+static int get_manifest(struct client *c, const char *reference, char **ret, char **ret_mt, cell_error **err)
+{
+	_cleanup_free_ char *url = xasprintf("%s/manifests/%s", c->base, reference);
+	struct curl_slist *h = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	int r = api(c, "GET", url, h, NULL, err);
+	curl_slist_free_all(h);
+	if (r < 0)
+		return -1;
+	if (c->status != 200)
+		return http_error(c, reference, err);
+	char got[CELL_DIGEST_LEN + 1];
+	cell_sha256_data(c->body ? c->body : "", c->body_len, got);
+	if (cell_digest_valid(reference) && !streq(got, reference))
+		return cell_error_set(err, "manifest `%s`: digest mismatch: content hashes to `%s`", reference, got);
+	*ret = c->body ? TAKE_PTR(c->body) : xstrdup("");
+	c->body_len = 0;
+	json_object *o = NULL;
+	const char *mt = NULL;
+	_cleanup_error_ cell_error *e = NULL;
+	if (cj_parse_string(reference, *ret, &o, &e) == 0)
+		cj_string(o, "mediaType", "", &mt, &e);
+	*ret_mt = xstrdup(mt ? mt : c->content_type ? c->content_type : "");
+	json_object_put(o);
+	return 0;
+}
+
+static int select_platform(const char *index_text, const char *platform, char **ret_digest, cell_error **err)
+{
+	json_object *o = NULL, *ms = NULL;
+	_cleanup_free_ char *want = xstrdup(platform ? platform : "");
+	char *want_os = "linux", *want_arch = (char *)cell_host_arch(), *want_var = NULL;
+	if (*want) {
+		want_os = want;
+		char *s = strchr(want, '/');
+		if (s) {
+			*s++ = '\0';
+			want_arch = s;
+			char *v = strchr(s, '/');
+			if (v) {
+				*v++ = '\0';
+				want_var = v;
+			}
+		}
+	}
+	if (cj_parse_string("index", index_text, &o, err) < 0 || cj_array(o, "manifests", "index", &ms, err) < 0) {
+		json_object_put(o);
+		return -1;
+	}
+	for (size_t i = 0; ms && i < json_object_array_length(ms); i++) {
+		json_object *d = json_object_array_get_idx(ms, i), *p = NULL;
+		const char *os = NULL, *arch = NULL, *var = NULL, *dg = NULL;
+		_cleanup_error_ cell_error *e = NULL;
+		if (cj_object(d, "platform", "", &p, &e) <= 0)
+			continue;
+		cj_string(p, "os", "", &os, &e);
+		cj_string(p, "architecture", "", &arch, &e);
+		cj_string(p, "variant", "", &var, &e);
+		cj_string(d, "digest", "", &dg, &e);
+		if (os && arch && dg && streq(os, want_os) && streq(arch, want_arch) &&
+		    (!want_var || (var && streq(var, want_var)))) {
+			*ret_digest = xstrdup(dg);
+			json_object_put(o);
+			return 0;
+		}
+	}
+	json_object_put(o);
+	return cell_error_set(err, "no image for platform %s/%s%s%s in the index", want_os, want_arch,
+			      want_var ? "/" : "", want_var ? want_var : "");
+}
+
+static int fetch_blob(struct client *c, struct cell_store *s, const char *digest, uint64_t *ret_size, cell_error **err)
+{
+	if (cell_blob_exists(s, digest)) {
+		if (ret_size) {
+			_cleanup_free_ char *p = cell_blob_path(s, digest);
+			struct stat st;
+			*ret_size = stat(p, &st) == 0 ? (uint64_t)st.st_size : 0;
+		}
+		progress(c->o, digest, "Already exists");
+		return 0;
+	}
+	_cleanup_free_ char *url = xasprintf("%s/blobs/%s", c->base, digest);
+	c->writer = cell_blob_writer_new(s, err);
+	if (!c->writer)
+		return -1;
+	progress(c->o, digest, "Downloading");
+	int r = api(c, "GET", url, NULL, NULL, err);
+	if (r == 0 && c->status != 200)
+		r = http_error(c, digest, err);
+	if (r == 0)
+		r = cell_blob_writer_commit(c->writer, digest, NULL, ret_size, err);
+	cell_blob_writer_free(c->writer);
+	c->writer = NULL;
+	if (r == 0)
+		progress(c->o, digest, "Download complete");
+	return r;
+}
+
+static int pull_manifest(struct client *c, struct cell_store *s, const char *mtext, const char *name,
+			 char ret_id[CELL_DIGEST_LEN + 1], cell_error **err)
+{
+	json_object *m = NULL, *cd = NULL, *layers = NULL;
+	const char *cdigest = NULL;
+	_cleanup_free_ char *ctext = NULL;
+	struct store_layer *ls = NULL;
+	size_t n = 0;
+	int r = -1;
+
+	if (cj_parse_string("manifest", mtext, &m, err) < 0 || cj_object(m, "config", "manifest", &cd, err) < 0 ||
+	    cj_array(m, "layers", "manifest", &layers, err) < 0)
+		goto out;
+	if (!cd || cj_string(cd, "digest", "manifest.config", &cdigest, err) <= 0 || !cell_digest_valid(cdigest)) {
+		if (!*err)
+			cell_error_set(err, "manifest without a valid config digest (schema 1 manifests are not supported)");
+		goto out;
+	}
+	if (fetch_blob(c, s, cdigest, NULL, err) < 0 || cell_blob_read(s, cdigest, &ctext, NULL, err) < 0)
+		goto out;
+	n = layers ? json_object_array_length(layers) : 0;
+	ls = xcalloc(n + 1, sizeof(*ls));
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(layers, i);
+		const char *dg = NULL, *mt = NULL;
+		if (cj_string(d, "digest", "manifest.layers[]", &dg, err) <= 0 || !cell_digest_valid(dg)) {
+			if (!*err)
+				cell_error_set(err, "manifest: layer %zu without a valid digest", i);
+			goto out;
+		}
+		if (cj_string(d, "mediaType", "manifest.layers[]", &mt, err) > 0)
+			snprintf(ls[i].media_type, sizeof(ls[i].media_type), "%s", mt);
+		snprintf(ls[i].blob, sizeof(ls[i].blob), "%s", dg);
+		if (fetch_blob(c, s, dg, &ls[i].blob_size, err) < 0)
+			goto out;
+	}
+	r = store_commit_image(s, ctext, strlen(ctext), mtext, ls, n, name, ret_id, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		progress(c->o, ls[i].blob, "Pull complete");
+out:
+	free(ls);
+	json_object_put(m);
+	return r;
+}
+
+int cell_image_pull(struct cell_store *s, const char *ref, const struct cell_registry_opts *o,
+		    char **ret_id, char **ret_digest, cell_error **err)
+{
+	struct client c;
+	_cleanup_free_ char *mtext = NULL;
+	_cleanup_free_ char *mt = NULL;
+	_cleanup_free_ char *digest = NULL;
+	_cleanup_free_ char *name = NULL;
+	char id[CELL_DIGEST_LEN + 1], mdigest[CELL_DIGEST_LEN + 1];
+	int r = -1;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (client_init(&c, ref, o, "pull", err) < 0) {
+		client_clear(&c);
+		return cell_error_wrap(err, "pull `%s`", ref);
+	}
+	if (c.ref.tag)
+		name = cell_ref_familiar(&(struct cell_ref){ c.ref.domain, c.ref.path, c.ref.tag, NULL });
+	if (store_lock(s, err) < 0)
+		goto out;
+	if (get_manifest(&c, c.ref.digest ? c.ref.digest : c.ref.tag, &mtext, &mt, err) < 0)
+		goto unlock;
+	cell_sha256_data(mtext, strlen(mtext), mdigest);
+	if (is_index(mt)) {
+		free(mt), mt = NULL;
+		_cleanup_free_ char *index = TAKE_PTR(mtext);
+		if (select_platform(index, o ? o->platform : NULL, &digest, err) < 0 ||
+		    get_manifest(&c, digest, &mtext, &mt, err) < 0)
+			goto unlock;
+		snprintf(mdigest, sizeof(mdigest), "%s", digest);
+	}
+	r = pull_manifest(&c, s, mtext, name, id, err);
+	if (r < 0) {
+		_cleanup_error_ cell_error *e = NULL;
+		store_gc_locked(s, &e);	/* a failed pull leaves no blob behind */
+	}
+unlock:
+	store_unlock(s);
+out:
+	client_clear(&c);
+	if (r < 0)
+		return cell_error_wrap(err, "pull `%s`", ref);
+	if (ret_id)
+		*ret_id = xstrdup(id);
+	if (ret_digest)
+		*ret_digest = xstrdup(mdigest);
+	return 0;
+}
+
+/* ---- push ---- */
+
+static int push_blob(struct client *c, struct cell_store *s, const char *digest, cell_error **err)
+{
+	_cleanup_free_ char *url = xasprintf("%s/blobs/%s", c->base, digest);
+	if (api(c, "HEAD", url, NULL, NULL, err) < 0)
+		return -1;
+	if (c->status == 200) {
+		progress(c->o, digest, "Layer already exists");
+		return 0;
+	}
+	_cleanup_free_ char *start = xasprintf("%s/blobs/uploads/", c->base);
+	if (api(c, "POST", start, NULL, NULL, err) < 0)
+		return -1;
+	if (c->status != 202 || !c->location)
+		return http_error(c, "start upload", err);
+	/* Location may be relative to the registry */
+	_cleanup_free_ char *loc = NULL;
+	if (c->location[0] == '/') {
+		const char *p = strstr(c->base, "/v2/");
+		loc = xasprintf("%.*s%s", (int)(p - c->base), c->base, c->location);
+	} else {
+		loc = xstrdup(c->location);
+	}
+	_cleanup_free_ char *put = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
+	_cleanup_free_ char *file = cell_blob_path(s, digest);
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	progress(c->o, digest, "Pushing");
+	int r = api(c, "PUT", put, h, file, err);
+	curl_slist_free_all(h);
+	if (r < 0)
+		return -1;
+	if (c->status != 201)
+		return http_error(c, digest, err);
+	progress(c->o, digest, "Pushed");
+	return 0;
+}
+
+static int put_manifest(struct client *c, struct cell_store *s, json_object *m, const char *mtext, cell_error **err)
+{
+	const char *mt = NULL;
+	_cleanup_error_ cell_error *e = NULL;
+	cj_string(m, "mediaType", "manifest", &mt, &e);
+	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", mt ? mt : "application/vnd.oci.image.manifest.v1+json");
+	_cleanup_free_ char *url = xasprintf("%s/manifests/%s", c->base, c->ref.tag);
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp/manifest-XXXXXX", cell_store_root(s));
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || write(fd, mtext, strlen(mtext)) != (ssize_t)strlen(mtext)) {
+		int r = cell_error_errno(err, errno, "write `%s`", tmp);
+		safe_close(fd);
+		unlink(tmp);
+		return r;
+	}
+	close(fd);
+	struct curl_slist *h = curl_slist_append(NULL, ct);
+	int r = api(c, "PUT", url, h, tmp, err);
+	curl_slist_free_all(h);
+	unlink(tmp);
+	if (r == 0 && c->status != 201)
+		r = http_error(c, "manifest", err);
+	return r;
+}
+
+int cell_image_push(struct cell_store *s, const char *local, const char *dest, const struct cell_registry_opts *o,
+		    char **ret_digest, cell_error **err)
+{
+	struct cell_image *img = NULL;
+	struct client c = { 0 };
+	_cleanup_free_ char *mtext = NULL;
+	json_object *m = NULL, *layers = NULL;
+	char mdigest[CELL_DIGEST_LEN + 1];
+	int r = -1;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (cell_image_resolve(s, local, &img, err) < 0)
+		return -1;
+	if (client_init(&c, dest ? dest : local, o, "pull,push", err) < 0)
+		goto out;
+	if (!c.ref.tag) {
+		cell_error_set(err, "push needs a tag, not only a digest");
+		goto out;
+	}
+	if (store_lock(s, err) < 0)
+		goto out;
+	if (cell_blob_read(s, img->manifest_digest, &mtext, NULL, err) < 0 ||
+	    cj_parse_string("manifest", mtext, &m, err) < 0 || cj_array(m, "layers", "manifest", &layers, err) < 0)
+		goto unlock;
+	for (size_t i = 0; layers && i < json_object_array_length(layers); i++) {
+		const char *dg = NULL;
+		if (cj_string(json_object_array_get_idx(layers, i), "digest", "manifest.layers[]", &dg, err) <= 0 ||
+		    !cell_digest_valid(dg)) {
+			if (!*err)
+				cell_error_set(err, "manifest: layer %zu without a digest", i);
+			goto unlock;
+		}
+		if (push_blob(&c, s, dg, err) < 0)
+			goto unlock;
+	}
+	if (push_blob(&c, s, img->id, err) < 0)
+		goto unlock;
+	r = put_manifest(&c, s, m, mtext, err);
+	cell_sha256_data(mtext, strlen(mtext), mdigest);
+	if (r == 0 && ret_digest)
+		*ret_digest = xstrdup(mdigest);
+unlock:
+	store_unlock(s);
+out:
+	json_object_put(m);
+	client_clear(&c);
+	cell_image_free(img);
+	if (r < 0)
+		return cell_error_wrap(err, "push `%s`", dest ? dest : local);
+	return 0;
+}
