@@ -24,6 +24,8 @@ static const struct cell_cmd commands[] = {
 	{ "pull", cmd_pull, CMD_NEEDS_ROOT, "Download an image from a registry" },
 	{ "push", cmd_push, CMD_NEEDS_ROOT, "Upload an image to a registry" },
 	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
+	{ "enter", cmd_enter, 0, "Run a command in the namespaces of a container or process (nsenter)" },
+	{ "unshare", cmd_unshare, 0, "Run a command in new namespaces (unshare), warning about the traps" },
 };
 
 static void usage(FILE *f)

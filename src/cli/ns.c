@@ -617,7 +617,7 @@ static int ns_show(int argc, char **argv, cell_error **err)
 	return 0;
 }
 
-int cmd_ns(int argc, char **argv, cell_error **err)
+static int do_ns(int argc, char **argv, cell_error **err)
 {
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 		printf("%s", ns_usage);
@@ -628,4 +628,11 @@ int cmd_ns(int argc, char **argv, cell_error **err)
 	if (streq(argv[1], "show") || streq(argv[1], "inspect"))
 		return ns_show(argc - 1, argv + 1, err);
 	return cell_error_set(err, "ns: unknown command `%s` (ls, show)", argv[1]);
+}
+
+int cmd_ns(int argc, char **argv, cell_error **err)
+{
+	/* errors come back negative; the exit status is then cell's own */
+	int r = do_ns(argc, argv, err);
+	return r < 0 ? EXIT_CELL : r;
 }

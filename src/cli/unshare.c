@@ -1,0 +1,321 @@
+/* `cell unshare`: util-linux unshare(1), done with unshare(2) and fork(2),
+ * and a one-line warning wherever the seeds found a trap:
+ *
+ *  - --pid without --fork: unshare(CLONE_NEWPID) moves only the caller's
+ *    future children. The command stays outside; its first child becomes
+ *    pid 1 of the new namespace, and when that child exits the namespace is
+ *    dead: every later fork fails with ENOMEM ("Cannot allocate memory",
+ *    a shell says "Cannot fork").
+ *  - --pid without --mount-proc: /proc is still the host's proc mount, so
+ *    ps and top show the host's processes with the host's pids.
+ *  - --mount-proc without --mount: remounting /proc in the host's mount
+ *    namespace would replace the host's /proc, so it implies --mount, as
+ *    util-linux does.
+ *  - --time without --fork: like pid namespaces, only children enter it.
+ *
+ *   caller ── unshare(flags) ── [-r: setgroups deny, uid_map, gid_map]
+ *     │
+ *     ├─ --fork: parent waits, exits with the child's status
+ *     │   └─ child (pid 1 with --pid)
+ *     └─ propagation on / ── chroot --root ── chdir --wd ── mount proc ── exec CMD
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "linux/nsinfo.h"
+#include "log.h"
+#include "util.h"
+
+static const char unshare_usage[] =
+	"Usage: cell unshare [OPTIONS] [CMD [ARG...]]\n\n"
+	"Run CMD (default $SHELL, or /bin/sh) in new namespaces, as util-linux unshare.\n\n"
+	"Options:\n"
+	"  -U, --user             new user namespace\n"
+	"  -u, --uts              new UTS namespace (hostname, domain name)\n"
+	"  -n, --net              new network namespace\n"
+	"  -i, --ipc              new IPC namespace\n"
+	"  -p, --pid              new pid namespace (needs --fork to be useful)\n"
+	"  -C, --cgroup           new cgroup namespace\n"
+	"  -m, --mount            new mount namespace\n"
+	"  -T, --time             new time namespace (needs --fork)\n"
+	"  -f, --fork             fork CMD as a child: with --pid it becomes pid 1\n"
+	"      --mount-proc[=DIR] mount a fresh proc on DIR (default /proc); implies --mount\n"
+	"  -r, --map-root-user    map our uid and gid to 0 in a new user namespace (implies --user)\n"
+	"  -R, --root DIR         chroot to DIR\n"
+	"  -w, --wd DIR           working directory DIR\n"
+	"      --propagation MODE private (default), shared, slave or unchanged, applied\n"
+	"                         recursively on / of the new mount namespace\n"
+	"      --kill-child[=SIG] with --fork (implied), SIG (default KILL) to CMD when cell dies\n"
+	"  -q, --quiet            no warnings about the traps of a combination\n";
+
+struct unshare_opts {
+	int flags;
+	bool fork;
+	const char *procmnt;
+	bool map_root;
+	const char *root, *wd;
+	unsigned long propagation;	/* 0 = unchanged */
+	bool quiet;
+	int kill_child;		/* signal sent to the child when cell dies, 0 = none */
+};
+
+static const char *unshare_hint(int errnum, int flags)
+{
+	switch (errnum) {
+	case EPERM:
+		if (flags & CLONE_NEWUSER)
+			return " (user namespaces may be disabled: see sysctl kernel.unprivileged_userns_clone or user.max_user_namespaces)";
+		return " (creating namespaces needs CAP_SYS_ADMIN: run as root, or add -r to create a user namespace first)";
+	case ENOSPC:
+		return " (a namespace limit was reached: see /proc/sys/user/max_*_namespaces)";
+	case EUSERS:
+		return " (user namespaces nest 32 deep at most)";
+	case EINVAL:
+		return " (this kernel lacks one of the namespace types asked for, or the caller is multithreaded)";
+	default:
+		return "";
+	}
+}
+
+static int write_proc_self(const char *file, const char *data, bool enoent_ok, cell_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/self/%s", file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (enoent_ok && errno == ENOENT)
+			return 0;
+		return cell_error_errno(err, errno, "open `%s`", path);
+	}
+	if (write(fd, data, strlen(data)) < 0)
+		return cell_error_errno(err, errno, "write `%s` to `%s`", data, path);
+	return 0;
+}
+
+/* -r: uid and gid 0 inside are ours outside. setgroups must be denied
+ * before gid_map is written by an unprivileged writer (CVE-2014-8989: with
+ * setgroups allowed, a user could drop supplementary groups that deny it
+ * access); the file is missing before Linux 3.19. */
+static int map_root(uid_t uid, gid_t gid, cell_error **err)
+{
+	char buf[64];
+	if (write_proc_self("setgroups", "deny", true, err) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "0 %u 1", (unsigned)uid);
+	if (write_proc_self("uid_map", buf, false, err) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "0 %u 1", (unsigned)gid);
+	return write_proc_self("gid_map", buf, false, err);
+}
+
+static void warn_traps(struct unshare_opts *o)
+{
+	if (o->procmnt && !(o->flags & CLONE_NEWNS)) {
+		o->flags |= CLONE_NEWNS;
+		if (!o->quiet)
+			cell_warn("--mount-proc implies --mount: a fresh /proc mounted in the host's mount namespace would hide the host's own /proc");
+	}
+	if (o->quiet)
+		return;
+	if ((o->flags & CLONE_NEWPID) && !o->fork)
+		cell_warn("--pid without --fork: the command itself stays outside the new pid namespace; its first child becomes pid 1, and once that child exits every fork fails with 'Cannot allocate memory' ('Cannot fork' in a shell); add --fork");
+	if ((o->flags & CLONE_NEWPID) && !o->procmnt)
+		cell_warn("--pid without --mount-proc: /proc is still the host's, so ps and top show the host's processes and pids; add --mount-proc");
+	if ((o->flags & CLONE_NEWTIME) && !o->fork)
+		cell_warn("--time without --fork: only children enter the new time namespace, not the command itself; add --fork");
+}
+
+static int parse_propagation(const char *s, unsigned long *ret)
+{
+	if (streq(s, "private"))
+		*ret = MS_REC | MS_PRIVATE;
+	else if (streq(s, "shared"))
+		*ret = MS_REC | MS_SHARED;
+	else if (streq(s, "slave"))
+		*ret = MS_REC | MS_SLAVE;
+	else if (streq(s, "unchanged"))
+		*ret = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret_optind,
+			 cell_error **err)
+{
+	enum { OPT_MOUNTPROC = 256, OPT_PROPAGATION, OPT_KILLCHILD };
+	static const struct option opts[] = {
+		{ "user", no_argument, NULL, 'U' },
+		{ "uts", no_argument, NULL, 'u' },
+		{ "net", no_argument, NULL, 'n' },
+		{ "ipc", no_argument, NULL, 'i' },
+		{ "pid", no_argument, NULL, 'p' },
+		{ "cgroup", no_argument, NULL, 'C' },
+		{ "mount", no_argument, NULL, 'm' },
+		{ "time", no_argument, NULL, 'T' },
+		{ "fork", no_argument, NULL, 'f' },
+		{ "mount-proc", optional_argument, NULL, OPT_MOUNTPROC },
+		{ "map-root-user", no_argument, NULL, 'r' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "wd", required_argument, NULL, 'w' },
+		{ "propagation", required_argument, NULL, OPT_PROPAGATION },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "kill-child", optional_argument, NULL, OPT_KILLCHILD },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+	o->propagation = MS_REC | MS_PRIVATE;
+	while ((c = getopt_long(argc, argv, "+UunipCmTfrR:w:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'U': o->flags |= CLONE_NEWUSER; break;
+		case 'u': o->flags |= CLONE_NEWUTS; break;
+		case 'n': o->flags |= CLONE_NEWNET; break;
+		case 'i': o->flags |= CLONE_NEWIPC; break;
+		case 'p': o->flags |= CLONE_NEWPID; break;
+		case 'C': o->flags |= CLONE_NEWCGROUP; break;
+		case 'm': o->flags |= CLONE_NEWNS; break;
+		case 'T': o->flags |= cell_ns_type_flag(CELL_NS_TIME); break;
+		case 'f': o->fork = true; break;
+		case OPT_MOUNTPROC: o->procmnt = optarg ? optarg : "/proc"; break;
+		case 'r': o->map_root = true; o->flags |= CLONE_NEWUSER; break;
+		case 'R': o->root = optarg; break;
+		case 'w': o->wd = optarg; break;
+		case OPT_PROPAGATION:
+			if (parse_propagation(optarg, &o->propagation) < 0)
+				return cell_error_set(err, "unshare: --propagation `%s`: expected private, shared, slave or unchanged", optarg);
+			break;
+		case 'q': o->quiet = true; break;
+		case OPT_KILLCHILD:
+			o->kill_child = optarg ? signal_parse(optarg) : SIGKILL;
+			if (o->kill_child <= 0)
+				return cell_error_set(err, "unshare: --kill-child=`%s`: unknown signal", optarg);
+			o->fork = true;
+			break;
+		case 'h': printf("%s", unshare_usage); return 1;
+		default: return cell_error_set(err, "unshare: bad usage (see `cell unshare --help`)");
+		}
+	}
+	*ret_optind = optind;
+	return 0;
+}
+
+static int wait_child(pid_t child)
+{
+	int st;
+	/* the terminal's ^C reaches the child too; let it decide */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	while (waitpid(child, &st, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_CELL;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st)) {
+		int sig = WTERMSIG(st);
+		signal(sig, SIG_DFL);
+		sigset_t m;
+		sigemptyset(&m);
+		sigaddset(&m, sig);
+		sigprocmask(SIG_UNBLOCK, &m, NULL);
+		kill(getpid(), sig);
+		return 128 + sig;
+	}
+	return EXIT_CELL;
+}
+
+/* Everything after the fork, in the process that will exec CMD. */
+static int setup_and_exec(const struct unshare_opts *o, char **cmd, cell_error **err)
+{
+	if ((o->flags & CLONE_NEWNS) && o->propagation &&
+	    mount("none", "/", NULL, o->propagation, NULL) < 0)
+		return cell_error_errno(err, errno, "unshare: make `/` %s in the new mount namespace",
+					(o->propagation & MS_SHARED) ? "shared" :
+					(o->propagation & MS_SLAVE) ? "slave" : "private");
+	const char *wd = o->wd;
+	if (o->root) {
+		if (chroot(o->root) < 0)
+			return cell_error_errno(err, errno, "unshare: chroot to `%s`", o->root);
+		if (!wd)
+			wd = "/";
+	}
+	if (wd && chdir(wd) < 0)
+		return cell_error_errno(err, errno, "unshare: chdir to `%s`", wd);
+	if (o->procmnt) {
+		/* with --propagation shared or unchanged, a proc mounted on a
+		 * shared /proc would propagate back to the host's: make it
+		 * private first (EINVAL: DIR is not a mount point, nothing to do) */
+		if (!o->root && o->propagation != (MS_REC | MS_PRIVATE) &&
+		    mount("none", o->procmnt, NULL, MS_REC | MS_PRIVATE, NULL) < 0 && errno != EINVAL)
+			return cell_error_errno(err, errno, "unshare: make `%s` private", o->procmnt);
+		if (mount("proc", o->procmnt, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+			return cell_error_errno(err, errno, "unshare: mount proc on `%s`%s", o->procmnt,
+						errno == ENOENT ? " (missing directory in the new root?)" : "");
+	}
+
+	char *shell_argv[] = { NULL, NULL };
+	if (!cmd || !cmd[0]) {
+		const char *sh = getenv("SHELL");
+		shell_argv[0] = (char *)(sh && *sh && access(sh, X_OK) == 0 ? sh : "/bin/sh");
+		cmd = shell_argv;
+	}
+	execvp(cmd[0], cmd);
+	int e = errno;
+	cell_error_errno(err, e, "unshare: exec `%s`%s", cmd[0],
+			 e == ENOENT && o->root ? " (looked up inside --root)" : "");
+	return e == ENOENT ? 127 : 126;
+}
+
+static int do_unshare(int argc, char **argv, cell_error **err)
+{
+	struct unshare_opts o = { 0 };
+	int first = 0;
+	int r = parse_unshare(argc, argv, &o, &first, err);
+	if (r != 0)
+		return r < 0 ? EXIT_CELL : 0;
+	char **cmd = first < argc ? argv + first : NULL;
+
+	warn_traps(&o);
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	if (o.flags && unshare(o.flags) < 0)
+		return cell_error_errno(err, errno, "unshare: unshare(2)%s", unshare_hint(errno, o.flags));
+	if (o.map_root && map_root(uid, gid, err) < 0)
+		return cell_error_wrap(err, "unshare: --map-root-user");
+
+	if (o.fork) {
+		fflush(NULL);
+		pid_t child = fork();
+		if (child < 0)
+			return cell_error_errno(err, errno, "unshare: fork%s",
+						errno == ENOMEM ? " (the pid namespace has no init left)" : "");
+		if (child > 0)
+			return wait_child(child);
+		if (o.kill_child && prctl(PR_SET_PDEATHSIG, o.kill_child) < 0)
+			return cell_error_errno(err, errno, "unshare: --kill-child");
+	}
+	r = setup_and_exec(&o, cmd, err);
+	if (o.fork) {
+		/* in the child: print here, main would return into our parent's flow */
+		cell_log_error(err);
+		_exit(r ? r : EXIT_CELL);
+	}
+	return r ? r : EXIT_CELL;
+}
+
+int cmd_unshare(int argc, char **argv, cell_error **err)
+{
+	/* errors come back negative; the exit status is then cell's own */
+	int r = do_unshare(argc, argv, err);
+	return r < 0 ? EXIT_CELL : r;
+}
