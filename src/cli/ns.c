@@ -579,7 +579,7 @@ static int ns_show(int argc, char **argv, cell_error **err)
 	else
 		printf("Process %d\n", (int)pid);
 	printf("\nNamespaces (own = created for it; host = shared with cell's own):\n");
-	printf("  %-7s %-11s %-5s %6s  %s\n", "TYPE", "NS", "", "NPROCS", "DETAILS");
+	printf("  %-7s %-11s %-5s %6s  %s\n", "TYPE", "NS", "WHOSE", "NPROCS", "DETAILS");
 	for (int t = 0; t < CELL_NS_NTYPES; t++) {
 		cell_error *e = NULL;
 		uint64_t mine = cell_ns_ino(0, t, &e);
