@@ -717,6 +717,52 @@ static int image_unmount(int argc, char **argv, cell_error **err)
 	return cell_image_unmount_rootfs(argv[argc - 1], rm, err) < 0 ? EXIT_CELL : 0;
 }
 
+static const char commit_usage[] =
+	"Usage: cell image commit [OPTIONS] IMAGE DIR [REPOSITORY[:TAG]]\n\n"
+	"Make a new image from IMAGE plus the changes in DIR/upper (a dir given to\n"
+	"`cell image mount`) or in DIR itself (an overlay upper dir).\n\n"
+	"Options:\n"
+	"  -a, --author string    author\n"
+	"  -c, --change list      apply a Dockerfile instruction (CMD, ENV, ...)\n"
+	"  -m, --message string   history comment\n";
+
+static int image_commit(int argc, char **argv, cell_error **err)
+{
+	static const struct option opts[] = {
+		{ "author", required_argument, NULL, 'a' }, { "change", required_argument, NULL, 'c' },
+		{ "message", required_argument, NULL, 'm' }, { 0 },
+	};
+	_cleanup_store_ struct cell_store *s = NULL;
+	_cleanup_strv_ char **changes = NULL;
+	_cleanup_free_ char *id = NULL;
+	struct cell_commit_opts o = { 0 };
+	int c;
+
+	if (want_help(argc, argv, commit_usage))
+		return 0;
+	while ((c = getopt_long(argc, argv, "a:c:m:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': o.author = optarg; break;
+		case 'c': strv_add(&changes, optarg); break;
+		case 'm': o.message = optarg; break;
+		default: return usage_error(err, "image commit", "bad option");
+		}
+	}
+	if (argc - optind < 2 || argc - optind > 3)
+		return usage_error(err, "image commit", "requires IMAGE, DIR and an optional REPOSITORY[:TAG]");
+	o.changes = changes;
+	o.name = argc - optind == 3 ? argv[optind + 2] : NULL;
+	_cleanup_free_ char *upper = xasprintf("%s/upper", argv[optind + 1]);
+	if (access(upper, F_OK) < 0) {
+		free(upper);
+		upper = xstrdup(argv[optind + 1]);
+	}
+	if (open_store(&s, err) < 0 || cell_image_commit(s, argv[optind], upper, &o, &id, err) < 0)
+		return EXIT_CELL;
+	printf("%s\n", id);
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 static const struct cell_cmd image_cmds[] = {
@@ -730,6 +776,7 @@ static const struct cell_cmd image_cmds[] = {
 	{ "import", image_import, 0, "Import an OCI layout, docker-archive or rootfs tar" },
 	{ "load", image_load, 0, "Load images from an archive" },
 	{ "save", image_save, 0, "Save images to an archive" },
+	{ "commit", image_commit, 0, "Make an image from a container's changes" },
 	{ "mount", image_mount, 0, "Mount an image's root with a writable layer" },
 	{ "unmount", image_unmount, 0, "Unmount what `image mount` mounted" },
 	{ "umount", image_unmount, 0, NULL },

@@ -143,6 +143,21 @@ enum cell_save_format { CELL_SAVE_OCI_ARCHIVE, CELL_SAVE_DOCKER_ARCHIVE };
 int cell_image_save(struct cell_store *s, char **refs, const char *out, enum cell_save_format fmt,
 		    cell_error **err);
 
+/* A container's overlay upper dir as a new layer on top of base_ref: overlay
+ * whiteouts (0/0 char devices, trusted.overlay.opaque) become OCI `.wh.`
+ * entries; the base config is kept with the changes applied and a history
+ * entry added. ret_id: the new image id (caller frees). The engine's
+ * `cell commit CONTAINER` calls this with the container's upper dir. */
+struct cell_commit_opts {
+	const char *name;		/* "repo:tag" or NULL */
+	char **changes;			/* --change lines, NULL-terminated, or NULL */
+	const char *message;		/* history comment */
+	const char *author;
+	const char *created_by;		/* history "created_by", default "cell commit" */
+};
+int cell_image_commit(struct cell_store *s, const char *base_ref, const char *upper_dir,
+		      const struct cell_commit_opts *opts, char **ret_id, cell_error **err);
+
 /* Add name to the image. The name moves off any other image holding it. */
 int cell_image_tag(struct cell_store *s, const char *ref, const char *name, cell_error **err);
 

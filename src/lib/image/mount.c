@@ -20,8 +20,14 @@ static int mkdir_one(const char *p, mode_t mode, cell_error **err)
 }
 
 int cell_image_mount_rootfs(struct cell_store *s, const struct cell_image *img,
-			    const char *container_dir, char **ret_rootfs, cell_error **err)
+			    const char *dir, char **ret_rootfs, cell_error **err)
 {
+	/* the mount is made from <root>/layers: every other path must be absolute */
+	if (mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	_cleanup_free_ char *container_dir = realpath(dir, NULL);
+	if (!container_dir)
+		return cell_error_errno(err, errno, "resolve `%s`", dir);
 	_cleanup_free_ char *upper = xasprintf("%s/upper", container_dir);
 	_cleanup_free_ char *work = xasprintf("%s/work", container_dir);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", container_dir);

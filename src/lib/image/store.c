@@ -23,7 +23,11 @@ int cell_store_open(const char *root, struct cell_store **ret, cell_error **err)
 			return cell_error_wrap(err, "image store `%s`", root);
 	}
 	struct cell_store *s = xcalloc(1, sizeof(*s));
-	s->root = xstrdup(root);
+	s->root = realpath(root, NULL);	/* layer paths handed to the kernel are absolute */
+	if (!s->root) {
+		free(s);
+		return cell_error_errno(err, errno, "image store `%s`", root);
+	}
 	s->lock_fd = -1;
 	*ret = s;
 	return 0;
