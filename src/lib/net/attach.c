@@ -1,0 +1,692 @@
+/* What the engine calls: a network's bridge and rules (setup/teardown), a
+ * container joined to a network (attach) and taken off again (detach), the
+ * `none` and `phys:` modes, and the container's /etc/hosts and resolv.conf.
+ *
+ * attach, step by step; each step undone if a later one fails:
+ *
+ *   lock <root>/networks/.lock
+ *   network file ──► bridge up with gateway, nft network rules, ip_forward
+ *   ports checked (not published by another container, not bound on the host)
+ *   address picked ──► lease file (O_EXCL)                      undo: unlink
+ *   veth `cellXXXXXXXX` (host) ↔ `eth0` created in the netns    undo: delete veth
+ *   host side: alias cell:<id>, master bridge, up
+ *   inside (socket opened in the netns): MAC, MTU, lo up, eth0 up,
+ *   address, default route via the gateway
+ *   nft DNAT rules for the ports (comment cell-ctr:<id>)       undo: delete rules
+ *
+ * detach finds everything from the container id alone (lease files, the
+ * veth name they record, the nft comment), so it works after a crash. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "net.h"
+#include "util.h"
+
+/* ---- network bridge and rules ---- */
+
+static int write_sysctl(const char *path, const char *want, cell_error **err)
+{
+	_cleanup_free_ char *cur = NULL;
+	if (read_file(path, &cur, NULL, NULL) == 0 && strncmp(cur, want, strlen(want)) == 0)
+		return 0;
+	return write_file(path, want, err);
+}
+
+int cell_network_setup(const struct cell_network *n, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	_cleanup_free_ char *rl = NULL;
+	cell_error *e = NULL;
+	int idx;
+
+	if (cell_nl_open(-1, &nl, err) < 0)
+		return -1;
+	idx = cell_link_index(nl, n->bridge, err);
+	if (idx < 0)
+		return -1;
+	if (idx == 0 && cell_link_add_bridge(nl, n->bridge, 0, &e) < 0) {
+		if (cell_error_code(e) != EEXIST) {	/* another cell made it meanwhile */
+			*err = e;
+			return -1;
+		}
+		cell_error_free(&e);
+	}
+	if (cell_addr_add(nl, n->bridge, &n->gateway, &e) < 0) {
+		if (cell_error_code(e) != EEXIST) {
+			*err = e;
+			return -1;
+		}
+		cell_error_free(&e);
+	}
+	if (cell_link_set_up(nl, n->bridge, true, err) < 0)
+		return -1;
+	/* DNAT of 127.0.0.1 into the bridge: the kernel drops loopback sources
+	 * on other interfaces unless route_localnet is on for that interface */
+	rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
+	if (write_sysctl(rl, "1", err) < 0)
+		return -1;
+	if (cell_nft_network_add(n, err) < 0)
+		return -1;
+	if (!n->internal && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) < 0)
+		return cell_error_wrap(err, "network `%s` needs IPv4 forwarding", n->name);
+	return 0;
+}
+
+int ipam_teardown(const struct cell_network *n, bool last, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+
+	if (cell_nl_open(-1, &nl, err) < 0)
+		return -1;
+	if (cell_link_del(nl, n->bridge, true, err) < 0)
+		return -1;
+	return cell_nft_network_del(n->name, last, err);
+}
+
+int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+
+	if (l->veth && *l->veth) {
+		if (cell_nl_open(-1, &nl, err) < 0)
+			return -1;
+		/* deleting one end deletes the pair, wherever the peer is */
+		if (cell_link_del(nl, l->veth, true, err) < 0)
+			return -1;
+	}
+	if (cell_nft_container_del(l->container, err) < 0)
+		return -1;
+	return ipam_lease_remove(root, l, err);
+}
+
+/* ---- ports ---- */
+
+int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err)
+{
+	char buf[128], *proto, *parts[3] = { 0 }, *p;
+	struct cell_port port = { .proto = IPPROTO_TCP };
+	int n = 0;
+	int64_t v;
+
+	if (!s || strlen(s) >= sizeof(buf) || !*s)
+		return cell_error_set(err, "-p `%s`: expected [IP:][HOSTPORT:]PORT[/tcp|udp]", s ? s : "");
+	strcpy(buf, s);
+	proto = strchr(buf, '/');
+	if (proto) {
+		*proto++ = '\0';
+		if (streq(proto, "udp"))
+			port.proto = IPPROTO_UDP;
+		else if (!streq(proto, "tcp"))
+			return cell_error_set(err, "-p `%s`: protocol must be tcp or udp", s);
+	}
+	for (p = buf; n < 3; n++) {
+		parts[n] = p;
+		p = strchr(p, ':');
+		if (!p) {
+			n++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (p && n == 3)
+		return cell_error_set(err, "-p `%s`: expected [IP:][HOSTPORT:]PORT[/tcp|udp]", s);
+	/* the last part is the container port, the one before the host port */
+	if (parse_int64(parts[n - 1], &v) < 0 || v < 1 || v > 65535)
+		return cell_error_set(err, "-p `%s`: container port `%s` must be 1-65535", s, parts[n - 1]);
+	port.port = (uint16_t)v;
+	if (n >= 2 && *parts[n - 2]) {
+		if (parse_int64(parts[n - 2], &v) < 0 || v < 1 || v > 65535)
+			return cell_error_set(err, "-p `%s`: host port `%s` must be 1-65535", s, parts[n - 2]);
+		port.host_port = (uint16_t)v;
+	}
+	if (n == 3 && *parts[0]) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, parts[0], &a) != 1)
+			return cell_error_set(err, "-p `%s`: `%s` is not an IPv4 address", s, parts[0]);
+		snprintf(port.host_ip, sizeof(port.host_ip), "%s", parts[0]);
+	}
+	*ret = port;
+	return 0;
+}
+
+static const char *proto_name(int proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* Bind the host port once to check it is free (0: let the kernel choose). */
+static int probe_port(struct cell_port *p, cell_error **err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port) };
+	socklen_t sl = sizeof(sa);
+	_cleanup_close_ int fd = socket(AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "socket");
+	if (p->host_ip[0])
+		inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EADDRINUSE)
+			return cell_error_errno(err, EADDRINUSE, "host port %u/%s is already in use by a process on the host",
+						p->host_port, proto_name(p->proto));
+		if (errno == EADDRNOTAVAIL)
+			return cell_error_errno(err, EADDRNOTAVAIL, "-p %s:%u: %s is not an address of this host",
+						p->host_ip, p->host_port, p->host_ip);
+		return cell_error_errno(err, errno, "check host port %u/%s", p->host_port, proto_name(p->proto));
+	}
+	if (p->host_port == 0) {
+		if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+			return cell_error_errno(err, errno, "getsockname");
+		p->host_port = ntohs(sa.sin_port);
+	}
+	return 0;
+}
+
+/* Published elsewhere? Each lease's ports read "tcp:IP:HOSTPORT:PORT,...". */
+static int check_published(const struct cell_lease *all, size_t n, const struct cell_port *p, cell_error **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *copy = xstrdup(all[i].ports ? all[i].ports : "");
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			char proto[8], ip[INET_ADDRSTRLEN + 1];
+			unsigned hp, cp;
+			if (sscanf(t, "%7[^:]:%16[^:]:%u:%u", proto, ip, &hp, &cp) != 4)
+				continue;
+			if (hp == p->host_port && streq(proto, proto_name(p->proto)))
+				return cell_error_errno(err, EADDRINUSE, "host port %u/%s is already published by container `%s`",
+							hp, proto, all[i].container);
+		}
+	}
+	return 0;
+}
+
+static char *ports_str(const struct cell_port *ports, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s:%s:%u:%u", i ? "," : "", proto_name(ports[i].proto),
+			ports[i].host_ip[0] ? ports[i].host_ip : "0.0.0.0", ports[i].host_port, ports[i].port);
+	fclose(f);
+	return s;
+}
+
+/* ---- attach / detach ---- */
+
+static uint32_t fnv1a(const char *a, const char *b)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = a; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ 0) * 16777619u;
+	for (const char *p = b; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
+static int check_container_id(const char *id, cell_error **err)
+{
+	size_t n = id ? strlen(id) : 0;
+	if (n == 0 || n > 100)
+		return cell_error_set(err, "container id `%s` must have 1-100 characters", id ? id : "");
+	for (size_t i = 0; i < n; i++)
+		if (id[i] == '"' || id[i] == '\\' || id[i] == '/' || id[i] < 0x21 || id[i] > 0x7e)
+			return cell_error_set(err, "container id `%s`: unexpected character", id);
+	return 0;
+}
+
+struct attach_state {
+	const char *root;
+	struct cell_lease lease;
+	bool lease_made, veth_made, rules_made;
+};
+
+static void attach_undo(struct attach_state *st)
+{
+	cell_error *e = NULL;
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+
+	if (st->rules_made)
+		cell_nft_container_del(st->lease.container, &e);
+	cell_error_free(&e);
+	if (st->veth_made && cell_nl_open(-1, &nl, &e) == 0)
+		cell_link_del(nl, st->lease.veth, true, &e);
+	cell_error_free(&e);
+	if (st->lease_made)
+		ipam_lease_remove(st->root, &st->lease, &e);
+	cell_error_free(&e);
+}
+
+static int configure_inside(int nsfd, const struct cell_network *n, const struct cell_net_opts *o,
+			    const char *ifname, const struct cell_prefix *ip, const uint8_t mac[6], cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *in = NULL;
+
+	if (cell_nl_open(nsfd, &in, err) < 0)
+		return -1;
+	if (cell_link_set_mac(in, ifname, mac, err) < 0)
+		return -1;
+	if (o->mtu && cell_link_set_mtu(in, ifname, o->mtu, err) < 0)
+		return -1;
+	if (cell_link_set_up(in, "lo", true, err) < 0 || cell_link_set_up(in, ifname, true, err) < 0)
+		return -1;
+	if (cell_addr_add(in, ifname, ip, err) < 0)
+		return -1;
+	if (!n->internal) {
+		struct cell_prefix gw = n->gateway;
+		gw.len = 32;
+		if (cell_route_add(in, NULL, &gw, ifname, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int attach_locked(struct attach_state *st, const char *network, const char *id, pid_t pid,
+			 const struct cell_net_opts *o, struct cell_net_result *ret, cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *n = NULL;
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	_cleanup_close_ int nsfd = -1;
+	_cleanup_free_ char *nspath = NULL, *alias = NULL;
+	struct cell_lease *all = NULL;
+	size_t n_all = 0;
+	struct cell_port ports[16];
+	const char *ifname = o->ifname ? o->ifname : "eth0";
+	uint8_t mac[6];
+	char buf[64], veth[IFNAMSIZ];
+	int r = -1;
+
+	if (o->n_ports > ARRAY_SIZE(ports))
+		return cell_error_set(err, "at most %zu published ports per network", ARRAY_SIZE(ports));
+	if (ipam_load_locked(st->root, network, &n, err) < 0)
+		return -1;
+	nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+	nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return cell_error_errno(err, errno, "open network namespace of process %d (%s)", (int)pid, nspath);
+	if (cell_lease_list(st->root, NULL, &all, &n_all, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_all; i++)
+		if (streq(all[i].container, id) && streq(all[i].network, n->name)) {
+			cell_error_errno(err, EEXIST, "container `%s` is already attached to network `%s` (%s)", id,
+					 n->name, cell_prefix_str(&all[i].ip, false, buf, sizeof(buf)));
+			goto out;
+		}
+	for (size_t i = 0; i < o->n_ports; i++) {
+		ports[i] = o->ports[i];
+		if (ports[i].host_port && check_published(all, n_all, &ports[i], err) < 0)
+			goto out;
+		if (probe_port(&ports[i], err) < 0)
+			goto out;
+		for (size_t j = 0; j < i; j++)
+			if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto) {
+				cell_error_errno(err, EADDRINUSE, "host port %u/%s is given twice", ports[i].host_port,
+						 proto_name(ports[i].proto));
+				goto out;
+			}
+	}
+	if (cell_network_setup(n, err) < 0)
+		goto out;
+
+	/* the lease first: once the file exists the address is ours */
+	if (ipam_pick_address(st->root, n, o->ip, &st->lease.ip, err) < 0)
+		goto out;
+	if (o->mac) {
+		if (cell_mac_parse(o->mac, mac) < 0) {
+			cell_error_set(err, "--mac-address `%s` is not a unicast MAC (xx:xx:xx:xx:xx:xx)", o->mac);
+			goto out;
+		}
+	} else {
+		mac[0] = 0x02, mac[1] = 0xce;
+		memcpy(mac + 2, st->lease.ip.addr, 4);
+	}
+	snprintf(veth, sizeof(veth), "cell%08x", fnv1a(id, n->name));
+	st->lease.network = xstrdup(n->name);
+	st->lease.container = xstrdup(id);
+	st->lease.veth = xstrdup(veth);
+	st->lease.mac = xstrdup(cell_mac_str(mac, buf));
+	st->lease.hostname = xstrdup(o->hostname ? o->hostname : "");
+	st->lease.aliases = NULL;
+	if (o->aliases) {
+		size_t k = strv_len(o->aliases);
+		st->lease.aliases = xcalloc(k + 1, sizeof(char *));
+		for (size_t i = 0; i < k; i++)
+			st->lease.aliases[i] = xstrdup(o->aliases[i]);
+	}
+	st->lease.pid = pid;
+	st->lease.start_time = proc_start_time(pid);
+	st->lease.ports = ports_str(ports, o->n_ports);
+	if (ipam_lease_write(st->root, &st->lease, true, err) < 0)
+		goto out;
+	st->lease_made = true;
+
+	if (cell_nl_open(-1, &nl, err) < 0)
+		goto out;
+	if (cell_link_add_veth(nl, veth, ifname, nsfd, err) < 0)
+		goto out;
+	st->veth_made = true;
+	alias = xasprintf("cell:%s", id);
+	if (cell_link_set_alias(nl, veth, alias, err) < 0 ||
+	    (o->mtu && cell_link_set_mtu(nl, veth, o->mtu, err) < 0) ||
+	    cell_link_set_master(nl, veth, n->bridge, err) < 0 || cell_link_set_up(nl, veth, true, err) < 0)
+		goto out;
+	if (configure_inside(nsfd, n, o, ifname, &st->lease.ip, mac, err) < 0) {
+		cell_error_wrap(err, "inside the network namespace of process %d", (int)pid);
+		goto out;
+	}
+	if (cell_nft_container_add(id, &st->lease.ip, ports, o->n_ports, err) < 0)
+		goto out;
+	st->rules_made = true;
+
+	if (ret) {
+		memset(ret, 0, sizeof(*ret));
+		cell_prefix_str(&st->lease.ip, false, ret->ip, sizeof(ret->ip));
+		ret->prefixlen = st->lease.ip.len;
+		if (!n->internal)
+			cell_prefix_str(&n->gateway, false, ret->gateway, sizeof(ret->gateway));
+		snprintf(ret->mac, sizeof(ret->mac), "%s", st->lease.mac);
+		snprintf(ret->ifname, sizeof(ret->ifname), "%s", ifname);
+		snprintf(ret->veth, sizeof(ret->veth), "%s", veth);
+		snprintf(ret->bridge, sizeof(ret->bridge), "%s", n->bridge);
+		memcpy(ret->ports, ports, o->n_ports * sizeof(ports[0]));
+		ret->n_ports = o->n_ports;
+	}
+	r = 0;
+out:
+	cell_lease_list_free(all, n_all);
+	return r;
+}
+
+int cell_net_attach(const char *root, const char *network, const char *container_id, pid_t pid,
+		    const struct cell_net_opts *opts, struct cell_net_result *ret, cell_error **err)
+{
+	struct cell_net_opts none = { 0 };
+	struct attach_state st = { .root = root };
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	if (check_container_id(container_id, err) < 0)
+		return -1;
+	lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	r = attach_locked(&st, network, container_id, pid, opts ? opts : &none, ret, err);
+	if (r < 0) {
+		attach_undo(&st);
+		cell_error_wrap(err, "attach container `%s` to network `%s`", container_id,
+				network ? network : CELL_DEFAULT_NETWORK);
+	}
+	cell_lease_free(&st.lease);
+	return r;
+}
+
+int cell_net_detach(const char *root, const char *container_id, cell_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (check_container_id(container_id, err) < 0)
+		return -1;
+	lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (streq(all[i].container, container_id))
+			r = ipam_release(root, &all[i], err);
+	cell_lease_list_free(all, n);
+	/* rules without a lease (a crash between the two) go too */
+	if (r == 0)
+		r = cell_nft_container_del(container_id, err);
+	if (r < 0)
+		return cell_error_wrap(err, "detach container `%s`", container_id);
+	return 0;
+}
+
+int cell_net_prune_leases(const char *root, cell_error **err)
+{
+	_cleanup_close_ int lock = ipam_lock(root, err);
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int count = 0;
+
+	if (lock < 0)
+		return -1;
+	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].pid > 0 && all[i].start_time && proc_start_time(all[i].pid) == all[i].start_time)
+			continue;	/* its process lives */
+		if (ipam_release(root, &all[i], err) < 0) {
+			cell_lease_list_free(all, n);
+			return -1;
+		}
+		count++;
+	}
+	cell_lease_list_free(all, n);
+	return count;
+}
+
+/* ---- none and phys: ---- */
+
+static int open_netns_of(pid_t pid, cell_error **err)
+{
+	_cleanup_free_ char *p = xasprintf("/proc/%d/ns/net", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open network namespace of process %d", (int)pid);
+	return fd;
+}
+
+int cell_net_none(pid_t pid, cell_error **err)
+{
+	_cleanup_close_ int fd = open_netns_of(pid, err);
+	_cleanup_cell_nl_ struct cell_nl *in = NULL;
+
+	if (fd < 0 || cell_nl_open(fd, &in, err) < 0)
+		return -1;
+	return cell_link_set_up(in, "lo", true, err);
+}
+
+int cell_net_phys_attach(pid_t pid, const char *hostif, cell_error **err)
+{
+	_cleanup_close_ int fd = open_netns_of(pid, err);
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL, *in = NULL;
+	struct cell_link l;
+
+	if (fd < 0 || cell_nl_open(-1, &nl, err) < 0)
+		return -1;
+	if (cell_link_get(nl, hostif, &l, err) < 0)
+		return cell_error_wrap(err, "phys:%s: unknown host interface", hostif);
+	if (streq(hostif, "lo") || streq(l.kind, "bridge"))
+		return cell_error_set(err, "phys:%s: a %s cannot be given to a container", hostif,
+				      streq(hostif, "lo") ? "loopback" : "bridge");
+	if (cell_link_move(nl, hostif, fd, 0, NULL, err) < 0)
+		return -1;
+	if (cell_nl_open(fd, &in, err) < 0 || cell_link_set_up(in, "lo", true, err) < 0 ||
+	    cell_link_set_up(in, hostif, true, err) < 0) {
+		cell_error *e = NULL;
+		if (in)
+			cell_net_phys_detach(pid, hostif, &e);
+		cell_error_free(&e);
+		return -1;
+	}
+	return 0;
+}
+
+int cell_net_phys_detach(pid_t pid, const char *hostif, cell_error **err)
+{
+	_cleanup_close_ int host = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	_cleanup_cell_nl_ struct cell_nl *in = NULL, *nl = NULL;
+	_cleanup_close_ int fd = -1;
+	cell_error *e = NULL;
+
+	if (host < 0)
+		return cell_error_errno(err, errno, "open our own network namespace");
+	fd = open_netns_of(pid, &e);
+	if (fd < 0) {
+		/* the netns is gone: the kernel gave physical devices back */
+		cell_error_free(&e);
+		if (cell_nl_open(-1, &nl, err) < 0)
+			return -1;
+		int idx = cell_link_index(nl, hostif, err);
+		if (idx < 0)
+			return -1;
+		if (idx == 0)
+			return cell_error_errno(err, ENODEV, "phys:%s: process %d is gone and `%s` is not back on the host "
+						"(virtual links die with their netns)", hostif, (int)pid, hostif);
+		return 0;
+	}
+	if (cell_nl_open(fd, &in, err) < 0)
+		return -1;
+	if (cell_link_set_up(in, hostif, false, err) < 0)
+		return -1;
+	return cell_link_move(in, hostif, host, 0, NULL, err);
+}
+
+/* ---- /etc/hosts and /etc/resolv.conf ---- */
+
+char *cell_net_hosts(const char *root, const char *network, const char *container_id,
+		     const char *hostname, const char *ip, char **add_hosts, cell_error **err)
+{
+	char *s = NULL, a[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+
+	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	if (ip && hostname && *hostname)
+		fprintf(f, "%s\t%s\n", ip, hostname);
+	if (root && network && cell_lease_list(root, network, &all, &n, err) < 0) {
+		fclose(f);
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cell_lease *l = &all[i];
+		bool self = container_id && streq(l->container, container_id);
+		if (self && !(l->aliases && *l->aliases))
+			continue;
+		if (!*l->hostname && !(l->aliases && *l->aliases))
+			continue;
+		char names[1024] = "";
+		size_t used = 0;
+		if (!self && *l->hostname)
+			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
+		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
+			used += snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", *it);
+		fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
+	}
+	cell_lease_list_free(all, n);
+	for (char **it = add_hosts; it && *it; it++) {
+		/* NAME:IP, where IP may itself hold colons (IPv6): split at the first */
+		const char *colon = strchr(*it, ':');
+		if (!colon || colon == *it || !colon[1]) {
+			fclose(f);
+			free(s);
+			cell_error_set(err, "--add-host `%s`: expected NAME:IP", *it);
+			return NULL;
+		}
+		fprintf(f, "%s\t%.*s\n", colon + 1, (int)(colon - *it), *it);
+	}
+	fclose(f);
+	return s;
+}
+
+char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, cell_error **err)
+{
+	_cleanup_free_ char *host = NULL;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	bool have_search = search && *search;
+
+	if (read_file(host_resolv_path ? host_resolv_path : "/etc/resolv.conf", &host, NULL, NULL) < 0)
+		host = xstrdup("");
+	if (have_search) {
+		fprintf(f, "search");
+		for (char **it = search; *it; it++)
+			fprintf(f, " %s", *it);
+		fprintf(f, "\n");
+	}
+	for (char **it = dns; it && *it; it++)
+		fprintf(f, "nameserver %s\n", *it);
+	{
+		char *save = NULL;
+		for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char ns[128];
+			if (sscanf(line, " nameserver %127s", ns) == 1) {
+				/* a resolver on the host's loopback is not reachable from the netns */
+				if (dns && *dns)
+					continue;
+				if (strncmp(ns, "127.", 4) == 0 || streq(ns, "::1"))
+					continue;
+				fprintf(f, "nameserver %s\n", ns);
+			} else if (strncmp(line, "search", 6) == 0 || strncmp(line, "domain", 6) == 0) {
+				if (!have_search)
+					fprintf(f, "%s\n", line);
+			} else if (strncmp(line, "options", 7) == 0) {
+				fprintf(f, "%s\n", line);
+			}
+		}
+	}
+	fclose(f);
+	(void)err;
+	return s;
+}
+
+/* ---- inspect ---- */
+
+struct json_object *cell_network_json(const char *root, const struct cell_network *n)
+{
+	json_object *o = json_object_new_object(), *ipam = json_object_new_object();
+	json_object *cfgs = json_object_new_array(), *cfg = json_object_new_object();
+	json_object *ctrs = json_object_new_object(), *opts = json_object_new_object();
+	struct cell_lease *all = NULL;
+	size_t nl = 0;
+	cell_error *e = NULL;
+	char b[64];
+
+	json_object_object_add(o, "Name", json_object_new_string(n->name));
+	json_object_object_add(o, "Id", json_object_new_string(n->id));
+	json_object_object_add(o, "Created", json_object_new_string(n->created));
+	json_object_object_add(o, "Driver", json_object_new_string("bridge"));
+	json_object_object_add(cfg, "Subnet", json_object_new_string(cell_prefix_str(&n->subnet, true, b, sizeof(b))));
+	json_object_object_add(cfg, "Gateway", json_object_new_string(cell_prefix_str(&n->gateway, false, b, sizeof(b))));
+	json_object_object_add(cfg, "IPRange", json_object_new_string(cell_prefix_str(&n->range, true, b, sizeof(b))));
+	json_object_array_add(cfgs, cfg);
+	json_object_object_add(ipam, "Driver", json_object_new_string("default"));
+	json_object_object_add(ipam, "Config", cfgs);
+	json_object_object_add(o, "IPAM", ipam);
+	json_object_object_add(o, "Internal", json_object_new_boolean(n->internal));
+	if (cell_lease_list(root, n->name, &all, &nl, &e) < 0)
+		cell_error_free(&e);
+	for (size_t i = 0; i < nl; i++) {
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "Name", json_object_new_string(all[i].hostname));
+		json_object_object_add(c, "IPv4Address", json_object_new_string(cell_prefix_str(&all[i].ip, true, b, sizeof(b))));
+		json_object_object_add(c, "MacAddress", json_object_new_string(all[i].mac));
+		json_object_object_add(c, "Veth", json_object_new_string(all[i].veth));
+		json_object_object_add(c, "Ports", json_object_new_string(all[i].ports));
+		json_object_object_add(ctrs, all[i].container, c);
+	}
+	cell_lease_list_free(all, nl);
+	json_object_object_add(o, "Containers", ctrs);
+	json_object_object_add(opts, "com.docker.network.bridge.name", json_object_new_string(n->bridge));
+	json_object_object_add(o, "Options", opts);
+	return o;
+}

@@ -1,0 +1,733 @@
+/* Networks and address leases, kept as files:
+ *
+ *   <root>/networks/.lock                 flock held by every change
+ *   <root>/networks/<name>.json           the network (subnet, gateway, bridge...)
+ *   <root>/networks/<name>.leases/<ip>    one leased address, JSON naming the container
+ *
+ * A lease file is created with O_EXCL under the lock, so an address is never
+ * handed out twice even by two `cell` processes racing. Readers need no lock:
+ * every file is written atomically (temp file + rename). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "json.h"
+#include "net.h"
+#include "util.h"
+
+char *ipam_dir(const char *root)
+{
+	return xasprintf("%s/networks", root);
+}
+
+int ipam_lock(const char *root, cell_error **err)
+{
+	_cleanup_free_ char *dir = ipam_dir(root);
+	_cleanup_free_ char *path = NULL;
+
+	if (mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	path = xasprintf("%s/.lock", dir);
+	return lock_file(path, true, err);
+}
+
+static char *net_file(const char *root, const char *name)
+{
+	return xasprintf("%s/networks/%s.json", root, name);
+}
+
+char *ipam_lease_dir(const char *root, const char *name)
+{
+	return xasprintf("%s/networks/%s.leases", root, name);
+}
+
+static int check_net_name(const char *name, cell_error **err)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 64)
+		return cell_error_set(err, "network name `%s` must have 1-64 characters", name ? name : "");
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  (i > 0 && (c == '_' || c == '.' || c == '-'));
+		if (!ok)
+			return cell_error_set(err, "network name `%s`: only letters, digits and `_.-` (not first) are allowed", name);
+	}
+	return 0;
+}
+
+void cell_network_free(struct cell_network *n)
+{
+	if (!n)
+		return;
+	free(n->name);
+	free(n->id);
+	free(n->bridge);
+	free(n->created);
+	free(n);
+}
+
+void cell_network_freep(struct cell_network **n)
+{
+	cell_network_free(*n);
+	*n = NULL;
+}
+
+/* ---- (de)serialization ---- */
+
+static json_object *network_to_json(const struct cell_network *n)
+{
+	char b[64];
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(n->name));
+	json_object_object_add(o, "id", json_object_new_string(n->id));
+	json_object_object_add(o, "driver", json_object_new_string("bridge"));
+	json_object_object_add(o, "bridge", json_object_new_string(n->bridge));
+	json_object_object_add(o, "created", json_object_new_string(n->created));
+	json_object_object_add(o, "subnet", json_object_new_string(cell_prefix_str(&n->subnet, true, b, sizeof(b))));
+	json_object_object_add(o, "gateway", json_object_new_string(cell_prefix_str(&n->gateway, false, b, sizeof(b))));
+	json_object_object_add(o, "ip_range", json_object_new_string(cell_prefix_str(&n->range, true, b, sizeof(b))));
+	json_object_object_add(o, "internal", json_object_new_boolean(n->internal));
+	return o;
+}
+
+static int network_from_json(json_object *o, const char *path, struct cell_network **ret, cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *n = xcalloc(1, sizeof(*n));
+	const char *name = NULL, *id = "", *bridge = NULL, *created = "", *subnet = NULL, *gw = NULL, *range = NULL;
+
+	if (cj_expect_object(o, path, err) < 0 ||
+	    cj_string(o, "name", path, &name, err) < 0 || cj_string(o, "id", path, &id, err) < 0 ||
+	    cj_string(o, "bridge", path, &bridge, err) < 0 || cj_string(o, "created", path, &created, err) < 0 ||
+	    cj_string(o, "subnet", path, &subnet, err) < 0 || cj_string(o, "gateway", path, &gw, err) < 0 ||
+	    cj_string(o, "ip_range", path, &range, err) < 0 ||
+	    cj_bool(o, "internal", path, &n->internal, err) < 0)
+		return -1;
+	if (!name || !bridge || !subnet || !gw)
+		return cell_error_set(err, "%s: missing name, bridge, subnet or gateway", path);
+	if (cell_prefix_parse(subnet, &n->subnet, err) < 0 || cell_prefix_parse(gw, &n->gateway, err) < 0 ||
+	    cell_prefix_parse(range ? range : subnet, &n->range, err) < 0)
+		return cell_error_wrap(err, "%s", path);
+	n->gateway.len = n->subnet.len;
+	n->name = xstrdup(name);
+	n->id = xstrdup(id);
+	n->bridge = xstrdup(bridge);
+	n->created = xstrdup(created);
+	*ret = TAKE_PTR(n);
+	return 0;
+}
+
+static int network_write(const char *root, const struct cell_network *n, cell_error **err)
+{
+	_cleanup_free_ char *path = net_file(root, n->name);
+	json_object *o = network_to_json(n);
+	const char *s = cj_to_string(o, true);
+	int r = write_file_atomic(path, s, strlen(s), 0644, err);
+	json_object_put(o);
+	return r;
+}
+
+static int network_read(const char *root, const char *name, struct cell_network **ret, cell_error **err)
+{
+	_cleanup_free_ char *path = net_file(root, name);
+	json_object *o = NULL;
+	int r;
+
+	if (access(path, F_OK) < 0)
+		return cell_error_errno(err, ENOENT, "network `%s` not found (see `cell network ls`)", name);
+	if (cj_parse_file(path, &o, err) < 0)
+		return -1;
+	r = network_from_json(o, path, ret, err);
+	json_object_put(o);
+	return r;
+}
+
+/* ---- collision checks ---- */
+
+struct host_routes {
+	struct cell_route *v;
+	size_t n;
+	struct cell_link *links;
+	size_t n_links;
+};
+
+static void host_routes_free(struct host_routes *h)
+{
+	free(h->v);
+	free(h->links);
+}
+
+static int host_routes_load(struct host_routes *h, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	memset(h, 0, sizeof(*h));
+	if (cell_nl_open(-1, &nl, err) < 0)
+		return -1;
+	if (cell_route_list(nl, AF_INET, &h->v, &h->n, err) < 0)
+		return cell_error_wrap(err, "check the host's routes");
+	if (cell_link_list(nl, &h->links, &h->n_links, err) < 0)
+		return cell_error_wrap(err, "check the host's links");
+	return 0;
+}
+
+static const char *link_name(const struct host_routes *h, int index)
+{
+	for (size_t i = 0; i < h->n_links; i++)
+		if (h->links[i].index == index)
+			return h->links[i].name;
+	return "?";
+}
+
+/* A host route (not the default one, not on `own_bridge`) that overlaps p. */
+static const struct cell_route *route_collision(const struct host_routes *h, const struct cell_prefix *p,
+						const char *own_bridge)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		const struct cell_route *r = &h->v[i];
+		if (r->dst.len == 0 || r->type == RTN_BROADCAST || r->type == RTN_MULTICAST)
+			continue;
+		if (own_bridge && streq(link_name(h, r->oif), own_bridge))
+			continue;
+		/* loopback's 127/8 never reaches a bridge */
+		if (r->dst.addr[0] == 127)
+			continue;
+		if (cell_prefix_overlaps(&r->dst, p))
+			return r;
+	}
+	return NULL;
+}
+
+/* Another network whose subnet overlaps p, as a new string, or NULL. */
+static char *network_collision(const char *root, const char *self, const struct cell_prefix *p)
+{
+	_cleanup_strv_ char **names = NULL;
+	cell_error *e = NULL;
+
+	if (cell_network_list(root, &names, &e) < 0) {
+		cell_error_free(&e);
+		return NULL;
+	}
+	for (char **it = names; *it; it++) {
+		_cleanup_cell_network_ struct cell_network *n = NULL;
+		if (self && streq(*it, self))
+			continue;
+		if (network_read(root, *it, &n, &e) < 0) {
+			cell_error_free(&e);
+			continue;
+		}
+		if (cell_prefix_overlaps(&n->subnet, p))
+			return xstrdup(n->name);
+	}
+	return NULL;
+}
+
+static int check_subnet_free(const char *root, const char *name, const char *bridge,
+			     const struct cell_prefix *subnet, const struct host_routes *h, cell_error **err)
+{
+	char a[64], b[64];
+	_cleanup_free_ char *other = network_collision(root, name, subnet);
+	const struct cell_route *r;
+
+	cell_prefix_str(subnet, true, a, sizeof(a));
+	if (other)
+		return cell_error_errno(err, EEXIST, "subnet %s overlaps network `%s`", a, other);
+	r = route_collision(h, subnet, bridge);
+	if (r)
+		return cell_error_errno(err, EEXIST, "subnet %s overlaps the host's route %s dev %s; choose another with --subnet",
+					a, cell_prefix_str(&r->dst, true, b, sizeof(b)), link_name(h, r->oif));
+	return 0;
+}
+
+int cell_network_pick_subnet(const char *root, struct cell_prefix *ret, cell_error **err)
+{
+	struct host_routes h;
+	struct cell_prefix p;
+	int r = -1;
+
+	if (host_routes_load(&h, err) < 0)
+		goto out;
+	/* podman's 10.88/16 first, then the rest of 10.88-10.99, then Docker-like 172.18-31 */
+	for (int i = 0; i < 26; i++) {
+		uint32_t base = i < 12 ? (10u << 24 | (88u + i) << 16) : (172u << 24 | (18u + i - 12) << 16);
+		_cleanup_free_ char *other = NULL;
+		cell_prefix_set_v4(&p, base, 16);
+		other = network_collision(root, NULL, &p);
+		if (other || route_collision(&h, &p, NULL))
+			continue;
+		*ret = p;
+		r = 0;
+		goto out;
+	}
+	r = cell_error_errno(err, EADDRNOTAVAIL, "no free /16 left in 10.88-99.0.0 and 172.18-31.0.0; give one with --subnet");
+out:
+	host_routes_free(&h);
+	return r;
+}
+
+/* ---- create / load / list / remove ---- */
+
+static char *random_id(void)
+{
+	uint8_t b[32];
+	char *s = xmalloc(65);
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)(rand() ^ getpid() ^ (int)i);
+	for (size_t i = 0; i < sizeof(b); i++)
+		sprintf(s + 2 * i, "%02x", b[i]);
+	return s;
+}
+
+static int build_network(const char *root, const char *name, const struct cell_network_opts *o,
+			 struct cell_network **ret, cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *n = xcalloc(1, sizeof(*n));
+	char ts[64], a[64];
+	struct host_routes h = { 0 };
+	uint32_t net, bcast;
+	int r = -1;
+
+	n->name = xstrdup(name);
+	n->id = random_id();
+	n->bridge = streq(name, CELL_DEFAULT_NETWORK) ? xstrdup(name) : xasprintf("cb-%.10s", n->id);
+	rfc3339_now(ts, sizeof(ts));
+	n->created = xstrdup(ts);
+	n->internal = o->internal;
+
+	if (o->subnet) {
+		if (cell_prefix_parse(o->subnet, &n->subnet, err) < 0)
+			return cell_error_wrap(err, "--subnet");
+	} else if (cell_network_pick_subnet(root, &n->subnet, err) < 0) {
+		return -1;
+	}
+	if (n->subnet.family != AF_INET)
+		return cell_error_set(err, "--subnet %s: only IPv4 subnets are supported", o->subnet);
+	if (n->subnet.len < 8 || n->subnet.len > 30)
+		return cell_error_set(err, "--subnet %s: prefix length must be 8-30", o->subnet);
+	cell_prefix_network(&n->subnet, &n->subnet);
+	net = cell_prefix_v4(&n->subnet);
+	bcast = net | (0xffffffffu >> n->subnet.len);
+	cell_prefix_str(&n->subnet, true, a, sizeof(a));
+
+	if (o->gateway) {
+		if (cell_prefix_parse(o->gateway, &n->gateway, err) < 0)
+			return cell_error_wrap(err, "--gateway");
+		n->gateway.len = n->subnet.len;
+		if (!cell_prefix_contains(&n->subnet, &n->gateway) || cell_prefix_v4(&n->gateway) == net ||
+		    cell_prefix_v4(&n->gateway) == bcast)
+			return cell_error_set(err, "--gateway %s is not a host address of subnet %s", o->gateway, a);
+	} else {
+		cell_prefix_set_v4(&n->gateway, net + 1, n->subnet.len);
+	}
+	if (o->ip_range) {
+		if (cell_prefix_parse(o->ip_range, &n->range, err) < 0)
+			return cell_error_wrap(err, "--ip-range");
+		cell_prefix_network(&n->range, &n->range);
+		if (n->range.family != AF_INET || n->range.len < n->subnet.len ||
+		    !cell_prefix_contains(&n->subnet, &n->range))
+			return cell_error_set(err, "--ip-range %s is not inside subnet %s", o->ip_range, a);
+	} else {
+		n->range = n->subnet;
+	}
+	if (host_routes_load(&h, err) < 0)
+		goto out;
+	if (check_subnet_free(root, name, n->bridge, &n->subnet, &h, err) < 0)
+		goto out;
+	*ret = TAKE_PTR(n);
+	r = 0;
+out:
+	host_routes_free(&h);
+	return r;
+}
+
+static int network_create_locked(const char *root, const char *name, const struct cell_network_opts *o,
+				 struct cell_network **ret, cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *n = NULL;
+	_cleanup_free_ char *path = net_file(root, name);
+	_cleanup_free_ char *ldir = ipam_lease_dir(root, name);
+	cell_error *e = NULL;
+
+	if (check_net_name(name, err) < 0)
+		return -1;
+	if (access(path, F_OK) == 0)
+		return cell_error_errno(err, EEXIST, "network `%s` exists already", name);
+	if (build_network(root, name, o, &n, err) < 0)
+		return cell_error_wrap(err, "create network `%s`", name);
+	if (mkdir_p(ldir, 0700, err) < 0 || network_write(root, n, err) < 0)
+		return cell_error_wrap(err, "create network `%s`", name);
+	if (cell_network_setup(n, err) < 0) {
+		/* nothing half-configured: the bridge and rules go with the file */
+		ipam_teardown(n, true, &e);
+		cell_error_free(&e);
+		unlink(path);
+		rmdir(ldir);
+		return cell_error_wrap(err, "create network `%s`", name);
+	}
+	if (ret)
+		*ret = TAKE_PTR(n);
+	return 0;
+}
+
+int cell_network_create(const char *root, const char *name, const struct cell_network_opts *o,
+			struct cell_network **ret, cell_error **err)
+{
+	_cleanup_close_ int lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	return network_create_locked(root, name, o, ret, err);
+}
+
+int ipam_load_locked(const char *root, const char *name, struct cell_network **ret, cell_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct cell_network_opts def = { 0 };
+
+	if (!name)
+		name = CELL_DEFAULT_NETWORK;
+	if (check_net_name(name, err) < 0)
+		return -1;
+	path = net_file(root, name);
+	if (streq(name, CELL_DEFAULT_NETWORK) && access(path, F_OK) < 0)
+		return network_create_locked(root, name, &def, ret, err);
+	return network_read(root, name, ret, err);
+}
+
+int cell_network_load(const char *root, const char *name, struct cell_network **ret, cell_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int lock = -1;
+
+	if (!name)
+		name = CELL_DEFAULT_NETWORK;
+	if (check_net_name(name, err) < 0)
+		return -1;
+	path = net_file(root, name);
+	if (access(path, F_OK) == 0 || !streq(name, CELL_DEFAULT_NETWORK))
+		return network_read(root, name, ret, err);
+	lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	return ipam_load_locked(root, name, ret, err);
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cell_network_list(const char *root, char ***ret, cell_error **err)
+{
+	_cleanup_free_ char *dir = ipam_dir(root);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+
+	if (!d) {
+		if (errno == ENOENT) {
+			*ret = v;
+			return 0;
+		}
+		free(v);
+		return cell_error_errno(err, errno, "open `%s`", dir);
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 6 || !streq(de->d_name + l - 5, ".json"))
+			continue;
+		v = realloc(v, (n + 2) * sizeof(char *));
+		if (!v)
+			abort();
+		v[n++] = strndup(de->d_name, l - 5);
+		v[n] = NULL;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(char *), cmpstr);
+	*ret = v;
+	return 0;
+}
+
+int cell_network_remove(const char *root, const char *name, bool force, cell_error **err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_cell_network_ struct cell_network *n = NULL;
+	_cleanup_free_ char *path = NULL, *ldir = NULL;
+	struct cell_lease *leases = NULL;
+	size_t nl = 0;
+	_cleanup_strv_ char **names = NULL;
+
+	if (check_net_name(name, err) < 0)
+		return -1;
+	lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	if (network_read(root, name, &n, err) < 0)
+		return -1;
+	if (cell_lease_list(root, name, &leases, &nl, err) < 0)
+		return -1;
+	if (nl > 0 && !force) {
+		int r = cell_error_errno(err, EBUSY, "network `%s` is in use by container `%s`%s (remove the containers first)",
+					 name, leases[0].container, nl > 1 ? " and others" : "");
+		cell_lease_list_free(leases, nl);
+		return r;
+	}
+	for (size_t i = 0; i < nl; i++)
+		if (ipam_release(root, &leases[i], err) < 0) {
+			cell_lease_list_free(leases, nl);
+			return cell_error_wrap(err, "remove network `%s`", name);
+		}
+	cell_lease_list_free(leases, nl);
+	if (cell_network_list(root, &names, err) < 0)
+		return -1;
+	if (ipam_teardown(n, strv_len(names) <= 1, err) < 0)
+		return cell_error_wrap(err, "remove network `%s`", name);
+	path = net_file(root, name);
+	ldir = ipam_lease_dir(root, name);
+	if (rm_rf(ldir, err) < 0)
+		return -1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return cell_error_errno(err, errno, "remove `%s`", path);
+	return 0;
+}
+
+/* ---- leases ---- */
+
+void cell_lease_free(struct cell_lease *l)
+{
+	if (!l)
+		return;
+	free(l->network);
+	free(l->container);
+	free(l->veth);
+	free(l->mac);
+	free(l->hostname);
+	strv_free(l->aliases);
+	free(l->ports);
+	memset(l, 0, sizeof(*l));
+}
+
+void cell_lease_list_free(struct cell_lease *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cell_lease_free(&l[i]);
+	free(l);
+}
+
+int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, cell_error **err)
+{
+	_cleanup_free_ char *dir = ipam_lease_dir(root, l->network);
+	_cleanup_free_ char *path = NULL;
+	char a[64];
+	json_object *o = json_object_new_object(), *al = json_object_new_array();
+	const char *s;
+	int r = 0;
+
+	cell_prefix_str(&l->ip, false, a, sizeof(a));
+	path = xasprintf("%s/%s", dir, a);
+	json_object_object_add(o, "network", json_object_new_string(l->network));
+	json_object_object_add(o, "container", json_object_new_string(l->container));
+	json_object_object_add(o, "ip", json_object_new_string(a));
+	json_object_object_add(o, "veth", json_object_new_string(l->veth ? l->veth : ""));
+	json_object_object_add(o, "mac", json_object_new_string(l->mac ? l->mac : ""));
+	json_object_object_add(o, "hostname", json_object_new_string(l->hostname ? l->hostname : ""));
+	for (char **it = l->aliases; it && *it; it++)
+		json_object_array_add(al, json_object_new_string(*it));
+	json_object_object_add(o, "aliases", al);
+	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
+	json_object_object_add(o, "start_time", json_object_new_uint64(l->start_time));
+	json_object_object_add(o, "ports", json_object_new_string(l->ports ? l->ports : ""));
+	s = cj_to_string(o, true);
+	if (create) {
+		/* the O_EXCL create is what makes the address ours */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			r = cell_error_errno(err, errno, "lease address %s in network `%s`", a, l->network);
+			goto out;
+		}
+		close(fd);
+	}
+	r = write_file_atomic(path, s, strlen(s), 0644, err);
+out:
+	json_object_put(o);
+	return r;
+}
+
+static int lease_read(const char *path, const char *network, struct cell_lease *l, cell_error **err)
+{
+	json_object *o = NULL;
+	const char *c = NULL, *ip = NULL, *veth = "", *mac = "", *host = "", *ports = "";
+	int64_t pid = 0;
+	uint64_t st = 0;
+	int r = -1;
+
+	memset(l, 0, sizeof(*l));
+	if (cj_parse_file(path, &o, err) < 0)
+		return -1;
+	if (cj_string(o, "container", path, &c, err) < 0 || cj_string(o, "ip", path, &ip, err) < 0 ||
+	    cj_string(o, "veth", path, &veth, err) < 0 || cj_string(o, "mac", path, &mac, err) < 0 ||
+	    cj_string(o, "hostname", path, &host, err) < 0 || cj_int64(o, "pid", path, &pid, err) < 0 ||
+	    cj_uint64(o, "start_time", path, &st, err) < 0 || cj_string(o, "ports", path, &ports, err) < 0 ||
+	    cj_strv(o, "aliases", path, &l->aliases, err) < 0)
+		goto out;
+	if (!c || !ip) {
+		cell_error_set(err, "%s: missing container or ip", path);
+		goto out;
+	}
+	if (cell_prefix_parse(ip, &l->ip, err) < 0)
+		goto out;
+	l->network = xstrdup(network);
+	l->container = xstrdup(c);
+	l->veth = xstrdup(veth);
+	l->mac = xstrdup(mac);
+	l->hostname = xstrdup(host);
+	l->ports = xstrdup(ports);
+	l->pid = (pid_t)pid;
+	l->start_time = st;
+	r = 0;
+out:
+	json_object_put(o);
+	if (r < 0)
+		cell_lease_free(l);
+	return r;
+}
+
+static int lease_list_one(const char *root, const char *network, struct cell_lease **v, size_t *n,
+			  cell_error **err)
+{
+	_cleanup_free_ char *dir = ipam_lease_dir(root, network);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "open `%s`", dir);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		struct cell_lease l;
+		cell_error *e = NULL;
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (lease_read(path, network, &l, &e) < 0) {
+			/* an empty file is a lease being written by another process */
+			cell_error_free(&e);
+			continue;
+		}
+		*v = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!*v)
+			abort();
+		(*v)[(*n)++] = l;
+	}
+	closedir(d);
+	return 0;
+}
+
+int cell_lease_list(const char *root, const char *network, struct cell_lease **ret, size_t *ret_n,
+		    cell_error **err)
+{
+	struct cell_lease *v = NULL;
+	size_t n = 0;
+
+	if (network) {
+		if (lease_list_one(root, network, &v, &n, err) < 0)
+			goto fail;
+	} else {
+		_cleanup_strv_ char **names = NULL;
+		if (cell_network_list(root, &names, err) < 0)
+			goto fail;
+		for (char **it = names; *it; it++)
+			if (lease_list_one(root, *it, &v, &n, err) < 0)
+				goto fail;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	cell_lease_list_free(v, n);
+	return -1;
+}
+
+/* Is this address taken in the network (lease file present)? */
+static bool lease_exists(const char *root, const char *network, const struct cell_prefix *ip, char **owner)
+{
+	_cleanup_free_ char *dir = ipam_lease_dir(root, network);
+	_cleanup_free_ char *path = NULL;
+	char a[64];
+	struct cell_lease l;
+	cell_error *e = NULL;
+
+	path = xasprintf("%s/%s", dir, cell_prefix_str(ip, false, a, sizeof(a)));
+	if (access(path, F_OK) < 0)
+		return false;
+	if (owner && lease_read(path, network, &l, &e) == 0) {
+		*owner = xstrdup(l.container);
+		cell_lease_free(&l);
+	}
+	cell_error_free(&e);
+	return true;
+}
+
+int ipam_pick_address(const char *root, const struct cell_network *n, const char *requested,
+		      struct cell_prefix *ret, cell_error **err)
+{
+	uint32_t net = cell_prefix_v4(&n->subnet);
+	uint32_t bcast = net | (0xffffffffu >> n->subnet.len);
+	uint32_t gw = cell_prefix_v4(&n->gateway);
+	struct cell_prefix p;
+	char a[64];
+
+	if (requested) {
+		_cleanup_free_ char *owner = NULL;
+		uint32_t v;
+		if (cell_prefix_parse(requested, &p, err) < 0)
+			return cell_error_wrap(err, "--ip");
+		p.len = n->subnet.len;
+		cell_prefix_str(&n->subnet, true, a, sizeof(a));
+		v = cell_prefix_v4(&p);
+		if (!cell_prefix_contains(&n->subnet, &p) || v == net || v == bcast)
+			return cell_error_errno(err, EINVAL, "--ip %s is not a host address of network `%s` (%s)",
+						requested, n->name, a);
+		if (v == gw)
+			return cell_error_errno(err, EADDRINUSE, "--ip %s is the gateway of network `%s`", requested, n->name);
+		if (lease_exists(root, n->name, &p, &owner))
+			return cell_error_errno(err, EADDRINUSE, "--ip %s is already leased to container `%s` in network `%s`",
+						requested, owner ? owner : "?", n->name);
+		*ret = p;
+		return 0;
+	}
+	{
+		uint32_t lo = cell_prefix_v4(&n->range), hi = lo | (0xffffffffu >> n->range.len);
+		for (uint32_t v = lo; v <= hi && v >= lo; v++) {
+			if (v == net || v == bcast || v == gw)
+				continue;
+			cell_prefix_set_v4(&p, v, n->subnet.len);
+			if (!lease_exists(root, n->name, &p, NULL)) {
+				*ret = p;
+				return 0;
+			}
+		}
+	}
+	return cell_error_errno(err, EADDRNOTAVAIL, "network `%s` has no free address left in %s", n->name,
+				cell_prefix_str(&n->range, true, a, sizeof(a)));
+}
+
+int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error **err)
+{
+	_cleanup_free_ char *dir = ipam_lease_dir(root, l->network);
+	_cleanup_free_ char *path = NULL;
+	char a[64];
+
+	path = xasprintf("%s/%s", dir, cell_prefix_str(&l->ip, false, a, sizeof(a)));
+	if (unlink(path) < 0 && errno != ENOENT)
+		return cell_error_errno(err, errno, "remove lease `%s`", path);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* Internal to src/lib/net: IPAM helpers shared by ipam.c and attach.c. */
+#ifndef CELL_NET_IPAM_H
+#define CELL_NET_IPAM_H
+
+#include "net.h"
+
+char *ipam_dir(const char *root);
+char *ipam_lease_dir(const char *root, const char *network);
+/* Take <root>/networks/.lock (exclusive); returns the fd holding it.
+ * Never nest: flock on a second fd of the same file would deadlock. */
+int ipam_lock(const char *root, cell_error **err);
+/* cell_network_load() with the lock already held (creates cell0 on first use). */
+int ipam_load_locked(const char *root, const char *name, struct cell_network **ret, cell_error **err);
+/* Next free address of the network's range, or the requested one if free. */
+int ipam_pick_address(const char *root, const struct cell_network *n, const char *requested,
+		      struct cell_prefix *ret, cell_error **err);
+/* Write a lease; create=true fails with EEXIST if the address is taken. */
+int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, cell_error **err);
+int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error **err);
+/* attach.c: undo one lease (veth, nft rules, file). Lock held. */
+int ipam_release(const char *root, const struct cell_lease *l, cell_error **err);
+/* attach.c: remove a network's bridge and rules (the table with the last). */
+int ipam_teardown(const struct cell_network *n, bool last, cell_error **err);
+
+#endif

@@ -1,0 +1,297 @@
+/* NAT and port publishing through libnftables, all in table `inet cell`:
+ *
+ *   prerouting  (nat, dstnat)   fib daddr type local jump published
+ *   output      (nat, -100)     fib daddr type local jump published   (the host itself, 127.0.0.1)
+ *   published                   one DNAT rule per published port, comment "cell-ctr:<id>"
+ *   postrouting (nat, srcnat)   per network, comment "cell-net:<name>":
+ *                                 masquerade the subnet leaving by another interface,
+ *                                 masquerade 127.0.0.0/8 entering the bridge (localhost
+ *                                 DNAT; needs route_localnet on the bridge),
+ *                                 masquerade DNATed traffic from the subnet back into it
+ *                                 (hairpin: container -> host:port -> other container)
+ *   forward     (filter)        internal networks: drop whatever crosses their bridge;
+ *                               every network: drop traffic to another cell bridge
+ *
+ * Commands go through nft_run_cmd_from_buffer() (libnftables' text API; no
+ * nft process). Rules are found again by their comment in the JSON listing
+ * (`-j -a`) and deleted by handle, so one container's or one network's
+ * rules go without touching the rest. Nothing outside table `inet cell` is
+ * ever read or changed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <json-c/json.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net.h"
+#include "util.h"
+
+#define TABLE "inet cell"
+
+struct nft {
+	struct nft_ctx *ctx;
+};
+
+static int nft_open(struct nft *n, bool json, cell_error **err)
+{
+	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!n->ctx)
+		return cell_error_errno(err, ENOMEM, "nftables: create context");
+	nft_ctx_buffer_output(n->ctx);
+	nft_ctx_buffer_error(n->ctx);
+	if (json)
+		nft_ctx_output_set_flags(n->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+	return 0;
+}
+
+static void nft_close(struct nft *n)
+{
+	if (n->ctx)
+		nft_ctx_free(n->ctx);
+	n->ctx = NULL;
+}
+
+/* Run commands; on failure the error names `what` and quotes nft's text. */
+static int nft_run(struct nft *n, const char *cmds, const char *what, cell_error **err)
+{
+	if (nft_run_cmd_from_buffer(n->ctx, cmds) != 0) {
+		const char *e = nft_ctx_get_error_buffer(n->ctx);
+		_cleanup_free_ char *msg = xstrdup(e && *e ? e : "failed");
+		size_t l = strlen(msg);
+		while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+			msg[--l] = '\0';
+		/* keep the first line: the rest repeats the command with carets */
+		char *nl = strchr(msg, '\n');
+		if (nl)
+			*nl = '\0';
+		return cell_error_set(err, "nftables: %s: %s", what, msg);
+	}
+	return 0;
+}
+
+static bool table_exists(struct nft *jn, cell_error **err)
+{
+	json_object *root = NULL, *arr;
+	bool found = false;
+
+	if (nft_run(jn, "list tables inet", "list tables", err) < 0)
+		return false;
+	root = json_tokener_parse(nft_ctx_get_output_buffer(jn->ctx));
+	if (root && json_object_object_get_ex(root, "nftables", &arr) && json_object_is_type(arr, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *it = json_object_array_get_idx(arr, i), *t, *name;
+			if (json_object_object_get_ex(it, "table", &t) && json_object_object_get_ex(t, "name", &name) &&
+			    streq(json_object_get_string(name), "cell"))
+				found = true;
+		}
+	}
+	json_object_put(root);
+	return found;
+}
+
+/* Delete every rule of the table whose comment is exactly `comment`. */
+static int delete_by_comment(const char *comment, cell_error **err)
+{
+	struct nft jn = { 0 }, tn = { 0 };
+	json_object *root = NULL, *arr;
+	char *cmds = NULL;
+	size_t len = 0;
+	FILE *f;
+	cell_error *e = NULL;
+	int r = -1;
+
+	if (nft_open(&jn, true, err) < 0)
+		return -1;
+	if (!table_exists(&jn, &e)) {
+		if (e) {
+			*err = e;
+			goto out;
+		}
+		r = 0;	/* no table, nothing to delete */
+		goto out;
+	}
+	if (nft_run(&jn, "list table " TABLE, "list table inet cell", err) < 0)
+		goto out;
+	root = json_tokener_parse(nft_ctx_get_output_buffer(jn.ctx));
+	f = open_memstream(&cmds, &len);
+	if (root && json_object_object_get_ex(root, "nftables", &arr) && json_object_is_type(arr, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *it = json_object_array_get_idx(arr, i), *rule, *c, *h, *chain;
+			if (!json_object_object_get_ex(it, "rule", &rule) ||
+			    !json_object_object_get_ex(rule, "comment", &c) ||
+			    !streq(json_object_get_string(c), comment) ||
+			    !json_object_object_get_ex(rule, "handle", &h) ||
+			    !json_object_object_get_ex(rule, "chain", &chain))
+				continue;
+			fprintf(f, "delete rule " TABLE " %s handle %lld\n", json_object_get_string(chain),
+				(long long)json_object_get_int64(h));
+		}
+	}
+	fclose(f);
+	if (len == 0) {
+		r = 0;
+		goto out;
+	}
+	if (nft_open(&tn, false, err) < 0)
+		goto out;
+	r = nft_run(&tn, cmds, comment, err);
+out:
+	free(cmds);
+	json_object_put(root);
+	nft_close(&jn);
+	nft_close(&tn);
+	return r;
+}
+
+/* Table and chains; `add` is a no-op for what exists. The two jump chains
+ * hold nothing but their jump, so flush + add keeps them at one rule. */
+static const char base_cmds[] =
+	"add table " TABLE "\n"
+	"add chain " TABLE " prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+	"add chain " TABLE " output { type nat hook output priority -100; policy accept; }\n"
+	"add chain " TABLE " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+	"add chain " TABLE " forward { type filter hook forward priority filter; policy accept; }\n"
+	"add chain " TABLE " published\n"
+	"flush chain " TABLE " prerouting\n"
+	"flush chain " TABLE " output\n"
+	"add rule " TABLE " prerouting fib daddr type local jump published\n"
+	"add rule " TABLE " output fib daddr type local jump published\n";
+
+int cell_nft_network_add(const struct cell_network *n, cell_error **err)
+{
+	struct nft tn = { 0 };
+	char sub[64], cmt[96];
+	_cleanup_free_ char *cmds = NULL;
+	const char *br = n->bridge;
+	int r;
+
+	cell_prefix_str(&n->subnet, true, sub, sizeof(sub));
+	snprintf(cmt, sizeof(cmt), "cell-net:%s", n->name);
+	/* replace, never duplicate, the network's rules */
+	if (delete_by_comment(cmt, err) < 0)
+		return cell_error_wrap(err, "network `%s`", n->name);
+	cmds = xasprintf(
+		"%s"
+		"add rule " TABLE " postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"%s\"\n"
+		"add rule " TABLE " postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade comment \"%s\"\n"
+		"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cb-*\" drop comment \"%s\"\n"
+		"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cell0\" drop comment \"%s\"\n",
+		base_cmds, br, cmt, br, sub, cmt, br, br, cmt, br, br, cmt);
+	if (n->internal) {
+		char *more = xasprintf(
+			"%s"
+			"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" drop comment \"%s\"\n"
+			"add rule " TABLE " forward oifname \"%s\" iifname != \"%s\" drop comment \"%s\"\n",
+			cmds, br, br, cmt, br, br, cmt);
+		free(cmds);
+		cmds = more;
+	} else {
+		char *more = xasprintf(
+			"%s"
+			"add rule " TABLE " postrouting ip saddr %s oifname != \"%s\" masquerade comment \"%s\"\n",
+			cmds, sub, br, cmt);
+		free(cmds);
+		cmds = more;
+	}
+	if (nft_open(&tn, false, err) < 0)
+		return -1;
+	r = nft_run(&tn, cmds, cmt, err);
+	nft_close(&tn);
+	return r;
+}
+
+int cell_nft_table_del(cell_error **err)
+{
+	struct nft jn = { 0 };
+	cell_error *e = NULL;
+	int r = 0;
+
+	if (nft_open(&jn, true, err) < 0)
+		return -1;
+	if (table_exists(&jn, &e))
+		r = nft_run(&jn, "delete table " TABLE, "delete table inet cell", err);
+	else if (e) {
+		*err = e;
+		r = -1;
+	}
+	nft_close(&jn);
+	return r;
+}
+
+int cell_nft_network_del(const char *name, bool last, cell_error **err)
+{
+	char cmt[96];
+
+	if (last)
+		return cell_nft_table_del(err);
+	snprintf(cmt, sizeof(cmt), "cell-net:%s", name);
+	return delete_by_comment(cmt, err);
+}
+
+int cell_nft_container_add(const char *id, const struct cell_prefix *ip,
+			   const struct cell_port *ports, size_t n, cell_error **err)
+{
+	struct nft tn = { 0 };
+	char cmt[128], a[64];
+	char *cmds = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (n == 0)
+		return 0;
+	snprintf(cmt, sizeof(cmt), "cell-ctr:%s", id);
+	cell_prefix_str(ip, false, a, sizeof(a));
+	f = open_memstream(&cmds, &len);
+	fputs(base_cmds, f);
+	for (size_t i = 0; i < n; i++) {
+		const struct cell_port *p = &ports[i];
+		const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
+		fprintf(f, "add rule " TABLE " published ");
+		if (p->host_ip[0] && !streq(p->host_ip, "0.0.0.0"))
+			fprintf(f, "ip daddr %s ", p->host_ip);
+		else
+			fprintf(f, "meta nfproto ipv4 ");
+		fprintf(f, "%s dport %u dnat ip to %s:%u comment \"%s\"\n", proto, p->host_port, a, p->port, cmt);
+	}
+	fclose(f);
+	if (nft_open(&tn, false, err) < 0) {
+		free(cmds);
+		return -1;
+	}
+	r = nft_run(&tn, cmds, cmt, err);
+	nft_close(&tn);
+	free(cmds);
+	return r;
+}
+
+int cell_nft_container_del(const char *id, cell_error **err)
+{
+	char cmt[128];
+	snprintf(cmt, sizeof(cmt), "cell-ctr:%s", id);
+	return delete_by_comment(cmt, err);
+}
+
+char *cell_nft_table_text(cell_error **err)
+{
+	struct nft jn = { 0 }, tn = { 0 };
+	cell_error *e = NULL;
+	char *s = NULL;
+
+	if (nft_open(&jn, true, err) < 0)
+		return NULL;
+	if (!table_exists(&jn, &e)) {
+		if (e)
+			*err = e;
+		goto out;
+	}
+	if (nft_open(&tn, false, err) < 0)
+		goto out;
+	if (nft_run(&tn, "list table " TABLE, "list table inet cell", err) == 0)
+		s = xstrdup(nft_ctx_get_output_buffer(tn.ctx));
+out:
+	nft_close(&jn);
+	nft_close(&tn);
+	return s;
+}
