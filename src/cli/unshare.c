@@ -122,8 +122,10 @@ static void warn_traps(struct unshare_opts *o)
 {
 	if (o->procmnt && !(o->flags & CLONE_NEWNS)) {
 		o->flags |= CLONE_NEWNS;
+		/* util-linux implies it silently; say it once, without alarm:
+		 * `--fork --pid --mount-proc` is the right command line */
 		if (!o->quiet)
-			cell_warn("--mount-proc implies --mount: a fresh /proc mounted in the host's mount namespace would hide the host's own /proc");
+			cell_log(CELL_LOG_INFO, "--mount-proc implies --mount: a fresh /proc mounted in the host's mount namespace would hide the host's own /proc");
 	}
 	if (o->quiet)
 		return;
