@@ -103,3 +103,31 @@ echo '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.ma
 fails "OCI layout with a tampered blob refused" -- c image import "$TMPD/oci"
 like "$LAST_OUT" 'digest mismatch' "tampered blob: says digest mismatch"
 is "$(c image ls -q | wc -l)" 2 "only the two accepted archives became images"
+
+# tar bombs: many small files, and a small gzip of a huge file
+python3 - "$TMPD/many.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for i in range(3000):
+        ti = tarfile.TarInfo("d/f%05d" % i); ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+PY
+out=$(CELL_LAYER_MAX_ENTRIES=1000 "$CELL" --root "$R" image import "$TMPD/many.tar" bomb:1 2>&1); rc=$?
+is "$rc" 125 "tar bomb of many small files refused (limit 1000 entries)"
+like "$out" 'more than 1000 entries' "says why"
+is "$(ls -A "$R/layers" | grep -c '^\.tmp')$(ls -A "$R/tmp" | wc -l)" 00 "the bomb's temp dir is gone"
+python3 - "$TMPD/zeros.tar.gz" <<'PY'
+import gzip, io, sys, tarfile
+class Zeros(io.RawIOBase):
+    def __init__(self, n): self.n = n
+    def readable(self): return True
+    def readinto(self, b):
+        k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+with gzip.open(sys.argv[1], "wb", compresslevel=1) as g, tarfile.open(fileobj=g, mode="w") as t:
+    ti = tarfile.TarInfo("zeros"); ti.size = 300 << 20
+    t.addfile(ti, io.BufferedReader(Zeros(ti.size)))
+PY
+out=$(CELL_LAYER_MAX_BYTES=$((50 << 20)) "$CELL" --root "$R" image import "$TMPD/zeros.tar.gz" bomb:2 2>&1); rc=$?
+is "$rc" 125 "gzip bomb refused (300 MiB of zeros, limit 50 MiB)"
+like "$out" 'entry `zeros`: refused: .*more than 52428800 bytes' "names the entry and the limit"
+[ "$(du -sm "$R" | cut -f1)" -lt 10 ]; ok $? "nothing of the bomb stays in the store"

@@ -69,6 +69,21 @@ static int read_in(int dirfd, const char *rel, const char *what, char **ret, siz
 	return 0;
 }
 
+/* Could this entry belong to an OCI layout or a docker-archive? A rootfs
+ * tar shows itself at its first entry ("bin/", "etc/passwd"), which spares
+ * decompressing it all just to look. */
+static bool image_archive_name(const char *n)
+{
+	static const char *known[] = { "", "oci-layout", "index.json", "manifest.json", "repositories", "blobs", "index.json.lock" };
+	size_t hex = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (streq(n, known[i]) || (streq(known[i], "blobs") && strncmp(n, "blobs/", 6) == 0))
+			return true;
+	while ((n[hex] >= '0' && n[hex] <= '9') || (n[hex] >= 'a' && n[hex] <= 'f'))
+		hex++;
+	return hex == 64 && (n[64] == '\0' || n[64] == '/' || streq(n + 64, ".json") || streq(n + 64, ".tar"));
+}
+
 /* Scan an archive's names: is it an OCI layout, a docker-archive, or neither? */
 enum kind { KIND_ROOTFS, KIND_OCI, KIND_DOCKER };
 
@@ -91,11 +106,17 @@ static int archive_kind(const char *path, enum kind *ret, cell_error **err)
 		const char *n = archive_entry_pathname(e);
 		while (n && n[0] == '.' && n[1] == '/')
 			n += 2;
-		if (n && streq(n, "oci-layout")) {
+		if (n && streq(n, ".")) n = "";
+		if (!n || !image_archive_name(n)) {
+			*ret = KIND_ROOTFS;
+			archive_read_free(a);
+			return 0;
+		}
+		if (streq(n, "oci-layout")) {
 			*ret = KIND_OCI;
 			break;
 		}
-		if (n && streq(n, "manifest.json"))
+		if (streq(n, "manifest.json"))
 			*ret = KIND_DOCKER;
 	}
 	if (r != ARCHIVE_EOF && r != ARCHIVE_OK) {

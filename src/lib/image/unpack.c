@@ -60,7 +60,8 @@ struct unpack {
 	int tee_fd;
 	char buf[1 << 16];
 	char raw_error[512];
-	uint64_t size;
+	uint64_t size, entries;
+	uint64_t max_size, max_entries;	/* tar bombs stop here */
 	struct dir_time *dirs;
 	size_t n_dirs, cap_dirs;
 };
@@ -475,6 +476,14 @@ static int run_unpack(struct unpack *u, int fd, cell_error **err)
 		return cell_error_set(err, "not a tar archive: %s",
 				      u->raw_error[0] ? u->raw_error : archive_error_string(u->tar));
 	while ((r = archive_read_next_header(u->tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		if (++u->entries > u->max_entries)
+			return cell_error_set(err, "entry `%s`: refused: more than %llu entries in one layer (a tar bomb? "
+					      "raise CELL_LAYER_MAX_ENTRIES)", archive_entry_pathname(e),
+					      (unsigned long long)u->max_entries);
+		if (archive_entry_size(e) > 0 && u->size + (uint64_t)archive_entry_size(e) > u->max_size)
+			return cell_error_set(err, "entry `%s`: refused: the layer would unpack to more than %llu bytes "
+					      "(a tar bomb? raise CELL_LAYER_MAX_BYTES)", archive_entry_pathname(e),
+					      (unsigned long long)u->max_size);
 		if (do_entry(u, e, err) < 0)
 			return -1;
 	}
@@ -490,6 +499,14 @@ static int run_unpack(struct unpack *u, int fd, cell_error **err)
 	return apply_dir_times(u, err);
 }
 
+/* Limits against tar bombs, overridable from the environment. */
+static uint64_t env_limit(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+	uint64_t n;
+	return v && parse_uint64(v, &n) == 0 && n > 0 ? n : def;
+}
+
 static int unpack_full(int fd, const char *dest, const char *what, int tee_fd,
 		       char ret_diff_id[CELL_DIGEST_LEN + 1], uint64_t *ret_size, cell_error **err)
 {
@@ -497,6 +514,8 @@ static int unpack_full(int fd, const char *dest, const char *what, int tee_fd,
 	int r;
 
 	u->tee_fd = tee_fd;
+	u->max_entries = env_limit("CELL_LAYER_MAX_ENTRIES", 4000000);
+	u->max_size = env_limit("CELL_LAYER_MAX_BYTES", 256ull << 30);
 	u->rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u->rootfd < 0) {
 		r = cell_error_errno(err, errno, "open layer dir `%s`", dest);
