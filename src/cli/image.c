@@ -2,6 +2,7 @@
  * Docker-familiar top-level aliases (`images`, `rmi`, `load`, `tag`,
  * `save`, `import`, `history`). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -554,7 +555,7 @@ static int image_history(int argc, char **argv, cell_error **err)
 /* ---- import, load, save ---- */
 
 static const char import_usage[] =
-	"Usage: cell image import [OPTIONS] FILE|DIR [REPOSITORY[:TAG]]\n\n"
+	"Usage: cell image import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]\n\n"
 	"Import an OCI image layout (dir or tar), a docker-archive, or a root filesystem\n"
 	"tar (.tar, .tar.gz, .tar.xz, .tar.zst) as an image.\n\n"
 	"Options:\n"
@@ -571,12 +572,51 @@ static void strv_add(char ***v, const char *s)
 	(*v)[n + 1] = NULL;
 }
 
+/* "-": stdin into a temp file first (archives are read more than once). */
+static char *stdin_to_file(cell_error **err)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	char *path = xasprintf("%s/cell-load-XXXXXX", dir);
+	int fd = mkstemp(path);
+	char buf[1 << 16];
+	ssize_t n;
+	if (fd < 0) {
+		cell_error_errno(err, errno, "create `%s`", path);
+		free(path);
+		return NULL;
+	}
+	while ((n = read(0, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && write(fd, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	if (n < 0) {
+		cell_error_errno(err, errno, "copy stdin to `%s`", path);
+		close(fd);
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
 static int do_import(const char *cmd, const char *path, struct cell_import_opts *o, bool load_style,
 		     bool quiet, cell_error **err)
 {
+	if (streq(path, "-")) {
+		if (isatty(0))
+			return cell_error_set(err, "%s: refusing to read an archive from a terminal (give a file or a redirect)", cmd),
+			       EXIT_CELL;
+		_cleanup_free_ char *tmp = stdin_to_file(err);
+		if (!tmp)
+			return EXIT_CELL;
+		int r = do_import(cmd, tmp, o, load_style, quiet, err);
+		unlink(tmp);
+		return r;
+	}
 	_cleanup_store_ struct cell_store *s = NULL;
 	_cleanup_strv_ char **ids = NULL;
-	(void)cmd;
 	if (open_store(&s, err) < 0 || cell_image_import(s, path, o, &ids, err) < 0)
 		return EXIT_CELL;
 	for (size_t i = 0; ids && ids[i]; i++) {
@@ -633,7 +673,7 @@ static int image_load(int argc, char **argv, cell_error **err)
 	int c;
 
 	if (want_help(argc, argv, "Usage: cell load [OPTIONS] [FILE]\n\nLoad images from a docker-archive or an OCI "
-				  "archive (or layout dir).\n\nOptions:\n  -i, --input string   the archive\n"
+				  "archive (or layout dir), stdin by default.\n\nOptions:\n  -i, --input string   the archive\n"
 				  "  -q, --quiet          print only the ids\n"))
 		return 0;
 	while ((c = getopt_long(argc, argv, "i:q", opts, NULL)) != -1) {
@@ -647,7 +687,7 @@ static int image_load(int argc, char **argv, cell_error **err)
 	if (!in && optind < argc)
 		in = argv[optind++];
 	if (!in)
-		return usage_error(err, "load", "requires an archive: -i FILE (reading stdin is not supported)");
+		in = "-";
 	return do_import("load", in, &o, true, quiet, err);
 }
 

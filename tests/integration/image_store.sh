@@ -126,3 +126,9 @@ fails "save of an unknown image" -- c image save -o "$TMPD/x.tar" nosuch
 fails "import of a missing file" -- c image import "$TMPD/nosuch.tar"
 "$CELL" --root "$R" image import "$TMPD/nosuch.tar" >/dev/null 2>&1
 is "$?" 125 "cell's own errors exit 125"
+
+# archives on stdin, as `docker load < file`
+R3=$TMPD/root3
+is "$("$CELL" --root "$R3" load < "$TMPD/rt.oci-archive")" "Loaded image: rt:1" "load reads stdin"
+like "$("$CELL" --root "$R3" image import - std:1 < "$TMPD/root.tar.zst")" '^sha256:' "import - reads stdin"
+is "$(ls /var/tmp | grep -c '^cell-load-')" 0 "no stdin copy left in /var/tmp"
