@@ -9,7 +9,7 @@
  *   ports checked (not published by another container, not bound on the host)
  *   address picked ──► lease file (O_EXCL)                      undo: unlink
  *   veth `cellXXXXXXXX` (host) ↔ `eth0` created in the netns    undo: delete veth
- *   host side: alias cell:<id>, master bridge, up
+ *   host side: alias cell:<id>, master bridge, hairpin, up
  *   inside (socket opened in the netns): MAC, MTU, lo up, eth0 up,
  *   address, default route via the gateway
  *   nft DNAT rules for the ports (comment cell-ctr:<id>)       undo: delete rules
@@ -378,7 +378,8 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 	alias = xasprintf("cell:%s", id);
 	if (cell_link_set_alias(nl, veth, alias, err) < 0 ||
 	    (o->mtu && cell_link_set_mtu(nl, veth, o->mtu, err) < 0) ||
-	    cell_link_set_master(nl, veth, n->bridge, err) < 0 || cell_link_set_up(nl, veth, true, err) < 0)
+	    cell_link_set_master(nl, veth, n->bridge, err) < 0 || cell_link_set_hairpin(nl, veth, true, err) < 0 ||
+	    cell_link_set_up(nl, veth, true, err) < 0)
 		goto out;
 	if (configure_inside(nsfd, n, o, ifname, &st->lease.ip, mac, err) < 0) {
 		cell_error_wrap(err, "inside the network namespace of process %d", (int)pid);

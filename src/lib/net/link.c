@@ -340,6 +340,28 @@ int cell_link_set_master(struct cell_nl *h, const char *name, const char *master
 	return nl_request(&h->nl, nlh, what, err);
 }
 
+int cell_link_set_hairpin(struct cell_nl *h, const char *name, bool on, cell_error **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], what[96];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	struct nlattr *pi;
+	int idx = cell_link_index(h, name, err);
+
+	if (idx < 0)
+		return idx;
+	snprintf(what, sizeof(what), "set hairpin mode %s on bridge port `%s`", on ? "on" : "off", name);
+	if (idx == 0)
+		return cell_error_errno(err, ENODEV, "%s", what);
+	nlh = nl_msg(&h->nl, buf, RTM_SETLINK, 0);
+	ifm = put_ifinfo(nlh, idx);
+	ifm->ifi_family = AF_BRIDGE;	/* bridge port attributes */
+	pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+	mnl_attr_nest_end(nlh, pi);
+	return nl_request(&h->nl, nlh, what, err);
+}
+
 int cell_link_set_alias(struct cell_nl *h, const char *name, const char *alias, cell_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], what[128];

@@ -84,6 +84,10 @@ int cell_link_set_mtu(struct cell_nl *nl, const char *name, unsigned mtu, cell_e
 int cell_link_set_mac(struct cell_nl *nl, const char *name, const uint8_t mac[6], cell_error **err);
 /* master NULL detaches from the bridge. */
 int cell_link_set_master(struct cell_nl *nl, const char *name, const char *master, cell_error **err);
+/* Let a bridge port send frames back where they came from: a container
+ * reaching its own published port is DNATed back to itself, and with
+ * br_netfilter the frame is then bridged, not routed. */
+int cell_link_set_hairpin(struct cell_nl *nl, const char *name, bool on, cell_error **err);
 int cell_link_set_alias(struct cell_nl *nl, const char *name, const char *alias, cell_error **err);
 int cell_link_rename(struct cell_nl *nl, const char *name, const char *newname, cell_error **err);
 /* Move into another netns (by fd when nsfd >= 0, else by pid), renaming it

@@ -175,9 +175,15 @@ int cell_nft_network_add(const struct cell_network *n, cell_error **err)
 		"%s"
 		"add rule " TABLE " postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"%s\"\n"
 		"add rule " TABLE " postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade comment \"%s\"\n"
-		"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cb-*\" drop comment \"%s\"\n"
-		"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cell0\" drop comment \"%s\"\n",
-		base_cmds, br, cmt, br, sub, cmt, br, br, cmt, br, br, cmt);
+		"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cb-*\" drop comment \"%s\"\n",
+		base_cmds, br, cmt, br, sub, cmt, br, br, cmt);
+	if (!streq(br, CELL_DEFAULT_NETWORK)) {
+		char *more = xasprintf("%s"
+			"add rule " TABLE " forward iifname \"%s\" oifname \"" CELL_DEFAULT_NETWORK "\" drop comment \"%s\"\n",
+			cmds, br, cmt);
+		free(cmds);
+		cmds = more;
+	}
 	if (n->internal) {
 		char *more = xasprintf(
 			"%s"

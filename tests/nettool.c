@@ -1,0 +1,190 @@
+/* Test driver for src/lib/net: the engine's networking API from the shell,
+ * and a tiny TCP server/client that tell who is on the other end (to check
+ * DNAT and masquerade from inside namespaces).
+ *
+ *   nettool attach ROOT NETWORK ID PID [--ip IP] [--mac MAC] [--hostname H]
+ *                  [--alias A]... [-p SPEC]...      prints key=value lines
+ *   nettool detach ROOT ID
+ *   nettool prune ROOT                                 prints how many leases went
+ *   nettool none PID | phys-attach PID IF | phys-detach PID IF
+ *   nettool hosts ROOT NETWORK ID HOSTNAME IP [NAME:IP]...
+ *   nettool resolv FILE [DNS]...
+ *   nettool serve PORT        accept forever; to each client: "peer IP\n" then echo
+ *   nettool connect IP PORT [MSG]   print what the server says (3 s timeout)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "util.h"
+
+static int fail(cell_error **e)
+{
+	fprintf(stderr, "nettool: %s\n", (*e)->msg);
+	cell_error_free(e);
+	return 1;
+}
+
+static int do_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' }, { "mac", required_argument, NULL, 'm' },
+		{ "hostname", required_argument, NULL, 'h' }, { "alias", required_argument, NULL, 'a' },
+		{ "ifname", required_argument, NULL, 'n' }, { 0 },
+	};
+	struct cell_net_opts o = { 0 };
+	struct cell_net_result res;
+	struct cell_port ports[16];
+	char *aliases[8] = { 0 };
+	size_t na = 0;
+	cell_error *e = NULL;
+	int c;
+
+	o.ports = ports;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o.ip = optarg; break;
+		case 'm': o.mac = optarg; break;
+		case 'h': o.hostname = optarg; break;
+		case 'n': o.ifname = optarg; break;
+		case 'a': if (na < 7) aliases[na++] = optarg; break;
+		case 'p':
+			if (o.n_ports >= 16 || cell_port_parse(optarg, &ports[o.n_ports], &e) < 0)
+				return e ? fail(&e) : 1;
+			o.n_ports++;
+			break;
+		default: return 2;
+		}
+	}
+	o.aliases = na ? aliases : NULL;
+	if (argc - optind != 4) {
+		fprintf(stderr, "usage: nettool attach ROOT NETWORK ID PID [options]\n");
+		return 2;
+	}
+	if (cell_net_attach(argv[optind], argv[optind + 1], argv[optind + 2], atoi(argv[optind + 3]), &o, &res, &e) < 0)
+		return fail(&e);
+	printf("ip=%s\nprefixlen=%d\ngateway=%s\nmac=%s\nifname=%s\nveth=%s\nbridge=%s\n", res.ip, res.prefixlen,
+	       res.gateway, res.mac, res.ifname, res.veth, res.bridge);
+	for (size_t i = 0; i < res.n_ports; i++)
+		printf("port=%u:%u\n", res.ports[i].host_port, res.ports[i].port);
+	return 0;
+}
+
+static int serve(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	signal(SIGCHLD, SIG_IGN);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		perror("nettool serve");
+		return 1;
+	}
+	for (;;) {
+		struct sockaddr_in peer;
+		socklen_t pl = sizeof(peer);
+		int c = accept(fd, (struct sockaddr *)&peer, &pl);
+		char a[INET_ADDRSTRLEN], buf[4096];
+		ssize_t n;
+		if (c < 0)
+			continue;
+		if (fork() == 0) {
+			close(fd);
+			dprintf(c, "peer %s\n", inet_ntop(AF_INET, &peer.sin_addr, a, sizeof(a)));
+			while ((n = read(c, buf, sizeof(buf))) > 0)
+				if (write(c, buf, n) != n)
+					break;
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+static int connect_to(const char *ip, int port, const char *msg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct timeval tv = { .tv_sec = 3 };
+	char buf[4096];
+	ssize_t n;
+
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+		fprintf(stderr, "nettool connect: bad address %s\n", ip);
+		return 2;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "nettool connect %s:%d: %s\n", ip, port, strerror(errno));
+		return 1;
+	}
+	if (msg) {
+		dprintf(fd, "%s\n", msg);
+		shutdown(fd, SHUT_WR);
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, n, stdout);
+		if (!msg)
+			break;	/* without a message, the greeting line is enough */
+	}
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cell_error *e = NULL;
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (streq(cmd, "attach"))
+		return do_attach(argc - 1, argv + 1);
+	if (streq(cmd, "detach") && argc == 4)
+		return cell_net_detach(argv[2], argv[3], &e) < 0 ? fail(&e) : 0;
+	if (streq(cmd, "prune") && argc == 3) {
+		int n = cell_net_prune_leases(argv[2], &e);
+		if (n < 0)
+			return fail(&e);
+		printf("%d\n", n);
+		return 0;
+	}
+	if (streq(cmd, "none") && argc == 3)
+		return cell_net_none(atoi(argv[2]), &e) < 0 ? fail(&e) : 0;
+	if (streq(cmd, "phys-attach") && argc == 4)
+		return cell_net_phys_attach(atoi(argv[2]), argv[3], &e) < 0 ? fail(&e) : 0;
+	if (streq(cmd, "phys-detach") && argc == 4)
+		return cell_net_phys_detach(atoi(argv[2]), argv[3], &e) < 0 ? fail(&e) : 0;
+	if (streq(cmd, "hosts") && argc >= 7) {
+		char *s = cell_net_hosts(argv[2], argv[3], argv[4], argv[5], argv[6], argv + 7, &e);
+		if (!s)
+			return fail(&e);
+		fputs(s, stdout);
+		free(s);
+		return 0;
+	}
+	if (streq(cmd, "resolv") && argc >= 3) {
+		char *s = cell_net_resolv(argv[2], argc > 3 ? argv + 3 : NULL, NULL, &e);
+		if (!s)
+			return fail(&e);
+		fputs(s, stdout);
+		free(s);
+		return 0;
+	}
+	if (streq(cmd, "serve") && argc == 3)
+		return serve(atoi(argv[2]));
+	if (streq(cmd, "connect") && argc >= 4)
+		return connect_to(argv[2], atoi(argv[3]), argc > 4 ? argv[4] : NULL);
+	fprintf(stderr, "usage: see the comment at the top of tests/nettool.c\n");
+	return 2;
+}
