@@ -27,12 +27,30 @@ static const char push_usage[] =
 	"      --tls-verify=false   the same\n"
 	"  -q, --quiet              print nothing\n";
 
-/* One line per blob and state, as Docker prints without a terminal. */
+static bool tty;
+
+/* One line per blob and state, as Docker prints without a terminal; on a
+ * terminal the line of the blob downloading is redrawn as a bar. */
 static void print_progress(void *data, const char *digest, const char *status)
 {
 	if (streq(status, "Downloading") || streq(status, "Pushing"))
 		return;
-	printf("%.12s: %s\n", digest + 7, status);
+	printf("%s%.12s: %-60s\n", tty ? "\r" : "", digest + 7, status);
+	fflush(stdout);
+}
+
+static void print_bytes(void *data, const char *digest, uint64_t done, uint64_t total)
+{
+	char bar[41];
+	int w = total ? (int)(done * 40 / (total ? total : 1)) : 0;
+	if (w > 40)
+		w = 40;
+	memset(bar, '=', (size_t)w);
+	if (w < 40)
+		bar[w] = '>';
+	memset(bar + w + 1, ' ', w < 40 ? (size_t)(39 - w) : 0);
+	bar[40] = '\0';
+	printf("\r%.12s: Downloading [%s] %.1fMB/%.1fMB", digest + 7, bar, done / 1e6, total / 1e6);
 	fflush(stdout);
 }
 
@@ -65,6 +83,9 @@ int cmd_pull(int argc, char **argv, cell_error **err)
 	bool quiet = false;
 	struct cell_store *s = NULL;
 	_cleanup_free_ char *id = NULL;
+	tty = isatty(1);
+	if (tty)
+		o.bytes = print_bytes;
 	_cleanup_free_ char *digest = NULL;
 	struct cell_ref ref;
 
@@ -76,9 +97,10 @@ int cmd_pull(int argc, char **argv, cell_error **err)
 	const char *name = argv[optind];
 	if (cell_ref_parse(name, &ref, err) < 0)
 		return EXIT_CELL;
-	if (quiet)
+	if (quiet) {
 		o.progress = NULL;
-	else {
+		o.bytes = NULL;
+	} else {
 		if (!strchr(strrchr(name, '/') ? strrchr(name, '/') : name, ':') && !ref.digest)
 			printf("Using default tag: latest\n");
 		printf("%s: Pulling from %s\n", ref.digest ? ref.digest : ref.tag, ref.path);

@@ -52,6 +52,8 @@ struct client {
 	char *body;
 	size_t body_len;
 	struct cell_blob_writer *writer;	/* download into the store */
+	const char *cur_digest;			/* the blob downloading, for o->bytes */
+	uint64_t cur_total;
 	cell_error *werr;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -155,6 +157,15 @@ static size_t on_body(char *buf, size_t size, size_t n, void *data)
 	return len;
 }
 
+static int on_xfer(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct client *c = data;
+	if (c->writer && c->cur_digest && c->o && c->o->bytes)
+		c->o->bytes(c->o->progress_data, c->cur_digest, (uint64_t)dlnow,
+			    c->cur_total ? c->cur_total : (uint64_t)dltotal);
+	return 0;
+}
+
 static void reset_response(struct client *c)
 {
 	free(c->challenge), c->challenge = NULL;
@@ -239,6 +250,11 @@ static int perform(struct client *c, const char *method, const char *url, struct
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (c->writer && c->o && c->o->bytes) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (c->o && c->o->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -446,7 +462,8 @@ static int select_platform(const char *index_text, const char *platform, char **
 			      want_var ? "/" : "", want_var ? want_var : "");
 }
 
-static int fetch_blob(struct client *c, struct cell_store *s, const char *digest, uint64_t *ret_size, cell_error **err)
+static int fetch_blob(struct client *c, struct cell_store *s, const char *digest, uint64_t total, uint64_t *ret_size,
+		      cell_error **err)
 {
 	if (cell_blob_exists(s, digest)) {
 		if (ret_size) {
@@ -462,7 +479,10 @@ static int fetch_blob(struct client *c, struct cell_store *s, const char *digest
 	if (!c->writer)
 		return -1;
 	progress(c->o, digest, "Downloading");
+	c->cur_digest = digest;
+	c->cur_total = total;
 	int r = api(c, "GET", url, NULL, NULL, err);
+	c->cur_digest = NULL;
 	if (r == 0 && c->status != 200)
 		r = http_error(c, digest, err);
 	if (r == 0)
@@ -492,22 +512,25 @@ static int pull_manifest(struct client *c, struct cell_store *s, const char *mte
 			cell_error_set(err, "manifest without a valid config digest (schema 1 manifests are not supported)");
 		goto out;
 	}
-	if (fetch_blob(c, s, cdigest, NULL, err) < 0 || cell_blob_read(s, cdigest, &ctext, NULL, err) < 0)
+	if (fetch_blob(c, s, cdigest, 0, NULL, err) < 0 || cell_blob_read(s, cdigest, &ctext, NULL, err) < 0)
 		goto out;
 	n = layers ? json_object_array_length(layers) : 0;
 	ls = xcalloc(n + 1, sizeof(*ls));
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(layers, i);
 		const char *dg = NULL, *mt = NULL;
+		int64_t total = 0;
+		_cleanup_error_ cell_error *e = NULL;
 		if (cj_string(d, "digest", "manifest.layers[]", &dg, err) <= 0 || !cell_digest_valid(dg)) {
 			if (!*err)
 				cell_error_set(err, "manifest: layer %zu without a valid digest", i);
 			goto out;
 		}
+		cj_int64(d, "size", "manifest.layers[]", &total, &e);
 		if (cj_string(d, "mediaType", "manifest.layers[]", &mt, err) > 0)
 			snprintf(ls[i].media_type, sizeof(ls[i].media_type), "%s", mt);
 		snprintf(ls[i].blob, sizeof(ls[i].blob), "%s", dg);
-		if (fetch_blob(c, s, dg, &ls[i].blob_size, err) < 0)
+		if (fetch_blob(c, s, dg, total > 0 ? (uint64_t)total : 0, &ls[i].blob_size, err) < 0)
 			goto out;
 	}
 	r = store_commit_image(s, ctext, strlen(ctext), mtext, ls, n, name, ret_id, err);

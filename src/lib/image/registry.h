@@ -3,6 +3,7 @@
 #define CELL_IMAGE_REGISTRY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "image.h"
 
@@ -13,6 +14,8 @@ struct cell_registry_opts {
 	/* called per blob: "Already exists", "Downloading", "Download complete",
 	 * "Pull complete", "Pushing", "Pushed", "Layer already exists" */
 	void (*progress)(void *data, const char *digest, const char *status);
+	/* called while a blob downloads (total 0 when unknown), for progress bars */
+	void (*bytes)(void *data, const char *digest, uint64_t done, uint64_t total);
 	void *progress_data;
 };
 
