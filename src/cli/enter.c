@@ -70,6 +70,7 @@ struct enter_opts {
 	const char *root, *wd;
 	bool no_fork;
 	bool keep_creds;
+	const char *container;
 };
 
 static const char *setns_hint(int errnum)
@@ -241,6 +242,10 @@ static int parse_enter(int argc, char **argv, struct enter_opts *o, int *ret_opt
 		{ 0 },
 	};
 	int c;
+	/* options may come before and after CONTAINER (`cell enter web -n ip a`):
+	 * the first non-option is the container unless -t named a pid, the
+	 * next one starts CMD */
+again:
 	while ((c = getopt_long(argc, argv, "+t:amuinpUCTr::w::Fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': {
@@ -267,6 +272,10 @@ static int parse_enter(int argc, char **argv, struct enter_opts *o, int *ret_opt
 		default: return cell_error_set(err, "enter: bad usage (see `cell enter --help`)");
 		}
 	}
+	if (!o->pid && !o->container && optind < argc) {
+		o->container = argv[optind++];
+		goto again;
+	}
 	*ret_optind = optind;
 	return 0;
 }
@@ -281,11 +290,10 @@ static int do_enter(int argc, char **argv, cell_error **err)
 
 	_cleanup_free_ char *name = NULL;
 	if (!o.pid) {
-		if (first >= argc)
+		if (!o.container)
 			return cell_error_set(err, "enter: which container? name one, or give -t PID (see `cell enter --help`)");
-		if (cell_ctr_resolve(argv[first], &o.pid, &name, err) < 0)
+		if (cell_ns_ctr_resolve(o.container, &o.pid, &name, err) < 0)
 			return cell_error_wrap(err, "enter");
-		first++;
 	}
 	char **cmd = first < argc ? argv + first : NULL;
 	if (kill(o.pid, 0) < 0 && errno == ESRCH)
@@ -359,6 +367,7 @@ fail:
 int cmd_enter(int argc, char **argv, cell_error **err)
 {
 	/* errors come back negative; the exit status is then cell's own */
+	cell_ns_ctr_set_engine(cell_globals.root, cell_globals.runroot);
 	int r = do_enter(argc, argv, err);
 	return r < 0 ? EXIT_CELL : r;
 }

@@ -319,6 +319,10 @@ static void print_table(const struct cell_ns_list *l, const struct tree *t, cons
 			char *s = cell_text(&l->ns[i], sel[j]);
 			if (!s)
 				s = xstrdup("");
+			/* a long command line in the middle would push every
+			 * later column off the screen: cut it, as lsns does */
+			if (j < nsel - 1 && sel[j] == COL_COMMAND && strlen(s) > 40)
+				strcpy(s + 37, "...");
 			if (t && j == 0) {
 				char *p = xasprintf("%s%s", t->prefix[i] ? t->prefix[i] : "", s);
 				free(s);
@@ -566,7 +570,7 @@ static int ns_show(int argc, char **argv, cell_error **err)
 	if (!pid) {
 		if (optind >= argc)
 			return cell_error_set(err, "ns show: which container? (see `cell ns show --help`)");
-		if (cell_ctr_resolve(argv[optind], &pid, &name, err) < 0)
+		if (cell_ns_ctr_resolve(argv[optind], &pid, &name, err) < 0)
 			return cell_error_wrap(err, "ns show");
 	}
 	struct cell_ns_filter f = { .pid = pid };
@@ -633,6 +637,7 @@ static int do_ns(int argc, char **argv, cell_error **err)
 int cmd_ns(int argc, char **argv, cell_error **err)
 {
 	/* errors come back negative; the exit status is then cell's own */
+	cell_ns_ctr_set_engine(cell_globals.root, cell_globals.runroot);
 	int r = do_ns(argc, argv, err);
 	return r < 0 ? EXIT_CELL : r;
 }

@@ -112,6 +112,18 @@ q='.namespaces[] | "\(.type)=\(.container)"'
 is "$("$CELL" ns ls -J -p "$A" | jq -r "$q" | sort | tr '\n' ' ')" \
 	"cgroup=null ipc=$id mnt=null net=$id pid=null time=null user=null uts=$id " \
 	"CONTAINER names the cell container on its own namespaces only, not on those it shares with the host"
+# ... a cell engine container: runtime state in /run/cell/runtime/ID, shown by
+# the Name of the engine's record (<root>/containers/ID/config.json)
+eid=$(printf 'ce11%060d' $$)
+[ -d /run/cell/runtime ] || { mkdir -p /run/cell/runtime && defer "rmdir /run/cell/runtime /run/cell"; }
+mkdir /run/cell/runtime/$eid && defer "rm -rf /run/cell/runtime/$eid"
+printf '{"ociVersion":"1.2.0","id":"%s","pid":%d,"status":"running"}\n' "$eid" "$BS" > /run/cell/runtime/$eid/state.json
+mkdir -p "$TMPD/eng/containers/$eid"
+printf '{"Id":"%s","Name":"/celltest-web-%d"}\n' "$eid" $$ > "$TMPD/eng/containers/$eid/config.json"
+is "$("$CELL" --root "$TMPD/eng" ns ls -J -p "$BS" | jq -r '.namespaces[] | select(.container != null) | "\(.type)=\(.container)"' | sort | tr '\n' ' ')" \
+	"mnt=celltest-web-$$ pid=celltest-web-$$ uts=celltest-web-$$ " "an engine container is named by its record's Name"
+is "$("$CELL" --root "$TMPD/eng" enter "celltest-web-$$" -p -m cat /proc/1/comm)" sleep "enter NAME: the engine container's pid 1"
+is "$("$CELL" --root "$TMPD/eng" enter "${eid:0:12}" -u hostname)" "$(nsenter -t "$BS" -u hostname)" "enter SHORT-ID: the same container"
 # ... and a stale one whose pid is gone
 true & dead=$!; wait $dead
 mkdir /run/cell-runtime/$id-stale && defer "rm -rf /run/cell-runtime/$id-stale"

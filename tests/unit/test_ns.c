@@ -139,7 +139,7 @@ static void test_resolve_missing(void)
 {
 	cell_error *err = NULL;
 	pid_t pid = 0;
-	OK(cell_ctr_resolve("no-such-container-xyz", &pid, NULL, &err) < 0 && err &&
+	OK(cell_ns_ctr_resolve("no-such-container-xyz", &pid, NULL, &err) < 0 && err &&
 	   strstr(err->msg, "no-such-container-xyz") && cell_error_code(err) == ENOENT,
 	   "an unknown container is ENOENT, named in the message");
 	cell_error_free(&err);

@@ -418,10 +418,10 @@ static void scan_relations(struct scan *s)
 
 static void scan_containers(struct scan *s)
 {
-	struct cell_ctr *ctr = NULL;
+	struct cell_ns_ctr *ctr = NULL;
 	size_t nctr = 0;
 	cell_error *e = NULL;
-	if (cell_ctr_scan(&ctr, &nctr, &e) < 0) {
+	if (cell_ns_ctr_scan(&ctr, &nctr, &e) < 0) {
 		cell_error_free(&e);
 		return;
 	}
@@ -438,7 +438,7 @@ static void scan_containers(struct scan *s)
 				ns->container = xstrdup(ctr[c].name);
 		}
 	}
-	cell_ctr_free(ctr, nctr);
+	cell_ns_ctr_free(ctr, nctr);
 }
 
 static int cmp_ns(const void *a, const void *b)
@@ -530,23 +530,51 @@ struct ctr_root {
 	/* how the runtime measures start_key: cell-runtime records what
 	 * proc_start_time() says, runc and crun field 22 of /proc/PID/stat */
 	uint64_t (*start_time)(pid_t pid);
+	bool engine;		/* the cell engine's: shown by the record's Name */
 };
+
+static char *engine_root, *engine_runroot;
+
+void cell_ns_ctr_set_engine(const char *root, const char *runroot)
+{
+	free(engine_root);
+	free(engine_runroot);
+	engine_root = root ? xstrdup(root) : NULL;
+	engine_runroot = runroot ? xstrdup(runroot) : NULL;
+}
+
+/* Docker's Name is "/web"; shown without the slash, or the short id. */
+static char *engine_name(const char *id)
+{
+	_cleanup_free_ char *path = xasprintf("%s/containers/%s/config.json",
+					      engine_root ? engine_root : "/var/lib/cell", id);
+	json_object *o = NULL;
+	cell_error *e = NULL;
+	const char *name = NULL;
+	char *ret = NULL;
+	if (cj_parse_file(path, &o, &e) == 0 && cj_string(o, "Name", "record", &name, &e) > 0 && name[0])
+		ret = xstrdup(name[0] == '/' ? name + 1 : name);
+	cell_error_free(&e);
+	json_object_put(o);
+	return ret ? ret : xasprintf("%.12s", id);
+}
 
 static uint64_t stat_start_time(pid_t pid);
 
 static const struct ctr_root ctr_roots[] = {
-	{ "/run/cell-runtime", "", "state.json", "pid", "x-cell", "startTime", false, proc_start_time },
+	{ NULL, "", "state.json", "pid", "x-cell", "startTime", false, proc_start_time, true },
+	{ "/run/cell-runtime", "", "state.json", "pid", "x-cell", "startTime", false, proc_start_time, false },
 	{ "/run/runc", "runc:", "state.json", "init_process_pid", NULL, "init_process_start", false, stat_start_time },
 	{ "/run/containerd/runc", "containerd:", "state.json", "init_process_pid", NULL, "init_process_start", true, stat_start_time },
 	{ "/run/crun", "crun:", "status", "pid", NULL, "process-start-time", false, stat_start_time },
 };
 
-static void ctr_push(struct cell_ctr **v, size_t *n, char *name, const char *id, pid_t pid)
+static void ctr_push(struct cell_ns_ctr **v, size_t *n, char *name, const char *id, pid_t pid)
 {
-	struct cell_ctr *nv = realloc(*v, (*n + 1) * sizeof(**v));
+	struct cell_ns_ctr *nv = realloc(*v, (*n + 1) * sizeof(**v));
 	if (!nv)
 		abort();
-	nv[*n] = (struct cell_ctr){ .name = name, .id = xstrdup(id), .pid = pid };
+	nv[*n] = (struct cell_ns_ctr){ .name = name, .id = xstrdup(id), .pid = pid };
 	*v = nv;
 	(*n)++;
 }
@@ -597,7 +625,7 @@ static pid_t ctr_state_pid(const struct ctr_root *r, const char *path)
 }
 
 static void ctr_scan_dir(const struct ctr_root *r, const char *dir, const char *nsname,
-			 struct cell_ctr **v, size_t *n)
+			 struct cell_ns_ctr **v, size_t *n)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -615,25 +643,30 @@ static void ctr_scan_dir(const struct ctr_root *r, const char *dir, const char *
 		pid_t pid = ctr_state_pid(r, path);
 		if (pid <= 0)
 			continue;
-		char *name = nsname ? xasprintf("%s%s/%s", r->prefix, nsname, de->d_name)
+		char *name = r->engine ? engine_name(de->d_name)
+			   : nsname ? xasprintf("%s%s/%s", r->prefix, nsname, de->d_name)
 				    : xasprintf("%s%s", r->prefix, de->d_name);
 		ctr_push(v, n, name, de->d_name, pid);
 	}
 	closedir(d);
 }
 
-int cell_ctr_scan(struct cell_ctr **ret, size_t *ret_n, cell_error **err)
+int cell_ns_ctr_scan(struct cell_ns_ctr **ret, size_t *ret_n, cell_error **err)
 {
-	struct cell_ctr *v = NULL;
+	struct cell_ns_ctr *v = NULL;
 	size_t n = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(ctr_roots); i++)
-		ctr_scan_dir(&ctr_roots[i], ctr_roots[i].dir, NULL, &v, &n);
+	for (size_t i = 0; i < ARRAY_SIZE(ctr_roots); i++) {
+		_cleanup_free_ char *dir = ctr_roots[i].engine
+			? xasprintf("%s/runtime", engine_runroot ? engine_runroot : "/run/cell")
+			: xstrdup(ctr_roots[i].dir);
+		ctr_scan_dir(&ctr_roots[i], dir, NULL, &v, &n);
+	}
 	*ret = v;
 	*ret_n = n;
 	return 0;
 }
 
-void cell_ctr_free(struct cell_ctr *v, size_t n)
+void cell_ns_ctr_free(struct cell_ns_ctr *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
@@ -642,11 +675,11 @@ void cell_ctr_free(struct cell_ctr *v, size_t n)
 	free(v);
 }
 
-int cell_ctr_resolve(const char *name, pid_t *ret_pid, char **ret_name, cell_error **err)
+int cell_ns_ctr_resolve(const char *name, pid_t *ret_pid, char **ret_name, cell_error **err)
 {
-	struct cell_ctr *v = NULL;
+	struct cell_ns_ctr *v = NULL;
 	size_t n = 0;
-	if (cell_ctr_scan(&v, &n, err) < 0)
+	if (cell_ns_ctr_scan(&v, &n, err) < 0)
 		return -1;
 	ssize_t found = -1;
 	size_t nprefix = 0;
@@ -660,21 +693,21 @@ int cell_ctr_resolve(const char *name, pid_t *ret_pid, char **ret_name, cell_err
 				nprefix++;
 			}
 		if (nprefix > 1) {
-			cell_ctr_free(v, n);
+			cell_ns_ctr_free(v, n);
 			return cell_error_set(err, "container `%s`: the prefix matches %zu running containers; give more of the id",
 					      name, nprefix);
 		}
 	}
 	if (found < 0) {
-		cell_ctr_free(v, n);
+		cell_ns_ctr_free(v, n);
 		return cell_error_errno(err, ENOENT,
-					"container `%s`: no running container by that name in /run/cell-runtime, /run/runc, /run/containerd/runc or /run/crun (stopped? use -t PID for other processes)",
-					name);
+					"container `%s`: no running container by that name or id in %s/runtime (cell), /run/cell-runtime, /run/runc, /run/containerd/runc or /run/crun (stopped? use -t PID for other processes)",
+					name, engine_runroot ? engine_runroot : "/run/cell");
 	}
 	*ret_pid = v[found].pid;
 	if (ret_name)
 		*ret_name = xstrdup(v[found].name);
-	cell_ctr_free(v, n);
+	cell_ns_ctr_free(v, n);
 	return 0;
 }
 

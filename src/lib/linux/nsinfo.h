@@ -9,7 +9,8 @@
  * the kernel for the netnsid of each network namespace (RTM_GETNSID), and
  * for the parent and owner of each (NS_GET_PARENT / NS_GET_USERNS ioctls).
  *
- * Containers are found through their runtime's state files: cell-runtime
+ * Containers are found through their runtime's state files: the cell engine
+ * (<runroot>/runtime/<id>/state.json, named from its record), cell-runtime
  * (/run/cell-runtime/<id>/state.json, "pid"), runc and podman with runc
  * (/run/runc/<id>/state.json, "init_process_pid"), containerd's runc shim
  * (/run/containerd/runc/<namespace>/<id>/state.json), crun and podman with
@@ -89,18 +90,25 @@ uint64_t cell_ns_ino(pid_t pid, int type, cell_error **err);
 int cell_ns_netnsid(int nsfd, cell_error **err);
 
 /* A container found in some runtime's state. */
-struct cell_ctr {
-	char *name;	/* as shown: "ID" (cell), "runc:ID", "containerd:NS/ID", "crun:ID" */
+struct cell_ns_ctr {
+	char *name;	/* as shown: NAME (cell engine), ID (cell-runtime), "runc:ID",
+			 * "containerd:NS/ID", "crun:ID" */
 	char *id;
 	pid_t pid;	/* init, 0 if stopped or its pid was reused */
 };
 
+/* Where the cell engine keeps its records and its runtime state (`cell
+ * --root`, default /var/lib/cell; runroot, default /run/cell): its
+ * containers are found in <runroot>/runtime/<id>/state.json and shown by
+ * the name in <root>/containers/<id>/config.json. */
+void cell_ns_ctr_set_engine(const char *root, const char *runroot);
+
 /* Every container with a live init, of every runtime cell knows about. */
-int cell_ctr_scan(struct cell_ctr **ret, size_t *ret_n, cell_error **err);
-void cell_ctr_free(struct cell_ctr *v, size_t n);
+int cell_ns_ctr_scan(struct cell_ns_ctr **ret, size_t *ret_n, cell_error **err);
+void cell_ns_ctr_free(struct cell_ns_ctr *v, size_t n);
 /* Resolve a container name (id, unique id prefix, or "runtime:id") to its
  * init pid. */
-int cell_ctr_resolve(const char *name, pid_t *ret_pid, char **ret_name, cell_error **err);
+int cell_ns_ctr_resolve(const char *name, pid_t *ret_pid, char **ret_name, cell_error **err);
 
 /* Human reading of one uid_map/gid_map line: "0 1000 1" gives
  * "id 0 inside is 1000 outside (1 id)". Caller frees; NULL if malformed. */
