@@ -41,7 +41,7 @@
 #endif
 
 static const char enter_usage[] =
-	"Usage: cell enter [OPTIONS] [CONTAINER | -t PID] [CMD [ARG...]]\n\n"
+	"Usage: cell enter [OPTIONS] [CONTAINER | -t PID] [OPTIONS] [CMD [ARG...]]\n\n"
 	"Run CMD (default $SHELL, or /bin/sh) in the namespaces of a container or process.\n"
 	"With no namespace option, every namespace of the target that differs from ours.\n\n"
 	"Options:\n"

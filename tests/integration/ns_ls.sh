@@ -60,14 +60,14 @@ like "$LAST_OUT" "unknown column .BOGUS." "the error names the column"
 fails "unknown type is refused" -- "$CELL" ns ls -t bogus
 
 # --tree and PNS/ONS: a user namespace (owner) and a pid namespace (parent)
-bg U unshare --user --map-root-user --pid --fork sleep 300
+bg U unshare --user --map-root-user --pid --net --fork sleep 300
 US=$(child_of "$U") && defer "kill -KILL $US 2>/dev/null"
 PIDS="$A,$B,$BS,$U,$US"
 sleep 0.2
 lsns_r=$(lsns -J -l -p "$US" -o NS,PNS,ONS | jq -r --argjson n "[$(ino /proc/$US/ns/user),$(ino /proc/$US/ns/pid)]" '.namespaces[] | select(.ns as $x | $n | index($x)) | "\(.ns) \(.pns) \(.ons)"' | sort)
 cell_r=$("$CELL" ns ls -J -p "$US" -o NS,PNS,ONS | jq -r --argjson n "[$(ino /proc/$US/ns/user),$(ino /proc/$US/ns/pid)]" '.namespaces[] | select(.ns as $x | $n | index($x)) | "\(.ns) \(.pns) \(.ons)"' | sort)
 is "$cell_r" "$lsns_r" "parent (PNS) and owner (ONS) of a new user and pid namespace agree with lsns"
-un=$(ino /proc/$US/ns/user) pn=$(ino /proc/$US/ns/pid) hostuser=$(ino /proc/self/ns/user) hostpid=$(ino /proc/self/ns/pid)
+hostuts=$(ino /proc/self/ns/uts) un=$(ino /proc/$US/ns/user) pn=$(ino /proc/$US/ns/pid) hostuser=$(ino /proc/self/ns/user) hostpid=$(ino /proc/self/ns/pid)
 tree=$("$CELL" ns ls --tree -J -t user -t pid)
 is "$(jq --argjson u "$un" --argjson h "$hostuser" '[.namespaces[] | select(.ns == $h) | .. | objects | select(.ns == $u)] | length' <<<"$tree")" 1 \
 	"--tree --json: the new user namespace is nested under the host's"
@@ -76,6 +76,12 @@ is "$(jq --argjson u "$un" '[.namespaces[] | select(.ns == $u)] | length' <<<"$t
 is "$(jq --argjson p "$pn" --argjson h "$hostpid" '[.. | objects | select(.ns == $h) | .children[]? | select(.ns == $p)] | length' <<<"$tree")" 1 \
 	"--tree --json: the new pid namespace is a child of the host's pid namespace"
 like "$("$CELL" ns ls --tree -t user)" "└─$un +user" "--tree text: tree glyphs before the child user namespace"
+show=$("$CELL" ns show -t "$US")
+like "$show" "user +$un +own" "ns show -t PID: its user namespace is its own"
+like "$show" "uts +$hostuts +host" "ns show -t PID: the uts namespace it shares is the host's"
+like "$show" "0 +0 +1 +uid 0 inside is uid 0 outside \(1 id\)" "ns show: the uid_map line read out (the seeds' '0 1000 1')"
+like "$show" "$(head -1 /proc/$US/cgroup)" "ns show: its cgroups from /proc/PID/cgroup"
+like "$show" "1: lo +DOWN" "ns show: the links of its network namespace (only lo, down)"
 
 # a namespace held only by a bind mount (ip netns add), its NSFS and NETNSID
 if command -v ip >/dev/null; then
