@@ -41,5 +41,7 @@ int cmd_push(int argc, char **argv, cell_error **err);
 int cmd_ns(int argc, char **argv, cell_error **err);	/* ns.c: ns ls, ns show */
 int cmd_enter(int argc, char **argv, cell_error **err);	/* enter.c */
 int cmd_unshare(int argc, char **argv, cell_error **err);	/* unshare.c */
+int cmd_network(int argc, char **argv, cell_error **err);	/* network.c */
+int cmd_netns(int argc, char **argv, cell_error **err);	/* netns.c */
 
 #endif

@@ -26,6 +26,8 @@ static const struct cell_cmd commands[] = {
 	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
 	{ "enter", cmd_enter, 0, "Run a command in the namespaces of a container or process (nsenter)" },
 	{ "unshare", cmd_unshare, 0, "Run a command in new namespaces (unshare), warning about the traps" },
+	{ "network", cmd_network, CMD_NEEDS_ROOT, "Manage networks (create, ls, inspect, rm, prune, diagram)" },
+	{ "netns", cmd_netns, CMD_NEEDS_ROOT, "Named network namespaces in /run/netns, as `ip netns`" },
 };
 
 static void usage(FILE *f)

@@ -175,7 +175,7 @@ static int probe_port(struct cell_port *p, cell_error **err)
 		inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EADDRINUSE)
-			return cell_error_errno(err, EADDRINUSE, "host port %u/%s is already in use by a process on the host",
+			return net_error(err, EADDRINUSE, "host port %u/%s is already in use by a process on the host",
 						p->host_port, proto_name(p->proto));
 		if (errno == EADDRNOTAVAIL)
 			return cell_error_errno(err, EADDRNOTAVAIL, "-p %s:%u: %s is not an address of this host",
@@ -202,7 +202,7 @@ static int check_published(const struct cell_lease *all, size_t n, const struct 
 			if (sscanf(t, "%7[^:]:%16[^:]:%u:%u", proto, ip, &hp, &cp) != 4)
 				continue;
 			if (hp == p->host_port && streq(proto, proto_name(p->proto)))
-				return cell_error_errno(err, EADDRINUSE, "host port %u/%s is already published by container `%s`",
+				return net_error(err, EADDRINUSE, "host port %u/%s is already published by container `%s`",
 							hp, proto, all[i].container);
 		}
 	}
@@ -318,7 +318,7 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		return -1;
 	for (size_t i = 0; i < n_all; i++)
 		if (streq(all[i].container, id) && streq(all[i].network, n->name)) {
-			cell_error_errno(err, EEXIST, "container `%s` is already attached to network `%s` (%s)", id,
+			net_error(err, EEXIST, "container `%s` is already attached to network `%s` (%s)", id,
 					 n->name, cell_prefix_str(&all[i].ip, false, buf, sizeof(buf)));
 			goto out;
 		}
@@ -330,7 +330,7 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 			goto out;
 		for (size_t j = 0; j < i; j++)
 			if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto) {
-				cell_error_errno(err, EADDRINUSE, "host port %u/%s is given twice", ports[i].host_port,
+				net_error(err, EADDRINUSE, "host port %u/%s is given twice", ports[i].host_port,
 						 proto_name(ports[i].proto));
 				goto out;
 			}
@@ -547,7 +547,7 @@ int cell_net_phys_detach(pid_t pid, const char *hostif, cell_error **err)
 		if (idx < 0)
 			return -1;
 		if (idx == 0)
-			return cell_error_errno(err, ENODEV, "phys:%s: process %d is gone and `%s` is not back on the host "
+			return net_error(err, ENODEV, "phys:%s: process %d is gone and `%s` is not back on the host "
 						"(virtual links die with their netns)", hostif, (int)pid, hostif);
 		return 0;
 	}

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -23,6 +24,16 @@
 #include "json.h"
 #include "net.h"
 #include "util.h"
+
+int net_error(cell_error **err, int errnum, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cell_error_from_text(err, errnum, msg);
+}
 
 char *ipam_dir(const char *root)
 {
@@ -143,7 +154,7 @@ static int network_read(const char *root, const char *name, struct cell_network 
 	int r;
 
 	if (access(path, F_OK) < 0)
-		return cell_error_errno(err, ENOENT, "network `%s` not found (see `cell network ls`)", name);
+		return net_error(err, ENOENT, "network `%s` not found (see `cell network ls`)", name);
 	if (cj_parse_file(path, &o, err) < 0)
 		return -1;
 	r = network_from_json(o, path, ret, err);
@@ -239,10 +250,10 @@ static int check_subnet_free(const char *root, const char *name, const char *bri
 
 	cell_prefix_str(subnet, true, a, sizeof(a));
 	if (other)
-		return cell_error_errno(err, EEXIST, "subnet %s overlaps network `%s`", a, other);
+		return net_error(err, EEXIST, "subnet %s overlaps network `%s`", a, other);
 	r = route_collision(h, subnet, bridge);
 	if (r)
-		return cell_error_errno(err, EEXIST, "subnet %s overlaps the host's route %s dev %s; choose another with --subnet",
+		return net_error(err, EEXIST, "subnet %s overlaps the host's route %s dev %s; choose another with --subnet",
 					a, cell_prefix_str(&r->dst, true, b, sizeof(b)), link_name(h, r->oif));
 	return 0;
 }
@@ -267,7 +278,7 @@ int cell_network_pick_subnet(const char *root, struct cell_prefix *ret, cell_err
 		r = 0;
 		goto out;
 	}
-	r = cell_error_errno(err, EADDRNOTAVAIL, "no free /16 left in 10.88-99.0.0 and 172.18-31.0.0; give one with --subnet");
+	r = net_error(err, EADDRNOTAVAIL, "no free /16 left in 10.88-99.0.0 and 172.18-31.0.0; give one with --subnet");
 out:
 	host_routes_free(&h);
 	return r;
@@ -360,7 +371,7 @@ static int network_create_locked(const char *root, const char *name, const struc
 	if (check_net_name(name, err) < 0)
 		return -1;
 	if (access(path, F_OK) == 0)
-		return cell_error_errno(err, EEXIST, "network `%s` exists already", name);
+		return net_error(err, EEXIST, "network `%s` exists already", name);
 	if (build_network(root, name, o, &n, err) < 0)
 		return cell_error_wrap(err, "create network `%s`", name);
 	if (mkdir_p(ldir, 0700, err) < 0 || network_write(root, n, err) < 0)
@@ -476,7 +487,7 @@ int cell_network_remove(const char *root, const char *name, bool force, cell_err
 	if (cell_lease_list(root, name, &leases, &nl, err) < 0)
 		return -1;
 	if (nl > 0 && !force) {
-		int r = cell_error_errno(err, EBUSY, "network `%s` is in use by container `%s`%s (remove the containers first)",
+		int r = net_error(err, EBUSY, "network `%s` is in use by container `%s`%s (remove the containers first)",
 					 name, leases[0].container, nl > 1 ? " and others" : "");
 		cell_lease_list_free(leases, nl);
 		return r;
@@ -697,9 +708,9 @@ int ipam_pick_address(const char *root, const struct cell_network *n, const char
 			return cell_error_errno(err, EINVAL, "--ip %s is not a host address of network `%s` (%s)",
 						requested, n->name, a);
 		if (v == gw)
-			return cell_error_errno(err, EADDRINUSE, "--ip %s is the gateway of network `%s`", requested, n->name);
+			return net_error(err, EADDRINUSE, "--ip %s is the gateway of network `%s`", requested, n->name);
 		if (lease_exists(root, n->name, &p, &owner))
-			return cell_error_errno(err, EADDRINUSE, "--ip %s is already leased to container `%s` in network `%s`",
+			return net_error(err, EADDRINUSE, "--ip %s is already leased to container `%s` in network `%s`",
 						requested, owner ? owner : "?", n->name);
 		*ret = p;
 		return 0;
@@ -716,7 +727,7 @@ int ipam_pick_address(const char *root, const struct cell_network *n, const char
 			}
 		}
 	}
-	return cell_error_errno(err, EADDRNOTAVAIL, "network `%s` has no free address left in %s", n->name,
+	return net_error(err, EADDRNOTAVAIL, "network `%s` has no free address left in %s", n->name,
 				cell_prefix_str(&n->range, true, a, sizeof(a)));
 }
 

@@ -4,6 +4,10 @@
 
 #include "net.h"
 
+/* An error that keeps errnum for callers but whose message already says it
+ * all (no ": File exists" tail). Returns -errnum. */
+int net_error(cell_error **err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 char *ipam_dir(const char *root);
 char *ipam_lease_dir(const char *root, const char *network);
 /* Take <root>/networks/.lock (exclusive); returns the fd holding it.
