@@ -406,6 +406,9 @@ static int get_manifest(struct client *c, const char *reference, char **ret, cha
 	cell_sha256_data(c->body ? c->body : "", c->body_len, got);
 	if (cell_digest_valid(reference) && !streq(got, reference))
 		return cell_error_set(err, "manifest `%s`: digest mismatch: content hashes to `%s`", reference, got);
+	if (c->docker_digest && cell_digest_valid(c->docker_digest) && !streq(got, c->docker_digest))
+		return cell_error_set(err, "manifest `%s`: the registry says its digest is `%s`, the content hashes to `%s`",
+				      reference, c->docker_digest, got);
 	*ret = c->body ? TAKE_PTR(c->body) : xstrdup("");
 	c->body_len = 0;
 	json_object *o = NULL;
