@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "image/image.h"
 #include "json.h"
+#include "log.h"
 #include "util.h"
 
 static void store_freep(struct cell_store **s)
@@ -380,8 +381,7 @@ static int image_inspect(int argc, char **argv, cell_error **err)
 			json_object_array_add(all, o);
 		}
 		if (r < 0) {
-			fprintf(stderr, "Error: %s\n", e->msg);
-			cell_error_free(&e);
+			cell_log_error(&e);
 			rc = 1;
 		}
 	}
@@ -429,8 +429,7 @@ static int image_rm(int argc, char **argv, cell_error **err)
 		for (size_t k = 0; deleted && deleted[k]; k++)
 			printf("Deleted: %s\n", deleted[k]);
 		if (r < 0) {
-			fprintf(stderr, "Error: %s\n", e->msg);
-			cell_error_free(&e);
+			cell_log_error(&e);
 			rc = EXIT_CELL;
 		}
 	}
