@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "net/net.h"
@@ -60,6 +61,10 @@ int cmd_netns(int argc, char **argv, cell_error **err)
 			cell_error_set(err, "netns exec `%s`: no command", argv[2]);
 			return EXIT_CELL;
 		}
+		int fd = cell_netns_open(argv[2], err);
+		if (fd < 0)
+			return EXIT_CELL;
+		close(fd);
 		cell_netns_exec(argv[2], argv + i, err);
 		/* as `ip netns exec`: 127 when the command cannot run */
 		return cell_error_code(*err) == ENOENT ? 127 : EXIT_CELL;

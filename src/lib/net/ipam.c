@@ -378,7 +378,7 @@ static int network_create_locked(const char *root, const char *name, const struc
 		return cell_error_wrap(err, "create network `%s`", name);
 	if (cell_network_setup(n, err) < 0) {
 		/* nothing half-configured: the bridge and rules go with the file */
-		ipam_teardown(n, true, &e);
+		ipam_teardown(n, &e);
 		cell_error_free(&e);
 		unlink(path);
 		rmdir(ldir);
@@ -475,7 +475,6 @@ int cell_network_remove(const char *root, const char *name, bool force, cell_err
 	_cleanup_free_ char *path = NULL, *ldir = NULL;
 	struct cell_lease *leases = NULL;
 	size_t nl = 0;
-	_cleanup_strv_ char **names = NULL;
 
 	if (check_net_name(name, err) < 0)
 		return -1;
@@ -498,9 +497,7 @@ int cell_network_remove(const char *root, const char *name, bool force, cell_err
 			return cell_error_wrap(err, "remove network `%s`", name);
 		}
 	cell_lease_list_free(leases, nl);
-	if (cell_network_list(root, &names, err) < 0)
-		return -1;
-	if (ipam_teardown(n, strv_len(names) <= 1, err) < 0)
+	if (ipam_teardown(n, err) < 0)
 		return cell_error_wrap(err, "remove network `%s`", name);
 	path = net_file(root, name);
 	ldir = ipam_lease_dir(root, name);
@@ -547,7 +544,8 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 	path = xasprintf("%s/%s", dir, a);
 	json_object_object_add(o, "network", json_object_new_string(l->network));
 	json_object_object_add(o, "container", json_object_new_string(l->container));
-	json_object_object_add(o, "ip", json_object_new_string(a));
+	/* with the prefix length, as the container's interface has it */
+	json_object_object_add(o, "ip", json_object_new_string(cell_prefix_str(&l->ip, true, a, sizeof(a))));
 	json_object_object_add(o, "veth", json_object_new_string(l->veth ? l->veth : ""));
 	json_object_object_add(o, "mac", json_object_new_string(l->mac ? l->mac : ""));
 	json_object_object_add(o, "hostname", json_object_new_string(l->hostname ? l->hostname : ""));

@@ -24,6 +24,6 @@ int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error *
 /* attach.c: undo one lease (veth, nft rules, file). Lock held. */
 int ipam_release(const char *root, const struct cell_lease *l, cell_error **err);
 /* attach.c: remove a network's bridge and rules (the table with the last). */
-int ipam_teardown(const struct cell_network *n, bool last, cell_error **err);
+int ipam_teardown(const struct cell_network *n, cell_error **err);
 
 #endif

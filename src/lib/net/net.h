@@ -205,8 +205,9 @@ int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err);
  * hairpin and localhost masquerade, forward drops for internal networks.
  * Each rule's comment is "cell-net:<name>". Idempotent. */
 int cell_nft_network_add(const struct cell_network *n, cell_error **err);
-/* Remove a network's rules; with the last network, the whole table. */
-int cell_nft_network_del(const char *name, bool last, cell_error **err);
+/* Remove a network's rules; the whole table when no network's rules are
+ * left in it (whichever root they came from). */
+int cell_nft_network_del(const char *name, cell_error **err);
 /* DNAT for a container's published ports; comment "cell-ctr:<id>". */
 int cell_nft_container_add(const char *id, const struct cell_prefix *ip,
 			   const struct cell_port *ports, size_t n, cell_error **err);

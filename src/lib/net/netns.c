@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ipam.h"
 #include "net.h"
 #include "util.h"
 
@@ -54,7 +55,7 @@ static int create_file(const char *path, cell_error **err)
 	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return cell_error_errno(err, EEXIST, "netns file `%s` exists already", path);
+			return net_error(err, EEXIST, "netns file `%s` exists already", path);
 		return cell_error_errno(err, errno, "create `%s`", path);
 	}
 	close(fd);

@@ -90,9 +90,11 @@ static bool table_exists(struct nft *jn, cell_error **err)
 	return found;
 }
 
-/* Delete every rule of the table whose comment is exactly `comment`. */
-static int delete_by_comment(const char *comment, cell_error **err)
+/* Delete every rule of the table whose comment is exactly `comment`; when
+ * ret_nets is given, count the rules of other networks left behind. */
+static int delete_by_comment(const char *comment, int *ret_nets, cell_error **err)
 {
+	int nets = 0;
 	struct nft jn = { 0 }, tn = { 0 };
 	json_object *root = NULL, *arr;
 	char *cmds = NULL;
@@ -108,6 +110,8 @@ static int delete_by_comment(const char *comment, cell_error **err)
 			*err = e;
 			goto out;
 		}
+		if (ret_nets)
+			*ret_nets = 0;
 		r = 0;	/* no table, nothing to delete */
 		goto out;
 	}
@@ -119,8 +123,14 @@ static int delete_by_comment(const char *comment, cell_error **err)
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *it = json_object_array_get_idx(arr, i), *rule, *c, *h, *chain;
 			if (!json_object_object_get_ex(it, "rule", &rule) ||
-			    !json_object_object_get_ex(rule, "comment", &c) ||
-			    !streq(json_object_get_string(c), comment) ||
+			    !json_object_object_get_ex(rule, "comment", &c))
+				continue;
+			if (!streq(json_object_get_string(c), comment)) {
+				if (strncmp(json_object_get_string(c), "cell-net:", 9) == 0)
+					nets++;
+				continue;
+			}
+			if (
 			    !json_object_object_get_ex(rule, "handle", &h) ||
 			    !json_object_object_get_ex(rule, "chain", &chain))
 				continue;
@@ -129,6 +139,8 @@ static int delete_by_comment(const char *comment, cell_error **err)
 		}
 	}
 	fclose(f);
+	if (ret_nets)
+		*ret_nets = nets;
 	if (len == 0) {
 		r = 0;
 		goto out;
@@ -169,7 +181,7 @@ int cell_nft_network_add(const struct cell_network *n, cell_error **err)
 	cell_prefix_str(&n->subnet, true, sub, sizeof(sub));
 	snprintf(cmt, sizeof(cmt), "cell-net:%s", n->name);
 	/* replace, never duplicate, the network's rules */
-	if (delete_by_comment(cmt, err) < 0)
+	if (delete_by_comment(cmt, NULL, err) < 0)
 		return cell_error_wrap(err, "network `%s`", n->name);
 	cmds = xasprintf(
 		"%s"
@@ -225,14 +237,17 @@ int cell_nft_table_del(cell_error **err)
 	return r;
 }
 
-int cell_nft_network_del(const char *name, bool last, cell_error **err)
+int cell_nft_network_del(const char *name, cell_error **err)
 {
 	char cmt[96];
+	int left = 0;
 
-	if (last)
-		return cell_nft_table_del(err);
 	snprintf(cmt, sizeof(cmt), "cell-net:%s", name);
-	return delete_by_comment(cmt, err);
+	if (delete_by_comment(cmt, &left, err) < 0)
+		return -1;
+	/* counted in the table, not in one root's files: several roots (tests,
+	 * a second engine) share table inet cell */
+	return left == 0 ? cell_nft_table_del(err) : 0;
 }
 
 int cell_nft_container_add(const char *id, const struct cell_prefix *ip,
@@ -276,7 +291,7 @@ int cell_nft_container_del(const char *id, cell_error **err)
 {
 	char cmt[128];
 	snprintf(cmt, sizeof(cmt), "cell-ctr:%s", id);
-	return delete_by_comment(cmt, err);
+	return delete_by_comment(cmt, NULL, err);
 }
 
 char *cell_nft_table_text(cell_error **err)
