@@ -541,6 +541,52 @@ static void show_idmap(pid_t pid, const char *file, const char *what)
 	}
 }
 
+/* The root the process sees: the last mount on "/" in its mountinfo. An
+ * overlay's layers are its lowerdirs, top first. */
+static void show_rootfs(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	printf("\nRoot file system (the last mount on / in `%s`):\n", path);
+	if (!f) {
+		printf("  unreadable: %s\n", strerror(errno));
+		return;
+	}
+	struct cell_mountinfo root = { 0 }, m;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (cell_mountinfo_parse_line(line, &m) < 0)
+			continue;
+		if (streq(m.mountpoint, "/")) {
+			cell_mountinfo_clear(&root);
+			root = m;
+		} else {
+			cell_mountinfo_clear(&m);
+		}
+	}
+	if (!root.fstype) {
+		printf("  none found\n");
+		return;
+	}
+	printf("  %s from %s%s%s\n", root.fstype, root.source,
+	       streq(root.root, "/") ? "" : ", subdirectory ", streq(root.root, "/") ? "" : root.root);
+	_cleanup_free_ char *opts = xstrdup(root.options);
+	char *save = NULL;
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (strncmp(o, "lowerdir=", 9) == 0) {
+			char *s2 = NULL;
+			int n = 0;
+			for (char *l = strtok_r(o + 9, ":", &s2); l; l = strtok_r(NULL, ":", &s2))
+				printf("  layer %d (read-only%s): %s\n", ++n, n == 1 ? ", top" : "", l);
+		} else if (strncmp(o, "upperdir=", 9) == 0) {
+			printf("  upper (the container's writes): %s\n", o + 9);
+		}
+	}
+	cell_mountinfo_clear(&root);
+}
+
 static int ns_show(int argc, char **argv, cell_error **err)
 {
 	static const struct option opts[] = {
@@ -617,6 +663,7 @@ static int ns_show(int argc, char **argv, cell_error **err)
 		for (char *line = strtok_r(cg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			printf("  %s\n", line);
 	}
+	show_rootfs(pid);
 	show_links(pid);
 	return 0;
 }

@@ -149,7 +149,9 @@ if command -v runc >/dev/null; then
 			"ipc mnt net pid uts " "runc container: its five namespaces carry CONTAINER runc:ID"
 		is "$("$CELL" ns ls -J -t net | jq -r --argjson n "$(ino /proc/$rpid/ns/net)" '.namespaces[] | select(.ns == $n) | .container')" \
 			"runc:$rid" "... named runc:$rid in the full listing"
-		like "$("$CELL" ns show "$rid")" "net +$(ino /proc/$rpid/ns/net) +own" "ns show ID: its net namespace is its own"
+		show=$("$CELL" ns show "$rid")
+		like "$show" "net +$(ino /proc/$rpid/ns/net) +own" "ns show ID: its net namespace is its own"
+		like "$show" "subdirectory .*$rb/rootfs" "ns show ID: its root file system is the bundle's rootfs"
 	else
 		skip "runc could not start a container here: $(head -c 200 "$TMPD/runc.err")"
 	fi

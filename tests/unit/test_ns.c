@@ -74,6 +74,20 @@ static void test_mountinfo(void)
 	       "line without the ' - ' separator refused");
 }
 
+static void test_mountinfo_general(void)
+{
+	struct cell_mountinfo m;
+	const char *l = "612 590 0:52 / / rw,relatime master:1 - overlay overlay "
+			"rw,lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work\n";
+	IS_INT(cell_mountinfo_parse_line(l, &m), 0, "an overlay root line parses");
+	IS_STR(m.mountpoint, "/", "its mount point");
+	IS_STR(m.fstype, "overlay", "its type, after the optional fields");
+	IS_STR(m.source, "overlay", "its source");
+	IS_STR(m.options, "rw,lowerdir=/l/2:/l/1,upperdir=/c/upper,workdir=/c/work", "its super options");
+	cell_mountinfo_clear(&m);
+	IS_INT(cell_mountinfo_parse_line("1 2 0:4 / /x rw - \n", &m), -EINVAL, "a line cut after the separator is refused");
+}
+
 static void test_idmap(void)
 {
 	char *s = cell_idmap_explain("         0       1000          1", "uid");
@@ -150,6 +164,7 @@ int main(void)
 	test_types();
 	test_parse_link();
 	test_mountinfo();
+	test_mountinfo_general();
 	test_idmap();
 	test_scan_self();
 	test_resolve_missing();

@@ -101,38 +101,65 @@ static char *unescape_octal(const char *s, size_t len)
 }
 
 /* Fields: id parent major:minor root mountpoint options [optional...] - fstype source superopts */
-int cell_ns_parse_mountinfo_line(const char *line, int *ret_type, uint64_t *ret_ino,
-				 char **ret_mountpoint)
+int cell_mountinfo_parse_line(const char *line, struct cell_mountinfo *ret)
 {
-	const char *f[5];
-	size_t flen[5];
+	const char *f[9];
+	size_t flen[9];
 	const char *p = line;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 9; i++) {
 		while (*p == ' ')
 			p++;
-		if (!*p || *p == '\n')
+		/* the optional fields end at a lone "-" */
+		if (i == 6) {
+			const char *sep = strstr(p - 1, " - ");
+			if (!sep)
+				return -EINVAL;
+			p = sep + 3;
+		}
+		if ((!*p || *p == '\n') && i < 8)
 			return -EINVAL;
 		f[i] = p;
 		while (*p && *p != ' ' && *p != '\n')
 			p++;
 		flen[i] = (size_t)(p - f[i]);
 	}
-	const char *sep = strstr(p, " - ");
-	if (!sep)
+	*ret = (struct cell_mountinfo){
+		.root = unescape_octal(f[3], flen[3]),
+		.mountpoint = unescape_octal(f[4], flen[4]),
+		.fstype = unescape_octal(f[6], flen[6]),
+		.source = unescape_octal(f[7], flen[7]),
+		.options = unescape_octal(f[8], flen[8]),
+	};
+	return 0;
+}
+
+void cell_mountinfo_clear(struct cell_mountinfo *m)
+{
+	free(m->root);
+	free(m->mountpoint);
+	free(m->fstype);
+	free(m->source);
+	free(m->options);
+	*m = (struct cell_mountinfo){ 0 };
+}
+
+int cell_ns_parse_mountinfo_line(const char *line, int *ret_type, uint64_t *ret_ino,
+				 char **ret_mountpoint)
+{
+	struct cell_mountinfo m;
+	if (cell_mountinfo_parse_line(line, &m) < 0)
 		return -EINVAL;
-	const char *fstype = sep + 3;
-	size_t tlen = strcspn(fstype, " \n");
-	if (tlen != 4 || strncmp(fstype, "nsfs", 4) != 0)
-		return 0;
-	_cleanup_free_ char *root = unescape_octal(f[3], flen[3]);
-	int type;
+	int type, r = 0;
 	uint64_t ino;
-	if (cell_ns_parse_link(root, &type, &ino) < 0)
-		return 0;	/* an nsfs mount of something else */
-	*ret_type = type;
-	*ret_ino = ino;
-	*ret_mountpoint = unescape_octal(f[4], flen[4]);
-	return 1;
+	/* an nsfs mount of something else has another root */
+	if (streq(m.fstype, "nsfs") && cell_ns_parse_link(m.root, &type, &ino) == 0) {
+		*ret_type = type;
+		*ret_ino = ino;
+		*ret_mountpoint = TAKE_PTR(m.mountpoint);
+		r = 1;
+	}
+	cell_mountinfo_clear(&m);
+	return r;
 }
 
 uint64_t cell_ns_ino(pid_t pid, int type, cell_error **err)

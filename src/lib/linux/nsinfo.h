@@ -43,6 +43,15 @@ int cell_ns_type_flag(int type);
 /* Parse an nsfs link or mountinfo root, "net:[4026532253]". */
 int cell_ns_parse_link(const char *s, int *ret_type, uint64_t *ret_ino);
 
+/* One line of /proc/PID/mountinfo (proc(5)), octal escapes undone. */
+struct cell_mountinfo {
+	char *root;		/* field 4: the mount's root within its file system */
+	char *mountpoint;	/* field 5 */
+	char *fstype, *source, *options;	/* after the "-": type, source, super options */
+};
+int cell_mountinfo_parse_line(const char *line, struct cell_mountinfo *ret);
+void cell_mountinfo_clear(struct cell_mountinfo *m);
+
 /* One line of /proc/PID/mountinfo: if it is an nsfs mount, its namespace
  * and mount point (octal escapes undone, caller frees); 0 if not nsfs. */
 int cell_ns_parse_mountinfo_line(const char *line, int *ret_type, uint64_t *ret_ino,
