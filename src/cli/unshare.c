@@ -310,7 +310,7 @@ static int do_unshare(int argc, char **argv, cell_error **err)
 	if (o.fork) {
 		/* in the child: print here, main would return into our parent's flow */
 		cell_log_error(err);
-		_exit(r ? r : EXIT_CELL);
+		_exit(r > 0 ? r : EXIT_CELL);
 	}
 	return r ? r : EXIT_CELL;
 }
