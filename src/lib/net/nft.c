@@ -90,18 +90,14 @@ static bool table_exists(struct nft *jn, cell_error **err)
 	return found;
 }
 
-/* Delete every rule of the table whose comment is exactly `comment`; when
- * ret_nets is given, count the rules of other networks left behind. */
-static int delete_by_comment(const char *comment, int *ret_nets, cell_error **err)
+/* Write "delete rule" commands for every rule whose comment is exactly
+ * `comment` to f; count the rules of other networks in *ret_nets. */
+static int collect_deletes(const char *comment, FILE *f, int *ret_nets, cell_error **err)
 {
-	int nets = 0;
-	struct nft jn = { 0 }, tn = { 0 };
+	struct nft jn = { 0 };
 	json_object *root = NULL, *arr;
-	char *cmds = NULL;
-	size_t len = 0;
-	FILE *f;
 	cell_error *e = NULL;
-	int r = -1;
+	int nets = 0, r = -1;
 
 	if (nft_open(&jn, true, err) < 0)
 		return -1;
@@ -110,49 +106,67 @@ static int delete_by_comment(const char *comment, int *ret_nets, cell_error **er
 			*err = e;
 			goto out;
 		}
-		if (ret_nets)
-			*ret_nets = 0;
 		r = 0;	/* no table, nothing to delete */
 		goto out;
 	}
 	if (nft_run(&jn, "list table " TABLE, "list table inet cell", err) < 0)
 		goto out;
 	root = json_tokener_parse(nft_ctx_get_output_buffer(jn.ctx));
-	f = open_memstream(&cmds, &len);
 	if (root && json_object_object_get_ex(root, "nftables", &arr) && json_object_is_type(arr, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *it = json_object_array_get_idx(arr, i), *rule, *c, *h, *chain;
+			const char *cs;
 			if (!json_object_object_get_ex(it, "rule", &rule) ||
 			    !json_object_object_get_ex(rule, "comment", &c))
 				continue;
-			if (!streq(json_object_get_string(c), comment)) {
-				if (strncmp(json_object_get_string(c), "cell-net:", 9) == 0)
+			cs = json_object_get_string(c);
+			if (!streq(cs, comment)) {
+				if (strncmp(cs, "cell-net:", 9) == 0)
 					nets++;
 				continue;
 			}
-			if (
-			    !json_object_object_get_ex(rule, "handle", &h) ||
+			if (!json_object_object_get_ex(rule, "handle", &h) ||
 			    !json_object_object_get_ex(rule, "chain", &chain))
 				continue;
 			fprintf(f, "delete rule " TABLE " %s handle %lld\n", json_object_get_string(chain),
 				(long long)json_object_get_int64(h));
 		}
 	}
-	fclose(f);
+	r = 0;
+out:
 	if (ret_nets)
 		*ret_nets = nets;
-	if (len == 0) {
-		r = 0;
-		goto out;
-	}
-	if (nft_open(&tn, false, err) < 0)
-		goto out;
-	r = nft_run(&tn, cmds, comment, err);
-out:
-	free(cmds);
 	json_object_put(root);
 	nft_close(&jn);
+	return r;
+}
+
+/* Run commands as one nftables transaction: all or nothing, so replacing a
+ * network's rules never leaves an instant without its masquerade. */
+static int run_batch(const char *cmds, const char *what, cell_error **err)
+{
+	struct nft tn = { 0 };
+	int r;
+
+	if (!cmds || !*cmds)
+		return 0;
+	if (nft_open(&tn, false, err) < 0)
+		return -1;
+	r = nft_run(&tn, cmds, what, err);
 	nft_close(&tn);
+	return r;
+}
+
+static int delete_by_comment(const char *comment, int *ret_nets, cell_error **err)
+{
+	char *cmds = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&cmds, &len);
+	int r = collect_deletes(comment, f, ret_nets, err);
+	fclose(f);
+	if (r == 0)
+		r = run_batch(cmds, comment, err);
+	free(cmds);
 	return r;
 }
 
@@ -172,50 +186,42 @@ static const char base_cmds[] =
 
 int cell_nft_network_add(const struct cell_network *n, cell_error **err)
 {
-	struct nft tn = { 0 };
 	char sub[64], cmt[96];
-	_cleanup_free_ char *cmds = NULL;
+	char *cmds = NULL;
+	size_t len = 0;
+	FILE *f;
 	const char *br = n->bridge;
 	int r;
 
 	cell_prefix_str(&n->subnet, true, sub, sizeof(sub));
 	snprintf(cmt, sizeof(cmt), "cell-net:%s", n->name);
-	/* replace, never duplicate, the network's rules */
-	if (delete_by_comment(cmt, NULL, err) < 0)
+	f = open_memstream(&cmds, &len);
+	/* replace, never duplicate, the network's rules, in one transaction */
+	if (collect_deletes(cmt, f, NULL, err) < 0) {
+		fclose(f);
+		free(cmds);
 		return cell_error_wrap(err, "network `%s`", n->name);
-	cmds = xasprintf(
-		"%s"
-		"add rule " TABLE " postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"%s\"\n"
-		"add rule " TABLE " postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade comment \"%s\"\n"
-		"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cb-*\" drop comment \"%s\"\n",
-		base_cmds, br, cmt, br, sub, cmt, br, br, cmt);
-	if (!streq(br, CELL_DEFAULT_NETWORK)) {
-		char *more = xasprintf("%s"
-			"add rule " TABLE " forward iifname \"%s\" oifname \"" CELL_DEFAULT_NETWORK "\" drop comment \"%s\"\n",
-			cmds, br, cmt);
-		free(cmds);
-		cmds = more;
 	}
+	fputs(base_cmds, f);
+	fprintf(f, "add rule " TABLE " postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"%s\"\n",
+		br, cmt);
+	fprintf(f, "add rule " TABLE " postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade comment \"%s\"\n",
+		br, sub, cmt);
+	fprintf(f, "add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" oifname \"cb-*\" drop comment \"%s\"\n",
+		br, br, cmt);
+	if (!streq(br, CELL_DEFAULT_NETWORK))
+		fprintf(f, "add rule " TABLE " forward iifname \"%s\" oifname \"" CELL_DEFAULT_NETWORK "\" drop comment \"%s\"\n",
+			br, cmt);
 	if (n->internal) {
-		char *more = xasprintf(
-			"%s"
-			"add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" drop comment \"%s\"\n"
-			"add rule " TABLE " forward oifname \"%s\" iifname != \"%s\" drop comment \"%s\"\n",
-			cmds, br, br, cmt, br, br, cmt);
-		free(cmds);
-		cmds = more;
+		fprintf(f, "add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" drop comment \"%s\"\n", br, br, cmt);
+		fprintf(f, "add rule " TABLE " forward oifname \"%s\" iifname != \"%s\" drop comment \"%s\"\n", br, br, cmt);
 	} else {
-		char *more = xasprintf(
-			"%s"
-			"add rule " TABLE " postrouting ip saddr %s oifname != \"%s\" masquerade comment \"%s\"\n",
-			cmds, sub, br, cmt);
-		free(cmds);
-		cmds = more;
+		fprintf(f, "add rule " TABLE " postrouting ip saddr %s oifname != \"%s\" masquerade comment \"%s\"\n",
+			sub, br, cmt);
 	}
-	if (nft_open(&tn, false, err) < 0)
-		return -1;
-	r = nft_run(&tn, cmds, cmt, err);
-	nft_close(&tn);
+	fclose(f);
+	r = run_batch(cmds, cmt, err);
+	free(cmds);
 	return r;
 }
 
