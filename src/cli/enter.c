@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -221,6 +222,30 @@ static int wait_child(pid_t child)
 	return EXIT_CELL;
 }
 
+/* The seeds' "nsenter -t needs the right PID": `unshare --fork --pid`
+ * itself stays in the old pid namespace (only pid_for_children is new), so
+ * -t <unshare's pid> enters everything but the pid namespace the user
+ * wanted. Its child is the one to name. */
+static void warn_wrong_pid(pid_t pid)
+{
+	char a[64], b[64];
+	struct stat sa, sb;
+	snprintf(a, sizeof(a), "/proc/%d/ns/pid", (int)pid);
+	snprintf(b, sizeof(b), "/proc/%d/ns/pid_for_children", (int)pid);
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0 || sa.st_ino == sb.st_ino)
+		return;
+	_cleanup_free_ char *kids = NULL;
+	snprintf(a, sizeof(a), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	int child = 0;
+	if (read_file(a, &kids, NULL, NULL) == 0)
+		child = atoi(kids);
+	if (child > 0)
+		cell_warn("pid %d created a pid namespace it is not in itself (unshare --pid --fork?): its child %d is pid 1 there; use -t %d to enter it",
+			  (int)pid, child, child);
+	else
+		cell_warn("pid %d created a pid namespace it is not in itself (unshare --pid --fork?): its children are in it, not it", (int)pid);
+}
+
 static int parse_enter(int argc, char **argv, struct enter_opts *o, int *ret_optind, cell_error **err)
 {
 	static const struct option opts[] = {
@@ -317,9 +342,9 @@ static int do_enter(int argc, char **argv, cell_error **err)
 		if (t == CELL_NS_USER && its == mine)
 			o.types &= ~(1u << t);
 	}
-	if (!o.types) {
+	if (!o.types)
 		cell_warn("pid %d shares every namespace with us: running the command here", (int)o.pid);
-	}
+	warn_wrong_pid(o.pid);
 
 	int nsfd[CELL_NS_NTYPES];
 	for (int t = 0; t < CELL_NS_NTYPES; t++)

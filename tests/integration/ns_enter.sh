@@ -54,6 +54,11 @@ for mode in pidfd procfiles; do
 	unset CELL_ENTER_NO_PIDFD
 done
 
+err=$("$CELL" enter -t "$P" -u true 2>&1)
+like "$err" "pid $P created a pid namespace it is not in.*use -t $PS" "enter -t <unshare --fork's pid>: warns that its child $PS is the one to name (the seeds' 'right PID' trap)"
+err=$("$CELL" enter -t "$PS" -u true 2>&1)
+is "$err" "" "enter -t <the child>: no warning"
+
 "$CELL" enter -t "$U" sh -c 'exit 7'
 is $? 7 "the command's exit status is cell enter's"
 "$CELL" enter -t "$PS" -p -m sh -c 'kill -TERM $$' 2>/dev/null
