@@ -41,14 +41,15 @@ static const char unshare_usage[] =
 	"Usage: cell unshare [OPTIONS] [CMD [ARG...]]\n\n"
 	"Run CMD (default $SHELL, or /bin/sh) in new namespaces, as util-linux unshare.\n\n"
 	"Options:\n"
-	"  -U, --user             new user namespace\n"
-	"  -u, --uts              new UTS namespace (hostname, domain name)\n"
-	"  -n, --net              new network namespace\n"
-	"  -i, --ipc              new IPC namespace\n"
-	"  -p, --pid              new pid namespace (needs --fork to be useful)\n"
-	"  -C, --cgroup           new cgroup namespace\n"
-	"  -m, --mount            new mount namespace\n"
-	"  -T, --time             new time namespace (needs --fork)\n"
+	"  -U, --user[=FILE]      new user namespace; with FILE, bind-mount it there so that it\n"
+	"                         outlives every process (as `ip netns add` does in /run/netns)\n"
+	"  -u, --uts[=FILE]       new UTS namespace (hostname, domain name)\n"
+	"  -n, --net[=FILE]       new network namespace\n"
+	"  -i, --ipc[=FILE]       new IPC namespace\n"
+	"  -p, --pid[=FILE]       new pid namespace (needs --fork to be useful)\n"
+	"  -C, --cgroup[=FILE]    new cgroup namespace\n"
+	"  -m, --mount[=FILE]     new mount namespace\n"
+	"  -T, --time[=FILE]      new time namespace (needs --fork)\n"
 	"  -f, --fork             fork CMD as a child: with --pid it becomes pid 1\n"
 	"      --mount-proc[=DIR] mount a fresh proc on DIR (default /proc); implies --mount\n"
 	"  -r, --map-root-user    map our uid and gid to 0 in a new user namespace (implies --user)\n"
@@ -68,7 +69,18 @@ struct unshare_opts {
 	unsigned long propagation;	/* 0 = unchanged */
 	bool quiet;
 	int kill_child;		/* signal sent to the child when cell dies, 0 = none */
+	const char *persist[CELL_NS_NTYPES];	/* --net=FILE: bind-mount the new namespace there */
+	bool any_persist;
 };
+
+static void ns_opt(struct unshare_opts *o, int type, const char *file)
+{
+	o->flags |= cell_ns_type_flag(type);
+	if (file) {
+		o->persist[type] = file;
+		o->any_persist = true;
+	}
+}
 
 static const char *unshare_hint(int errnum, int flags)
 {
@@ -157,14 +169,14 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 {
 	enum { OPT_MOUNTPROC = 256, OPT_PROPAGATION, OPT_KILLCHILD };
 	static const struct option opts[] = {
-		{ "user", no_argument, NULL, 'U' },
-		{ "uts", no_argument, NULL, 'u' },
-		{ "net", no_argument, NULL, 'n' },
-		{ "ipc", no_argument, NULL, 'i' },
-		{ "pid", no_argument, NULL, 'p' },
-		{ "cgroup", no_argument, NULL, 'C' },
-		{ "mount", no_argument, NULL, 'm' },
-		{ "time", no_argument, NULL, 'T' },
+		{ "user", optional_argument, NULL, 'U' },
+		{ "uts", optional_argument, NULL, 'u' },
+		{ "net", optional_argument, NULL, 'n' },
+		{ "ipc", optional_argument, NULL, 'i' },
+		{ "pid", optional_argument, NULL, 'p' },
+		{ "cgroup", optional_argument, NULL, 'C' },
+		{ "mount", optional_argument, NULL, 'm' },
+		{ "time", optional_argument, NULL, 'T' },
 		{ "fork", no_argument, NULL, 'f' },
 		{ "mount-proc", optional_argument, NULL, OPT_MOUNTPROC },
 		{ "map-root-user", no_argument, NULL, 'r' },
@@ -180,14 +192,14 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 	o->propagation = MS_REC | MS_PRIVATE;
 	while ((c = getopt_long(argc, argv, "+UunipCmTfrR:w:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'U': o->flags |= CLONE_NEWUSER; break;
-		case 'u': o->flags |= CLONE_NEWUTS; break;
-		case 'n': o->flags |= CLONE_NEWNET; break;
-		case 'i': o->flags |= CLONE_NEWIPC; break;
-		case 'p': o->flags |= CLONE_NEWPID; break;
-		case 'C': o->flags |= CLONE_NEWCGROUP; break;
-		case 'm': o->flags |= CLONE_NEWNS; break;
-		case 'T': o->flags |= cell_ns_type_flag(CELL_NS_TIME); break;
+		case 'U': ns_opt(o, CELL_NS_USER, optarg); break;
+		case 'u': ns_opt(o, CELL_NS_UTS, optarg); break;
+		case 'n': ns_opt(o, CELL_NS_NET, optarg); break;
+		case 'i': ns_opt(o, CELL_NS_IPC, optarg); break;
+		case 'p': ns_opt(o, CELL_NS_PID, optarg); break;
+		case 'C': ns_opt(o, CELL_NS_CGROUP, optarg); break;
+		case 'm': ns_opt(o, CELL_NS_MNT, optarg); break;
+		case 'T': ns_opt(o, CELL_NS_TIME, optarg); break;
 		case 'f': o->fork = true; break;
 		case OPT_MOUNTPROC: o->procmnt = optarg ? optarg : "/proc"; break;
 		case 'r': o->map_root = true; o->flags |= CLONE_NEWUSER; break;
@@ -209,6 +221,96 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 		}
 	}
 	*ret_optind = optind;
+	return 0;
+}
+
+/* --TYPE=FILE. The bind mount must be made in the mount namespace we
+ * started in, so by a helper forked before unshare(2): it waits for the
+ * word on a pipe, then binds /proc/<us>/ns/TYPE (pid_for_children and
+ * time_for_children for the types that apply to children) on each FILE.
+ * EOF on the pipe means unshare failed: it binds nothing. */
+struct persister {
+	pid_t pid;
+	int fd;		/* write end */
+};
+
+static const char *persist_ns_file(int type)
+{
+	if (type == CELL_NS_PID)
+		return "pid_for_children";
+	if (type == CELL_NS_TIME)
+		return "time_for_children";
+	return cell_ns_type_name(type);
+}
+
+static int persister_start(const struct unshare_opts *o, struct persister *p, cell_error **err)
+{
+	/* the target must exist to be mounted on: create FILE as ip netns does */
+	for (int t = 0; t < CELL_NS_NTYPES; t++) {
+		if (!o->persist[t])
+			continue;
+		int fd = open(o->persist[t], O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+		if (fd < 0)
+			return cell_error_errno(err, errno, "unshare: create `%s` to bind the new %s namespace on",
+						o->persist[t], cell_ns_type_name(t));
+		close(fd);
+	}
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return cell_error_errno(err, errno, "unshare: pipe");
+	pid_t parent = getpid();
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return cell_error_errno(err, errno, "unshare: fork the namespace binder");
+	}
+	if (p->pid == 0) {
+		char c;
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(0);
+		int rc = 0;
+		for (int t = 0; t < CELL_NS_NTYPES; t++) {
+			if (!o->persist[t])
+				continue;
+			char src[64];
+			snprintf(src, sizeof(src), "/proc/%d/ns/%s", (int)parent, persist_ns_file(t));
+			if (mount(src, o->persist[t], NULL, MS_BIND, NULL) < 0) {
+				int e = errno;
+				cell_log(CELL_LOG_ERROR, "unshare: bind-mount `%s` on `%s`: %s%s", src, o->persist[t],
+					 strerror(e), e == EINVAL && t == CELL_NS_MNT
+					 ? " (a mount namespace can only be bound on a file in a private mount: mount --bind DIR DIR; mount --make-private DIR)" : "");
+				rc = 1;
+			}
+		}
+		_exit(rc);
+	}
+	close(pfd[0]);
+	p->fd = pfd[1];
+	return 0;
+}
+
+static void persister_abort(struct persister *p)
+{
+	if (p->pid <= 0)
+		return;
+	p->fd = safe_close(p->fd);	/* EOF: bind nothing */
+	waitpid(p->pid, NULL, 0);
+	p->pid = -1;
+}
+
+static int persister_finish(struct persister *p, cell_error **err)
+{
+	int st = 0;
+	ssize_t n = write(p->fd, "1", 1);
+	p->fd = safe_close(p->fd);
+	while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	p->pid = -1;
+	if (n != 1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return cell_error_set(err, "unshare: could not bind the new namespaces on their files (see above)");
 	return 0;
 }
 
@@ -290,10 +392,20 @@ static int do_unshare(int argc, char **argv, cell_error **err)
 	warn_traps(&o);
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	if (o.flags && unshare(o.flags) < 0)
-		return cell_error_errno(err, errno, "unshare: unshare(2)%s", unshare_hint(errno, o.flags));
-	if (o.map_root && map_root(uid, gid, err) < 0)
+	struct persister pers = { .pid = -1, .fd = -1 };
+	if (o.any_persist && persister_start(&o, &pers, err) < 0)
+		return -1;
+	if (o.flags && unshare(o.flags) < 0) {
+		int e = errno;
+		persister_abort(&pers);
+		return cell_error_errno(err, e, "unshare: unshare(2)%s", unshare_hint(e, o.flags));
+	}
+	if (o.map_root && map_root(uid, gid, err) < 0) {
+		persister_abort(&pers);
 		return cell_error_wrap(err, "unshare: --map-root-user");
+	}
+	if (o.any_persist && persister_finish(&pers, err) < 0)
+		return -1;
 
 	if (o.fork) {
 		fflush(NULL);

@@ -79,3 +79,23 @@ is "$(printf '%s\n' "$out" | tr '\n' '|')" "c1|0| 1 sh|3|/bin/payload|" \
 is "$(hostname)" "$host_name" "... the host's hostname unchanged"
 is "$($T "$CELL" unshare --root="$R" --wd=/bin /bin/pwd)" "$($T unshare --root="$R" --wd=/bin /bin/pwd)" "--root --wd: the working directory is taken inside the new root, as util-linux"
 is "$(proc_mounts)" "$host_proc" "the host's /proc mounts are untouched at the end"
+
+# --- --TYPE=FILE: the namespace outlives its processes through a bind mount ---
+touch "$TMPD/uts" && defer "umount '$TMPD/uts'"
+$T "$CELL" unshare --uts="$TMPD/uts" sh -c 'hostname celltest-persist'
+is "$(nsenter --uts="$TMPD/uts" hostname)" celltest-persist "--uts=FILE: the namespace lives on, bound on FILE (nsenter --uts=FILE sees its hostname)"
+uino=$(stat -L -c %i "$TMPD/uts")
+is "$("$CELL" ns ls -J -t uts | jq -c --argjson n "$uino" '.namespaces[] | select(.ns == $n) | [.nprocs, .pid]')" "[0,null]" \
+	"... and ns ls lists it with no process"
+if command -v ip >/dev/null; then
+	nn=celltest-unshare-$$
+	[ -d /run/netns ] || { mkdir -p /run/netns && defer "rmdir /run/netns"; }
+	defer "ip netns del $nn"
+	$T "$CELL" unshare --net=/run/netns/$nn true
+	like "$(ip netns list)" "^$nn" "--net=/run/netns/NAME: ip netns lists it, as if made by ip netns add"
+	is "$(ip netns exec $nn ip -o link | awk '{print $2}')" "lo:" "... and ip netns exec runs in it (only lo)"
+else
+	skip "ip(8) missing"
+fi
+fails "--uts=FILE in a missing directory fails" -- $T "$CELL" unshare --uts=/nonexistent/celltest true
+like "$LAST_OUT" "create ./nonexistent/celltest." "... naming the file"
