@@ -1,0 +1,58 @@
+#!/bin/bash
+# 50 containers attached and detached in parallel: the lease lock hands out
+# 50 distinct addresses, every container gets its veth and DNAT rule, and
+# afterwards no veth, lease, nft rule or table is left behind.
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+for t in ip nft unshare; do command -v $t >/dev/null || skip_all "needs $t"; done
+NT=$CELL_BUILD/tests/nettool
+[ -x "$NT" ] || skip_all "needs $NT (ninja -C build)"
+N=${NET_PARALLEL_N:-50}
+tmpdir; R=$TMPD/root
+tag=$$
+fwd_before=$(cat /proc/sys/net/ipv4/ip_forward)
+defer "echo $fwd_before > /proc/sys/net/ipv4/ip_forward"
+had_table=0; nft list table inet cell >/dev/null 2>&1 && had_table=1
+veth_before=$(ip -o link show type veth | wc -l)
+
+check "network create" -- "$CELL" --root "$R" network create --subnet 10.252.$((tag % 200)).0/24 par
+BR=$("$CELL" --root "$R" network inspect par | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+defer "'$CELL' --root '$R' network rm -f par; ip link del '$BR'"
+
+pids=()
+for i in $(seq 1 $N); do
+	unshare --net sleep 1000 & pids+=($!); defer "kill ${pids[-1]}"
+	defer "'$NT' detach '$R' p$i-$tag"
+done
+sleep 0.3
+t0=$(date +%s%N)
+apids=()
+for i in $(seq 1 $N); do
+	"$NT" attach "$R" par p$i-$tag ${pids[$((i - 1))]} -p $((20000 + i)):80 > "$TMPD/a$i" 2>&1 & apids+=($!)
+done
+wait "${apids[@]}"
+t1=$(date +%s%N)
+echo "# $N parallel attaches in $(( (t1 - t0) / 1000000 )) ms"
+is "$(grep -l '^ip=' "$TMPD"/a* | wc -l)" "$N" "$N attaches succeeded"
+grep -h nettool: "$TMPD"/a* | head -3 | sed 's/^/#   /'
+is "$(grep -h '^ip=' "$TMPD"/a* | sort -u | wc -l)" "$N" "$N distinct addresses"
+is "$(ls "$R/networks/par.leases" | wc -l)" "$N" "$N lease files"
+is "$(ip -o link show master "$BR" | wc -l)" "$N" "$N veths on the bridge"
+is "$(nft list chain inet cell published | grep -c "cell-ctr:p[0-9]*-$tag\"")" "$N" "$N DNAT rules"
+ok "$(for i in 1 $((N / 2)) $N; do nsenter --net=/proc/${pids[$((i - 1))]}/ns/net ip -4 -br addr show dev eth0 | grep -q 10.252. || echo bad; done | grep -c bad)" \
+	"containers 1, $((N / 2)) and $N have their address"
+
+apids=()
+for i in $(seq 1 $N); do "$NT" detach "$R" p$i-$tag > "$TMPD/d$i" 2>&1 & apids+=($!); done
+wait "${apids[@]}"
+is "$(cat "$TMPD"/d* | wc -c)" 0 "$N parallel detaches said nothing (no error)"
+is "$(ls "$R/networks/par.leases" | wc -l)" 0 "no lease left"
+is "$(ip -o link show master "$BR" | wc -l)" 0 "no veth left on the bridge"
+is "$(nft list chain inet cell published | grep -c "cell-ctr:p[0-9]*-$tag\"")" 0 "no DNAT rule left"
+check "network rm" -- "$CELL" --root "$R" network rm par
+is "$(ip -o link show type veth | wc -l)" "$veth_before" "no veth left on the host"
+if [ $had_table = 0 ]; then
+	fails "no table inet cell left" -- nft list table inet cell
+else
+	skip "table inet cell was there before this test"
+fi
