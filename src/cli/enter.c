@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -48,14 +49,15 @@ static const char enter_usage[] =
 	"Options:\n"
 	"  -t, --target PID       the process whose namespaces to enter\n"
 	"  -a, --all              all namespaces (those identical to ours are skipped)\n"
-	"  -m, --mount            mount namespace\n"
-	"  -u, --uts              UTS namespace (hostname)\n"
-	"  -i, --ipc              IPC namespace\n"
-	"  -n, --net              network namespace\n"
-	"  -p, --pid              pid namespace (CMD runs in a forked child)\n"
-	"  -U, --user             user namespace (then uid and gid 0 in it)\n"
-	"  -C, --cgroup           cgroup namespace\n"
-	"  -T, --time             time namespace\n"
+	"  -m, --mount[=FILE]     mount namespace\n"
+	"  -u, --uts[=FILE]       UTS namespace (hostname)\n"
+	"  -i, --ipc[=FILE]       IPC namespace\n"
+	"  -n, --net[=FILE]       network namespace (--net=/run/netns/NAME: as ip netns exec)\n"
+	"  -p, --pid[=FILE]       pid namespace (CMD runs in a forked child)\n"
+	"  -U, --user[=FILE]      user namespace (then uid and gid 0 in it)\n"
+	"  -C, --cgroup[=FILE]    cgroup namespace\n"
+	"  -T, --time[=FILE]      time namespace\n"
+	"  With FILE, the namespace bound there (ip netns, unshare --TYPE=FILE) instead of the target's.\n"
 	"  -r, --root[=DIR]       chroot to DIR, default the target's root\n"
 	"  -w, --wd[=DIR]         working directory DIR, default the target's\n"
 	"  -F, --no-fork          do not fork before running CMD\n"
@@ -72,7 +74,28 @@ struct enter_opts {
 	bool no_fork;
 	bool keep_creds;
 	const char *container;
+	const char *files[CELL_NS_NTYPES];	/* --net=FILE: a /run/netns file, a /proc/PID/ns/net... */
+	bool any_file;
 };
+
+static void ns_opt(struct enter_opts *o, int type, const char *file)
+{
+	o->types |= 1u << type;
+	if (file) {
+		o->files[type] = file;
+		o->any_file = true;
+	}
+}
+
+/* "the net namespace of pid 42" or "the net namespace in `/run/netns/x`" */
+static const char *ns_what(const struct enter_opts *o, int t, char *buf, size_t len)
+{
+	if (o->files[t])
+		snprintf(buf, len, "the %s namespace in `%s`", cell_ns_type_name(t), o->files[t]);
+	else
+		snprintf(buf, len, "the %s namespace of pid %d", cell_ns_type_name(t), (int)o->pid);
+	return buf;
+}
 
 static const char *setns_hint(int errnum)
 {
@@ -90,10 +113,18 @@ static int open_fds(const struct enter_opts *o, int nsfd[CELL_NS_NTYPES], int *r
 	for (int t = 0; t < CELL_NS_NTYPES; t++) {
 		if (!(o->types & (1u << t)))
 			continue;
+		if (!o->files[t] && !o->pid)
+			return cell_error_set(err, "--%s names no file and no target: give --%s=FILE, -t PID or a container",
+					      cell_ns_type_name(t), cell_ns_type_name(t));
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)o->pid, cell_ns_type_name(t));
-		nsfd[t] = open(path, O_RDONLY | O_CLOEXEC);
+		const char *p = o->files[t] ? o->files[t] : path;
+		nsfd[t] = open(p, O_RDONLY | O_CLOEXEC);
 		if (nsfd[t] < 0)
-			return cell_error_errno(err, errno, "open `%s`", path);
+			return cell_error_errno(err, errno, "open `%s`", p);
+	}
+	if ((o->root_set && !o->root) || (o->wd_set && !o->wd)) {
+		if (!o->pid)
+			return cell_error_set(err, "--root and --wd without DIR take the target's: give -t PID, a container, or DIR");
 	}
 	if (o->root_set) {
 		snprintf(path, sizeof(path), "/proc/%d/root", (int)o->pid);
@@ -115,7 +146,6 @@ static int open_fds(const struct enter_opts *o, int nsfd[CELL_NS_NTYPES], int *r
 static int setns_files(const struct enter_opts *o, int nsfd[CELL_NS_NTYPES], cell_error **err)
 {
 	bool done[CELL_NS_NTYPES] = { false };
-	int last_errno[CELL_NS_NTYPES] = { 0 };
 	for (int pass = 0; pass < 2; pass++) {
 		for (int t = 0; t < CELL_NS_NTYPES; t++) {
 			if (nsfd[t] < 0 || done[t] || (pass == 0 && t == CELL_NS_USER))
@@ -124,20 +154,24 @@ static int setns_files(const struct enter_opts *o, int nsfd[CELL_NS_NTYPES], cel
 				done[t] = true;
 				continue;
 			}
-			last_errno[t] = errno;
-			if (pass == 1 || errno != EPERM)
-				return cell_error_errno(err, errno, "setns into the %s namespace of pid %d%s",
-							cell_ns_type_name(t), (int)o->pid, setns_hint(errno));
+			if (pass == 1 || errno != EPERM) {
+				int e = errno;
+				char what[PATH_MAX + 64];
+				return cell_error_errno(err, e, "setns into %s%s", ns_what(o, t, what, sizeof(what)),
+							setns_hint(e));
+			}
 		}
 		/* the user namespace goes between the passes */
 		if (pass == 0 && nsfd[CELL_NS_USER] >= 0) {
-			if (setns(nsfd[CELL_NS_USER], CLONE_NEWUSER) < 0)
-				return cell_error_errno(err, errno, "setns into the user namespace of pid %d%s",
-							(int)o->pid, setns_hint(errno));
+			if (setns(nsfd[CELL_NS_USER], CLONE_NEWUSER) < 0) {
+				int e = errno;
+				char what[PATH_MAX + 64];
+				return cell_error_errno(err, e, "setns into %s%s",
+							ns_what(o, CELL_NS_USER, what, sizeof(what)), setns_hint(e));
+			}
 			done[CELL_NS_USER] = true;
 		}
 	}
-	(void)last_errno;
 	return 0;
 }
 
@@ -148,6 +182,9 @@ static int join(const struct enter_opts *o, int nsfd[CELL_NS_NTYPES], cell_error
 	for (int t = 0; t < CELL_NS_NTYPES; t++)
 		if (o->types & (1u << t))
 			flags |= cell_ns_type_flag(t);
+	/* namespace files given: the pidfd form cannot mix them in */
+	if (o->any_file || !o->pid)
+		return setns_files(o, nsfd, err);
 	/* CELL_ENTER_NO_PIDFD=1 takes the older kernels' path (tests use it) */
 	const char *nopidfd = getenv("CELL_ENTER_NO_PIDFD");
 	int pidfd = nopidfd && streq(nopidfd, "1") ? -1 : (int)syscall(SYS_pidfd_open, o->pid, 0);
@@ -251,14 +288,14 @@ static int parse_enter(int argc, char **argv, struct enter_opts *o, int *ret_opt
 	static const struct option opts[] = {
 		{ "target", required_argument, NULL, 't' },
 		{ "all", no_argument, NULL, 'a' },
-		{ "mount", no_argument, NULL, 'm' },
-		{ "uts", no_argument, NULL, 'u' },
-		{ "ipc", no_argument, NULL, 'i' },
-		{ "net", no_argument, NULL, 'n' },
-		{ "pid", no_argument, NULL, 'p' },
-		{ "user", no_argument, NULL, 'U' },
-		{ "cgroup", no_argument, NULL, 'C' },
-		{ "time", no_argument, NULL, 'T' },
+		{ "mount", optional_argument, NULL, 'm' },
+		{ "uts", optional_argument, NULL, 'u' },
+		{ "ipc", optional_argument, NULL, 'i' },
+		{ "net", optional_argument, NULL, 'n' },
+		{ "pid", optional_argument, NULL, 'p' },
+		{ "user", optional_argument, NULL, 'U' },
+		{ "cgroup", optional_argument, NULL, 'C' },
+		{ "time", optional_argument, NULL, 'T' },
 		{ "root", optional_argument, NULL, 'r' },
 		{ "wd", optional_argument, NULL, 'w' },
 		{ "no-fork", no_argument, NULL, 'F' },
@@ -281,14 +318,14 @@ again:
 			break;
 		}
 		case 'a': o->all = true; break;
-		case 'm': o->types |= 1u << CELL_NS_MNT; break;
-		case 'u': o->types |= 1u << CELL_NS_UTS; break;
-		case 'i': o->types |= 1u << CELL_NS_IPC; break;
-		case 'n': o->types |= 1u << CELL_NS_NET; break;
-		case 'p': o->types |= 1u << CELL_NS_PID; break;
-		case 'U': o->types |= 1u << CELL_NS_USER; break;
-		case 'C': o->types |= 1u << CELL_NS_CGROUP; break;
-		case 'T': o->types |= 1u << CELL_NS_TIME; break;
+		case 'm': ns_opt(o, CELL_NS_MNT, optarg); break;
+		case 'u': ns_opt(o, CELL_NS_UTS, optarg); break;
+		case 'i': ns_opt(o, CELL_NS_IPC, optarg); break;
+		case 'n': ns_opt(o, CELL_NS_NET, optarg); break;
+		case 'p': ns_opt(o, CELL_NS_PID, optarg); break;
+		case 'U': ns_opt(o, CELL_NS_USER, optarg); break;
+		case 'C': ns_opt(o, CELL_NS_CGROUP, optarg); break;
+		case 'T': ns_opt(o, CELL_NS_TIME, optarg); break;
 		case 'r': o->root_set = true; o->root = optarg; break;
 		case 'w': o->wd_set = true; o->wd = optarg; break;
 		case 'F': o->no_fork = true; break;
@@ -297,11 +334,42 @@ again:
 		default: return cell_error_set(err, "enter: bad usage (see `cell enter --help`)");
 		}
 	}
-	if (!o->pid && !o->container && optind < argc) {
+	if (!o->pid && !o->container && !o->any_file && optind < argc) {
 		o->container = argv[optind++];
 		goto again;
 	}
 	*ret_optind = optind;
+	return 0;
+}
+
+static uint64_t file_ino(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* With no namespace named: all of the target's that differ from ours. A
+ * user namespace identical to ours is never joined (setns says EINVAL). */
+static int pick_types(struct enter_opts *o, cell_error **err)
+{
+	bool pick_differing = o->pid && (o->all || !o->types);
+	for (int t = 0; t < CELL_NS_NTYPES; t++) {
+		cell_error *e = NULL;
+		uint64_t mine = cell_ns_ino(0, t, &e);
+		uint64_t its = o->files[t] ? file_ino(o->files[t]) : o->pid ? cell_ns_ino(o->pid, t, &e) : 0;
+		if (e && t != CELL_NS_TIME && t != CELL_NS_CGROUP && pick_differing) {
+			int en = e->errnum;
+			cell_error_free(&e);
+			return cell_error_errno(err, en, "enter: namespaces of pid %d", (int)o->pid);
+		}
+		cell_error_free(&e);
+		if (pick_differing && its && its != mine)
+			o->types |= 1u << t;
+		if (t == CELL_NS_USER && its == mine)
+			o->types &= ~(1u << t);
+	}
+	if (!o->types)
+		cell_warn("pid %d shares every namespace with us: running the command here", (int)o->pid);
 	return 0;
 }
 
@@ -314,45 +382,29 @@ static int do_enter(int argc, char **argv, cell_error **err)
 		return r < 0 ? EXIT_CELL : 0;
 
 	_cleanup_free_ char *name = NULL;
-	if (!o.pid) {
+	if (!o.pid && !o.any_file) {
 		if (!o.container)
-			return cell_error_set(err, "enter: which container? name one, or give -t PID (see `cell enter --help`)");
+			return cell_error_set(err, "enter: which container? name one, or give -t PID or --TYPE=FILE (see `cell enter --help`)");
 		if (cell_ns_ctr_resolve(o.container, &o.pid, &name, err) < 0)
 			return cell_error_wrap(err, "enter");
 	}
 	char **cmd = first < argc ? argv + first : NULL;
-	if (kill(o.pid, 0) < 0 && errno == ESRCH)
+	if (o.pid && kill(o.pid, 0) < 0 && errno == ESRCH)
 		return cell_error_errno(err, ESRCH, "enter: pid %d", (int)o.pid);
-
-	/* with no namespace named: all of the target's that differ from ours;
-	 * a user namespace identical to ours can never be joined (EINVAL) */
-	bool pick_differing = o.all || !o.types;
-	for (int t = 0; t < CELL_NS_NTYPES; t++) {
-		cell_error *e = NULL;
-		uint64_t mine = cell_ns_ino(0, t, &e);
-		uint64_t its = cell_ns_ino(o.pid, t, &e);
-		if (e && t != CELL_NS_TIME && t != CELL_NS_CGROUP && pick_differing) {
-			int en = e->errnum;
-			cell_error_free(&e);
-			return cell_error_errno(err, en, "enter: namespaces of pid %d", (int)o.pid);
-		}
-		cell_error_free(&e);
-		if (pick_differing && its && its != mine)
-			o.types |= 1u << t;
-		if (t == CELL_NS_USER && its == mine)
-			o.types &= ~(1u << t);
-	}
-	if (!o.types)
-		cell_warn("pid %d shares every namespace with us: running the command here", (int)o.pid);
-	warn_wrong_pid(o.pid);
+	if (pick_types(&o, err) < 0)
+		return -1;
+	if (o.pid)
+		warn_wrong_pid(o.pid);
 
 	int nsfd[CELL_NS_NTYPES];
 	for (int t = 0; t < CELL_NS_NTYPES; t++)
 		nsfd[t] = -1;
 	_cleanup_close_ int root_fd = -1;
 	_cleanup_close_ int wd_fd = -1;
-	if (open_fds(&o, nsfd, &root_fd, &wd_fd, err) < 0)
+	if (open_fds(&o, nsfd, &root_fd, &wd_fd, err) < 0) {
+		cell_error_wrap(err, "enter");
 		goto fail;
+	}
 	if (o.types && join(&o, nsfd, err) < 0) {
 		cell_error_wrap(err, "enter %s", name ? name : "");
 		goto fail;

@@ -70,6 +70,24 @@ like "$LAST_OUT" "999999999" "... naming the pid"
 fails "enter an unknown container fails" -- "$CELL" enter celltest-no-such-container true
 like "$LAST_OUT" "celltest-no-such-container.*no running container" "... saying no such container runs"
 
+# --TYPE=FILE: a namespace bound on a file (ip netns add, unshare --net=FILE)
+if command -v ip >/dev/null; then
+	nn=celltest-enter-$$
+	[ -d /run/netns ] || defer '[ -z "$(ls -A /run/netns)" ] && { umount /run/netns; rmdir /run/netns; }'
+	ip netns add $nn && defer "ip netns del $nn"
+	ip netns exec $nn ip link set lo up
+	is "$("$CELL" enter --net=/run/netns/$nn ip -o link | awk '{print $2, $3}')" "$(ip netns exec $nn ip -o link | awk '{print $2, $3}')" \
+		"enter --net=/run/netns/NAME: the links ip netns exec shows"
+	is "$("$CELL" enter -t "$U" -u --net=/run/netns/$nn sh -c 'hostname; ip -o link | wc -l')" "celltest-enter
+1" "-t PID -u with --net=FILE: the pid's uts, the file's net"
+else
+	skip "ip(8) missing"
+fi
+fails "--uts with no file and no target fails" -- "$CELL" enter --net=/proc/self/ns/net -u true
+like "$LAST_OUT" "give --uts=FILE, -t PID" "... saying what to give"
+fails "a missing namespace file fails" -- "$CELL" enter --net=/nonexistent/celltest true
+like "$LAST_OUT" "enter: open ./nonexistent/celltest.: No such file" "... naming the file"
+
 # a user namespace: entered first, then uid 0 in it (the seeds' uid_map reading)
 bg N unshare --user --map-root-user --uts sh -c 'hostname celltest-userns; exec sleep 300'
 wait_hostname "$N" celltest-userns
