@@ -365,8 +365,39 @@ static void test_notify(void)
 	rmdir(dir);
 }
 
+/* A filter longer than the kernel's 4096 instructions fails at compile
+ * time, before any container exists. */
+static void test_too_big(void)
+{
+	cell_error *err = NULL;
+	json_object *o = json_object_new_object(), *rules = json_object_new_array();
+	json_object_object_add(o, "defaultAction", json_object_new_string("SCMP_ACT_ALLOW"));
+	for (int i = 0; i < 4500; i++) {
+		json_object *r = json_object_new_object(), *names = json_object_new_array();
+		json_object *args = json_object_new_array(), *a = json_object_new_object();
+		json_object_array_add(names, json_object_new_string("ioctl"));
+		json_object_object_add(r, "names", names);
+		json_object_object_add(r, "action", json_object_new_string("SCMP_ACT_ERRNO"));
+		json_object_object_add(a, "index", json_object_new_int(1));
+		json_object_object_add(a, "value", json_object_new_int(i));
+		json_object_object_add(a, "op", json_object_new_string("SCMP_CMP_EQ"));
+		json_object_array_add(args, a);
+		json_object_object_add(r, "args", args);
+		json_object_array_add(rules, r);
+	}
+	json_object_object_add(o, "syscalls", rules);
+	struct cell_seccomp *s = NULL;
+	int r = cell_seccomp_compile(o, &s, &err);
+	OK(r < 0 && err && strstr(err->msg, "the kernel accepts at most 4096"), "4500 rules are refused at compile "
+	   "time: %s", err ? err->msg : "(accepted)");
+	cell_seccomp_free(s);
+	cell_error_free(&err);
+	json_object_put(o);
+}
+
 int main(void)
 {
+	test_too_big();
 	test_bad();
 	test_errno_rules();
 	test_default_errno();
