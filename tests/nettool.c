@@ -11,6 +11,7 @@
  *   nettool resolv FILE [DNS]...
  *   nettool serve PORT        accept forever; to each client: "peer IP\n" then echo
  *   nettool connect IP PORT [MSG]   print what the server says (3 s timeout)
+ *   nettool bench ROOT NETWORK PID N   time N attach+detach and N none, in-process
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/net.h"
@@ -143,6 +145,52 @@ static int connect_to(const char *ip, int port, const char *msg)
 	return 0;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int bench(const char *root, const char *net, pid_t pid, int n)
+{
+	struct cell_net_opts o = { 0 };
+	struct cell_port port;
+	struct cell_net_result res;
+	cell_error *e = NULL;
+	double att = 0, det = 0, attp = 0, none = 0, t;
+
+	for (int i = 0; i < n; i++) {
+		t = now_ms();
+		if (cell_net_attach(root, net, "bench", pid, &o, &res, &e) < 0)
+			return fail(&e);
+		att += now_ms() - t;
+		t = now_ms();
+		if (cell_net_detach(root, "bench", &e) < 0)
+			return fail(&e);
+		det += now_ms() - t;
+		if (cell_port_parse("80", &port, &e) < 0)
+			return fail(&e);
+		o.ports = &port;
+		o.n_ports = 1;
+		t = now_ms();
+		if (cell_net_attach(root, net, "bench", pid, &o, &res, &e) < 0)
+			return fail(&e);
+		attp += now_ms() - t;
+		o.ports = NULL;
+		o.n_ports = 0;
+		if (cell_net_detach(root, "bench", &e) < 0)
+			return fail(&e);
+		t = now_ms();
+		if (cell_net_none(pid, &e) < 0)
+			return fail(&e);
+		none += now_ms() - t;
+	}
+	printf("attach_ms=%.2f\nattach_with_port_ms=%.2f\ndetach_ms=%.2f\nnone_ms=%.2f\n", att / n, attp / n, det / n,
+	       none / n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cell_error *e = NULL;
@@ -181,6 +229,8 @@ int main(int argc, char **argv)
 		free(s);
 		return 0;
 	}
+	if (streq(cmd, "bench") && argc == 6)
+		return bench(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
 	if (streq(cmd, "serve") && argc == 3)
 		return serve(atoi(argv[2]));
 	if (streq(cmd, "connect") && argc >= 4)

@@ -73,7 +73,7 @@ int cell_network_setup(const struct cell_network *n, cell_error **err)
 	rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
 	if (write_sysctl(rl, "1", err) < 0)
 		return -1;
-	if (cell_nft_network_add(n, err) < 0)
+	if (cell_nft_network_ensure(n, err) < 0)
 		return -1;
 	if (!n->internal && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) < 0)
 		return cell_error_wrap(err, "network `%s` needs IPv4 forwarding", n->name);
@@ -285,8 +285,15 @@ static int configure_inside(int nsfd, const struct cell_network *n, const struct
 	if (!n->internal) {
 		struct cell_prefix gw = n->gateway;
 		gw.len = 32;
-		if (cell_route_add(in, NULL, &gw, ifname, err) < 0)
-			return -1;
+		cell_error *e = NULL;
+		/* the first network's default route wins, as in Docker */
+		if (cell_route_add(in, NULL, &gw, ifname, &e) < 0) {
+			if (cell_error_code(e) != EEXIST) {
+				*err = e;
+				return -1;
+			}
+			cell_error_free(&e);
+		}
 	}
 	return 0;
 }

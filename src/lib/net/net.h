@@ -205,6 +205,9 @@ int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err);
  * hairpin and localhost masquerade, forward drops for internal networks.
  * Each rule's comment is "cell-net:<name>". Idempotent. */
 int cell_nft_network_add(const struct cell_network *n, cell_error **err);
+/* The same, but nothing is committed when every rule of the network is in
+ * place (one listing, no transaction): what each attach calls. */
+int cell_nft_network_ensure(const struct cell_network *n, cell_error **err);
 /* Remove a network's rules; the whole table when no network's rules are
  * left in it (whichever root they came from). */
 int cell_nft_network_del(const char *name, cell_error **err);

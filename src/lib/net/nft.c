@@ -92,12 +92,12 @@ static bool table_exists(struct nft *jn, cell_error **err)
 
 /* Write "delete rule" commands for every rule whose comment is exactly
  * `comment` to f; count the rules of other networks in *ret_nets. */
-static int collect_deletes(const char *comment, FILE *f, int *ret_nets, cell_error **err)
+static int collect_deletes_n(const char *comment, FILE *f, int *ret_nets, int *ret_own, cell_error **err)
 {
 	struct nft jn = { 0 };
 	json_object *root = NULL, *arr;
 	cell_error *e = NULL;
-	int nets = 0, r = -1;
+	int nets = 0, own = 0, r = -1;
 
 	if (nft_open(&jn, true, err) < 0)
 		return -1;
@@ -128,6 +128,7 @@ static int collect_deletes(const char *comment, FILE *f, int *ret_nets, cell_err
 			if (!json_object_object_get_ex(rule, "handle", &h) ||
 			    !json_object_object_get_ex(rule, "chain", &chain))
 				continue;
+			own++;
 			fprintf(f, "delete rule " TABLE " %s handle %lld\n", json_object_get_string(chain),
 				(long long)json_object_get_int64(h));
 		}
@@ -136,9 +137,16 @@ static int collect_deletes(const char *comment, FILE *f, int *ret_nets, cell_err
 out:
 	if (ret_nets)
 		*ret_nets = nets;
+	if (ret_own)
+		*ret_own = own;
 	json_object_put(root);
 	nft_close(&jn);
 	return r;
+}
+
+static int collect_deletes(const char *comment, FILE *f, int *ret_nets, cell_error **err)
+{
+	return collect_deletes_n(comment, f, ret_nets, NULL, err);
 }
 
 /* Run commands as one nftables transaction: all or nothing, so replacing a
@@ -184,23 +192,30 @@ static const char base_cmds[] =
 	"add rule " TABLE " prerouting fib daddr type local jump published\n"
 	"add rule " TABLE " output fib daddr type local jump published\n";
 
-int cell_nft_network_add(const struct cell_network *n, cell_error **err)
+static int network_add(const struct cell_network *n, bool force, cell_error **err)
 {
 	char sub[64], cmt[96];
 	char *cmds = NULL;
 	size_t len = 0;
 	FILE *f;
 	const char *br = n->bridge;
-	int r;
+	int r, own = 0, want;
 
 	cell_prefix_str(&n->subnet, true, sub, sizeof(sub));
 	snprintf(cmt, sizeof(cmt), "cell-net:%s", n->name);
+	want = 3 + !streq(br, CELL_DEFAULT_NETWORK) + (n->internal ? 2 : 1);
 	f = open_memstream(&cmds, &len);
 	/* replace, never duplicate, the network's rules, in one transaction */
-	if (collect_deletes(cmt, f, NULL, err) < 0) {
+	if (collect_deletes_n(cmt, f, NULL, &own, err) < 0) {
 		fclose(f);
 		free(cmds);
 		return cell_error_wrap(err, "network `%s`", n->name);
+	}
+	if (own == want && !force) {
+		/* all there (every attach calls this): a commit costs ~10 ms */
+		fclose(f);
+		free(cmds);
+		return 0;
 	}
 	fputs(base_cmds, f);
 	fprintf(f, "add rule " TABLE " postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"%s\"\n",
@@ -223,6 +238,16 @@ int cell_nft_network_add(const struct cell_network *n, cell_error **err)
 	r = run_batch(cmds, cmt, err);
 	free(cmds);
 	return r;
+}
+
+int cell_nft_network_add(const struct cell_network *n, cell_error **err)
+{
+	return network_add(n, true, err);
+}
+
+int cell_nft_network_ensure(const struct cell_network *n, cell_error **err)
+{
+	return network_add(n, false, err);
 }
 
 int cell_nft_table_del(cell_error **err)
