@@ -186,6 +186,17 @@ static void test_misc_good(void)
 	cell_seccomp_free(s);
 	cell_error_free(&err);
 
+	s = compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_TSYNC\", "
+		    "\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\", \"SECCOMP_FILTER_FLAG_LOG\"], \"syscalls\": [{\"names\": "
+		    "[\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 3}]}", &err);
+	OK(s != NULL, "TSYNC, SPEC_ALLOW and LOG together compile%s%s", err ? ": " : "", err ? err->msg : "");
+	if (s) {
+		int st = in_child(s, probe_getppid);
+		OK(EXITED(st, 3), "and load: getppid gets errno 3 (0x%x)", st);
+	}
+	cell_seccomp_free(s);
+	cell_error_free(&err);
+
 	s = compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"]}", &err);
 	if (cell_seccomp_flag_supported("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
 		OK(s != NULL, "WAIT_KILLABLE_RECV is supported here and accepted");
@@ -308,6 +319,36 @@ static void test_notify(void)
 	OK(cell_seccomp_needs_notify(s), "needs_notify");
 	IS_STR(cell_seccomp_listener_path(s), "/run/agent.sock", "listener path");
 	IS_STR(cell_seccomp_listener_metadata(s), "meta-1", "listener metadata");
+
+	/* with TSYNC and WAIT_KILLABLE_RECV too, where the kernel has them */
+	if (cell_seccomp_flag_supported("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
+		struct cell_seccomp *s2 = compile(
+			"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/x\", \"flags\": "
+			"[\"SECCOMP_FILTER_FLAG_TSYNC\", \"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"], \"syscalls\": "
+			"[{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}", &err);
+		OK(s2 != NULL, "notify with TSYNC and WAIT_KILLABLE_RECV compiles%s%s", err ? ": " : "",
+		   err ? err->msg : "");
+		cell_error_free(&err);
+		if (s2) {
+			fflush(stdout);
+			pid_t p2 = fork();
+			if (p2 == 0) {
+				int nfd = -1;
+				prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+				if (cell_seccomp_load(s2, &nfd, &err) < 0) {
+					printf("# %s\n", err->msg);
+					_exit(250);
+				}
+				_exit(nfd >= 0 ? 0 : 251);
+			}
+			int st2 = 0;
+			waitpid(p2, &st2, 0);
+			OK(EXITED(st2, 0), "it loads with TSYNC_ESRCH added and gives a notify fd (0x%x)", st2);
+		}
+		cell_seccomp_free(s2);
+	} else {
+		printf("ok %d - # SKIP WAIT_KILLABLE_RECV not supported by this kernel\n", ++tap_n);
+	}
 
 	/* load it in a child and check that a notify fd comes out */
 	fflush(stdout);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,15 +23,20 @@
 /* The kernel refuses classic BPF programs longer than this (BPF_MAXINSNS). */
 #define SECCOMP_MAX_INSNS 4096
 
-#if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
-#define HAVE_WAITKILL 1
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
 
+/* libseccomp builds the program once, in the runtime; the init loads it
+ * with the seccomp(2) syscall itself. That halves the cost (generating a
+ * multi-arch program takes libseccomp ~15 ms) and leaves the init nothing
+ * to allocate between clone and execve. */
 struct cell_seccomp {
-	scmp_filter_ctx ctx;
+	struct sock_filter *prog;
+	unsigned short insns;
+	unsigned long flags;	/* SECCOMP_FILTER_FLAG_* for seccomp(2) */
 	bool notify;
 	char *listener_path, *listener_metadata;
-	int insns;
 };
 
 const char *const cell_seccomp_actions[] = {
@@ -55,27 +62,38 @@ const char *const cell_seccomp_flags[] = {
 	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL,
 };
 
-/* API levels of seccomp_api_get(3): what the kernel + libseccomp pair supports. */
 static const struct {
 	const char *name;
-	unsigned int api;	/* 0 = this libseccomp cannot set it */
-	int attr;
+	unsigned long flag;
 } flag_table[] = {
-	{ "SECCOMP_FILTER_FLAG_TSYNC", 2, SCMP_FLTATR_CTL_TSYNC },
-	{ "SECCOMP_FILTER_FLAG_LOG", 3, SCMP_FLTATR_CTL_LOG },
-	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4, SCMP_FLTATR_CTL_SSB },
-#ifdef HAVE_WAITKILL
-	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 7, SCMP_FLTATR_CTL_WAITKILL },
-#else
-	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 0, 0 },
-#endif
+	{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
+	{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
 };
+
+/* Ask the kernel: with a NULL program, a known flag set fails with EFAULT
+ * and an unknown one with EINVAL (what libseccomp and runc do too). */
+static bool kernel_has_flags(unsigned long flags)
+{
+	errno = 0;
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, NULL);
+	return r < 0 && errno == EFAULT;
+}
+
+static unsigned long probe_flag(unsigned long flag)
+{
+	/* WAIT_KILLABLE_RECV is only valid together with NEW_LISTENER */
+	if (flag == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+		return flag | SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	return flag;
+}
 
 bool cell_seccomp_flag_supported(const char *flag)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(flag_table); i++)
 		if (streq(flag, flag_table[i].name))
-			return flag_table[i].api && seccomp_api_get() >= flag_table[i].api;
+			return kernel_has_flags(probe_flag(flag_table[i].flag));
 	return false;
 }
 
@@ -169,21 +187,14 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, const char *where, ce
 	return 0;
 }
 
-static int set_flag(scmp_filter_ctx ctx, const char *name, const char *where, cell_error **err)
+static int set_flag(struct cell_seccomp *s, const char *name, const char *where, cell_error **err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(flag_table); i++) {
 		if (!streq(name, flag_table[i].name))
 			continue;
-		if (!flag_table[i].api)
-			return cell_error_set(err, "`%s`: `%s` is not supported by libseccomp %u.%u.%u",
-					      where, name, SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO);
-		if (seccomp_api_get() < flag_table[i].api)
-			return cell_error_set(err, "`%s`: `%s` is not supported by this kernel (libseccomp API "
-					      "level %u, needs %u)", where, name, seccomp_api_get(),
-					      flag_table[i].api);
-		int r = seccomp_attr_set(ctx, (enum scmp_filter_attr)flag_table[i].attr, 1);
-		if (r < 0)
-			return cell_error_errno(err, -r, "`%s`: set `%s`", where, name);
+		if (!kernel_has_flags(probe_flag(flag_table[i].flag)))
+			return cell_error_set(err, "`%s`: `%s` is not supported by this kernel", where, name);
+		s->flags |= flag_table[i].flag;
 		return 0;
 	}
 	return cell_error_set(err, "`%s`: unknown flag `%s` (expected SECCOMP_FILTER_FLAG_TSYNC, "
@@ -281,8 +292,8 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const char *na
 	return 0;
 }
 
-static int add_syscalls(struct cell_seccomp *s, json_object *sc, size_t idx, uint32_t def_action,
-			cell_error **err)
+static int add_syscalls(struct cell_seccomp *s, scmp_filter_ctx ctx, json_object *sc, size_t idx,
+			uint32_t def_action, cell_error **err)
 {
 	_cleanup_free_ char *where = xasprintf(CTX ".syscalls[%zu]", idx);
 	json_object *names = NULL, *args = NULL;
@@ -330,30 +341,36 @@ static int add_syscalls(struct cell_seccomp *s, json_object *sc, size_t idx, uin
 		if (nr == __NR_SCMP_ERROR)
 			continue;	/* unknown here: newer kernel or other arch only */
 		_cleanup_free_ char *nwhere = xasprintf("%s.names[%zu]", where, i);
-		if (add_rule(s->ctx, action, nr, name, cmp, ncmp, same_index, nwhere, err) < 0)
+		if (add_rule(ctx, action, nr, name, cmp, ncmp, same_index, nwhere, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Generate the BPF program now so that a filter the kernel would refuse for
- * its size fails here, before the container exists. */
-static int check_size(struct cell_seccomp *s, cell_error **err)
+/* Generate the program, keep it, and refuse now one the kernel would
+ * refuse for its size. */
+static int export_program(struct cell_seccomp *s, scmp_filter_ctx ctx, cell_error **err)
 {
 	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
 		return cell_error_errno(err, errno, "memfd_create for the seccomp program");
-	int r = seccomp_export_bpf(s->ctx, fd);
+	int r = seccomp_export_bpf(ctx, fd);
 	if (r < 0)
 		return cell_error_errno(err, -r, "`" CTX "`: generate the BPF program");
 	if (fstat(fd, &st) < 0)
 		return cell_error_errno(err, errno, "fstat the seccomp program");
-	s->insns = (int)(st.st_size / 8);
-	if (s->insns > SECCOMP_MAX_INSNS)
-		return cell_error_set(err, "`" CTX "`: the filter has %d BPF instructions, the kernel "
-				      "accepts at most %d (too many rules or arguments)", s->insns,
-				      SECCOMP_MAX_INSNS);
+	size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
+	if (n == 0 || (size_t)st.st_size % sizeof(struct sock_filter))
+		return cell_error_set(err, "`" CTX "`: libseccomp generated a program of %lld bytes",
+				      (long long)st.st_size);
+	if (n > SECCOMP_MAX_INSNS)
+		return cell_error_set(err, "`" CTX "`: the filter has %zu BPF instructions, the kernel "
+				      "accepts at most %d (too many rules or arguments)", n, SECCOMP_MAX_INSNS);
+	s->prog = xmalloc(n * sizeof(struct sock_filter));
+	if (pread(fd, s->prog, n * sizeof(struct sock_filter), 0) != (ssize_t)(n * sizeof(struct sock_filter)))
+		return cell_error_errno(err, errno, "read the seccomp program back");
+	s->insns = (unsigned short)n;
 	return 0;
 }
 
@@ -386,7 +403,8 @@ static int compile_header(json_object *o, struct cell_seccomp *s, uint32_t *ret_
 	return 0;
 }
 
-static int compile_lists(json_object *o, struct cell_seccomp *s, uint32_t def, cell_error **err)
+static int compile_lists(json_object *o, struct cell_seccomp *s, scmp_filter_ctx ctx, uint32_t def,
+			 cell_error **err)
 {
 	static const char *const lists[] = { "architectures", "flags" };
 	json_object *a;
@@ -401,7 +419,7 @@ static int compile_lists(json_object *o, struct cell_seccomp *s, uint32_t def, c
 			if (!e || json_object_get_type(e) != json_type_string)
 				return cell_error_set(err, "`%s`: expected string, got %s", where, type_name(e));
 			const char *v = json_object_get_string(e);
-			if ((l == 0 ? add_arch(s->ctx, v, where, err) : set_flag(s->ctx, v, where, err)) < 0)
+			if ((l == 0 ? add_arch(ctx, v, where, err) : set_flag(s, v, where, err)) < 0)
 				return -1;
 		}
 	}
@@ -409,68 +427,94 @@ static int compile_lists(json_object *o, struct cell_seccomp *s, uint32_t def, c
 	if (cj_array(o, "syscalls", CTX, &a, err) < 0)
 		return -1;
 	for (size_t i = 0; a && i < json_object_array_length(a); i++)
-		if (add_syscalls(s, json_object_array_get_idx(a, i), i, def, err) < 0)
+		if (add_syscalls(s, ctx, json_object_array_get_idx(a, i), i, def, err) < 0)
 			return -1;
+	return 0;
+}
+
+/* Flags for seccomp(2) once the whole profile is known. */
+static int final_flags(struct cell_seccomp *s, cell_error **err)
+{
+	if (!s->notify) {
+		/* meaningless without a listener, and refused by the kernel */
+		s->flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+		return 0;
+	}
+	s->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	if (s->flags & SECCOMP_FILTER_FLAG_TSYNC) {
+		/* TSYNC reports a failing thread through the return value that
+		 * NEW_LISTENER needs for the fd, unless told to use ESRCH */
+		s->flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+		if (!kernel_has_flags(s->flags))
+			return cell_error_set(err, "`" CTX ".flags`: SECCOMP_FILTER_FLAG_TSYNC together with "
+					      "SCMP_ACT_NOTIFY needs Linux 5.7 (SECCOMP_FILTER_FLAG_TSYNC_ESRCH)");
+	}
+	if (!kernel_has_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return cell_error_set(err, "`" CTX "`: SCMP_ACT_NOTIFY needs seccomp user notification "
+				      "(Linux 5.0)");
 	return 0;
 }
 
 int cell_seccomp_compile(json_object *o, struct cell_seccomp **ret, cell_error **err)
 {
 	struct cell_seccomp *s;
+	scmp_filter_ctx ctx = NULL;
 	uint32_t def = 0;
-	int r;
 
 	if (cj_expect_object(o, CTX, err) < 0)
 		return -1;
 	s = xcalloc(1, sizeof(*s));
 	if (compile_header(o, s, &def, err) < 0)
 		goto fail;
-	s->ctx = seccomp_init(def);
-	if (!s->ctx) {
+	ctx = seccomp_init(def);
+	if (!ctx) {
 		cell_error_set(err, "`" CTX "`: libseccomp refused to create a filter with default action "
 			       "0x%x", def);
 		goto fail;
 	}
-	/* no_new_privs is process.noNewPrivileges' business, not the filter's */
-	if ((r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0) {
-		cell_error_errno(err, -r, "`" CTX "`: clear the filter's no_new_privs attribute");
-		goto fail;
-	}
-	if (compile_lists(o, s, def, err) < 0)
+	if (compile_lists(o, s, ctx, def, err) < 0)
 		goto fail;
 	if (s->notify && !s->listener_path) {
 		cell_error_set(err, "`" CTX ".listenerPath`: required when an action is SCMP_ACT_NOTIFY");
 		goto fail;
 	}
-	if (check_size(s, err) < 0)
+	if (final_flags(s, err) < 0 || export_program(s, ctx, err) < 0)
 		goto fail;
+	seccomp_release(ctx);
 	*ret = s;
 	return 0;
 fail:
+	if (ctx)
+		seccomp_release(ctx);
 	cell_seccomp_free(s);
 	return -1;
 }
 
 int cell_seccomp_load(struct cell_seccomp *s, int *ret_notify_fd, cell_error **err)
 {
-	int r = seccomp_load(s->ctx);
+	struct sock_fprog prog = { .len = s->insns, .filter = s->prog };
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->flags, &prog);
 	if (r < 0) {
-		if (r == -EACCES || r == -EPERM)
-			return cell_error_errno(err, -r, "load the seccomp filter (without "
+		if (errno == EACCES || errno == EPERM)
+			return cell_error_errno(err, errno, "load the seccomp filter (without "
 						"process.noNewPrivileges, loading a filter needs CAP_SYS_ADMIN)");
-		return cell_error_errno(err, -r, "load the seccomp filter");
+		if (errno == EBUSY)
+			return cell_error_errno(err, errno, "load the seccomp filter (a filter with a notify "
+						"listener is already installed: listeners cannot nest)");
+		if (errno == ESRCH)
+			return cell_error_errno(err, errno, "load the seccomp filter (SECCOMP_FILTER_FLAG_TSYNC: "
+						"another thread has a diverging filter)");
+		return cell_error_errno(err, errno, "load the seccomp filter (%u instructions, flags %#lx)",
+					s->insns, s->flags);
 	}
 	if (ret_notify_fd)
 		*ret_notify_fd = -1;
 	if (!s->notify)
 		return 0;
-	int fd = seccomp_notify_fd(s->ctx);
-	if (fd < 0)
-		return cell_error_errno(err, -fd, "get the seccomp notify fd");
 	if (ret_notify_fd)
-		*ret_notify_fd = fd;
+		*ret_notify_fd = (int)r;
 	else
-		close(fd);
+		close((int)r);
 	return 0;
 }
 
@@ -498,8 +542,7 @@ void cell_seccomp_free(struct cell_seccomp *s)
 {
 	if (!s)
 		return;
-	if (s->ctx)
-		seccomp_release(s->ctx);
+	free(s->prog);
 	free(s->listener_path);
 	free(s->listener_metadata);
 	free(s);

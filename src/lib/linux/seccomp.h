@@ -4,8 +4,10 @@
  * created, so that every mistake in it (unknown action, operator or
  * architecture, errnoRet on an action that returns no errno, notify without
  * listenerPath, a filter too large for the kernel) is reported up front with
- * the field that holds it. The container init only loads the result, as the
- * last step before execve.
+ * the field that holds it. libseccomp generates the BPF program there, once;
+ * the container init only hands that program to seccomp(2) (no allocation,
+ * no libseccomp state), as the last step before execve. Flags are passed to
+ * seccomp(2) directly, so each works wherever the kernel has it.
  *
  * Semantics follow runc: syscall names libseccomp does not know are skipped
  * (profiles list syscalls of newer kernels), rules whose action equals the
@@ -57,7 +59,7 @@ extern const char *const cell_seccomp_actions[];
 extern const char *const cell_seccomp_operators[];
 extern const char *const cell_seccomp_archs[];
 extern const char *const cell_seccomp_flags[];
-/* Whether libseccomp and the running kernel support a flag of cell_seccomp_flags. */
+/* Whether the running kernel supports a flag of cell_seccomp_flags. */
 bool cell_seccomp_flag_supported(const char *flag);
 
 #endif
