@@ -3,7 +3,8 @@
  * DNAT and masquerade from inside namespaces).
  *
  *   nettool attach ROOT NETWORK ID PID [--ip IP] [--mac MAC] [--hostname H]
- *                  [--alias A]... [-p SPEC]...      prints key=value lines
+ *                  [--alias A]... [-p SPEC]... [--hosts-file F] [--add-host N:IP]...
+ *                                                    prints key=value lines
  *   nettool detach ROOT ID
  *   nettool prune ROOT                                 prints how many leases went
  *   nettool none PID | phys-attach PID IF | phys-detach PID IF
@@ -42,13 +43,14 @@ static int do_attach(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, 'i' }, { "mac", required_argument, NULL, 'm' },
 		{ "hostname", required_argument, NULL, 'h' }, { "alias", required_argument, NULL, 'a' },
-		{ "ifname", required_argument, NULL, 'n' }, { 0 },
+		{ "ifname", required_argument, NULL, 'n' }, { "hosts-file", required_argument, NULL, 'H' },
+		{ "add-host", required_argument, NULL, 'A' }, { 0 },
 	};
 	struct cell_net_opts o = { 0 };
 	struct cell_net_result res;
 	struct cell_port ports[16];
-	char *aliases[8] = { 0 };
-	size_t na = 0;
+	char *aliases[8] = { 0 }, *add[8] = { 0 };
+	size_t na = 0, nadd = 0;
 	cell_error *e = NULL;
 	int c;
 
@@ -61,6 +63,8 @@ static int do_attach(int argc, char **argv)
 		case 'h': o.hostname = optarg; break;
 		case 'n': o.ifname = optarg; break;
 		case 'a': if (na < 7) aliases[na++] = optarg; break;
+		case 'H': o.hosts_path = optarg; break;
+		case 'A': if (nadd < 7) add[nadd++] = optarg; break;
 		case 'p':
 			if (o.n_ports >= 16 || cell_port_parse(optarg, &ports[o.n_ports], &e) < 0)
 				return e ? fail(&e) : 1;
@@ -70,6 +74,7 @@ static int do_attach(int argc, char **argv)
 		}
 	}
 	o.aliases = na ? aliases : NULL;
+	o.add_hosts = nadd ? add : NULL;
 	if (argc - optind != 4) {
 		fprintf(stderr, "usage: nettool attach ROOT NETWORK ID PID [options]\n");
 		return 2;

@@ -57,8 +57,9 @@ is "$(C network ls -q | wc -l)" 1 "nothing created by the refused commands"
 is "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward on for a network with egress"
 
 # ---- two containers --------------------------------------------------------
-check "attach c1 (port 18080->80 published)" -- "$NT" attach "$R" neta c1-$tag $P1 --hostname c1 -p 18080:80
-check "attach c2" -- "$NT" attach "$R" neta c2-$tag $P2 --hostname c2 --alias web
+check "attach c1 (port 18080->80 published)" -- "$NT" attach "$R" neta c1-$tag $P1 --hostname c1 -p 18080:80 \
+	--hosts-file "$TMPD/hosts1"
+check "attach c2" -- "$NT" attach "$R" neta c2-$tag $P2 --hostname c2 --alias web --hosts-file "$TMPD/hosts2"
 defer "'$NT' detach '$R' c1-$tag; '$NT' detach '$R' c2-$tag"
 IP1=$(C network inspect neta | jq -r ".[0].Containers[\"c1-$tag\"].IPv4Address")
 IP2=$(C network inspect neta | jq -r ".[0].Containers[\"c2-$tag\"].IPv4Address")
@@ -74,6 +75,12 @@ check "c1 pings c2" -- in_ns $P1 busybox ping -c1 -W2 "${IP2%/16}"
 check "c2 pings c1" -- in_ns $P2 busybox ping -c1 -W2 "${IP1%/16}"
 check "c1 pings the gateway" -- in_ns $P1 busybox ping -c1 -W2 "$GW"
 like "$("$NT" hosts "$R" neta c1-$tag c1 "${IP1%/16}")" "${IP2%/16}	c2 web" "c1's /etc/hosts names c2 and its alias"
+like "$(cat "$TMPD/hosts1")" "${IP2%/16}	c2 web" "c1's hosts file was updated when c2 joined"
+like "$(cat "$TMPD/hosts2")" "${IP2%/16}	c2 web" "c2's hosts file has its own name and alias"
+by_name() { in_ns $1 unshare -m sh -c "mount --bind '$2' /etc/hosts && busybox ping -c1 -W2 $3"; }
+check "c1 pings c2 by name" -- by_name $P1 "$TMPD/hosts1" c2
+check "c1 pings c2 by alias" -- by_name $P1 "$TMPD/hosts1" web
+check "c2 pings c1 by name" -- by_name $P2 "$TMPD/hosts2" c1
 
 # ---- bad input: nothing half-made -------------------------------------------
 nveth=$(ip -o link show type veth | wc -l)
@@ -147,6 +154,7 @@ fails "phys: of an unknown interface is refused" -- "$NT" phys-attach $P4 nosuch
 
 # ---- detach, crash cleanup, removal -----------------------------------------------------
 check "detach c1" -- "$NT" detach "$R" c1-$tag
+is "$(grep -c "c1" "$TMPD/hosts2")" 0 "c2's hosts file no longer names c1"
 fails "c1's veth is gone" -- ip link show dev "$VETH1"
 is "$(nft list table inet cell | grep -c "cell-ctr:c1-$tag")" 0 "c1's DNAT rule is gone"
 is "$(ls "$R/networks/neta.leases" | wc -l)" 1 "c1's lease is gone"

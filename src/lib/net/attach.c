@@ -221,6 +221,63 @@ static char *ports_str(const struct cell_port *ports, size_t n)
 	return s;
 }
 
+/* ---- hosts files kept current ---- */
+
+/* Rewrite in place (not rename: the file is bind-mounted into a container). */
+static int write_in_place(const char *path, const char *data, cell_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = strlen(data), off = 0;
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open hosts file `%s`", path);
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return cell_error_errno(err, errno, "write hosts file `%s`", path);
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Every container of the network with a hosts file gets it rewritten.
+ * Lock held. A container whose file is gone is skipped: it is stopping. */
+static int refresh_hosts(const char *root, const char *network, cell_error **err)
+{
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (cell_lease_list(root, network, &all, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char ip[64];
+		_cleanup_free_ char *text = NULL;
+		cell_error *e = NULL;
+		if (!all[i].hosts_path || !*all[i].hosts_path)
+			continue;
+		cell_prefix_str(&all[i].ip, false, ip, sizeof(ip));
+		text = cell_net_hosts(root, network, all[i].container, all[i].hostname, ip, all[i].add_hosts, err);
+		if (!text) {
+			r = -1;
+			break;
+		}
+		if (write_in_place(all[i].hosts_path, text, &e) < 0) {
+			if (cell_error_code(e) == ENOENT) {
+				cell_error_free(&e);
+				continue;
+			}
+			*err = e;
+			r = -1;
+		}
+	}
+	cell_lease_list_free(all, n);
+	return r;
+}
+
 /* ---- attach / detach ---- */
 
 static uint32_t fnv1a(const char *a, const char *b)
@@ -370,6 +427,13 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		for (size_t i = 0; i < k; i++)
 			st->lease.aliases[i] = xstrdup(o->aliases[i]);
 	}
+	st->lease.hosts_path = xstrdup(o->hosts_path ? o->hosts_path : "");
+	if (o->add_hosts) {
+		size_t k = strv_len(o->add_hosts);
+		st->lease.add_hosts = xcalloc(k + 1, sizeof(char *));
+		for (size_t i = 0; i < k; i++)
+			st->lease.add_hosts[i] = xstrdup(o->add_hosts[i]);
+	}
 	st->lease.pid = pid;
 	st->lease.start_time = proc_start_time(pid);
 	st->lease.ports = ports_str(ports, o->n_ports);
@@ -395,6 +459,16 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 	if (cell_nft_container_add(id, &st->lease.ip, ports, o->n_ports, err) < 0)
 		goto out;
 	st->rules_made = true;
+	if (o->hosts_path) {
+		/* the container's own file must exist: create it if the engine did not */
+		_cleanup_close_ int hfd = open(o->hosts_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (hfd < 0) {
+			cell_error_errno(err, errno, "create hosts file `%s`", o->hosts_path);
+			goto out;
+		}
+	}
+	if (refresh_hosts(st->root, n->name, err) < 0)
+		goto out;
 
 	if (ret) {
 		memset(ret, 0, sizeof(*ret));
@@ -453,8 +527,11 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
 	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && r == 0; i++)
-		if (streq(all[i].container, container_id))
+		if (streq(all[i].container, container_id)) {
 			r = ipam_release(root, &all[i], err);
+			if (r == 0)
+				r = refresh_hosts(root, all[i].network, err);
+		}
 	cell_lease_list_free(all, n);
 	/* rules without a lease (a crash between the two) go too */
 	if (r == 0)
@@ -478,7 +555,7 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 	for (size_t i = 0; i < n; i++) {
 		if (all[i].pid > 0 && all[i].start_time && proc_start_time(all[i].pid) == all[i].start_time)
 			continue;	/* its process lives */
-		if (ipam_release(root, &all[i], err) < 0) {
+		if (ipam_release(root, &all[i], err) < 0 || refresh_hosts(root, all[i].network, err) < 0) {
 			cell_lease_list_free(all, n);
 			return -1;
 		}
@@ -577,27 +654,32 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 	size_t n = 0;
 
 	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-	if (ip && hostname && *hostname)
-		fprintf(f, "%s\t%s\n", ip, hostname);
 	if (root && network && cell_lease_list(root, network, &all, &n, err) < 0) {
 		fclose(f);
 		free(s);
 		return NULL;
 	}
+	if (ip && hostname && *hostname) {
+		/* its own name, with its aliases on the same line */
+		fprintf(f, "%s\t%s", ip, hostname);
+		for (size_t i = 0; i < n; i++)
+			if (container_id && streq(all[i].container, container_id))
+				for (char **it = all[i].aliases; it && *it; it++)
+					fprintf(f, " %s", *it);
+		fprintf(f, "\n");
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct cell_lease *l = &all[i];
-		bool self = container_id && streq(l->container, container_id);
-		if (self && !(l->aliases && *l->aliases))
-			continue;
-		if (!*l->hostname && !(l->aliases && *l->aliases))
-			continue;
 		char names[1024] = "";
 		size_t used = 0;
-		if (!self && *l->hostname)
+		if (container_id && streq(l->container, container_id))
+			continue;
+		if (*l->hostname)
 			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
 		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
 			used += snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", *it);
-		fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
+		if (used)
+			fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
 	}
 	cell_lease_list_free(all, n);
 	for (char **it = add_hosts; it && *it; it++) {

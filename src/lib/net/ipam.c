@@ -521,6 +521,8 @@ void cell_lease_free(struct cell_lease *l)
 	free(l->hostname);
 	strv_free(l->aliases);
 	free(l->ports);
+	free(l->hosts_path);
+	strv_free(l->add_hosts);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -552,6 +554,11 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 	for (char **it = l->aliases; it && *it; it++)
 		json_object_array_add(al, json_object_new_string(*it));
 	json_object_object_add(o, "aliases", al);
+	al = json_object_new_array();
+	for (char **it = l->add_hosts; it && *it; it++)
+		json_object_array_add(al, json_object_new_string(*it));
+	json_object_object_add(o, "add_hosts", al);
+	json_object_object_add(o, "hosts_path", json_object_new_string(l->hosts_path ? l->hosts_path : ""));
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
 	json_object_object_add(o, "start_time", json_object_new_uint64(l->start_time));
 	json_object_object_add(o, "ports", json_object_new_string(l->ports ? l->ports : ""));
@@ -574,7 +581,7 @@ out:
 static int lease_read(const char *path, const char *network, struct cell_lease *l, cell_error **err)
 {
 	json_object *o = NULL;
-	const char *c = NULL, *ip = NULL, *veth = "", *mac = "", *host = "", *ports = "";
+	const char *c = NULL, *ip = NULL, *veth = "", *mac = "", *host = "", *ports = "", *hp = "";
 	int64_t pid = 0;
 	uint64_t st = 0;
 	int r = -1;
@@ -586,7 +593,8 @@ static int lease_read(const char *path, const char *network, struct cell_lease *
 	    cj_string(o, "veth", path, &veth, err) < 0 || cj_string(o, "mac", path, &mac, err) < 0 ||
 	    cj_string(o, "hostname", path, &host, err) < 0 || cj_int64(o, "pid", path, &pid, err) < 0 ||
 	    cj_uint64(o, "start_time", path, &st, err) < 0 || cj_string(o, "ports", path, &ports, err) < 0 ||
-	    cj_strv(o, "aliases", path, &l->aliases, err) < 0)
+	    cj_strv(o, "aliases", path, &l->aliases, err) < 0 || cj_strv(o, "add_hosts", path, &l->add_hosts, err) < 0 ||
+	    cj_string(o, "hosts_path", path, &hp, err) < 0)
 		goto out;
 	if (!c || !ip) {
 		cell_error_set(err, "%s: missing container or ip", path);
@@ -600,6 +608,7 @@ static int lease_read(const char *path, const char *network, struct cell_lease *
 	l->mac = xstrdup(mac);
 	l->hostname = xstrdup(host);
 	l->ports = xstrdup(ports);
+	l->hosts_path = xstrdup(hp);
 	l->pid = (pid_t)pid;
 	l->start_time = st;
 	r = 0;

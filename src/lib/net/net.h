@@ -181,6 +181,8 @@ struct cell_lease {
 	pid_t pid;		/* container init at attach time */
 	uint64_t start_time;	/* its start time, to tell a reused pid */
 	char *ports;		/* published ports as "tcp:0.0.0.0:8080:80,..." */
+	char *hosts_path;	/* the container's hosts file on the host, "" if none */
+	char **add_hosts;	/* its --add-host entries, NAME:IP */
 };
 void cell_lease_free(struct cell_lease *l);
 /* All leases of a network (n may be NULL for every network). */
@@ -248,6 +250,13 @@ struct cell_net_opts {
 	const struct cell_port *ports;
 	size_t n_ports;
 	unsigned mtu;		/* 0: 1500 */
+	/* The file (on the host) that the engine bind-mounts as the container's
+	 * /etc/hosts, or NULL. When given, attach writes it, and every attach or
+	 * detach on the network rewrites (in place, so bind mounts see it) the
+	 * hosts files of the other containers: they find each other by name
+	 * and alias without a DNS server. add_hosts: --add-host NAME:IP lines. */
+	const char *hosts_path;
+	char **add_hosts;
 };
 
 struct cell_net_result {
