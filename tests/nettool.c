@@ -12,6 +12,8 @@
  *   nettool resolv FILE [DNS]...
  *   nettool serve PORT        accept forever; to each client: "peer IP\n" then echo
  *   nettool connect IP PORT [MSG]   print what the server says (3 s timeout)
+ *   nettool userve PORT       UDP: answer each datagram with "peer IP <datagram>"
+ *   nettool uconnect IP PORT MSG    send one datagram, print the answer (3 s timeout)
  *   nettool bench ROOT NETWORK PID N   time N attach+detach and N none, in-process
  */
 #define _GNU_SOURCE
@@ -150,6 +152,49 @@ static int connect_to(const char *ip, int port, const char *msg)
 	return 0;
 }
 
+static int userve(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("nettool userve");
+		return 1;
+	}
+	for (;;) {
+		struct sockaddr_in peer;
+		socklen_t pl = sizeof(peer);
+		char buf[2048], out[2200], a[INET_ADDRSTRLEN];
+		ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&peer, &pl);
+		if (n < 0)
+			continue;
+		buf[n] = '\0';
+		int m = snprintf(out, sizeof(out), "peer %s %s", inet_ntop(AF_INET, &peer.sin_addr, a, sizeof(a)), buf);
+		sendto(fd, out, m, 0, (struct sockaddr *)&peer, pl);
+	}
+}
+
+static int uconnect(const char *ip, int port, const char *msg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct timeval tv = { .tv_sec = 3 };
+	char buf[2200];
+	ssize_t n;
+
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return 2;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, msg, strlen(msg), 0) < 0 ||
+	    (n = recv(fd, buf, sizeof(buf) - 1, 0)) < 0) {
+		fprintf(stderr, "nettool uconnect %s:%d: %s\n", ip, port, strerror(errno));
+		return 1;
+	}
+	buf[n] = '\0';
+	printf("%s\n", buf);
+	return 0;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -236,6 +281,10 @@ int main(int argc, char **argv)
 	}
 	if (streq(cmd, "bench") && argc == 6)
 		return bench(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
+	if (streq(cmd, "userve") && argc == 3)
+		return userve(atoi(argv[2]));
+	if (streq(cmd, "uconnect") && argc == 5)
+		return uconnect(argv[2], atoi(argv[3]), argv[4]);
 	if (streq(cmd, "serve") && argc == 3)
 		return serve(atoi(argv[2]));
 	if (streq(cmd, "connect") && argc >= 4)

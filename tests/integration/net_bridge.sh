@@ -57,7 +57,7 @@ is "$(C network ls -q | wc -l)" 1 "nothing created by the refused commands"
 is "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward on for a network with egress"
 
 # ---- two containers --------------------------------------------------------
-check "attach c1 (port 18080->80 published)" -- "$NT" attach "$R" neta c1-$tag $P1 --hostname c1 -p 18080:80 \
+check "attach c1 (ports 18080->80/tcp, 18053->53/udp published)" -- "$NT" attach "$R" neta c1-$tag $P1 --hostname c1 -p 18080:80 -p 18053:53/udp \
 	--hosts-file "$TMPD/hosts1"
 check "attach c2" -- "$NT" attach "$R" neta c2-$tag $P2 --hostname c2 --alias web --hosts-file "$TMPD/hosts2"
 defer "'$NT' detach '$R' c1-$tag; '$NT' detach '$R' c2-$tag"
@@ -103,10 +103,15 @@ ip addr add $OUT.1/24 dev $OV; ip link set $OV up
 ip -n $ONS addr add $OUT.2/24 dev eth0; ip -n $ONS link set eth0 up; ip -n $ONS link set lo up
 ip -n $ONS route add default via $OUT.1
 ip netns exec $ONS "$NT" serve 7000 >/dev/null 2>&1 & S=$!; defer "kill $S"
+ip netns exec $ONS "$NT" userve 7001 >/dev/null 2>&1 & S=$!; defer "kill $S"
 in_ns $P1 "$NT" serve 80 >/dev/null 2>&1 & S=$!; defer "kill $S"
+in_ns $P1 "$NT" userve 53 >/dev/null 2>&1 & S=$!; defer "kill $S"
 sleep 0.3
 is "$(in_ns $P1 "$NT" connect $OUT.2 7000)" "peer $OUT.1" "c1 reaches the outside, masqueraded to the host's address"
 is "$(in_ns $P1 "$NT" connect $OUT.2 7000 hello | tail -1)" "hello" "and the echo comes back"
+is "$(in_ns $P1 "$NT" uconnect $OUT.2 7001 hi)" "peer $OUT.1 hi" "UDP to the outside, masqueraded"
+check "ICMP to the outside" -- in_ns $P1 busybox ping -c1 -W2 $OUT.2
+is "$(ip netns exec $ONS "$NT" uconnect $OUT.1 18053 q)" "peer $OUT.2 q" "published UDP port from the outside namespace"
 is "$("$NT" connect 127.0.0.1 18080)" "peer $GW" "published port from the host via 127.0.0.1"
 is "$("$NT" connect $OUT.1 18080)" "peer $OUT.1" "published port from the host via its own address"
 is "$(ip netns exec $ONS "$NT" connect $OUT.1 18080)" "peer $OUT.2" "published port from the outside namespace (source kept)"
