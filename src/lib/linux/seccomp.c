@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "seccomp.h"
+#include "linux/seccomp.h"
 
 #include <ctype.h>
 #include <errno.h>
