@@ -522,7 +522,10 @@ static int import_rootfs(struct cell_store *s, const char *path, const struct ce
 		return cell_error_errno(err, errno, "open `%s`", path);
 	}
 	const char *mt = cell_layer_media_type(fd, false);
-	bool keep = strncmp(mt, "application/vnd.oci", 19) == 0;
+	/* gzip and zstd layers are kept as given; plain tars, xz and bzip2 are
+	 * stored as the uncompressed stream, written while it is unpacked: one
+	 * read, one hash (the stream's digest is both diff id and blob digest) */
+	bool keep = strncmp(mt, "application/vnd.oci", 19) == 0 && !streq(mt, "application/vnd.oci.image.layer.v1.tar");
 	if (!mkdtemp(tmp)) {
 		pending_clear(&p);
 		return cell_error_errno(err, errno, "create layer temp dir in `%s/layers`", s->root);
@@ -541,16 +544,24 @@ static int import_rootfs(struct cell_store *s, const char *path, const struct ce
 		}
 		r = cell_layer_unpack(fd, tmp, path, l->diff_id, &l->size, err);
 	} else {
+		struct stat st;
 		snprintf(l->media_type, sizeof(l->media_type), "application/vnd.oci.image.layer.v1.tar");
-		teep = xasprintf("%s/tmp/layer-XXXXXX", s->root);
+		teep = xasprintf("%s/blobs/sha256/.tmp-XXXXXX", s->root);
 		tee = mkostemp(teep, O_CLOEXEC);
 		if (tee < 0) {
 			cell_error_errno(err, errno, "create `%s`", teep);
 			goto out;
 		}
 		r = cell_layer_unpack_tee(fd, tmp, path, tee, l->diff_id, &l->size, err);
-		if (r == 0 && lseek(tee, 0, SEEK_SET) == 0)
-			r = cell_blob_put_fd(s, tee, NULL, l->blob, &l->blob_size, err);
+		if (r == 0) {
+			memcpy(l->blob, l->diff_id, sizeof(l->blob));
+			_cleanup_free_ char *bp = cell_blob_path(s, l->blob);
+			fchmod(tee, 0644);
+			if (fstat(tee, &st) < 0 || rename(teep, bp) < 0)
+				r = cell_error_errno(err, errno, "rename `%s` to `%s`", teep, bp);
+			else
+				l->blob_size = (uint64_t)st.st_size;
+		}
 	}
 	if (r < 0)
 		goto out;
