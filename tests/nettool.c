@@ -85,33 +85,44 @@ static int do_attach(int argc, char **argv)
 		return fail(&e);
 	printf("ip=%s\nprefixlen=%d\ngateway=%s\nmac=%s\nifname=%s\nveth=%s\nbridge=%s\n", res.ip, res.prefixlen,
 	       res.gateway, res.mac, res.ifname, res.veth, res.bridge);
+	if (res.ip6[0])
+		printf("ip6=%s\nprefixlen6=%d\ngateway6=%s\n", res.ip6, res.prefixlen6, res.gateway6);
 	for (size_t i = 0; i < res.n_ports; i++)
 		printf("port=%u:%u\n", res.ports[i].host_port, res.ports[i].port);
 	return 0;
 }
 
+/* Dual stack: IPv4 peers arrive as ::ffff:a.b.c.d and are printed as a.b.c.d. */
+static const char *peer_str(const struct sockaddr_in6 *p, char *buf, size_t len)
+{
+	if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr))
+		return inet_ntop(AF_INET, &p->sin6_addr.s6_addr[12], buf, len);
+	return inet_ntop(AF_INET6, &p->sin6_addr, buf, len);
+}
+
 static int serve(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int one = 1, zero = 0, fd = socket(AF_INET6, SOCK_STREAM, 0);
 
 	signal(SIGCHLD, SIG_IGN);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
 		perror("nettool serve");
 		return 1;
 	}
 	for (;;) {
-		struct sockaddr_in peer;
+		struct sockaddr_in6 peer;
 		socklen_t pl = sizeof(peer);
 		int c = accept(fd, (struct sockaddr *)&peer, &pl);
-		char a[INET_ADDRSTRLEN], buf[4096];
+		char a[INET6_ADDRSTRLEN], buf[4096];
 		ssize_t n;
 		if (c < 0)
 			continue;
 		if (fork() == 0) {
 			close(fd);
-			dprintf(c, "peer %s\n", inet_ntop(AF_INET, &peer.sin_addr, a, sizeof(a)));
+			dprintf(c, "peer %s\n", peer_str(&peer, a, sizeof(a)));
 			while ((n = read(c, buf, sizeof(buf))) > 0)
 				if (write(c, buf, n) != n)
 					break;
@@ -123,19 +134,31 @@ static int serve(int port)
 
 static int connect_to(const char *ip, int port, const char *msg)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct timeval tv = { .tv_sec = 3 };
+	socklen_t sl;
 	char buf[4096];
 	ssize_t n;
+	int fd;
 
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		sl = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		sl = sizeof(*s6);
+	} else {
 		fprintf(stderr, "nettool connect: bad address %s\n", ip);
 		return 2;
 	}
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		fprintf(stderr, "nettool connect %s:%d: %s\n", ip, port, strerror(errno));
 		return 1;
 	}

@@ -17,7 +17,8 @@ static const char network_usage[] =
 	"Usage: cell network COMMAND\n\n"
 	"Manage bridge networks.\n\n"
 	"Commands:\n"
-	"  create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal] NAME\n"
+	"  create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal]\n"
+	"         [--ipv6 [--subnet IPV6-CIDR] [--gateway IPV6]] NAME\n"
 	"  ls [--format table|json] [-q] [--no-trunc]\n"
 	"  inspect NAME...\n"
 	"  rm [-f] NAME...\n"
@@ -37,7 +38,7 @@ static int net_create(int argc, char **argv, cell_error **err)
 	static const struct option opts[] = {
 		{ "subnet", required_argument, NULL, 's' }, { "gateway", required_argument, NULL, 'g' },
 		{ "ip-range", required_argument, NULL, 'r' }, { "internal", no_argument, NULL, 'i' },
-		{ "driver", required_argument, NULL, 'd' }, { 0 },
+		{ "driver", required_argument, NULL, 'd' }, { "ipv6", no_argument, NULL, '6' }, { 0 },
 	};
 	struct cell_network_opts o = { 0 };
 	_cleanup_cell_network_ struct cell_network *n = NULL;
@@ -46,8 +47,10 @@ static int net_create(int argc, char **argv, cell_error **err)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': o.subnet = optarg; break;
-		case 'g': o.gateway = optarg; break;
+		/* as Docker: --subnet and --gateway once per address family */
+		case 's': if (strchr(optarg, ':')) o.subnet6 = optarg, o.ipv6 = true; else o.subnet = optarg; break;
+		case 'g': if (strchr(optarg, ':')) o.gateway6 = optarg; else o.gateway = optarg; break;
+		case '6': o.ipv6 = true; break;
 		case 'r': o.ip_range = optarg; break;
 		case 'i': o.internal = true; break;
 		case 'd':

@@ -66,6 +66,13 @@ int cell_network_setup(const struct cell_network *n, cell_error **err)
 		}
 		cell_error_free(&e);
 	}
+	if (n->subnet6.family && cell_addr_add(nl, n->bridge, &n->gateway6, &e) < 0) {
+		if (cell_error_code(e) != EEXIST) {
+			*err = e;
+			return -1;
+		}
+		cell_error_free(&e);
+	}
 	if (cell_link_set_up(nl, n->bridge, true, err) < 0)
 		return -1;
 	/* DNAT of 127.0.0.1 into the bridge: the kernel drops loopback sources
@@ -77,6 +84,11 @@ int cell_network_setup(const struct cell_network *n, cell_error **err)
 		return -1;
 	if (!n->internal && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) < 0)
 		return cell_error_wrap(err, "network `%s` needs IPv4 forwarding", n->name);
+	/* global in the kernel: interfaces with accept_ra=1 stop taking router
+	 * advertisements; only networks with IPv6 egress pay that */
+	if (!n->internal && n->subnet6.family &&
+	    write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1", err) < 0)
+		return cell_error_wrap(err, "network `%s` needs IPv6 forwarding", n->name);
 	return 0;
 }
 
@@ -339,6 +351,24 @@ static int configure_inside(int nsfd, const struct cell_network *n, const struct
 		return -1;
 	if (cell_addr_add(in, ifname, ip, err) < 0)
 		return -1;
+	if (n->subnet6.family) {
+		struct cell_prefix ip6;
+		cell_network_ip6(n, ip, &ip6);
+		if (cell_addr_add(in, ifname, &ip6, err) < 0)
+			return -1;
+		if (!n->internal) {
+			struct cell_prefix gw6 = n->gateway6;
+			cell_error *e = NULL;
+			gw6.len = 128;
+			if (cell_route_add(in, NULL, &gw6, ifname, &e) < 0) {
+				if (cell_error_code(e) != EEXIST) {
+					*err = e;
+					return -1;
+				}
+				cell_error_free(&e);
+			}
+		}
+	}
 	if (!n->internal) {
 		struct cell_prefix gw = n->gateway;
 		gw.len = 32;
@@ -476,6 +506,14 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		ret->prefixlen = st->lease.ip.len;
 		if (!n->internal)
 			cell_prefix_str(&n->gateway, false, ret->gateway, sizeof(ret->gateway));
+		if (n->subnet6.family) {
+			struct cell_prefix ip6;
+			cell_network_ip6(n, &st->lease.ip, &ip6);
+			cell_prefix_str(&ip6, false, ret->ip6, sizeof(ret->ip6));
+			ret->prefixlen6 = ip6.len;
+			if (!n->internal)
+				cell_prefix_str(&n->gateway6, false, ret->gateway6, sizeof(ret->gateway6));
+		}
 		snprintf(ret->mac, sizeof(ret->mac), "%s", st->lease.mac);
 		snprintf(ret->ifname, sizeof(ret->ifname), "%s", ifname);
 		snprintf(ret->veth, sizeof(ret->veth), "%s", veth);
@@ -759,9 +797,16 @@ struct json_object *cell_network_json(const char *root, const struct cell_networ
 	json_object_object_add(cfg, "Gateway", json_object_new_string(cell_prefix_str(&n->gateway, false, b, sizeof(b))));
 	json_object_object_add(cfg, "IPRange", json_object_new_string(cell_prefix_str(&n->range, true, b, sizeof(b))));
 	json_object_array_add(cfgs, cfg);
+	if (n->subnet6.family) {
+		json_object *c6 = json_object_new_object();
+		json_object_object_add(c6, "Subnet", json_object_new_string(cell_prefix_str(&n->subnet6, true, b, sizeof(b))));
+		json_object_object_add(c6, "Gateway", json_object_new_string(cell_prefix_str(&n->gateway6, false, b, sizeof(b))));
+		json_object_array_add(cfgs, c6);
+	}
 	json_object_object_add(ipam, "Driver", json_object_new_string("default"));
 	json_object_object_add(ipam, "Config", cfgs);
 	json_object_object_add(o, "IPAM", ipam);
+	json_object_object_add(o, "EnableIPv6", json_object_new_boolean(n->subnet6.family != 0));
 	json_object_object_add(o, "Internal", json_object_new_boolean(n->internal));
 	if (cell_lease_list(root, n->name, &all, &nl, &e) < 0)
 		cell_error_free(&e);
@@ -770,6 +815,11 @@ struct json_object *cell_network_json(const char *root, const struct cell_networ
 		json_object_object_add(c, "Name", json_object_new_string(all[i].hostname));
 		json_object_object_add(c, "IPv4Address", json_object_new_string(cell_prefix_str(&all[i].ip, true, b, sizeof(b))));
 		json_object_object_add(c, "MacAddress", json_object_new_string(all[i].mac));
+		if (n->subnet6.family) {
+			struct cell_prefix ip6;
+			cell_network_ip6(n, &all[i].ip, &ip6);
+			json_object_object_add(c, "IPv6Address", json_object_new_string(cell_prefix_str(&ip6, true, b, sizeof(b))));
+		}
 		json_object_object_add(c, "Veth", json_object_new_string(all[i].veth));
 		json_object_object_add(c, "Ports", json_object_new_string(all[i].ports));
 		json_object_object_add(ctrs, all[i].container, c);

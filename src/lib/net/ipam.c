@@ -108,6 +108,10 @@ static json_object *network_to_json(const struct cell_network *n)
 	json_object_object_add(o, "gateway", json_object_new_string(cell_prefix_str(&n->gateway, false, b, sizeof(b))));
 	json_object_object_add(o, "ip_range", json_object_new_string(cell_prefix_str(&n->range, true, b, sizeof(b))));
 	json_object_object_add(o, "internal", json_object_new_boolean(n->internal));
+	if (n->subnet6.family) {
+		json_object_object_add(o, "subnet6", json_object_new_string(cell_prefix_str(&n->subnet6, true, b, sizeof(b))));
+		json_object_object_add(o, "gateway6", json_object_new_string(cell_prefix_str(&n->gateway6, false, b, sizeof(b))));
+	}
 	return o;
 }
 
@@ -115,12 +119,14 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 {
 	_cleanup_cell_network_ struct cell_network *n = xcalloc(1, sizeof(*n));
 	const char *name = NULL, *id = "", *bridge = NULL, *created = "", *subnet = NULL, *gw = NULL, *range = NULL;
+	const char *subnet6 = NULL, *gw6 = NULL;
 
 	if (cj_expect_object(o, path, err) < 0 ||
 	    cj_string(o, "name", path, &name, err) < 0 || cj_string(o, "id", path, &id, err) < 0 ||
 	    cj_string(o, "bridge", path, &bridge, err) < 0 || cj_string(o, "created", path, &created, err) < 0 ||
 	    cj_string(o, "subnet", path, &subnet, err) < 0 || cj_string(o, "gateway", path, &gw, err) < 0 ||
 	    cj_string(o, "ip_range", path, &range, err) < 0 ||
+	    cj_string(o, "subnet6", path, &subnet6, err) < 0 || cj_string(o, "gateway6", path, &gw6, err) < 0 ||
 	    cj_bool(o, "internal", path, &n->internal, err) < 0)
 		return -1;
 	if (!name || !bridge || !subnet || !gw)
@@ -129,6 +135,11 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 	    cell_prefix_parse(range ? range : subnet, &n->range, err) < 0)
 		return cell_error_wrap(err, "%s", path);
 	n->gateway.len = n->subnet.len;
+	if (subnet6 && gw6) {
+		if (cell_prefix_parse(subnet6, &n->subnet6, err) < 0 || cell_prefix_parse(gw6, &n->gateway6, err) < 0)
+			return cell_error_wrap(err, "%s", path);
+		n->gateway6.len = n->subnet6.len;
+	}
 	n->name = xstrdup(name);
 	n->id = xstrdup(id);
 	n->bridge = xstrdup(bridge);
@@ -183,7 +194,7 @@ static int host_routes_load(struct host_routes *h, cell_error **err)
 	memset(h, 0, sizeof(*h));
 	if (cell_nl_open(-1, &nl, err) < 0)
 		return -1;
-	if (cell_route_list(nl, AF_INET, &h->v, &h->n, err) < 0)
+	if (cell_route_list(nl, AF_UNSPEC, &h->v, &h->n, err) < 0)
 		return cell_error_wrap(err, "check the host's routes");
 	if (cell_link_list(nl, &h->links, &h->n_links, err) < 0)
 		return cell_error_wrap(err, "check the host's links");
@@ -208,8 +219,12 @@ static const struct cell_route *route_collision(const struct host_routes *h, con
 			continue;
 		if (own_bridge && streq(link_name(h, r->oif), own_bridge))
 			continue;
-		/* loopback's 127/8 never reaches a bridge */
-		if (r->dst.addr[0] == 127)
+		/* loopback's 127/8 never reaches a bridge; nor do IPv6 link-local,
+		 * multicast and loopback routes that every interface has */
+		if (r->dst.family == AF_INET && r->dst.addr[0] == 127)
+			continue;
+		if (r->dst.family == AF_INET6 && (r->dst.addr[0] == 0xff || (r->dst.addr[0] == 0xfe && (r->dst.addr[1] & 0xc0) == 0x80) ||
+						  r->dst.len == 128))
 			continue;
 		if (cell_prefix_overlaps(&r->dst, p))
 			return r;
@@ -235,7 +250,7 @@ static char *network_collision(const char *root, const char *self, const struct 
 			cell_error_free(&e);
 			continue;
 		}
-		if (cell_prefix_overlaps(&n->subnet, p))
+		if (cell_prefix_overlaps(&n->subnet, p) || (n->subnet6.family && cell_prefix_overlaps(&n->subnet6, p)))
 			return xstrdup(n->name);
 	}
 	return NULL;
@@ -298,6 +313,62 @@ static char *random_id(void)
 	return s;
 }
 
+void cell_network_ip6(const struct cell_network *n, const struct cell_prefix *ip4, struct cell_prefix *ret)
+{
+	uint32_t host = cell_prefix_v4(ip4) & (0xffffffffu >> n->subnet.len);
+
+	memset(ret, 0, sizeof(*ret));
+	if (!n->subnet6.family)
+		return;
+	*ret = n->subnet6;
+	for (int i = 0; i < 4; i++)
+		ret->addr[15 - i] |= (uint8_t)(host >> (8 * i));
+}
+
+static int build_v6(struct cell_network *n, const struct cell_network_opts *o, cell_error **err)
+{
+	char a[64];
+
+	if (o->subnet6) {
+		if (cell_prefix_parse(o->subnet6, &n->subnet6, err) < 0)
+			return cell_error_wrap(err, "--subnet");
+		if (n->subnet6.family != AF_INET6 || n->subnet6.len < 48 || n->subnet6.len > 120 - (32 - n->subnet.len))
+			return cell_error_set(err, "--subnet %s: an IPv6 subnet must be /48 to /%d (room for the IPv4 host part)",
+					      o->subnet6, 120 - (32 - n->subnet.len));
+	} else {
+		/* a random ULA /64 (RFC 4193): fd + 40 random bits + 16-bit subnet 0 */
+		uint8_t r[5];
+		if (getrandom(r, sizeof(r), 0) != sizeof(r))
+			return cell_error_errno(err, errno, "getrandom");
+		memset(&n->subnet6, 0, sizeof(n->subnet6));
+		n->subnet6.family = AF_INET6;
+		n->subnet6.len = 64;
+		n->subnet6.addr[0] = 0xfd;
+		memcpy(n->subnet6.addr + 1, r, 5);
+	}
+	cell_prefix_network(&n->subnet6, &n->subnet6);
+	cell_prefix_str(&n->subnet6, true, a, sizeof(a));
+	/* the gateway takes the slot of the IPv4 gateway: never leased */
+	cell_network_ip6(n, &n->gateway, &n->gateway6);
+	if (o->gateway6) {
+		struct cell_prefix g, any;
+		uint32_t host_bits = 32 - n->subnet.len;
+		if (cell_prefix_parse(o->gateway6, &g, err) < 0)
+			return cell_error_wrap(err, "--gateway");
+		g.len = n->subnet6.len;
+		if (!cell_prefix_contains(&n->subnet6, &g))
+			return cell_error_set(err, "--gateway %s is not in subnet %s", o->gateway6, a);
+		/* any address in subnet6 + [0, 2^host_bits) may be a container's */
+		any = g;
+		any.len = 128 - host_bits;
+		if (memcmp(g.addr, n->gateway6.addr, 16) != 0 && cell_prefix_contains(&any, &n->gateway6))
+			return cell_error_set(err, "--gateway %s is in the range of container addresses of %s; "
+					      "leave it out (it defaults to the IPv4 gateway's slot)", o->gateway6, a);
+		n->gateway6 = g;
+	}
+	return 0;
+}
+
 static int build_network(const char *root, const char *name, const struct cell_network_opts *o,
 			 struct cell_network **ret, cell_error **err)
 {
@@ -349,9 +420,13 @@ static int build_network(const char *root, const char *name, const struct cell_n
 	} else {
 		n->range = n->subnet;
 	}
+	if ((o->ipv6 || o->subnet6) && build_v6(n, o, err) < 0)
+		return -1;
 	if (host_routes_load(&h, err) < 0)
 		goto out;
 	if (check_subnet_free(root, name, n->bridge, &n->subnet, &h, err) < 0)
+		goto out;
+	if (n->subnet6.family && check_subnet_free(root, name, n->bridge, &n->subnet6, &h, err) < 0)
 		goto out;
 	*ret = TAKE_PTR(n);
 	r = 0;

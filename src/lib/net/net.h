@@ -140,6 +140,11 @@ struct cell_network {
 	struct cell_prefix gateway;	/* len = subnet len */
 	struct cell_prefix range;	/* addresses handed out; = subnet unless --ip-range */
 	bool internal;		/* no masquerade, no forwarding out of the bridge */
+	/* IPv6 (--ipv6): family 0 when the network has none. Each container's
+	 * IPv6 address is subnet6 + the host part of its IPv4 address, so the
+	 * IPv4 lease makes it unique. No DNAT over IPv6 (ports publish on IPv4). */
+	struct cell_prefix subnet6;
+	struct cell_prefix gateway6;	/* len = subnet6 len */
 };
 
 struct cell_network_opts {
@@ -147,6 +152,9 @@ struct cell_network_opts {
 	const char *gateway;	/* NULL: first address of the subnet */
 	const char *ip_range;	/* NULL: the whole subnet */
 	bool internal;
+	bool ipv6;		/* dual stack */
+	const char *subnet6;	/* NULL with ipv6: a random ULA /64 (fdXX:XXXX:XXXX::/64) */
+	const char *gateway6;	/* NULL: subnet6::1 */
 };
 
 void cell_network_free(struct cell_network *n);
@@ -167,6 +175,8 @@ int cell_network_remove(const char *root, const char *name, bool force, cell_err
 int cell_network_setup(const struct cell_network *n, cell_error **err);
 /* Inspect output, Docker-like keys. */
 struct json_object *cell_network_json(const char *root, const struct cell_network *n);
+/* The IPv6 address that goes with an IPv4 lease (family 0 without IPv6). */
+void cell_network_ip6(const struct cell_network *n, const struct cell_prefix *ip4, struct cell_prefix *ret);
 /* Choose a free /16 (or /24) subnet: none of the host's routes, no network. */
 int cell_network_pick_subnet(const char *root, struct cell_prefix *ret, cell_error **err);
 
@@ -263,6 +273,9 @@ struct cell_net_result {
 	char ip[INET6_ADDRSTRLEN];
 	int prefixlen;
 	char gateway[INET6_ADDRSTRLEN];	/* "" on an internal network */
+	char ip6[INET6_ADDRSTRLEN];	/* "" without IPv6 */
+	int prefixlen6;
+	char gateway6[INET6_ADDRSTRLEN];	/* "" without IPv6 or on an internal network */
 	char mac[18];
 	char ifname[IFNAMSIZ];		/* inside */
 	char veth[IFNAMSIZ];		/* host side */

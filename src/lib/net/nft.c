@@ -203,7 +203,8 @@ static int network_add(const struct cell_network *n, bool force, cell_error **er
 
 	cell_prefix_str(&n->subnet, true, sub, sizeof(sub));
 	snprintf(cmt, sizeof(cmt), "cell-net:%s", n->name);
-	want = 3 + !streq(br, CELL_DEFAULT_NETWORK) + (n->internal ? 2 : 1);
+	want = 3 + !streq(br, CELL_DEFAULT_NETWORK) + (n->internal ? 2 : 1) +
+	       (n->subnet6.family ? (n->internal ? 1 : 2) : 0);
 	f = open_memstream(&cmds, &len);
 	/* replace, never duplicate, the network's rules, in one transaction */
 	if (collect_deletes_n(cmt, f, NULL, &own, err) < 0) {
@@ -227,6 +228,15 @@ static int network_add(const struct cell_network *n, bool force, cell_error **er
 	if (!streq(br, CELL_DEFAULT_NETWORK))
 		fprintf(f, "add rule " TABLE " forward iifname \"%s\" oifname \"" CELL_DEFAULT_NETWORK "\" drop comment \"%s\"\n",
 			br, cmt);
+	if (n->subnet6.family) {
+		char sub6[64];
+		cell_prefix_str(&n->subnet6, true, sub6, sizeof(sub6));
+		fprintf(f, "add rule " TABLE " postrouting oifname \"%s\" ip6 saddr %s ct status dnat masquerade comment \"%s\"\n",
+			br, sub6, cmt);
+		if (!n->internal)
+			fprintf(f, "add rule " TABLE " postrouting ip6 saddr %s oifname != \"%s\" masquerade comment \"%s\"\n",
+				sub6, br, cmt);
+	}
 	if (n->internal) {
 		fprintf(f, "add rule " TABLE " forward iifname \"%s\" oifname != \"%s\" drop comment \"%s\"\n", br, br, cmt);
 		fprintf(f, "add rule " TABLE " forward oifname \"%s\" iifname != \"%s\" drop comment \"%s\"\n", br, br, cmt);
