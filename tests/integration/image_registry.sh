@@ -146,3 +146,57 @@ mkdir -p "$TMPD/dockercfg"
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$AREG" "$(printf cell:s3cret | base64)" > "$TMPD/dockercfg/config.json"
 check "pull with credentials from docker's config.json" -- env DOCKER_CONFIG="$TMPD/dockercfg" \
 	"$CELL" --root "$R2" pull -q "$AREG/test/p:1"
+
+# bearer tokens, as Docker Hub does them: a small registry in python that
+# wants a token from its realm and redirects blob downloads elsewhere
+mkdir -p "$TMPD/fake"
+tar -C "$TMPD/fake" -xf "$TMPD/src.oci.tar"
+FPORT=$(free_port)
+python3 - "$TMPD/fake" "$FPORT" > "$TMPD/fake.log" 2>&1 <<'PY' &
+import base64, hashlib, http.server, json, os, sys
+root, port = sys.argv[1], int(sys.argv[2])
+index = json.load(open(os.path.join(root, "index.json")))
+mdesc = index["manifests"][0]
+def blob(d): return open(os.path.join(root, "blobs", "sha256", d.split(":")[1]), "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def send(self, code, body=b"", ctype="application/json", extra={}):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype); self.send_header("Content-Length", str(len(body)))
+        for k, v in extra.items(): self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def do_HEAD(self): self.do_GET()
+    def do_GET(self):
+        p = self.path
+        if p.startswith("/token"):
+            auth = self.headers.get("Authorization", "")
+            with open(os.path.join(root, "token-requests"), "a") as f: f.write(p + " " + auth + "\n")
+            return self.send(200, json.dumps({"token": "tok-123"}).encode())
+        if p.startswith("/direct/"):
+            return self.send(200, blob(p[len("/direct/"):]), "application/octet-stream")
+        if self.headers.get("Authorization") != "Bearer tok-123":
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token please"}]}', extra={
+                "WWW-Authenticate": 'Bearer realm="http://127.0.0.1:%d/token",service="fake",scope="repository:test/a:pull"' % port})
+        if p == "/v2/":
+            return self.send(200, b"{}")
+        if p.startswith("/v2/test/a/manifests/"):
+            ref = p.rsplit("/", 1)[1]
+            if ref not in ("latest", mdesc["digest"]): return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+            return self.send(200, blob(mdesc["digest"]), mdesc["mediaType"], {"Docker-Content-Digest": mdesc["digest"]})
+        if p.startswith("/v2/test/a/blobs/"):
+            return self.send(307, b"", extra={"Location": "/direct/" + p.rsplit("/", 1)[1]})
+        self.send(404, b"{}")
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+fpid=$!
+defer "kill $fpid"
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$FPORT/v2/" && break; sleep 0.1; done
+R5=$TMPD/r5
+check "pull from a registry that wants a bearer token" -- "$CELL" --root "$R5" pull "127.0.0.1:$FPORT/test/a"
+is "$("$CELL" --root "$R5" image inspect -f '{{.Id}}' "127.0.0.1:$FPORT/test/a")" "$id" "the image arrived whole"
+like "$(cat "$TMPD/fake/token-requests")" 'service=fake&scope=repository%3Atest%2Fa%3Apull' \
+	"the token was asked for the repository's pull scope"
+rm -f "$TMPD/fake/token-requests"
+check "pull with --creds sends them to the token realm" -- "$CELL" --root "$R5" pull -q --creds u:p "127.0.0.1:$FPORT/test/a"
+like "$(cat "$TMPD/fake/token-requests")" "Basic $(printf u:p | base64)" "basic credentials went to the realm"
