@@ -49,6 +49,24 @@ is "$(cat "$TMPD"/d* | wc -c)" 0 "$N parallel detaches said nothing (no error)"
 is "$(ls "$R/networks/par.leases" | wc -l)" 0 "no lease left"
 is "$(ip -o link show master "$BR" | wc -l)" 0 "no veth left on the bridge"
 is "$(nft list chain inet cell published | grep -c "cell-ctr:p[0-9]*-$tag\"")" 0 "no DNAT rule left"
+# kill -9 of attaches at random points, then the cleanup a crashed engine
+# would run (detach by id): nothing may be left half-made
+for i in $(seq 1 20); do
+	"$NT" attach "$R" par k$i-$tag ${pids[$((i - 1))]} -p $((21000 + i)):80 >/dev/null 2>&1 & k=$!
+	sleep 0.0$((RANDOM % 4))$((RANDOM % 10)); kill -9 $k 2>/dev/null; wait $k 2>/dev/null
+done
+for i in $(seq 1 20); do "$NT" detach "$R" k$i-$tag; done
+is "$(ls "$R/networks/par.leases" | wc -l)" 0 "after 20 attaches killed with -9 and detach: no lease"
+is "$(ip -o link show master "$BR" | wc -l)" 0 "no veth"
+is "$(nft list chain inet cell published | grep -c "cell-ctr:k[0-9]*-$tag\"")" 0 "no DNAT rule"
+for i in $(seq 1 10); do
+	"$NT" attach "$R" par j$i-$tag ${pids[$((i - 1))]} >/dev/null 2>&1 & k=$!
+	sleep 0.0$((RANDOM % 3))$((RANDOM % 10)); kill -9 $k 2>/dev/null; wait $k 2>/dev/null
+done
+for i in $(seq 1 10); do kill ${pids[$((i - 1))]}; done; sleep 0.2
+"$NT" prune "$R" >/dev/null
+is "$(ls "$R/networks/par.leases" | wc -l)" 0 "killed attaches of containers that then died: prune leaves no lease"
+is "$(ip -o link show master "$BR" | wc -l)" 0 "and no veth"
 check "network rm" -- "$CELL" --root "$R" network rm par
 is "$(ip -o link show type veth | wc -l)" "$veth_before" "no veth left on the host"
 if [ $had_table = 0 ]; then

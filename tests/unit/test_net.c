@@ -137,7 +137,7 @@ static void test_ipam(void)
 		struct cell_lease l = { .network = (char *)"t", .container = (char *)"cx" };
 		cell_prefix_parse("10.200.0.3/29", &l.ip, &e);
 		OK(ipam_lease_write(root, &l, true, &e) < 0 && cell_error_code(e) == EEXIST,
-		   "a taken address cannot be leased twice (O_EXCL)");
+		   "a taken address cannot be leased twice (link: EEXIST)");
 		cell_error_free(&e);
 	}
 	OK(ipam_pick_address(root, &n, NULL, &p, &e) == 0, "pick skips leased ones");

@@ -4,9 +4,11 @@
  *   <root>/networks/<name>.json           the network (subnet, gateway, bridge...)
  *   <root>/networks/<name>.leases/<ip>    one leased address, JSON naming the container
  *
- * A lease file is created with O_EXCL under the lock, so an address is never
- * handed out twice even by two `cell` processes racing. Readers need no lock:
- * every file is written atomically (temp file + rename). */
+ * A lease file is made whole in a temp file and link()ed to its name under
+ * the lock, so an address is never handed out twice even by two `cell`
+ * processes racing, and a kill -9 never leaves an empty lease that would
+ * hold an address forever. Readers need no lock: every file is written
+ * atomically (temp file + rename or link). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -612,7 +614,7 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 {
 	_cleanup_free_ char *dir = ipam_lease_dir(root, l->network);
 	_cleanup_free_ char *path = NULL;
-	char a[64];
+	char a[64], b[64];
 	json_object *o = json_object_new_object(), *al = json_object_new_array();
 	const char *s;
 	int r = 0;
@@ -622,7 +624,7 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 	json_object_object_add(o, "network", json_object_new_string(l->network));
 	json_object_object_add(o, "container", json_object_new_string(l->container));
 	/* with the prefix length, as the container's interface has it */
-	json_object_object_add(o, "ip", json_object_new_string(cell_prefix_str(&l->ip, true, a, sizeof(a))));
+	json_object_object_add(o, "ip", json_object_new_string(cell_prefix_str(&l->ip, true, b, sizeof(b))));
 	json_object_object_add(o, "veth", json_object_new_string(l->veth ? l->veth : ""));
 	json_object_object_add(o, "mac", json_object_new_string(l->mac ? l->mac : ""));
 	json_object_object_add(o, "hostname", json_object_new_string(l->hostname ? l->hostname : ""));
@@ -639,13 +641,19 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 	json_object_object_add(o, "ports", json_object_new_string(l->ports ? l->ports : ""));
 	s = cj_to_string(o, true);
 	if (create) {
-		/* the O_EXCL create is what makes the address ours */
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0) {
+		/* content first, in a temp file, then link(): the lease appears
+		 * whole or not at all, and link's EEXIST is what makes the address
+		 * ours (a kill -9 can leave only a dot-file, which lists skip) */
+		_cleanup_free_ char *tmp = xasprintf("%s/.%s.%d", dir, a, (int)getpid());
+		if (write_file_atomic(tmp, s, strlen(s), 0644, err) < 0)
+			goto out;
+		if (link(tmp, path) < 0) {
 			r = cell_error_errno(err, errno, "lease address %s in network `%s`", a, l->network);
+			unlink(tmp);
 			goto out;
 		}
-		close(fd);
+		unlink(tmp);
+		goto out;
 	}
 	r = write_file_atomic(path, s, strlen(s), 0644, err);
 out:
