@@ -112,6 +112,7 @@ static const char ls_usage[] =
 	"Usage: cell image ls [OPTIONS] [REFERENCE]\n\nList images.\n\n"
 	"Options:\n"
 	"  -a, --all             show all images (the default; kept for Docker's sake)\n"
+	"  -f, --filter string   dangling=true|false, reference=NAME[:TAG]\n"
 	"      --digests         show digests\n"
 	"      --format string   table (default) or json\n"
 	"      --no-trunc        do not truncate image ids\n"
@@ -182,10 +183,12 @@ static int image_ls(int argc, char **argv, cell_error **err)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' }, { "quiet", no_argument, NULL, 'q' },
-		{ "format", required_argument, NULL, 'f' }, { "no-trunc", no_argument, NULL, 'T' },
-		{ "digests", no_argument, NULL, 'd' }, { 0 },
+		{ "format", required_argument, NULL, 'J' }, { "no-trunc", no_argument, NULL, 'T' },
+		{ "digests", no_argument, NULL, 'd' }, { "filter", required_argument, NULL, 'f' }, { 0 },
 	};
 	bool quiet = false, trunc = true, json = false, digests = false;
+	int dangling = -1;	/* --filter dangling=true|false */
+	const char *filter = NULL;
 	_cleanup_store_ struct cell_store *s = NULL;
 	struct cell_image_summary *v = NULL;
 	size_t n = 0;
@@ -193,13 +196,24 @@ static int image_ls(int argc, char **argv, cell_error **err)
 
 	if (want_help(argc, argv, ls_usage))
 		return 0;
-	while ((c = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "aqf:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': break;
 		case 'q': quiet = true; break;
 		case 'T': trunc = false; break;
 		case 'd': digests = true; break;
 		case 'f':
+			if (streq(optarg, "dangling=true") || streq(optarg, "dangling=1"))
+				dangling = 1;
+			else if (streq(optarg, "dangling=false") || streq(optarg, "dangling=0"))
+				dangling = 0;
+			else if (strncmp(optarg, "reference=", 10) == 0)
+				filter = optarg + 10;
+			else
+				return cell_error_set(err, "image ls: unsupported --filter `%s` (dangling=true|false, "
+						      "reference=NAME[:TAG])", optarg);
+			break;
+		case 'J':
 			if (streq(optarg, "json"))
 				json = true;
 			else if (!streq(optarg, "table"))
@@ -208,13 +222,16 @@ static int image_ls(int argc, char **argv, cell_error **err)
 		default: return usage_error(err, "image ls", "bad option");
 		}
 	}
-	const char *filter = optind < argc ? argv[optind] : NULL;
+	if (optind < argc)
+		filter = argv[optind];
 	if (open_store(&s, err) < 0 || cell_image_list(s, &v, &n, err) < 0)
 		return EXIT_CELL;
-	if (filter) {	/* keep only matching images */
+	if (filter || dangling >= 0) {	/* keep only matching images */
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (name_matches(v[i].names, filter)) {
+			bool keep = (!filter || name_matches(v[i].names, filter)) &&
+				    (dangling < 0 || (dangling == 1) == (v[i].names[0] == NULL));
+			if (keep) {
 				v[k++] = v[i];
 			} else {
 				free(v[i].id);

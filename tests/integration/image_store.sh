@@ -115,7 +115,15 @@ done
 
 # prune: untagged images and unreferenced files go
 c image tag rt:1 rt:2 && c image rm rt:1 >/dev/null
-check "prune keeps named images" -- c image prune
+d1=$(c image import -q -c 'CMD ["one"]' "$TMPD/root.tar.gz" dang:1)
+d2=$(c image import -q -c 'CMD ["two"]' "$TMPD/root.tar.gz" dang:1)
+is "$(c image ls -q -f dangling=true)" "${d1:7:12}" "a name moved to a new import leaves the old image dangling"
+is "$(c image ls -q --filter dangling=false | sort | tr '\n' ' ')" "$(printf '%s\n' "${id:7:12}" "${d2:7:12}" | sort | tr '\n' ' ')" \
+	"ls --filter dangling=false lists the named ones"
+out=$(c image prune)
+like "$out" "deleted: $d1" "prune removes the dangling image"
+! printf '%s' "$out" | grep -q "deleted: $id"; ok $? "prune keeps named images"
+c image rm dang:1 >/dev/null
 [ -d "$R/layers/${diff_id#sha256:}" ]; ok $? "layer of rt:2 kept by prune"
 mkdir -p "$R/layers/.tmp-stale" && touch "$R/blobs/sha256/.tmp-stale"
 out=$(c image prune -a)
