@@ -1,7 +1,9 @@
 /* linux.seccomp: compile good and bad profiles, load filters in forked
  * children and check what the blocked syscalls return. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -436,8 +438,120 @@ static void test_too_big(void)
 	json_object_put(o);
 }
 
+static int count_files(const char *dir)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static double ms_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void test_cache(void)
+{
+	cell_error *err = NULL;
+	char dir[] = "/tmp/cell-test-seccomp-cache-XXXXXX";
+	if (!mkdtemp(dir)) {
+		OK(0, "mkdtemp");
+		return;
+	}
+	char *cache = xasprintf("%s/cache", dir);
+	const char *text = "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1, \"architectures\": "
+			   "[\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"], \"listenerPath\": \"/l\", "
+			   "\"listenerMetadata\": \"m\", \"syscalls\": [{\"names\": [\"read\", \"write\", \"exit_group\", "
+			   "\"exit\", \"rt_sigreturn\", \"sigaltstack\", \"mmap\", \"munmap\", \"madvise\", \"mprotect\", "
+			   "\"brk\", \"futex\", \"rt_sigaction\", \"rt_sigprocmask\", \"getpid\", \"gettid\", \"tgkill\", "
+			   "\"prctl\", \"openat\", \"close\", \"readlink\", \"newfstatat\", \"fstat\", \"pread64\"], "
+			   "\"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"umask\"], \"action\": \"SCMP_ACT_NOTIFY\"}, "
+			   "{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 61}]}";
+	json_object *o = NULL;
+	struct cell_seccomp *a = NULL, *b = NULL, *c = NULL;
+	cj_parse_string("profile", text, &o, &err);
+
+	double t0 = ms_now();
+	int r = cell_seccomp_compile_cached(o, cache, &a, &err);
+	double t1 = ms_now();
+	OK(r == 0, "first compile through the cache%s%s", err ? ": " : "", err ? err->msg : "");
+	cell_error_free(&err);
+	IS_INT(count_files(cache), 1, "the cache dir is created with one program in it");
+	r = cell_seccomp_compile_cached(o, cache, &b, &err);
+	double t2 = ms_now();
+	OK(r == 0, "second compile (a hit)");
+	printf("# miss %.2f ms, hit %.2f ms\n", t1 - t0, t2 - t1);
+	if (a && b) {
+		size_t la, lb;
+		const void *pa = cell_seccomp_program(a, &la), *pb = cell_seccomp_program(b, &lb);
+		OK(la == lb && la > 0 && memcmp(pa, pb, la) == 0, "the hit has the same program (%zu bytes)", la);
+		OK(cell_seccomp_needs_notify(b) && streq(cell_seccomp_listener_path(b), "/l") &&
+		   streq(cell_seccomp_listener_metadata(b), "m"), "the hit keeps notify, listenerPath and listenerMetadata");
+		int st = in_child(b, probe_getppid);
+		OK(EXITED(st, 61), "the cached program loads and works: getppid gets errno 61 (0x%x)", st);
+	}
+
+	/* a damaged file is a miss, and is replaced */
+	DIR *d = opendir(cache);
+	struct dirent *e;
+	char *file = NULL;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			file = xasprintf("%s/%s", cache, e->d_name);
+	if (d)
+		closedir(d);
+	if (file) {
+		int fd = open(file, O_WRONLY);
+		(void)!pwrite(fd, "XXXX", 4, 40);
+		close(fd);
+		r = cell_seccomp_compile_cached(o, cache, &c, &err);
+		OK(r == 0, "a damaged cache file is a miss, not an error");
+		size_t la = 0, lc = 1;
+		if (a && c) {
+			const void *pa = cell_seccomp_program(a, &la), *pc = cell_seccomp_program(c, &lc);
+			OK(la == lc && memcmp(pa, pc, la) == 0, "and the program is compiled again");
+		}
+		char *data = NULL;
+		read_file(file, &data, NULL, &err);
+		OK(data && !memmem(data, 100, "XXXX", 4), "the damaged file is rewritten");
+		free(data);
+		cell_error_free(&err);
+		free(file);
+	}
+	cell_seccomp_free(a);
+	cell_seccomp_free(b);
+	cell_seccomp_free(c);
+
+	/* another profile, another file; a bad profile is still an error */
+	json_object_object_add(o, "defaultErrnoRet", json_object_new_int(2));
+	r = cell_seccomp_compile_cached(o, cache, &a, &err);
+	OK(r == 0 && count_files(cache) == 2, "a changed profile is a new entry");
+	cell_seccomp_free(a);
+	json_object_object_add(o, "defaultAction", json_object_new_string("SCMP_ACT_NOPE"));
+	a = NULL;
+	r = cell_seccomp_compile_cached(o, cache, &a, &err);
+	OK(r < 0 && err && strstr(err->msg, "unknown action `SCMP_ACT_NOPE`"), "errors come through the cache: %s",
+	   err ? err->msg : "(accepted)");
+	cell_error_free(&err);
+	r = cell_seccomp_compile_cached(o, NULL, &a, &err);
+	OK(r < 0, "no cache dir: plain compile");
+	cell_error_free(&err);
+	json_object_put(o);
+	rm_rf(dir, &err);
+	cell_error_free(&err);
+	free(cache);
+}
+
 int main(void)
 {
+	test_cache();
 	test_too_big();
 	test_bad();
 	test_errno_rules();

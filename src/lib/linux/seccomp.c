@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "log.h"
 #include "util.h"
 
 #define CTX "linux.seccomp"
@@ -488,6 +490,121 @@ fail:
 		seccomp_release(ctx);
 	cell_seccomp_free(s);
 	return -1;
+}
+
+/* The cache: one file per profile, named by a 64-bit FNV-1a hash of the key
+ * text (this build, libseccomp, the kernel release and the profile as
+ * serialized). The file holds the whole key text, so a hash collision is a
+ * miss, never another profile's program.
+ *
+ *   struct cache_header | key text | program */
+struct cache_header {
+	char magic[8];		/* "CELLBPF1" */
+	uint32_t key_len, insns;
+	uint64_t flags;
+	uint32_t notify, pad;
+};
+
+static char *cache_key(json_object *o)
+{
+	struct utsname u;
+	const struct scmp_version *v = seccomp_version();
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	return xasprintf("cell %s\nlibseccomp %u.%u.%u\nlinux %s %s\n%s", CELL_VERSION, v->major, v->minor,
+			 v->micro, u.release, u.machine, cj_to_string(o, false));
+}
+
+static char *cache_path(const char *dir, const char *key)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	return xasprintf("%s/%016" PRIx64 ".bpf", dir, h);
+}
+
+static bool cache_read(const char *path, const char *key, struct cell_seccomp *s)
+{
+	cell_error *e = NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	struct cache_header h;
+	size_t key_len = strlen(key);
+
+	if (read_file(path, &data, &len, &e) < 0) {
+		cell_error_free(&e);
+		return false;
+	}
+	if (len < sizeof(h))
+		return false;
+	memcpy(&h, data, sizeof(h));
+	if (memcmp(h.magic, "CELLBPF1", 8) != 0 || h.key_len != key_len || h.insns == 0 ||
+	    h.insns > SECCOMP_MAX_INSNS ||
+	    len != sizeof(h) + key_len + (size_t)h.insns * sizeof(struct sock_filter) ||
+	    memcmp(data + sizeof(h), key, key_len) != 0)
+		return false;
+	s->insns = (unsigned short)h.insns;
+	s->flags = (unsigned long)h.flags;
+	s->notify = h.notify != 0;
+	s->prog = xmalloc(h.insns * sizeof(struct sock_filter));
+	memcpy(s->prog, data + sizeof(h) + key_len, h.insns * sizeof(struct sock_filter));
+	return true;
+}
+
+static void cache_write(const char *dir, const char *path, const char *key, const struct cell_seccomp *s)
+{
+	cell_error *e = NULL;
+	struct cache_header h = { .magic = "CELLBPF1" };
+	size_t key_len = strlen(key), prog_len = s->insns * sizeof(struct sock_filter);
+	size_t len = sizeof(h) + key_len + prog_len;
+	_cleanup_free_ char *data = xmalloc(len);
+
+	h.key_len = (uint32_t)key_len;
+	h.insns = s->insns;
+	h.flags = s->flags;
+	h.notify = s->notify;
+	memcpy(data, &h, sizeof(h));
+	memcpy(data + sizeof(h), key, key_len);
+	memcpy(data + sizeof(h) + key_len, s->prog, prog_len);
+	/* a cache that cannot be written costs time, not correctness */
+	if (mkdir_p(dir, 0700, &e) < 0 || write_file_atomic(path, data, len, 0600, &e) < 0) {
+		cell_debug("seccomp cache: %s", e->msg);
+		cell_error_free(&e);
+	}
+}
+
+int cell_seccomp_compile_cached(json_object *o, const char *cache_dir, struct cell_seccomp **ret,
+				cell_error **err)
+{
+	if (!cache_dir || cj_expect_object(o, CTX, err) < 0)
+		return cache_dir ? -1 : cell_seccomp_compile(o, ret, err);
+
+	_cleanup_free_ char *key = cache_key(o);
+	_cleanup_free_ char *path = cache_path(cache_dir, key);
+	struct cell_seccomp *s = xcalloc(1, sizeof(*s));
+	uint32_t def;
+
+	if (cache_read(path, key, s)) {
+		/* the same text compiled before: only the listener is needed */
+		if (compile_header(o, s, &def, err) < 0) {
+			cell_seccomp_free(s);
+			return -1;
+		}
+		*ret = s;
+		return 0;
+	}
+	cell_seccomp_free(s);
+	if (cell_seccomp_compile(o, &s, err) < 0)
+		return -1;
+	cache_write(cache_dir, path, key, s);
+	*ret = s;
+	return 0;
+}
+
+const void *cell_seccomp_program(const struct cell_seccomp *s, size_t *ret_len)
+{
+	*ret_len = s->insns * sizeof(struct sock_filter);
+	return s->prog;
 }
 
 int cell_seccomp_load(struct cell_seccomp *s, int *ret_notify_fd, cell_error **err)
