@@ -588,6 +588,13 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 
 	if (lock < 0)
 		return -1;
+	{
+		_cleanup_strv_ char **names = NULL;
+		if (cell_network_list(root, &names, err) < 0)
+			return -1;
+		for (char **it = names; *it; it++)
+			ipam_sweep_temp(root, *it);
+	}
 	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {

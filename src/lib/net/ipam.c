@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "ipam.h"
@@ -715,7 +716,8 @@ static int lease_list_one(const char *root, const char *network, struct cell_lea
 		_cleanup_free_ char *path = NULL;
 		struct cell_lease l;
 		cell_error *e = NULL;
-		if (de->d_name[0] == '.')
+		/* dot-files and *.tmp.PID are leases being written (or left by a kill) */
+		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp."))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
 		if (lease_read(path, network, &l, &e) < 0) {
@@ -819,6 +821,29 @@ int ipam_pick_address(const char *root, const struct cell_network *n, const char
 	}
 	return net_error(err, EADDRNOTAVAIL, "network `%s` has no free address left in %s", n->name,
 				cell_prefix_str(&n->range, true, a, sizeof(a)));
+}
+
+void ipam_sweep_temp(const char *root, const char *network)
+{
+	_cleanup_free_ char *dir = ipam_lease_dir(root, network);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *dot = strrchr(de->d_name, '.');
+		int64_t pid;
+		if (streq(de->d_name, ".") || streq(de->d_name, "..") || !dot)
+			continue;
+		if (de->d_name[0] != '.' && !strstr(de->d_name, ".tmp."))
+			continue;
+		/* the writer's pid ends the name: remove only when it is gone */
+		if (parse_int64(dot + 1, &pid) < 0 || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
 }
 
 int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error **err)

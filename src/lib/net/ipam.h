@@ -20,6 +20,8 @@ int ipam_pick_address(const char *root, const struct cell_network *n, const char
 		      struct cell_prefix *ret, cell_error **err);
 /* Write a lease; create=true fails with EEXIST if the address is taken. */
 int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, cell_error **err);
+/* Remove temp files of lease writers that died (kill -9 mid-attach). */
+void ipam_sweep_temp(const char *root, const char *network);
 int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error **err);
 /* attach.c: undo one lease (veth, nft rules, file). Lock held. */
 int ipam_release(const char *root, const struct cell_lease *l, cell_error **err);
