@@ -140,3 +140,19 @@ R3=$TMPD/root3
 is "$("$CELL" --root "$R3" load < "$TMPD/rt.oci-archive")" "Loaded image: rt:1" "load reads stdin"
 like "$("$CELL" --root "$R3" image import - std:1 < "$TMPD/root.tar.zst")" '^sha256:' "import - reads stdin"
 is "$(ls /var/tmp | grep -c '^cell-load-')" 0 "no stdin copy left in /var/tmp"
+
+# concurrent imports and prunes on one store: the lock keeps it whole
+R4=$TMPD/root4
+pids=()
+for i in 1 2 3 4; do
+	"$CELL" --root "$R4" image import -q "$TMPD/root.tar.gz" "par:$i" >/dev/null 2>&1 & pids+=($!)
+	"$CELL" --root "$R4" image prune -a >/dev/null 2>&1 & pids+=($!)
+done
+st=0; for p in "${pids[@]}"; do wait "$p" || st=1; done
+is "$st" 0 "four imports racing four prunes all succeed"
+for i in 1 2 3 4; do
+	L4=$("$CELL" --root "$R4" image inspect -f '{{.GraphDriver.Data.LowerDir}}' "par:$i" 2>/dev/null)
+	[ -z "$L4" ] || [ -x "$L4/bin/busybox" ] || { st=1; echo "# par:$i layer incomplete"; }
+done
+is "$st" 0 "every image still listed has its whole layer"
+is "$(jq . "$R4/images.json" >/dev/null && echo valid)" valid "images.json is valid JSON"
