@@ -1,18 +1,20 @@
 /* What the engine calls: a network's bridge and rules (setup/teardown), a
  * container joined to a network (attach) and taken off again (detach), the
- * `none` and `phys:` modes, and the container's /etc/hosts and resolv.conf.
+ * `none` and `phys:` modes, and `network inspect`'s JSON. Ports are checked
+ * in ports.c, hosts files written by hosts.c.
  *
  * attach, step by step; each step undone if a later one fails:
  *
  *   lock <root>/networks/.lock
  *   network file ──► bridge up with gateway, nft network rules, ip_forward
  *   ports checked (not published by another container, not bound on the host)
- *   address picked ──► lease file (O_EXCL)                      undo: unlink
+ *   address picked ──► lease file (temp + link)                  undo: unlink
  *   veth `cellXXXXXXXX` (host) ↔ `eth0` created in the netns    undo: delete veth
  *   host side: alias cell:<id>, master bridge, hairpin, up
  *   inside (socket opened in the netns): MAC, MTU, lo up, eth0 up,
  *   address, default route via the gateway
  *   nft DNAT rules for the ports (comment cell-ctr:<id>)       undo: delete rules
+ *   hosts files of the network's containers rewritten
  *
  * detach finds everything from the container id alone (lease files, the
  * veth name they record, the nft comment), so it works after a crash. */
@@ -117,177 +119,6 @@ int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
 	if (cell_nft_container_del(l->container, err) < 0)
 		return -1;
 	return ipam_lease_remove(root, l, err);
-}
-
-/* ---- ports ---- */
-
-int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err)
-{
-	char buf[128], *proto, *parts[3] = { 0 }, *p;
-	struct cell_port port = { .proto = IPPROTO_TCP };
-	int n = 0;
-	int64_t v;
-
-	if (!s || strlen(s) >= sizeof(buf) || !*s)
-		return cell_error_set(err, "-p `%s`: expected [IP:][HOSTPORT:]PORT[/tcp|udp]", s ? s : "");
-	strcpy(buf, s);
-	proto = strchr(buf, '/');
-	if (proto) {
-		*proto++ = '\0';
-		if (streq(proto, "udp"))
-			port.proto = IPPROTO_UDP;
-		else if (!streq(proto, "tcp"))
-			return cell_error_set(err, "-p `%s`: protocol must be tcp or udp", s);
-	}
-	for (p = buf; n < 3; n++) {
-		parts[n] = p;
-		p = strchr(p, ':');
-		if (!p) {
-			n++;
-			break;
-		}
-		*p++ = '\0';
-	}
-	if (p && n == 3)
-		return cell_error_set(err, "-p `%s`: expected [IP:][HOSTPORT:]PORT[/tcp|udp]", s);
-	/* the last part is the container port, the one before the host port */
-	if (parse_int64(parts[n - 1], &v) < 0 || v < 1 || v > 65535)
-		return cell_error_set(err, "-p `%s`: container port `%s` must be 1-65535", s, parts[n - 1]);
-	port.port = (uint16_t)v;
-	if (n >= 2 && *parts[n - 2]) {
-		if (parse_int64(parts[n - 2], &v) < 0 || v < 1 || v > 65535)
-			return cell_error_set(err, "-p `%s`: host port `%s` must be 1-65535", s, parts[n - 2]);
-		port.host_port = (uint16_t)v;
-	}
-	if (n == 3 && *parts[0]) {
-		struct in_addr a;
-		if (inet_pton(AF_INET, parts[0], &a) != 1)
-			return cell_error_set(err, "-p `%s`: `%s` is not an IPv4 address", s, parts[0]);
-		snprintf(port.host_ip, sizeof(port.host_ip), "%s", parts[0]);
-	}
-	*ret = port;
-	return 0;
-}
-
-static const char *proto_name(int proto)
-{
-	return proto == IPPROTO_UDP ? "udp" : "tcp";
-}
-
-/* Bind the host port once to check it is free (0: let the kernel choose). */
-static int probe_port(struct cell_port *p, cell_error **err)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port) };
-	socklen_t sl = sizeof(sa);
-	_cleanup_close_ int fd = socket(AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return cell_error_errno(err, errno, "socket");
-	if (p->host_ip[0])
-		inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == EADDRINUSE)
-			return net_error(err, EADDRINUSE, "host port %u/%s is already in use by a process on the host",
-						p->host_port, proto_name(p->proto));
-		if (errno == EADDRNOTAVAIL)
-			return cell_error_errno(err, EADDRNOTAVAIL, "-p %s:%u: %s is not an address of this host",
-						p->host_ip, p->host_port, p->host_ip);
-		return cell_error_errno(err, errno, "check host port %u/%s", p->host_port, proto_name(p->proto));
-	}
-	if (p->host_port == 0) {
-		if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-			return cell_error_errno(err, errno, "getsockname");
-		p->host_port = ntohs(sa.sin_port);
-	}
-	return 0;
-}
-
-/* Published elsewhere? Each lease's ports read "tcp:IP:HOSTPORT:PORT,...". */
-static int check_published(const struct cell_lease *all, size_t n, const struct cell_port *p, cell_error **err)
-{
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *copy = xstrdup(all[i].ports ? all[i].ports : "");
-		char *save = NULL;
-		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			char proto[8], ip[INET_ADDRSTRLEN + 1];
-			unsigned hp, cp;
-			if (sscanf(t, "%7[^:]:%16[^:]:%u:%u", proto, ip, &hp, &cp) != 4)
-				continue;
-			if (hp == p->host_port && streq(proto, proto_name(p->proto)))
-				return net_error(err, EADDRINUSE, "host port %u/%s is already published by container `%s`",
-							hp, proto, all[i].container);
-		}
-	}
-	return 0;
-}
-
-static char *ports_str(const struct cell_port *ports, size_t n)
-{
-	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s:%s:%u:%u", i ? "," : "", proto_name(ports[i].proto),
-			ports[i].host_ip[0] ? ports[i].host_ip : "0.0.0.0", ports[i].host_port, ports[i].port);
-	fclose(f);
-	return s;
-}
-
-/* ---- hosts files kept current ---- */
-
-/* Rewrite in place (not rename: the file is bind-mounted into a container). */
-static int write_in_place(const char *path, const char *data, cell_error **err)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = strlen(data), off = 0;
-
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open hosts file `%s`", path);
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return cell_error_errno(err, errno, "write hosts file `%s`", path);
-		}
-		off += (size_t)w;
-	}
-	return 0;
-}
-
-/* Every container of the network with a hosts file gets it rewritten.
- * Lock held. A container whose file is gone is skipped: it is stopping. */
-static int refresh_hosts(const char *root, const char *network, cell_error **err)
-{
-	struct cell_lease *all = NULL;
-	size_t n = 0;
-	int r = 0;
-
-	if (cell_lease_list(root, network, &all, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		char ip[64];
-		_cleanup_free_ char *text = NULL;
-		cell_error *e = NULL;
-		if (!all[i].hosts_path || !*all[i].hosts_path)
-			continue;
-		cell_prefix_str(&all[i].ip, false, ip, sizeof(ip));
-		text = cell_net_hosts(root, network, all[i].container, all[i].hostname, ip, all[i].add_hosts, err);
-		if (!text) {
-			r = -1;
-			break;
-		}
-		if (write_in_place(all[i].hosts_path, text, &e) < 0) {
-			if (cell_error_code(e) == ENOENT) {
-				cell_error_free(&e);
-				continue;
-			}
-			*err = e;
-			r = -1;
-		}
-	}
-	cell_lease_list_free(all, n);
-	return r;
 }
 
 /* ---- attach / detach ---- */
@@ -418,14 +249,14 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		}
 	for (size_t i = 0; i < o->n_ports; i++) {
 		ports[i] = o->ports[i];
-		if (ports[i].host_port && check_published(all, n_all, &ports[i], err) < 0)
+		if (ports[i].host_port && net_check_published(all, n_all, &ports[i], err) < 0)
 			goto out;
-		if (probe_port(&ports[i], err) < 0)
+		if (net_probe_port(&ports[i], err) < 0)
 			goto out;
 		for (size_t j = 0; j < i; j++)
 			if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto) {
 				net_error(err, EADDRINUSE, "host port %u/%s is given twice", ports[i].host_port,
-						 proto_name(ports[i].proto));
+						 net_proto_name(ports[i].proto));
 				goto out;
 			}
 	}
@@ -466,7 +297,7 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 	}
 	st->lease.pid = pid;
 	st->lease.start_time = proc_start_time(pid);
-	st->lease.ports = ports_str(ports, o->n_ports);
+	st->lease.ports = net_ports_str(ports, o->n_ports);
 	if (ipam_lease_write(st->root, &st->lease, true, err) < 0)
 		goto out;
 	st->lease_made = true;
@@ -497,7 +328,7 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 			goto out;
 		}
 	}
-	if (refresh_hosts(st->root, n->name, err) < 0)
+	if (net_refresh_hosts(st->root, n->name, err) < 0)
 		goto out;
 
 	if (ret) {
@@ -568,7 +399,7 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
 		if (streq(all[i].container, container_id)) {
 			r = ipam_release(root, &all[i], err);
 			if (r == 0)
-				r = refresh_hosts(root, all[i].network, err);
+				r = net_refresh_hosts(root, all[i].network, err);
 		}
 	cell_lease_list_free(all, n);
 	/* rules without a lease (a crash between the two) go too */
@@ -600,7 +431,7 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 	for (size_t i = 0; i < n; i++) {
 		if (all[i].pid > 0 && all[i].start_time && proc_start_time(all[i].pid) == all[i].start_time)
 			continue;	/* its process lives */
-		if (ipam_release(root, &all[i], err) < 0 || refresh_hosts(root, all[i].network, err) < 0) {
+		if (ipam_release(root, &all[i], err) < 0 || net_refresh_hosts(root, all[i].network, err) < 0) {
 			cell_lease_list_free(all, n);
 			return -1;
 		}
@@ -685,103 +516,6 @@ int cell_net_phys_detach(pid_t pid, const char *hostif, cell_error **err)
 	if (cell_link_set_up(in, hostif, false, err) < 0)
 		return -1;
 	return cell_link_move(in, hostif, host, 0, NULL, err);
-}
-
-/* ---- /etc/hosts and /etc/resolv.conf ---- */
-
-char *cell_net_hosts(const char *root, const char *network, const char *container_id,
-		     const char *hostname, const char *ip, char **add_hosts, cell_error **err)
-{
-	char *s = NULL, a[64];
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
-	struct cell_lease *all = NULL;
-	size_t n = 0;
-
-	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-	if (root && network && cell_lease_list(root, network, &all, &n, err) < 0) {
-		fclose(f);
-		free(s);
-		return NULL;
-	}
-	if (ip && hostname && *hostname) {
-		/* its own name, with its aliases on the same line */
-		fprintf(f, "%s\t%s", ip, hostname);
-		for (size_t i = 0; i < n; i++)
-			if (container_id && streq(all[i].container, container_id))
-				for (char **it = all[i].aliases; it && *it; it++)
-					fprintf(f, " %s", *it);
-		fprintf(f, "\n");
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct cell_lease *l = &all[i];
-		char names[1024] = "";
-		size_t used = 0;
-		if (container_id && streq(l->container, container_id))
-			continue;
-		if (*l->hostname)
-			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
-		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
-			used += snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", *it);
-		if (used)
-			fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
-	}
-	cell_lease_list_free(all, n);
-	for (char **it = add_hosts; it && *it; it++) {
-		/* NAME:IP, where IP may itself hold colons (IPv6): split at the first */
-		const char *colon = strchr(*it, ':');
-		if (!colon || colon == *it || !colon[1]) {
-			fclose(f);
-			free(s);
-			cell_error_set(err, "--add-host `%s`: expected NAME:IP", *it);
-			return NULL;
-		}
-		fprintf(f, "%s\t%.*s\n", colon + 1, (int)(colon - *it), *it);
-	}
-	fclose(f);
-	return s;
-}
-
-char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, cell_error **err)
-{
-	_cleanup_free_ char *host = NULL;
-	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
-	bool have_search = search && *search;
-
-	if (read_file(host_resolv_path ? host_resolv_path : "/etc/resolv.conf", &host, NULL, NULL) < 0)
-		host = xstrdup("");
-	if (have_search) {
-		fprintf(f, "search");
-		for (char **it = search; *it; it++)
-			fprintf(f, " %s", *it);
-		fprintf(f, "\n");
-	}
-	for (char **it = dns; it && *it; it++)
-		fprintf(f, "nameserver %s\n", *it);
-	{
-		char *save = NULL;
-		for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			char ns[128];
-			if (sscanf(line, " nameserver %127s", ns) == 1) {
-				/* a resolver on the host's loopback is not reachable from the netns */
-				if (dns && *dns)
-					continue;
-				if (strncmp(ns, "127.", 4) == 0 || streq(ns, "::1"))
-					continue;
-				fprintf(f, "nameserver %s\n", ns);
-			} else if (strncmp(line, "search", 6) == 0 || strncmp(line, "domain", 6) == 0) {
-				if (!have_search)
-					fprintf(f, "%s\n", line);
-			} else if (strncmp(line, "options", 7) == 0) {
-				fprintf(f, "%s\n", line);
-			}
-		}
-	}
-	fclose(f);
-	(void)err;
-	return s;
 }
 
 /* ---- inspect ---- */

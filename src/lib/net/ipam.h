@@ -28,4 +28,16 @@ int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
 /* attach.c: remove a network's bridge and rules (the table with the last). */
 int ipam_teardown(const struct cell_network *n, cell_error **err);
 
+/* ports.c */
+const char *net_proto_name(int proto);
+/* Bind the host port once to see that it is free; 0 picks a free one. */
+int net_probe_port(struct cell_port *p, cell_error **err);
+/* Refuse a host port another lease publishes already. */
+int net_check_published(const struct cell_lease *all, size_t n, const struct cell_port *p, cell_error **err);
+/* "tcp:IP:HOSTPORT:PORT,..." as stored in leases. */
+char *net_ports_str(const struct cell_port *ports, size_t n);
+
+/* hosts.c: rewrite every hosts file of the network's containers. Lock held. */
+int net_refresh_hosts(const char *root, const char *network, cell_error **err);
+
 #endif

@@ -8,7 +8,13 @@
  *   ipam.c     networks (<root>/networks/<name>.json) and leases (files, one lock)
  *   nft.c      NAT and port publishing in nftables table `inet cell`
  *   netns.c    /run/netns files as `ip netns` makes them
- *   attach.c   what the engine calls: attach/detach a container, hosts, resolv.conf
+ *   ports.c    -p parsing and the checks before publishing
+ *   hosts.c    /etc/hosts (kept current across a network) and resolv.conf
+ *   attach.c   what the engine calls: attach/detach a container, none, phys:
+ *
+ * Inside a container's netns, cell talks netlink over a socket opened there
+ * by a short-lived thread that setns()es (netns are per thread), never by
+ * moving the calling thread or forking a helper: see nl.h.
  *
  * Every function takes `cell_error **err` last and returns < 0 on failure. */
 #ifndef CELL_NET_H

@@ -1,0 +1,166 @@
+/* A container's /etc/hosts and /etc/resolv.conf, and the hosts files of a
+ * network's containers kept current as containers come and go. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "net.h"
+#include "util.h"
+
+/* ---- hosts files kept current ---- */
+
+/* Rewrite in place (not rename: the file is bind-mounted into a container). */
+static int write_in_place(const char *path, const char *data, cell_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = strlen(data), off = 0;
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open hosts file `%s`", path);
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return cell_error_errno(err, errno, "write hosts file `%s`", path);
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Every container of the network with a hosts file gets it rewritten.
+ * Lock held. A container whose file is gone is skipped: it is stopping. */
+int net_refresh_hosts(const char *root, const char *network, cell_error **err)
+{
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (cell_lease_list(root, network, &all, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char ip[64];
+		_cleanup_free_ char *text = NULL;
+		cell_error *e = NULL;
+		if (!all[i].hosts_path || !*all[i].hosts_path)
+			continue;
+		cell_prefix_str(&all[i].ip, false, ip, sizeof(ip));
+		text = cell_net_hosts(root, network, all[i].container, all[i].hostname, ip, all[i].add_hosts, err);
+		if (!text) {
+			r = -1;
+			break;
+		}
+		if (write_in_place(all[i].hosts_path, text, &e) < 0) {
+			if (cell_error_code(e) == ENOENT) {
+				cell_error_free(&e);
+				continue;
+			}
+			*err = e;
+			r = -1;
+		}
+	}
+	cell_lease_list_free(all, n);
+	return r;
+}
+
+/* ---- /etc/hosts and /etc/resolv.conf ---- */
+
+char *cell_net_hosts(const char *root, const char *network, const char *container_id,
+		     const char *hostname, const char *ip, char **add_hosts, cell_error **err)
+{
+	char *s = NULL, a[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+
+	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+	if (root && network && cell_lease_list(root, network, &all, &n, err) < 0) {
+		fclose(f);
+		free(s);
+		return NULL;
+	}
+	if (ip && hostname && *hostname) {
+		/* its own name, with its aliases on the same line */
+		fprintf(f, "%s\t%s", ip, hostname);
+		for (size_t i = 0; i < n; i++)
+			if (container_id && streq(all[i].container, container_id))
+				for (char **it = all[i].aliases; it && *it; it++)
+					fprintf(f, " %s", *it);
+		fprintf(f, "\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cell_lease *l = &all[i];
+		char names[1024] = "";
+		size_t used = 0;
+		if (container_id && streq(l->container, container_id))
+			continue;
+		if (*l->hostname)
+			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
+		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
+			used += snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", *it);
+		if (used)
+			fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
+	}
+	cell_lease_list_free(all, n);
+	for (char **it = add_hosts; it && *it; it++) {
+		/* NAME:IP, where IP may itself hold colons (IPv6): split at the first */
+		const char *colon = strchr(*it, ':');
+		if (!colon || colon == *it || !colon[1]) {
+			fclose(f);
+			free(s);
+			cell_error_set(err, "--add-host `%s`: expected NAME:IP", *it);
+			return NULL;
+		}
+		fprintf(f, "%s\t%.*s\n", colon + 1, (int)(colon - *it), *it);
+	}
+	fclose(f);
+	return s;
+}
+
+char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, cell_error **err)
+{
+	_cleanup_free_ char *host = NULL;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	bool have_search = search && *search;
+
+	if (read_file(host_resolv_path ? host_resolv_path : "/etc/resolv.conf", &host, NULL, NULL) < 0)
+		host = xstrdup("");
+	if (have_search) {
+		fprintf(f, "search");
+		for (char **it = search; *it; it++)
+			fprintf(f, " %s", *it);
+		fprintf(f, "\n");
+	}
+	for (char **it = dns; it && *it; it++)
+		fprintf(f, "nameserver %s\n", *it);
+	{
+		char *save = NULL;
+		for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char ns[128];
+			if (sscanf(line, " nameserver %127s", ns) == 1) {
+				/* a resolver on the host's loopback is not reachable from the netns */
+				if (dns && *dns)
+					continue;
+				if (strncmp(ns, "127.", 4) == 0 || streq(ns, "::1"))
+					continue;
+				fprintf(f, "nameserver %s\n", ns);
+			} else if (strncmp(line, "search", 6) == 0 || strncmp(line, "domain", 6) == 0) {
+				if (!have_search)
+					fprintf(f, "%s\n", line);
+			} else if (strncmp(line, "options", 7) == 0) {
+				fprintf(f, "%s\n", line);
+			}
+		}
+	}
+	fclose(f);
+	(void)err;
+	return s;
+}

@@ -1,0 +1,127 @@
+/* Published ports: Docker's -p syntax, and the checks made before a port
+ * is published (not bound on the host, not published by another container). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "net.h"
+#include "util.h"
+
+/* ---- ports ---- */
+
+int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err)
+{
+	char buf[128], *proto, *parts[3] = { 0 }, *p;
+	struct cell_port port = { .proto = IPPROTO_TCP };
+	int n = 0;
+	int64_t v;
+
+	if (!s || strlen(s) >= sizeof(buf) || !*s)
+		return cell_error_set(err, "-p `%s`: expected [IP:][HOSTPORT:]PORT[/tcp|udp]", s ? s : "");
+	strcpy(buf, s);
+	proto = strchr(buf, '/');
+	if (proto) {
+		*proto++ = '\0';
+		if (streq(proto, "udp"))
+			port.proto = IPPROTO_UDP;
+		else if (!streq(proto, "tcp"))
+			return cell_error_set(err, "-p `%s`: protocol must be tcp or udp", s);
+	}
+	for (p = buf; n < 3; n++) {
+		parts[n] = p;
+		p = strchr(p, ':');
+		if (!p) {
+			n++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (p && n == 3)
+		return cell_error_set(err, "-p `%s`: expected [IP:][HOSTPORT:]PORT[/tcp|udp]", s);
+	/* the last part is the container port, the one before the host port */
+	if (parse_int64(parts[n - 1], &v) < 0 || v < 1 || v > 65535)
+		return cell_error_set(err, "-p `%s`: container port `%s` must be 1-65535", s, parts[n - 1]);
+	port.port = (uint16_t)v;
+	if (n >= 2 && *parts[n - 2]) {
+		if (parse_int64(parts[n - 2], &v) < 0 || v < 1 || v > 65535)
+			return cell_error_set(err, "-p `%s`: host port `%s` must be 1-65535", s, parts[n - 2]);
+		port.host_port = (uint16_t)v;
+	}
+	if (n == 3 && *parts[0]) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, parts[0], &a) != 1)
+			return cell_error_set(err, "-p `%s`: `%s` is not an IPv4 address", s, parts[0]);
+		snprintf(port.host_ip, sizeof(port.host_ip), "%s", parts[0]);
+	}
+	*ret = port;
+	return 0;
+}
+
+const char *net_proto_name(int proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* Bind the host port once to check it is free (0: let the kernel choose). */
+int net_probe_port(struct cell_port *p, cell_error **err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p->host_port) };
+	socklen_t sl = sizeof(sa);
+	_cleanup_close_ int fd = socket(AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "socket");
+	if (p->host_ip[0])
+		inet_pton(AF_INET, p->host_ip, &sa.sin_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EADDRINUSE)
+			return net_error(err, EADDRINUSE, "host port %u/%s is already in use by a process on the host",
+						p->host_port, net_proto_name(p->proto));
+		if (errno == EADDRNOTAVAIL)
+			return cell_error_errno(err, EADDRNOTAVAIL, "-p %s:%u: %s is not an address of this host",
+						p->host_ip, p->host_port, p->host_ip);
+		return cell_error_errno(err, errno, "check host port %u/%s", p->host_port, net_proto_name(p->proto));
+	}
+	if (p->host_port == 0) {
+		if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+			return cell_error_errno(err, errno, "getsockname");
+		p->host_port = ntohs(sa.sin_port);
+	}
+	return 0;
+}
+
+/* Published elsewhere? Each lease's ports read "tcp:IP:HOSTPORT:PORT,...". */
+int net_check_published(const struct cell_lease *all, size_t n, const struct cell_port *p, cell_error **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *copy = xstrdup(all[i].ports ? all[i].ports : "");
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			char proto[8], ip[INET_ADDRSTRLEN + 1];
+			unsigned hp, cp;
+			if (sscanf(t, "%7[^:]:%16[^:]:%u:%u", proto, ip, &hp, &cp) != 4)
+				continue;
+			if (hp == p->host_port && streq(proto, net_proto_name(p->proto)))
+				return net_error(err, EADDRINUSE, "host port %u/%s is already published by container `%s`",
+							hp, proto, all[i].container);
+		}
+	}
+	return 0;
+}
+
+char *net_ports_str(const struct cell_port *ports, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s:%s:%u:%u", i ? "," : "", net_proto_name(ports[i].proto),
+			ports[i].host_ip[0] ? ports[i].host_ip : "0.0.0.0", ports[i].host_port, ports[i].port);
+	fclose(f);
+	return s;
+}
