@@ -188,6 +188,26 @@ static void test_ipam(void)
 	cell_error_free(&e);
 }
 
+static void test_ip6(void)
+{
+	struct cell_network n = { .name = (char *)"v6" };
+	struct cell_prefix ip4, ip6;
+	cell_error *e = NULL;
+	char b[64];
+
+	cell_prefix_parse("10.88.0.0/16", &n.subnet, &e);
+	cell_network_ip6(&n, &n.subnet, &ip6);
+	IS_INT(ip6.family, 0, "no IPv6 address on a network without IPv6");
+	cell_prefix_parse("fd12:3456:789a::/64", &n.subnet6, &e);
+	cell_prefix_parse("10.88.1.2/16", &ip4, &e);
+	cell_network_ip6(&n, &ip4, &ip6);
+	IS_STR(cell_prefix_str(&ip6, true, b, sizeof(b)), "fd12:3456:789a::102/64", "IPv6 = subnet6 + IPv4 host part");
+	cell_prefix_parse("10.88.255.254/16", &ip4, &e);
+	cell_network_ip6(&n, &ip4, &ip6);
+	IS_STR(cell_prefix_str(&ip6, false, b, sizeof(b)), "fd12:3456:789a::fffe", "the highest host");
+	cell_error_free(&e);
+}
+
 static void test_resolv(void)
 {
 	char path[] = "/tmp/cell-test-resolv.XXXXXX";
@@ -215,6 +235,7 @@ int main(void)
 	test_port();
 	test_mac();
 	test_ipam();
+	test_ip6();
 	test_resolv();
 	return TAP_DONE();
 }
