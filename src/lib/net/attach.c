@@ -54,6 +54,14 @@ int cell_network_setup(const struct cell_network *n, cell_error **err)
 	idx = cell_link_index(nl, n->bridge, err);
 	if (idx < 0)
 		return -1;
+	if (idx > 0) {
+		struct cell_link l;
+		if (cell_link_get(nl, n->bridge, &l, err) < 0)
+			return -1;
+		if (!streq(l.kind, "bridge"))
+			return net_error(err, EEXIST, "network `%s`: link `%s` exists and is not a bridge (%s)", n->name,
+					 n->bridge, l.kind[0] ? l.kind : "physical");
+	}
 	if (idx == 0 && cell_link_add_bridge(nl, n->bridge, 0, &e) < 0) {
 		if (cell_error_code(e) != EEXIST) {	/* another cell made it meanwhile */
 			*err = e;
