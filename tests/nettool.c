@@ -5,7 +5,9 @@
  *   nettool attach ROOT NETWORK ID PID [--ip IP] [--mac MAC] [--hostname H]
  *                  [--alias A]... [-p SPEC]... [--hosts-file F] [--add-host N:IP]...
  *                                                    prints key=value lines
+ *                  [--netns FILE] (then PID may be 0)
  *   nettool detach ROOT ID
+ *   nettool info ROOT                                  cell_net_info() as JSON
  *   nettool prune ROOT                                 prints how many leases went
  *   nettool none PID | phys-attach PID IF | phys-detach PID IF
  *   nettool hosts ROOT NETWORK ID HOSTNAME IP [NAME:IP]...
@@ -30,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "net/net.h"
 #include "util.h"
 
@@ -46,7 +50,7 @@ static int do_attach(int argc, char **argv)
 		{ "ip", required_argument, NULL, 'i' }, { "mac", required_argument, NULL, 'm' },
 		{ "hostname", required_argument, NULL, 'h' }, { "alias", required_argument, NULL, 'a' },
 		{ "ifname", required_argument, NULL, 'n' }, { "hosts-file", required_argument, NULL, 'H' },
-		{ "add-host", required_argument, NULL, 'A' }, { 0 },
+		{ "add-host", required_argument, NULL, 'A' }, { "netns", required_argument, NULL, 'N' }, { 0 },
 	};
 	struct cell_net_opts o = { 0 };
 	struct cell_net_result res;
@@ -66,6 +70,7 @@ static int do_attach(int argc, char **argv)
 		case 'n': o.ifname = optarg; break;
 		case 'a': if (na < 7) aliases[na++] = optarg; break;
 		case 'H': o.hosts_path = optarg; break;
+		case 'N': o.netns_path = optarg; break;
 		case 'A': if (nadd < 7) add[nadd++] = optarg; break;
 		case 'p':
 			if (o.n_ports >= 16 || cell_port_parse(optarg, &ports[o.n_ports], &e) < 0)
@@ -278,6 +283,12 @@ int main(int argc, char **argv)
 		if (n < 0)
 			return fail(&e);
 		printf("%d\n", n);
+		return 0;
+	}
+	if (streq(cmd, "info") && argc == 3) {
+		json_object *o = cell_net_info(argv[2]);
+		printf("%s\n", json_object_to_json_string(o));
+		json_object_put(o);
 		return 0;
 	}
 	if (streq(cmd, "none") && argc == 3)

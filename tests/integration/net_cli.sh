@@ -90,6 +90,21 @@ fails "gone for ip netns too" -- ip netns exec $B true
 check "cell netns del" -- C netns del $A
 is "$(findmnt -no PROPAGATION /run/netns)" shared "/run/netns stays a shared mount point"
 
+# ---- attach by netns file (no process), as `cell run --netns-name` would --------------
+check "network create" -- C network create --subnet 10.249.$((tag % 200)).0/24 n2
+BR2=$(C network inspect n2 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+defer "'$CELL' --root '$R' network rm -f n2; ip link del '$BR2'"
+C netns add $A
+check "attach a named netns with pid 0" -- "$NT" attach "$R" n2 byfile-$tag 0 --netns /run/netns/$A
+defer "'$NT' detach '$R' byfile-$tag"
+like "$(ip netns exec $A ip -4 -br addr show dev eth0)" "10\.249\.$((tag % 200))\.2/24" "ip netns exec sees the address"
+is "$("$NT" info "$R" | jq -c '[.ip_forward, .nft_table, .networks, .leases]')" "[true,true,1,1]" "cell_net_info reports forwarding, table, networks, leases"
+C network prune >/dev/null
+is "$(ls "$R/networks/n2.leases" | wc -l)" 1 "prune keeps the lease while the netns file exists"
+C netns del $A
+like "$(C network prune)" "Released 1 lease" "and releases it once the file is gone"
+is "$(C network ls -q | wc -l)" 0 "the unused network goes too"
+
 if [ $had_table = 0 ]; then
 	fails "no table inet cell left" -- nft list table inet cell
 else

@@ -243,10 +243,13 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		return cell_error_set(err, "at most %zu published ports per network", ARRAY_SIZE(ports));
 	if (ipam_load_locked(st->root, network, &n, err) < 0)
 		return -1;
-	nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+	nspath = o->netns_path ? xstrdup(o->netns_path) : xasprintf("/proc/%d/ns/net", (int)pid);
 	nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
+	if (nsfd < 0) {
+		if (o->netns_path)
+			return cell_error_errno(err, errno, "open network namespace `%s`", nspath);
 		return cell_error_errno(err, errno, "open network namespace of process %d (%s)", (int)pid, nspath);
+	}
 	if (cell_lease_list(st->root, NULL, &all, &n_all, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n_all; i++)
@@ -303,8 +306,9 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		for (size_t i = 0; i < k; i++)
 			st->lease.add_hosts[i] = xstrdup(o->add_hosts[i]);
 	}
+	st->lease.netns_path = xstrdup(o->netns_path ? o->netns_path : "");
 	st->lease.pid = pid;
-	st->lease.start_time = proc_start_time(pid);
+	st->lease.start_time = pid > 0 ? proc_start_time(pid) : 0;
 	st->lease.ports = net_ports_str(ports, o->n_ports);
 	if (ipam_lease_write(st->root, &st->lease, true, err) < 0)
 		goto out;
@@ -439,6 +443,8 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 	for (size_t i = 0; i < n; i++) {
 		if (all[i].pid > 0 && all[i].start_time && proc_start_time(all[i].pid) == all[i].start_time)
 			continue;	/* its process lives */
+		if (all[i].pid <= 0 && all[i].netns_path && *all[i].netns_path && access(all[i].netns_path, F_OK) == 0)
+			continue;	/* its netns file is still there */
 		if (ipam_release(root, &all[i], err) < 0 || net_refresh_hosts(root, all[i].network, err) < 0) {
 			cell_lease_list_free(all, n);
 			return -1;
@@ -447,6 +453,39 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 	}
 	cell_lease_list_free(all, n);
 	return count;
+}
+
+/* ---- cell info ---- */
+
+static bool sysctl_on(const char *path)
+{
+	_cleanup_free_ char *v = NULL;
+	return read_file(path, &v, NULL, NULL) == 0 && v[0] == '1';
+}
+
+struct json_object *cell_net_info(const char *root)
+{
+	json_object *o = json_object_new_object();
+	_cleanup_strv_ char **names = NULL;
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	cell_error *e = NULL;
+	char *table = cell_nft_table_text(&e);
+
+	json_object_object_add(o, "ip_forward", json_object_new_boolean(sysctl_on("/proc/sys/net/ipv4/ip_forward")));
+	json_object_object_add(o, "ipv6_forwarding",
+			       json_object_new_boolean(sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding")));
+	json_object_object_add(o, "nft_table", json_object_new_boolean(table != NULL));
+	free(table);
+	cell_error_free(&e);
+	if (cell_network_list(root, &names, &e) == 0)
+		json_object_object_add(o, "networks", json_object_new_int((int)strv_len(names)));
+	cell_error_free(&e);
+	if (cell_lease_list(root, NULL, &all, &n, &e) == 0)
+		json_object_object_add(o, "leases", json_object_new_int((int)n));
+	cell_lease_list_free(all, n);
+	cell_error_free(&e);
+	return o;
 }
 
 /* ---- none and phys: ---- */

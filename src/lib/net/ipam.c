@@ -600,6 +600,7 @@ void cell_lease_free(struct cell_lease *l)
 	strv_free(l->aliases);
 	free(l->ports);
 	free(l->hosts_path);
+	free(l->netns_path);
 	strv_free(l->add_hosts);
 	memset(l, 0, sizeof(*l));
 }
@@ -637,6 +638,7 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 		json_object_array_add(al, json_object_new_string(*it));
 	json_object_object_add(o, "add_hosts", al);
 	json_object_object_add(o, "hosts_path", json_object_new_string(l->hosts_path ? l->hosts_path : ""));
+	json_object_object_add(o, "netns_path", json_object_new_string(l->netns_path ? l->netns_path : ""));
 	json_object_object_add(o, "pid", json_object_new_int64(l->pid));
 	json_object_object_add(o, "start_time", json_object_new_uint64(l->start_time));
 	json_object_object_add(o, "ports", json_object_new_string(l->ports ? l->ports : ""));
@@ -665,7 +667,7 @@ out:
 static int lease_read(const char *path, const char *network, struct cell_lease *l, cell_error **err)
 {
 	json_object *o = NULL;
-	const char *c = NULL, *ip = NULL, *veth = "", *mac = "", *host = "", *ports = "", *hp = "";
+	const char *c = NULL, *ip = NULL, *veth = "", *mac = "", *host = "", *ports = "", *hp = "", *np = "";
 	int64_t pid = 0;
 	uint64_t st = 0;
 	int r = -1;
@@ -678,7 +680,7 @@ static int lease_read(const char *path, const char *network, struct cell_lease *
 	    cj_string(o, "hostname", path, &host, err) < 0 || cj_int64(o, "pid", path, &pid, err) < 0 ||
 	    cj_uint64(o, "start_time", path, &st, err) < 0 || cj_string(o, "ports", path, &ports, err) < 0 ||
 	    cj_strv(o, "aliases", path, &l->aliases, err) < 0 || cj_strv(o, "add_hosts", path, &l->add_hosts, err) < 0 ||
-	    cj_string(o, "hosts_path", path, &hp, err) < 0)
+	    cj_string(o, "hosts_path", path, &hp, err) < 0 || cj_string(o, "netns_path", path, &np, err) < 0)
 		goto out;
 	if (!c || !ip) {
 		cell_error_set(err, "%s: missing container or ip", path);
@@ -693,6 +695,7 @@ static int lease_read(const char *path, const char *network, struct cell_lease *
 	l->hostname = xstrdup(host);
 	l->ports = xstrdup(ports);
 	l->hosts_path = xstrdup(hp);
+	l->netns_path = xstrdup(np);
 	l->pid = (pid_t)pid;
 	l->start_time = st;
 	r = 0;

@@ -198,6 +198,7 @@ struct cell_lease {
 	uint64_t start_time;	/* its start time, to tell a reused pid */
 	char *ports;		/* published ports as "tcp:0.0.0.0:8080:80,..." */
 	char *hosts_path;	/* the container's hosts file on the host, "" if none */
+	char *netns_path;	/* the netns file given instead of a pid, "" if none */
 	char **add_hosts;	/* its --add-host entries, NAME:IP */
 };
 void cell_lease_free(struct cell_lease *l);
@@ -273,6 +274,10 @@ struct cell_net_opts {
 	 * and alias without a DNS server. add_hosts: --add-host NAME:IP lines. */
 	const char *hosts_path;
 	char **add_hosts;
+	/* A network namespace file (/run/netns/NAME, a bind mount of one) to
+	 * use instead of /proc/PID/ns/net; pid may then be 0. The lease counts
+	 * as alive for prune while the file exists. */
+	const char *netns_path;
 };
 
 struct cell_net_result {
@@ -302,6 +307,10 @@ int cell_net_attach(const char *root, const char *network, const char *container
 int cell_net_detach(const char *root, const char *container_id, cell_error **err);
 /* Detach every lease whose container process is gone; returns how many. */
 int cell_net_prune_leases(const char *root, cell_error **err);
+
+/* For `cell info`: {"ip_forward", "ipv6_forwarding", "nft_table" (bool),
+ * "networks" (count in root), "leases" (count)}. Caller puts. */
+struct json_object *cell_net_info(const char *root);
 
 /* `none` (LXC's empty): loopback up in the netns of pid, nothing else. */
 int cell_net_none(pid_t pid, cell_error **err);
