@@ -134,6 +134,10 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 		return -1;
 	if (!name || !bridge || !subnet || !gw)
 		return cell_error_set(err, "%s: missing name, bridge, subnet or gateway", path);
+	/* names end up in nft commands and netlink requests: letters only */
+	if (check_net_name(name, err) < 0 || !*bridge || strlen(bridge) >= IFNAMSIZ ||
+	    strspn(bridge, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(bridge))
+		return cell_error_set(err, "%s: bad network or bridge name", path);
 	if (cell_prefix_parse(subnet, &n->subnet, err) < 0 || cell_prefix_parse(gw, &n->gateway, err) < 0 ||
 	    cell_prefix_parse(range ? range : subnet, &n->range, err) < 0)
 		return cell_error_wrap(err, "%s", path);

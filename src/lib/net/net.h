@@ -135,6 +135,10 @@ int cell_route_list(struct cell_nl *nl, int family, struct cell_route **ret, siz
  * rules are (re)created idempotently by cell_network_setup(), so a reboot
  * that lost them is repaired by the next attach. */
 
+/* Its bridge is named cell0 whatever the root, so two roots (a test's and
+ * /var/lib/cell) share it; user networks get bridges named after their
+ * random id and never collide. Table inet cell is shared by every root: a
+ * network's rules carry its name, and the table goes with the last rule. */
 #define CELL_DEFAULT_NETWORK "cell0"
 
 struct cell_network {
