@@ -118,6 +118,13 @@ is "$(ip netns exec $ONS "$NT" connect $OUT.1 18080)" "peer $OUT.2" "published p
 is "$(in_ns $P2 "$NT" connect "$GW" 18080)" "peer $GW" "published port from c2 on the same bridge (hairpin)"
 is "$(in_ns $P1 "$NT" connect "$GW" 18080)" "peer $GW" "published port from c1 itself (hairpin to itself)"
 like "$(nft list chain inet cell published)" "comment \"cell-ctr:c1-$tag\"" "c1's DNAT rule carries its id"
+spawn; P5=$PID; sleep 0.1
+check "attach c5 publishing on 127.0.0.1 only" -- "$NT" attach "$R" neta c5-$tag $P5 -p 127.0.0.1:18082:80
+defer "'$NT' detach '$R' c5-$tag"
+in_ns $P5 "$NT" serve 80 >/dev/null 2>&1 & S=$!; defer "kill $S"; sleep 0.2
+like "$("$NT" connect 127.0.0.1 18082)" "^peer " "reachable on 127.0.0.1:18082"
+fails "not from the outside namespace" -- ip netns exec $ONS "$NT" connect $OUT.1 18082
+check "detach c5" -- "$NT" detach "$R" c5-$tag
 
 # ---- an internal network, isolated --------------------------------------------
 check "network create --internal" -- C network create --internal --subnet 10.251.$((tag % 200)).0/24 netb
