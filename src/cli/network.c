@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -264,7 +266,23 @@ static int net_diagram(int argc, char **argv, cell_error **err)
 		return EXIT_CELL;
 	printf(dot ? "digraph cell {\n  rankdir=LR;\n  node [shape=box];\n  subgraph cluster_host {\n    label=\"host\";\n"
 		   : "flowchart LR\n  subgraph host[\"host\"]\n    direction TB\n");
-	printf(dot ? "    uplink [label=\"uplink (default route)\"];\n" : "    uplink[[\"uplink (default route)\"]]\n");
+	{
+		/* the uplink is the interface of the IPv4 default route */
+		struct cell_route *rt = NULL;
+		size_t nrt = 0;
+		const char *up = "no default route";
+		if (cell_route_list(nl, AF_INET, &rt, &nrt, err) < 0) {
+			free(links);
+			return EXIT_CELL;
+		}
+		for (size_t i = 0; i < nrt; i++)
+			if (rt[i].dst.len == 0 && rt[i].table == RT_TABLE_MAIN)
+				for (size_t j = 0; j < n_links; j++)
+					if (links[j].index == rt[i].oif)
+						up = links[j].name;
+		printf(dot ? "    uplink [label=\"%s\\n(default route)\"];\n" : "    uplink[[\"%s<br/>(default route)\"]]\n", up);
+		free(rt);
+	}
 	/* host side first: bridges and the veths on them */
 	for (char **it = names; *it; it++) {
 		_cleanup_cell_network_ struct cell_network *n = NULL;
