@@ -5,7 +5,7 @@
  *   nettool attach ROOT NETWORK ID PID [--ip IP] [--mac MAC] [--hostname H]
  *                  [--alias A]... [-p SPEC]... [--hosts-file F] [--add-host N:IP]...
  *                                                    prints key=value lines
- *                  [--netns FILE] (then PID may be 0)
+ *                  [--netns FILE] (then PID may be 0) [--mtu N]
  *   nettool detach ROOT ID
  *   nettool info ROOT                                  cell_net_info() as JSON
  *   nettool prune ROOT                                 prints how many leases went
@@ -50,7 +50,8 @@ static int do_attach(int argc, char **argv)
 		{ "ip", required_argument, NULL, 'i' }, { "mac", required_argument, NULL, 'm' },
 		{ "hostname", required_argument, NULL, 'h' }, { "alias", required_argument, NULL, 'a' },
 		{ "ifname", required_argument, NULL, 'n' }, { "hosts-file", required_argument, NULL, 'H' },
-		{ "add-host", required_argument, NULL, 'A' }, { "netns", required_argument, NULL, 'N' }, { 0 },
+		{ "add-host", required_argument, NULL, 'A' }, { "netns", required_argument, NULL, 'N' },
+		{ "mtu", required_argument, NULL, 'M' }, { 0 },
 	};
 	struct cell_net_opts o = { 0 };
 	struct cell_net_result res;
@@ -71,6 +72,7 @@ static int do_attach(int argc, char **argv)
 		case 'a': if (na < 7) aliases[na++] = optarg; break;
 		case 'H': o.hosts_path = optarg; break;
 		case 'N': o.netns_path = optarg; break;
+		case 'M': o.mtu = (unsigned)atoi(optarg); break;
 		case 'A': if (nadd < 7) add[nadd++] = optarg; break;
 		case 'p':
 			if (o.n_ports >= 16 || cell_port_parse(optarg, &ports[o.n_ports], &e) < 0)

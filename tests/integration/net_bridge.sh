@@ -91,6 +91,10 @@ fails "a port published by another container is refused" -- "$NT" attach "$R" ne
 busybox nc -l -p 18099 >/dev/null 2>&1 & NCP=$!; defer "kill $NCP"; sleep 0.2
 fails "a port bound on the host is refused" -- "$NT" attach "$R" neta c3-$tag $P3 -p 18099:80
 fails "a second attach of c1 is refused" -- "$NT" attach "$R" neta c1-$tag $P1
+fails "a failure inside the netns (MTU 60) is refused" -- "$NT" attach "$R" neta c3-$tag $P3 --mtu 60 -p 18098:80
+like "$LAST_OUT" "set MTU 60 on link .cell[0-9a-f]+.: Invalid argument" "the error names the link and the value"
+is "$(nft list chain inet cell published | grep -c "cell-ctr:c3-$tag")" 0 "and leaves no DNAT rule"
+is "$(in_ns $P3 ip -o link show | wc -l)" 1 "nor a link in the netns"
 is "$(ip -o link show type veth | wc -l)" "$nveth" "no veth left by the refused attaches"
 is "$(ls "$R/networks/neta.leases" | wc -l)" 2 "no lease left by the refused attaches"
 fails "network rm of a network in use is refused" -- C network rm neta
