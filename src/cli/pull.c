@@ -107,14 +107,28 @@ int cmd_pull(int argc, char **argv, cell_error **err)
 	}
 	char *full = cell_ref_familiar(&ref);
 	cell_ref_clear(&ref);
-	if (cell_store_open(cell_globals.root, &s, err) < 0 || cell_image_pull(s, name, &o, &id, &digest, err) < 0) {
+	if (cell_store_open(cell_globals.root, &s, err) < 0) {
+		free(full);
+		return EXIT_CELL;
+	}
+	_cleanup_free_ char *before = NULL;	/* the id the name had, to say "up to date" */
+	struct cell_image *old = NULL;
+	cell_error *e = NULL;
+	if (cell_image_resolve(s, full, &old, &e) == 0)
+		before = xstrdup(old->id);
+	cell_error_free(&e);
+	cell_image_free(old);
+	if (cell_image_pull(s, name, &o, &id, &digest, err) < 0) {
 		cell_store_free(s);
 		free(full);
 		return EXIT_CELL;
 	}
 	if (!quiet) {
 		printf("Digest: %s\n", digest);
-		printf("Status: Downloaded image for %s\n", full);
+		if (before && streq(before, id))
+			printf("Status: Image is up to date for %s\n", full);
+		else
+			printf("Status: Downloaded newer image for %s\n", full);
 	}
 	printf("%s\n", full);
 	free(full);

@@ -72,7 +72,9 @@ out=$(c2 pull "$REG/test/a:oci")
 ok $? "pull into a fresh store"
 like "$out" "Digest: $digest" "pull reports the manifest digest"
 is "$(c2 image inspect -f '{{.Id}}' "$REG/test/a:oci")" "$id" "pulled image has the pushed id"
-like "$(c2 pull "$REG/test/a:oci")" 'Already exists' "a second pull finds the blobs present"
+out=$(c2 pull "$REG/test/a:oci")
+like "$out" 'Already exists' "a second pull finds the blobs present"
+like "$out" 'Status: Image is up to date for' "and says the image is up to date"
 check "pull by digest" -- c2 pull "$REG/test/a@$digest"
 fails "pull of an unknown tag" -- c2 pull "$REG/test/a:nosuch"
 like "$LAST_OUT" '404|MANIFEST_UNKNOWN' "the error carries the registry's answer"
