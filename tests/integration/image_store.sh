@@ -156,3 +156,15 @@ for i in 1 2 3 4; do
 done
 is "$st" 0 "every image still listed has its whole layer"
 is "$(jq . "$R4/images.json" >/dev/null && echo valid)" valid "images.json is valid JSON"
+
+# the lock protocol: a long import holds gc.lock shared; readers never wait
+# for it, a second import runs beside it, prune waits for it
+flock -s "$R4/gc.lock" sleep 6 & holder=$!
+defer "kill $holder"
+sleep 0.3
+check "image ls does not wait for a running import" -- timeout 3 "$CELL" --root "$R4" image ls
+check "a second import runs beside it" -- timeout 5 "$CELL" --root "$R4" image import -q "$TMPD/root.tar.gz" beside:1
+timeout 2 "$CELL" --root "$R4" image prune -a >/dev/null 2>&1
+is "$?" 124 "prune waits for the running import"
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+check "and runs once it is done" -- timeout 10 "$CELL" --root "$R4" image prune -a

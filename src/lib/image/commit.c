@@ -304,7 +304,7 @@ int cell_image_commit(struct cell_store *s, const char *base_ref, const char *up
 
 	if (cell_image_resolve(s, base_ref, &base, err) < 0)
 		return cell_error_wrap(err, "commit `%s`", upper_dir);
-	if (store_lock(s, err) < 0)
+	if (store_use(s, false, err) < 0)
 		goto out;
 	ls = xcalloc(base->n_layers + 2, sizeof(*ls));
 	if (base_layers(s, base, ls, err) < 0 || diff_to_blob(s, upper_dir, &ls[base->n_layers], err) < 0)
@@ -315,10 +315,9 @@ int cell_image_commit(struct cell_store *s, const char *base_ref, const char *up
 	r = store_commit_image(s, config, strlen(config), NULL, ls, base->n_layers + 1, opts ? opts->name : NULL, id, err);
 unlock:
 	if (r < 0) {
-		_cleanup_error_ cell_error *e = NULL;
-		store_gc_locked(s, &e);
+		store_gc_failed(s);
 	}
-	store_unlock(s);
+	store_unuse(s);
 out:
 	free(ls);
 	cell_image_free(base);

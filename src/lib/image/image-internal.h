@@ -11,8 +11,10 @@
 
 struct cell_store {
 	char *root;
-	int lock_fd;	/* held by store_lock(), -1 otherwise */
+	int lock_fd;	/* images.lock, held by store_lock(), -1 otherwise */
 	int lock_depth;
+	int use_fd;	/* gc.lock, held by store_use(), -1 otherwise */
+	int use_depth;
 };
 
 /* ---- digest.c ---- */
@@ -85,7 +87,19 @@ int cell_image_config_change(json_object *cfg, const char *line, cell_error **er
 
 /* ---- store.c ---- */
 
-/* Take / drop the store's exclusive lock (nests). */
+/* Two locks, always taken in this order:
+ *
+ *   gc.lock      shared by every operation that adds or reads data for a long
+ *                time (import, pull, push, save, commit), exclusive for the
+ *                ones that delete (rm, prune): a blob downloaded but not yet
+ *                recorded is never collected, and a pull never blocks another
+ *   images.lock  exclusive for the short read-modify-write of images.json,
+ *                shared by readers (ls, inspect, resolve): `cell images` or
+ *                `cell run` never wait for a pull
+ *
+ * Both nest within a process. */
+int store_use(struct cell_store *s, bool exclusive, cell_error **err);
+void store_unuse(struct cell_store *s);
 int store_lock(struct cell_store *s, cell_error **err);
 void store_unlock(struct cell_store *s);
 
@@ -127,8 +141,9 @@ char *store_name_key(const char *name);
 /* Find a record in the index; returns the record (borrowed) or NULL with err. */
 json_object *store_find(json_object *index, const char *ref, cell_error **err);
 
-/* Remove layers, blobs and scratch files no record names (lock held). */
-int store_gc_locked(struct cell_store *s, cell_error **err);
+/* After a failed import or pull (gc.lock held shared): remove what no
+ * record names if no other operation is running, else leave it to prune. */
+void store_gc_failed(struct cell_store *s);
 
 /* A per-store scratch dir under <root>/tmp (caller rm_rf's it). */
 char *store_mkdtemp(struct cell_store *s, cell_error **err);

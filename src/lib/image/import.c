@@ -653,14 +653,13 @@ int cell_image_import(struct cell_store *s, const char *path, const struct cell_
 			return -1;
 		cell_ref_clear(&r);
 	}
-	if (store_lock(s, err) < 0)
+	if (store_use(s, false, err) < 0)
 		return -1;
 	int r = import_locked(s, path, o, &ids, err);
 	if (r < 0) {	/* nothing of a failed import stays: its blobs go too */
-		_cleanup_error_ cell_error *e = NULL;
-		store_gc_locked(s, &e);
+		store_gc_failed(s);
 	}
-	store_unlock(s);
+	store_unuse(s);
 	if (r < 0) {
 		strv_free(ids);
 		return cell_error_wrap(err, "import `%s`", path);

@@ -563,7 +563,7 @@ int cell_image_pull(struct cell_store *s, const char *ref, const struct cell_reg
 	}
 	if (c.ref.tag)
 		name = cell_ref_familiar(&(struct cell_ref){ c.ref.domain, c.ref.path, c.ref.tag, NULL });
-	if (store_lock(s, err) < 0)
+	if (store_use(s, false, err) < 0)
 		goto out;
 	if (get_manifest(&c, c.ref.digest ? c.ref.digest : c.ref.tag, &mtext, &mt, err) < 0)
 		goto unlock;
@@ -578,11 +578,10 @@ int cell_image_pull(struct cell_store *s, const char *ref, const struct cell_reg
 	}
 	r = pull_manifest(&c, s, mtext, name, id, err);
 	if (r < 0) {
-		_cleanup_error_ cell_error *e = NULL;
-		store_gc_locked(s, &e);	/* a failed pull leaves no blob behind */
+		store_gc_failed(s);	/* a failed pull leaves no blob behind */
 	}
 unlock:
-	store_unlock(s);
+	store_unuse(s);
 out:
 	client_clear(&c);
 	if (r < 0)
@@ -676,7 +675,7 @@ int cell_image_push(struct cell_store *s, const char *local, const char *dest, c
 		cell_error_set(err, "push needs a tag, not only a digest");
 		goto out;
 	}
-	if (store_lock(s, err) < 0)
+	if (store_use(s, false, err) < 0)
 		goto out;
 	if (cell_blob_read(s, img->manifest_digest, &mtext, NULL, err) < 0 ||
 	    cj_parse_string("manifest", mtext, &m, err) < 0 || cj_array(m, "layers", "manifest", &layers, err) < 0)
@@ -699,7 +698,7 @@ int cell_image_push(struct cell_store *s, const char *local, const char *dest, c
 	if (r == 0 && ret_digest)
 		*ret_digest = xstrdup(mdigest);
 unlock:
-	store_unlock(s);
+	store_unuse(s);
 out:
 	json_object_put(m);
 	client_clear(&c);

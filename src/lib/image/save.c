@@ -319,7 +319,7 @@ int cell_image_save(struct cell_store *s, char **refs, const char *out, enum cel
 			goto out;
 		only_requested_name(imgs[i], refs[i]);
 	}
-	if (store_lock(s, err) < 0)
+	if (store_use(s, false, err) < 0)
 		goto out;
 	scratch = store_mkdtemp(s, err);
 	if (!scratch)
@@ -340,7 +340,7 @@ unlock:
 		_cleanup_error_ cell_error *e = NULL;
 		rm_rf(scratch, &e);
 	}
-	store_unlock(s);
+	store_unuse(s);
 out:
 	if (r < 0 && tmp)
 		unlink(tmp);

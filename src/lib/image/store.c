@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ int cell_store_open(const char *root, struct cell_store **ret, cell_error **err)
 		return cell_error_errno(err, errno, "image store `%s`", root);
 	}
 	s->lock_fd = -1;
+	s->use_fd = -1;
 	*ret = s;
 	return 0;
 }
@@ -38,6 +40,7 @@ void cell_store_free(struct cell_store *s)
 	if (!s)
 		return;
 	safe_close(s->lock_fd);
+	safe_close(s->use_fd);
 	free(s->root);
 	free(s);
 }
@@ -64,6 +67,25 @@ void store_unlock(struct cell_store *s)
 {
 	if (s->lock_depth > 0 && --s->lock_depth == 0)
 		s->lock_fd = safe_close(s->lock_fd);
+}
+
+int store_use(struct cell_store *s, bool exclusive, cell_error **err)
+{
+	if (s->use_depth++ > 0)
+		return 0;
+	_cleanup_free_ char *p = xasprintf("%s/gc.lock", s->root);
+	s->use_fd = lock_file(p, exclusive, err);
+	if (s->use_fd < 0) {
+		s->use_depth = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void store_unuse(struct cell_store *s)
+{
+	if (s->use_depth > 0 && --s->use_depth == 0)
+		s->use_fd = safe_close(s->use_fd);
 }
 
 /* Readers take the lock shared unless they already hold it; *fd stays -1
@@ -264,8 +286,12 @@ int store_add_image(struct cell_store *s, const char *id, const char *manifest_d
 		    const char *name, cell_error **err)
 {
 	json_object *index = NULL;
-	if (store_index_load(s, &index, err) < 0)
+	if (store_lock(s, err) < 0)
 		return -1;
+	if (store_index_load(s, &index, err) < 0) {
+		store_unlock(s);
+		return -1;
+	}
 	json_object *imgs = images_of(index);
 	json_object *rec = NULL;
 	for (size_t i = 0; i < json_object_array_length(imgs); i++) {
@@ -299,6 +325,7 @@ int store_add_image(struct cell_store *s, const char *id, const char *manifest_d
 	if (r == 0)
 		r = store_index_save(s, index, err);
 	json_object_put(index);
+	store_unlock(s);
 	return r;
 }
 
@@ -346,8 +373,14 @@ int store_ensure_layer(struct cell_store *s, struct store_layer *l, cell_error *
 	if (r == 0 && l->diff_id[0] && !streq(diff, l->diff_id))
 		r = cell_error_set(err, "layer `%s`: uncompressed content hashes to `%s`, the config says `%s`",
 				   l->blob, diff, l->diff_id);
-	if (r == 0 && rename(tmp, final) < 0)
+	if (r == 0 && rename(tmp, final) < 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY) {	/* a concurrent pull made it first */
+			_cleanup_error_ cell_error *e = NULL;
+			rm_rf(tmp, &e);
+			return 0;
+		}
 		r = cell_error_errno(err, errno, "rename `%s` to `%s`", tmp, final);
+	}
 	if (r < 0) {
 		_cleanup_error_ cell_error *e = NULL;
 		rm_rf(tmp, &e);
@@ -693,15 +726,20 @@ static int store_gc(struct cell_store *s, json_object *index, json_object *sizes
 	return r;
 }
 
-int store_gc_locked(struct cell_store *s, cell_error **err)
+void store_gc_failed(struct cell_store *s)
 {
 	json_object *index = NULL;
 	uint64_t reclaimed = 0;
-	if (store_index_load(s, &index, err) < 0)
-		return -1;
-	int r = store_gc(s, index, NULL, &reclaimed, err);
-	json_object_put(index);
-	return r;
+	_cleanup_error_ cell_error *e = NULL;
+	if (s->use_fd < 0 || flock(s->use_fd, LOCK_EX | LOCK_NB) < 0)
+		return;	/* someone else is importing or pulling: prune will do it */
+	if (store_lock(s, &e) == 0) {
+		if (store_index_load(s, &index, &e) == 0)
+			store_gc(s, index, NULL, &reclaimed, &e);
+		json_object_put(index);
+		store_unlock(s);
+	}
+	flock(s->use_fd, LOCK_SH);
 }
 
 /* Note the layer sizes of a record about to go, for the reclaimed figure. */
@@ -784,12 +822,17 @@ int cell_image_remove(struct cell_store *s, const char *ref, bool force,
 	json_object *index = NULL;
 	int r = -1;
 
-	if (store_lock(s, err) < 0)
+	if (store_use(s, true, err) < 0)
 		return -1;
+	if (store_lock(s, err) < 0) {
+		store_unuse(s);
+		return -1;
+	}
 	if (store_index_load(s, &index, err) == 0)
 		r = remove_locked(s, index, ref, force, ret_untagged, ret_deleted, err);
 	json_object_put(index);
 	store_unlock(s);
+	store_unuse(s);
 	return r;
 }
 
@@ -800,7 +843,8 @@ int cell_image_prune(struct cell_store *s, bool all, char ***ret_deleted, uint64
 	int r = -1;
 
 	*ret_reclaimed = 0;
-	if (store_lock(s, err) < 0) {
+	if (store_use(s, true, err) < 0 || store_lock(s, err) < 0) {
+		store_unuse(s);
 		json_object_put(sizes);
 		return -1;
 	}
@@ -824,5 +868,6 @@ int cell_image_prune(struct cell_store *s, bool all, char ***ret_deleted, uint64
 	json_object_put(sizes);
 	json_object_put(index);
 	store_unlock(s);
+	store_unuse(s);
 	return r;
 }
