@@ -12,7 +12,11 @@
  *                           layers/.tmp-XXXXXX and renamed, so a half-made
  *                           layer never carries a final name
  *   images.json             the image records, rewritten atomically
- *   images.lock             flock()ed: shared to read, exclusive to change
+ *   images.lock             flock()ed around images.json only: shared to
+ *                           read, exclusive to change (never held long)
+ *   gc.lock                 shared by imports, pulls, pushes, saves and
+ *                           commits for their whole run, exclusive for rm and
+ *                           prune, so nothing half-imported is collected
  *   tmp/                    scratch space of imports and saves
  *
  * Image ids are config digests ("sha256:<hex>"), as Docker's. A layer is kept
