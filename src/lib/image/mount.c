@@ -12,10 +12,17 @@
 #include "image-internal.h"
 #include "util.h"
 
+/* mode set explicitly: the upper dir's mode is the container's `/`, and a
+ * umask of 077 must not make it 0700 */
 static int mkdir_one(const char *p, mode_t mode, cell_error **err)
 {
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return cell_error_errno(err, errno, "create directory `%s`", p);
+	if (mkdir(p, mode) < 0) {
+		if (errno != EEXIST)
+			return cell_error_errno(err, errno, "create directory `%s`", p);
+		return 0;
+	}
+	if (chmod(p, mode) < 0)
+		return cell_error_errno(err, errno, "chmod `%s`", p);
 	return 0;
 }
 

@@ -138,6 +138,7 @@ static int open_dir(struct unpack *u, const char *path, bool create, const char 
 				close(cur);
 				return cell_error_errno(err, e, "entry `%s`: create parent `%s`", entry, c);
 			}
+			fchmodat(cur, c, 0755, 0);	/* whatever the umask: it is not an entry of its own */
 			next = sys_openat2(cur, c, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_SAFE);
 		}
 		if (next < 0) {
