@@ -55,7 +55,25 @@ static void nft_close(struct nft *n)
 /* Run commands; on failure the error names `what` and quotes nft's text. */
 static int nft_run(struct nft *n, const char *cmds, const char *what, cell_error **err)
 {
-	if (nft_run_cmd_from_buffer(n->ctx, cmds) != 0) {
+	int rc;
+
+	/* a listing races with any other ruleset change on the host (docker,
+	 * podman, firewalld): the kernel then interrupts the dump (EINTR) and
+	 * the command is simply run again */
+	for (int tries = 0;; tries++) {
+		rc = nft_run_cmd_from_buffer(n->ctx, cmds);
+		if (rc == 0 || tries == 5)
+			break;
+		const char *e = nft_ctx_get_error_buffer(n->ctx);
+		if (!e || !strstr(e, "Interrupted system call"))
+			break;
+		/* drop the failed attempt's text before the next one */
+		nft_ctx_unbuffer_error(n->ctx);
+		nft_ctx_buffer_error(n->ctx);
+		nft_ctx_unbuffer_output(n->ctx);
+		nft_ctx_buffer_output(n->ctx);
+	}
+	if (rc != 0) {
 		const char *e = nft_ctx_get_error_buffer(n->ctx);
 		_cleanup_free_ char *msg = xstrdup(e && *e ? e : "failed");
 		size_t l = strlen(msg);
