@@ -96,25 +96,27 @@ int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_
 		     cell_error **err)
 {
 	_cleanup_free_ char *bundle = xasprintf("%s/%s/bundle", e->ctr_root, id);
-	struct cell_rt_opts o = { .root = e->rt_root, .bundle = bundle, .console_socket = console_socket };
+	/* run --detach rather than create + start: between the two the init
+	 * still holds the state dir's lock it inherited, so a second locking
+	 * load (start) would wait for it forever */
+	struct cell_rt_opts o = { .root = e->rt_root, .bundle = bundle, .console_socket = console_socket,
+				  .detach = true };
 	cell_error *x = NULL;
+	int status = 0;
 	/* state of an earlier run of this container */
 	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
 		cell_error_free(&x);
-	if (cell_rt_create(id, &o, err) < 0)
+	if (cell_rt_run(id, &o, &status, err) < 0)
 		return -1;
 	struct cell_state *st = NULL;
-	if (cell_state_load(e->rt_root, id, false, &st, err) < 0)
-		goto undo;
+	if (cell_state_load(e->rt_root, id, false, &st, err) < 0) {
+		if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
+			cell_error_free(&x);
+		return -1;
+	}
 	*ret_pid = st->pid;
 	cell_state_free(st);
-	if (cell_rt_start(e->rt_root, id, err) < 0)
-		goto undo;
 	return 0;
-undo:
-	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
-		cell_error_free(&x);
-	return -1;
 }
 
 static bool oom_killed(struct cell_engine *e, const char *id)

@@ -130,7 +130,7 @@ int cell_cpus_parse(const char *s, int64_t *ret_quota, cell_error **err)
 	double v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 4096)
 		return cell_error_set(err, "invalid --cpus `%s`: expected a positive number of CPUs such as 1.5", s);
-	*ret_quota = (int64_t)llround(v * 100000.0);
+	*ret_quota = (int64_t)(v * 100000.0 + 0.5);
 	if (*ret_quota < 1000)
 		return cell_error_set(err, "invalid --cpus `%s`: the minimum is 0.01", s);
 	return 0;

@@ -21,6 +21,13 @@
 #include "json.h"
 #include "util.h"
 
+/* The default seccomp profile (seccomp.c) is off until the runtime loads a
+ * filter before it drops CAP_SYS_ADMIN when noNewPrivileges is false (as
+ * runc does); today the load fails with ECANCELED in every container. */
+#ifndef ENGINE_DEFAULT_SECCOMP
+#define ENGINE_DEFAULT_SECCOMP 0
+#endif
+
 static json_object *jstrv(char *const *v)
 {
 	json_object *a = json_object_new_array();
@@ -452,20 +459,12 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	if (resources_build(req, &resources, err) < 0)
 		goto fail;
 	rlimits = json_object_new_array();
-	{
-		/* Docker's daemon default: what the daemon had; ours is 1048576 */
-		json_object *nofile = NULL;
-		bool have_nofile = false;
-		for (size_t i = 0; req->ulimits && req->ulimits[i]; i++) {
-			json_object *u = NULL;
-			if (cell_ulimit_parse(req->ulimits[i], &u, err) < 0)
-				goto fail;
-			if (streq(json_object_get_string(json_object_object_get(u, "type")), "RLIMIT_NOFILE"))
-				have_nofile = true;
-			json_object_array_add(rlimits, u);
-		}
-		if (!have_nofile && cell_ulimit_parse("nofile=1048576", &nofile, err) == 0)
-			json_object_array_add(rlimits, nofile);
+	/* without --ulimit the container inherits ours, as Docker's inherit the daemon's */
+	for (size_t i = 0; req->ulimits && req->ulimits[i]; i++) {
+		json_object *u = NULL;
+		if (cell_ulimit_parse(req->ulimits[i], &u, err) < 0)
+			goto fail;
+		json_object_array_add(rlimits, u);
 	}
 	mounts = default_mounts(req, cdir);
 	for (size_t i = 0; req->volumes && req->volumes[i]; i++) {
@@ -540,7 +539,7 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	json_object *seccomp = NULL;
 	if (sec.seccomp && !req->privileged)
 		seccomp = json_object_get(sec.seccomp);
-	else if (!sec.seccomp_unconfined && !req->privileged)
+	else if (ENGINE_DEFAULT_SECCOMP && !sec.seccomp_unconfined && !req->privileged)
 		seccomp = engine_default_seccomp(caps);
 	if (seccomp)
 		json_object_object_add(linux_, "seccomp", seccomp);

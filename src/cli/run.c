@@ -1,0 +1,262 @@
+/* `cell run` and `cell create`: Docker's flags into a cell_run_request. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "engine/engine.h"
+#include "util.h"
+
+int cli_engine_open(struct cell_engine **ret, cell_error **err)
+{
+	return cell_engine_open(cell_globals.root, cell_globals.runroot, ret, err);
+}
+
+void cli_strv_push(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+	*v = realloc(*v, (n + 2) * sizeof(char *));
+	(*v)[n] = (char *)s;
+	(*v)[n + 1] = NULL;
+}
+
+/* Find the container or fail with Docker's wording; ret_id caller frees. */
+int cli_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error **err)
+{
+	return cell_ctr_lookup(e, ref, ret_id, err);
+}
+
+enum {
+	O_RM = 1000, O_NAME, O_ENV_FILE, O_MOUNT, O_HOSTNAME, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS,
+	O_CPUSET, O_PIDS, O_READ_ONLY, O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECOPT, O_ULIMIT, O_INIT,
+	O_RESTART, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
+};
+
+static const struct option run_opts[] = {
+	{ "detach", no_argument, NULL, 'd' },
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "tty", no_argument, NULL, 't' },
+	{ "rm", no_argument, NULL, O_RM },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "env", required_argument, NULL, 'e' },
+	{ "env-file", required_argument, NULL, O_ENV_FILE },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "mount", required_argument, NULL, O_MOUNT },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "hostname", required_argument, NULL, 'h' },
+	{ "entrypoint", required_argument, NULL, O_ENTRYPOINT },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "memory-swap", required_argument, NULL, O_MEMORY_SWAP },
+	{ "cpus", required_argument, NULL, O_CPUS },
+	{ "cpu-shares", required_argument, NULL, 'c' },
+	{ "cpuset-cpus", required_argument, NULL, O_CPUSET },
+	{ "pids-limit", required_argument, NULL, O_PIDS },
+	{ "read-only", no_argument, NULL, O_READ_ONLY },
+	{ "cap-add", required_argument, NULL, O_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, O_CAP_DROP },
+	{ "privileged", no_argument, NULL, O_PRIVILEGED },
+	{ "security-opt", required_argument, NULL, O_SECOPT },
+	{ "ulimit", required_argument, NULL, O_ULIMIT },
+	{ "init", no_argument, NULL, O_INIT },
+	{ "restart", required_argument, NULL, O_RESTART },
+	{ "stop-signal", required_argument, NULL, O_STOP_SIGNAL },
+	{ "stop-timeout", required_argument, NULL, O_STOP_TIMEOUT },
+	{ "label", required_argument, NULL, 'l' },
+	{ "network", required_argument, NULL, O_NETWORK },
+	{ "net", required_argument, NULL, O_NETWORK },
+	{ "tmpfs", required_argument, NULL, O_TMPFS },
+	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
+	{ "attach", required_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, O_HELP },
+	{ 0 },
+};
+
+static void run_usage(const char *cmd)
+{
+	printf("Usage: cell %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n\n"
+	       "Options:\n"
+	       "  -d, --detach               run in the background, print the container id\n"
+	       "  -i, --interactive          keep stdin open\n"
+	       "  -t, --tty                  allocate a pseudo-terminal\n"
+	       "      --rm                   remove the container when it exits\n"
+	       "      --name NAME            container name\n"
+	       "  -e, --env K=V              set an environment variable (K alone: from ours)\n"
+	       "      --env-file FILE        read variables from a file\n"
+	       "  -v, --volume HOST:CTR[:ro] bind mount\n"
+	       "      --mount type=bind|tmpfs,source=,target=[,readonly]\n"
+	       "      --tmpfs PATH           mount a tmpfs\n"
+	       "  -w, --workdir DIR          working directory\n"
+	       "  -u, --user USER[:GROUP]    user name or uid\n"
+	       "  -h, --hostname NAME        hostname\n"
+	       "      --entrypoint CMD       override the image's entrypoint\n"
+	       "  -m, --memory SIZE          memory limit (512m, 1g)\n"
+	       "      --memory-swap SIZE     memory plus swap limit, -1 for unlimited swap\n"
+	       "      --cpus N               number of CPUs (1.5)\n"
+	       "  -c, --cpu-shares N         relative CPU weight\n"
+	       "      --cpuset-cpus LIST     CPUs allowed (0-1,3)\n"
+	       "      --pids-limit N         maximum number of processes\n"
+	       "      --read-only            read-only root file system\n"
+	       "      --cap-add CAP, --cap-drop CAP\n"
+	       "      --privileged           every capability, no seccomp, no masked paths\n"
+	       "      --security-opt OPT     no-new-privileges, seccomp=unconfined|FILE\n"
+	       "      --ulimit NAME=SOFT[:HARD]\n"
+	       "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
+	       "      --stop-signal SIG, --stop-timeout SECONDS\n"
+	       "  -l, --label K=V            set metadata\n"
+	       "      --network none|host    network mode\n",
+	       cmd, streq(cmd, "run") ? "Create and start a container." : "Create a container without starting it.");
+}
+
+struct run_args {
+	struct cell_run_request req;
+	char **cmd;
+};
+
+static void run_args_free(struct run_args *a)
+{
+	struct cell_run_request *r = &a->req;
+	free(r->env);
+	free(r->env_files);
+	free(r->volumes);
+	free(r->mounts);
+	free(r->labels);
+	free(r->cap_add);
+	free(r->cap_drop);
+	free(r->ulimits);
+	free(r->security_opts);
+	free(r->tmpfs);
+}
+
+/* Returns 1 when help was printed. */
+static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err)
+{
+	struct cell_run_request *r = &a->req;
+	int c;
+	while ((c = getopt_long(argc, argv, "+dite:v:w:u:h:m:c:l:a:", run_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': r->detach = true; break;
+		case 'i': r->interactive = true; break;
+		case 't': r->tty = true; break;
+		case O_RM: r->rm = true; break;
+		case O_NAME: r->name = optarg; break;
+		case 'e': cli_strv_push(&r->env, optarg); break;
+		case O_ENV_FILE: cli_strv_push(&r->env_files, optarg); break;
+		case 'v': cli_strv_push(&r->volumes, optarg); break;
+		case O_MOUNT: cli_strv_push(&r->mounts, optarg); break;
+		case O_TMPFS: cli_strv_push(&r->tmpfs, optarg); break;
+		case 'w': r->workdir = optarg; break;
+		case 'u': r->user = optarg; break;
+		case 'h': r->hostname = optarg; break;
+		case O_ENTRYPOINT: r->entrypoint = optarg; r->entrypoint_set = true; break;
+		case 'm': r->memory = optarg; break;
+		case O_MEMORY_SWAP: r->memory_swap = optarg; break;
+		case O_CPUS: r->cpus = optarg; break;
+		case 'c': r->cpu_shares = optarg; break;
+		case O_CPUSET: r->cpuset_cpus = optarg; break;
+		case O_PIDS: r->pids_limit = optarg; break;
+		case O_READ_ONLY: r->read_only = true; break;
+		case O_CAP_ADD: cli_strv_push(&r->cap_add, optarg); break;
+		case O_CAP_DROP: cli_strv_push(&r->cap_drop, optarg); break;
+		case O_PRIVILEGED: r->privileged = true; break;
+		case O_SECOPT: cli_strv_push(&r->security_opts, optarg); break;
+		case O_ULIMIT: cli_strv_push(&r->ulimits, optarg); break;
+		case O_INIT: r->init = true; break;
+		case O_RESTART: r->restart = optarg; break;
+		case O_STOP_SIGNAL: r->stop_signal = optarg; break;
+		case O_STOP_TIMEOUT: r->stop_timeout = optarg; break;
+		case 'l': cli_strv_push(&r->labels, optarg); break;
+		case O_NETWORK: r->network = optarg; break;
+		case O_SIG_PROXY: case 'a': break;
+		case O_HELP: run_usage(argv[0]); return 1;
+		default:
+			return cell_error_set(err, "%s: bad option (see `cell %s --help`)", argv[0], argv[0]);
+		}
+	}
+	if (optind >= argc)
+		return cell_error_set(err, "`cell %s` requires at least 1 argument: the image", argv[0]);
+	r->image = argv[optind];
+	r->cmd = argc > optind + 1 ? argv + optind + 1 : NULL;
+	return 0;
+}
+
+static int create_or_run(int argc, char **argv, bool run, cell_error **err)
+{
+	struct run_args a = { 0 };
+	struct cell_engine *e = NULL;
+	_cleanup_free_ char *id = NULL;
+	int status = EXIT_CELL;
+	int r = parse_run(argc, argv, &a, err);
+	if (r != 0) {
+		run_args_free(&a);
+		return r > 0 ? 0 : EXIT_CELL;
+	}
+	if (!run)
+		a.req.detach = true;
+	if (cli_engine_open(&e, err) < 0 || cell_ctr_create(e, &a.req, &id, err) < 0)
+		goto out;
+	if (!run) {
+		printf("%s\n", id);
+		status = 0;
+	} else if (a.req.detach) {
+		if (cell_ctr_start(e, id, err) < 0) {
+			status = cell_ctr_exit_code(*err);
+			goto out;
+		}
+		printf("%s\n", id);
+		status = 0;
+	} else if (cell_ctr_run_attached(e, id, &status, err) < 0) {
+		status = cell_ctr_exit_code(*err);
+	}
+out:
+	fflush(stdout);
+	cell_engine_free(e);
+	run_args_free(&a);
+	return status;
+}
+
+int cmd_run(int argc, char **argv, cell_error **err)
+{
+	return create_or_run(argc, argv, true, err);
+}
+
+int cmd_create(int argc, char **argv, cell_error **err)
+{
+	return create_or_run(argc, argv, false, err);
+}
+
+/* Apply fn to each container named in argv[first..]; print the argument on
+ * success as Docker does; errors are printed one line each. */
+int cli_each(int argc, char **argv, int first, bool print,
+	     int (*fn)(struct cell_engine *e, const char *id, void *data, cell_error **err), void *data,
+	     cell_error **err)
+{
+	if (first >= argc)
+		return cell_error_set(err, "`cell %s` requires at least 1 container", argv[0]), EXIT_CELL;
+	struct cell_engine *e = NULL;
+	if (cli_engine_open(&e, err) < 0)
+		return EXIT_CELL;
+	int status = 0;
+	for (int i = first; i < argc; i++) {
+		_cleanup_free_ char *id = NULL;
+		cell_error *x = NULL;
+		if (cli_lookup(e, argv[i], &id, &x) < 0 || fn(e, id, data, &x) < 0) {
+			if (first + 1 == argc) {
+				*err = x;
+			} else {
+				fprintf(stderr, "cell: %s\n", x->msg);
+				cell_error_free(&x);
+			}
+			status = EXIT_CELL;
+			continue;
+		}
+		if (print)
+			printf("%s\n", argv[i]);
+	}
+	fflush(stdout);
+	cell_engine_free(e);
+	return status;
+}
