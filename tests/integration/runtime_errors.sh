@@ -14,7 +14,7 @@ mounts_before=$(wc -l < /proc/self/mountinfo)
 bad() {	# description regex jq-filter
 	local d=$1 re=$2 f=$3
 	jq "$f" "$B/base.json" > "$B/config.json"
-	local out; out=$("$RT" --root "$ROOT" create --bundle "$B" "bad-$$" 2>&1); local rc=$?
+	local out; _capture "$RT" --root "$ROOT" create --bundle "$B" "bad-$$"; local rc=$?
 	is "$rc" 1 "$d: exit 1"
 	like "$out" "$re" "$d: says why"
 	is "$(echo "$out" | wc -l)" 1 "$d: one line"
@@ -30,7 +30,7 @@ bad "bad mount option" 'mounts\[[0-9]+\]' '.mounts += [{"destination":"/x","type
 bad "missing cwd" '`process.cwd` `/nope`: No such file' '.process.cwd = "/nope"'
 bad "missing executable" '`process.args\[0\]` `nope`: not found' '.process.args = ["nope"]'
 bad "relative cwd" '`process.cwd`: required, and must be an absolute path' '.process.cwd = "tmp"'
-bad "failing hook" 'hooks.createRuntime\[0\] `/bin/false`: exited with status 1' '.hooks = {"createRuntime":[{"path":"/bin/false"}]}'
+bad "failing hook" 'hooks.createRuntime\[0\]: `/bin/false`: exited with status 1' '.hooks = {"createRuntime":[{"path":"/bin/false"}]}'
 bad "hanging hook" 'timed out after 1 s' '.hooks = {"prestart":[{"path":"/bin/sleep","args":["sleep","10"],"timeout":1}]}'
 bad "bad mount source" 'bind source `/nonexistent-src`' '.mounts += [{"destination":"/x","type":"bind","source":"/nonexistent-src","options":["bind"]}]'
 bad "non-namespaced sysctl" 'not a namespaced sysctl' '.linux.sysctl = {"vm.swappiness":"10"}'

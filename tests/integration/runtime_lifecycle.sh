@@ -33,7 +33,7 @@ is "$(rt ps --format json "$ID" | jq -r '.[0]')" "$pid" "ps --format json lists 
 
 # exec
 is "$(rt exec "$ID" payload hostname)" "$(jq -r .hostname "$B/config.json")" "exec runs in the container's uts namespace"
-is "$(rt exec "$ID" payload pid)" "$(rt exec "$ID" payload pid)" "exec'd processes are in the container's pid namespace"
+is "$(rt exec "$ID" payload ppid)" 0 "exec'd processes are in the container's pid namespace (parent outside it)"
 is "$(rt exec --env FOO=bar "$ID" payload env FOO)" bar "exec --env"
 is "$(rt exec --cwd /tmp "$ID" payload cwd)" /tmp "exec --cwd"
 is "$(rt exec --user 1000:1000 "$ID" payload id)" "1000 1000" "exec --user"

@@ -11,7 +11,7 @@
 set -u
 : "${CELL_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${CELL_BUILD:=$CELL_TOP/build}"
-RT=$CELL_BUILD/cell-runtime
+RT=${CELL_RUNTIME:-$CELL_BUILD/cell-runtime}
 CELL=$CELL_BUILD/cell
 PAYLOAD=$CELL_BUILD/tests/payload
 _tap_n=0 _tap_fail=0 _deferred=()
@@ -39,16 +39,19 @@ ok() {	# cond-status description
 	if [ "$st" = 0 ]; then echo "ok $_tap_n - $*"
 	else echo "not ok $_tap_n - $*"; _tap_fail=$((_tap_fail + 1)); fi
 }
+# Output goes through a file, not $(...): a container started by the command
+# inherits its stdout, and $(...) would wait for the container to exit.
+_capture() { local f; f=$(mktemp); "$@" > "$f" 2>&1; local rc=$?; out=$(cat "$f"); rm -f "$f"; return $rc; }
 check() {	# description -- command...   (passes when the command succeeds)
 	local d=$1; shift; [ "${1:-}" = -- ] && shift
-	local out; out=$("$@" 2>&1); local rc=$?
+	local out; _capture "$@"; local rc=$?
 	ok $rc "$d"
 	[ $rc = 0 ] || printf '#   %s\n' "command: $*" "status: $rc" "$out" | head -20
 	return $rc
 }
 fails() {	# description -- command...   (passes when the command fails)
 	local d=$1; shift; [ "${1:-}" = -- ] && shift
-	local out; out=$("$@" 2>&1); local rc=$?
+	local out; _capture "$@"; local rc=$?
 	[ $rc != 0 ]; ok $? "$d"
 	[ $rc != 0 ] || printf '#   %s\n' "command unexpectedly succeeded: $*" "$out" | head -20
 	LAST_OUT=$out

@@ -53,7 +53,7 @@ struct creation {
 	struct cell_seccomp *seccomp;
 	int ns_fds[CELL_NS_COUNT];
 	int console;		/* connected --console-socket */
-	int fifo;		/* O_PATH exec.fifo */
+	int exec_sock;		/* listening exec.sock, parked on by the init until start */
 	int sock;		/* our end of the sync socketpair */
 	pid_t pid;
 	int pidfd;
@@ -64,7 +64,7 @@ static void creation_init(struct creation *c)
 	memset(c, 0, sizeof(*c));
 	for (int t = 0; t < CELL_NS_COUNT; t++)
 		c->ns_fds[t] = -1;
-	c->console = c->fifo = c->sock = c->pidfd = -1;
+	c->console = c->exec_sock = c->sock = c->pidfd = -1;
 }
 
 static void creation_release(struct creation *c)
@@ -72,7 +72,7 @@ static void creation_release(struct creation *c)
 	for (int t = 0; t < CELL_NS_COUNT; t++)
 		c->ns_fds[t] = safe_close(c->ns_fds[t]);
 	c->console = safe_close(c->console);
-	c->fifo = safe_close(c->fifo);
+	c->exec_sock = safe_close(c->exec_sock);
 	c->sock = safe_close(c->sock);
 	c->pidfd = safe_close(c->pidfd);
 	if (c->seccomp)
@@ -299,6 +299,38 @@ static int converse(struct creation *c, cell_error **err)
 	return sync_expect(c->sock, SYNC_READY, "final setup", NULL, NULL, err);
 }
 
+/* The init parks in accept() on exec.sock, a socket the runtime bound and
+ * listens on before the clone, so the init needs neither /proc nor any
+ * right on the state directory (it may be another user by then, and is
+ * non-dumpable). `start` connects; the init answers one byte and execs. */
+static int exec_socket_addr(const struct cell_state *st, int dirfd, struct sockaddr_un *sa)
+{
+	(void)st;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* through the dir fd: ids may be too long for sun_path */
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/exec.sock", dirfd);
+	return 0;
+}
+
+static int exec_socket_listen(const struct cell_state *st, cell_error **err)
+{
+	struct sockaddr_un sa;
+	_cleanup_close_ int dfd = open(st->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (dfd < 0 || fd < 0) {
+		safe_close(fd);
+		return cell_error_errno(err, errno, "create the exec socket in `%s`", st->dir);
+	}
+	exec_socket_addr(st, dfd, &sa);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		int e = errno;
+		close(fd);
+		return cell_error_errno(err, e, "listen on `%s/exec.sock`", st->dir);
+	}
+	return fd;
+}
+
 static int copy_config(struct creation *c, cell_error **err)
 {
 	const char *text = cj_to_string(c->spec->json, false);
@@ -338,12 +370,9 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	if (cell_cgroup_create(id, s->cgroups_path, s->resources, o->systemd_cgroup, &c->cg, err) < 0)
 		return -1;
 	c->st->cgroup = cell_cgroup_to_json(c->cg);
-	_cleanup_free_ char *fifo = cell_state_path(c->st, "exec.fifo");
-	if (mkfifo(fifo, 0600) < 0)
-		return cell_error_errno(err, errno, "create the exec fifo `%s`", fifo);
-	c->fifo = open(fifo, O_PATH | O_CLOEXEC);
-	if (c->fifo < 0)
-		return cell_error_errno(err, errno, "open the exec fifo `%s`", fifo);
+	c->exec_sock = exec_socket_listen(c->st, err);
+	if (c->exec_sock < 0)
+		return -1;
 	if (copy_config(c, err) < 0 || cell_state_save(c->st, err) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -356,12 +385,16 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	c->pid = clone_init(c, err);
 	if (c->pid == 0) {
 		struct cell_init_ctx ic = {
-			.spec = s, .sync = sp[1], .fifo = c->fifo, .seccomp = c->seccomp,
+			.spec = s, .sync = sp[1], .exec_sock = c->exec_sock, .seccomp = c->seccomp,
 			.new_userns = s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path,
 			.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
 			.preserve_fds = o->preserve_fds,
 		};
+		/* the state lock is shared with our copy of its open file: a
+		 * parked init holding it would block every later command */
 		close(sp[0]);
+		safe_close(c->st->lock_fd);
+		safe_close(c->console);
 		memcpy(ic.ns_fds, c->ns_fds, sizeof(ic.ns_fds));
 		cell_init_main(&ic);
 	}
@@ -459,32 +492,33 @@ static int pidfd_of(struct cell_state *st)
 
 static int release_init(struct cell_state *st, cell_error **err)
 {
-	_cleanup_free_ char *fifo = cell_state_path(st, "exec.fifo");
-	_cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* the pidfd first: a program that runs and exits at once must not be
+	 * mistaken for an init that died before start */
 	_cleanup_close_ int pidfd = pidfd_of(st);
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open the exec fifo `%s`", fifo);
+	_cleanup_close_ int dfd = open(st->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	char b;
+
 	if (pidfd < 0)
 		return cell_error_set(err, "container `%s`: its init exited before start", st->id);
+	if (dfd < 0 || fd < 0)
+		return cell_error_errno(err, errno, "open the exec socket of `%s`", st->id);
+	exec_socket_addr(st, dfd, &sa);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return cell_error_errno(err, errno, "connect to `%s/exec.sock`", st->dir);
 	for (;;) {
-		char b;
 		ssize_t n = read(fd, &b, 1);
 		if (n == 1)
 			break;
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return cell_error_errno(err, errno, "read the exec fifo `%s`", fifo);
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-		if (poll(p, 2, 100) < 0 && errno != EINTR)
-			return cell_error_errno(err, errno, "wait on the exec fifo");
-		if (p[1].revents & POLLIN) {
-			/* one last look: it may have written before dying */
-			if (read(fd, &b, 1) == 1)
-				break;
+		if (n == 0)
 			return cell_error_set(err, "container `%s`: its init exited before it could start "
 					      "(its error went to the container's stderr)", st->id);
-		}
+		if (errno != EINTR)
+			return cell_error_errno(err, errno, "read from `%s/exec.sock`", st->dir);
 	}
-	unlink(fifo);
+	_cleanup_free_ char *path = cell_state_path(st, "exec.sock");
+	unlink(path);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -178,9 +179,12 @@ void cell_init_main(struct cell_init_ctx *c)
 	}
 	if (cell_hooks_run(s, CELL_HOOK_CREATE_CONTAINER, state_json, &err) < 0)
 		die(c, &err, false);
-	if (mount_ns_new && (cell_rootfs_pivot(s, c->no_pivot, &err) < 0 || cell_rootfs_finish(s, &err) < 0))
+	/* sysctls go in before readonlyPaths makes /proc/sys read-only */
+	if (mount_ns_new && cell_rootfs_pivot(s, c->no_pivot, &err) < 0)
 		die(c, &err, false);
 	if (apply_sysctl(s, &err) < 0)
+		die(c, &err, false);
+	if (mount_ns_new && cell_rootfs_finish(s, &err) < 0)
 		die(c, &err, false);
 	if (p->terminal && setup_terminal(c, &err) < 0)
 		die(c, &err, false);
@@ -228,20 +232,22 @@ void cell_init_main(struct cell_init_ctx *c)
 	if (sync_send(c->sync, SYNC_READY, 0, NULL, -1) < 0)
 		_exit(1);
 
-	if (c->fifo >= 0) {
-		/* blocks until `start` opens the fifo for reading */
-		char fdp[32];
-		snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", c->fifo);
-		int w = open(fdp, O_WRONLY | O_CLOEXEC);
-		if (w < 0) {
-			cell_error_errno(&err, errno, "open the exec fifo through `%s` (is /proc mounted?)", fdp);
+	if (c->exec_sock >= 0) {
+		/* parked here until `start` connects (see exec_socket_listen) */
+		int conn;
+		do
+			conn = accept4(c->exec_sock, NULL, NULL, SOCK_CLOEXEC);
+		while (conn < 0 && errno == EINTR);
+		if (conn < 0) {
+			cell_error_errno(&err, errno, "wait on the exec socket");
 			die(c, &err, true);
 		}
-		if (write(w, "0", 1) != 1) {
-			cell_error_errno(&err, errno, "write to the exec fifo");
+		close(c->exec_sock);
+		if (write(conn, "0", 1) != 1) {
+			cell_error_errno(&err, errno, "answer `start` on the exec socket");
 			die(c, &err, true);
 		}
-		close(w);
+		close(conn);
 	}
 	if (cell_hooks_run(s, CELL_HOOK_START_CONTAINER, state_json, &err) < 0)
 		die(c, &err, true);

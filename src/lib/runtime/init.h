@@ -1,5 +1,5 @@
 /* The container init: the process cloned by `create`, which sets the
- * container up from the inside and then waits on the exec fifo. See sync.h
+ * container up from the inside and then waits on the exec socket. See sync.h
  * for the conversation with the runtime. */
 #ifndef CELL_INIT_H
 #define CELL_INIT_H
@@ -13,7 +13,7 @@ struct cell_seccomp;
 struct cell_init_ctx {
 	const struct cell_spec *spec;
 	int sync;			/* our end of the socketpair */
-	int fifo;			/* O_PATH fd of exec.fifo, -1 for none (run) */
+	int exec_sock;			/* listening exec.sock: accept() waits for start */
 	int ns_fds[CELL_NS_COUNT];	/* namespaces to join, -1 where none */
 	struct cell_seccomp *seccomp;	/* compiled by the runtime, or NULL */
 	bool new_userns;

@@ -206,8 +206,8 @@ enum cell_status cell_state_status(struct cell_state *st)
 	}
 	if (!cell_state_init_alive(st))
 		return CELL_STATUS_STOPPED;
-	_cleanup_free_ char *fifo = cell_state_path(st, "exec.fifo");
-	if (access(fifo, F_OK) == 0)
+	_cleanup_free_ char *sock = cell_state_path(st, "exec.sock");
+	if (access(sock, F_OK) == 0)
 		return CELL_STATUS_CREATED;
 	if (st->cgroup) {
 		struct cell_cgroup *cg = NULL;

@@ -1,5 +1,5 @@
 /* Container state on disk: <root>/<id>/state.json, written atomically under
- * a lock on the directory, plus the exec fifo and a copy of config.json.
+ * a lock on the directory, plus the exec socket and a copy of config.json.
  *
  * The status is derived, never trusted from the file: a pid whose start time
  * differs from the recorded one is a reused pid, so the container is
@@ -60,7 +60,7 @@ const char *cell_status_name(enum cell_status s);
 json_object *cell_state_to_oci(struct cell_state *st);
 /* Is the recorded init still the same live, non-zombie process? */
 bool cell_state_init_alive(const struct cell_state *st);
-/* Path of a file in the state dir ("exec.fifo", "config.json"). */
+/* Path of a file in the state dir ("exec.sock", "config.json"). */
 char *cell_state_path(const struct cell_state *st, const char *name);
 /* Ids of every container under root, sorted. */
 int cell_state_list(const char *root, char ***ret, cell_error **err);

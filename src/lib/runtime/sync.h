@@ -15,9 +15,9 @@
  *           ◄──────────────────────────────── SYNC_SECCOMP (notify fd, SCM_RIGHTS)
  *   fd → listenerPath
  *           ◄──────────────────────────────── SYNC_READY
- *   state.json "created", pid file; exit      blocks opening exec.fifo for writing
+ *   state.json "created", pid file; exit      accept() on exec.sock (bound by the runtime)
  *   ...
- *   `start` reads exec.fifo ────────────────► startContainer hooks, seccomp, execve
+ *   `start` connects to exec.sock ─────────► startContainer hooks, seccomp, execve
  *
  * Any step may instead send SYNC_ERROR (errno + message) and exit; the
  * runtime prints that message, so the user sees the real cause from inside
@@ -37,7 +37,7 @@ enum sync_msg {
 	SYNC_PTY,		/* init → runtime: pty master attached */
 	SYNC_SECCOMP,		/* init → runtime: seccomp notify fd attached */
 	SYNC_FD_DONE,		/* runtime → init: the attached fd has been handed on */
-	SYNC_READY,		/* init → runtime: set up, parked on the exec fifo */
+	SYNC_READY,		/* init → runtime: set up, parked on the exec socket */
 	SYNC_ERROR,		/* either way: errno + message follow, then the sender gives up */
 };
 

@@ -226,10 +226,12 @@ static int parse_mounts(struct cell_spec *s, cell_error **err)
 		m->destination = dst[0] == '/' ? xstrdup(dst) : xasprintf("/%s", dst);
 		m->type = type && *type ? xstrdup(type) : NULL;
 		m->source = src ? xstrdup(src) : NULL;
-		if (cell_mount_parse_options(m, opts, ctx, err) < 0)
-			return -1;
+		/* known before the options so that a misspelt flag on a bind
+		 * mount is caught rather than passed on as fs data */
 		if (m->type && streq(m->type, "bind"))
 			m->bind = true;
+		if (cell_mount_parse_options(m, opts, ctx, err) < 0)
+			return -1;
 		if (m->bind && !m->source)
 			return cell_error_set(err, "`%s.source`: required for a bind mount", ctx);
 		if (m->bind && m->source[0] != '/') {
