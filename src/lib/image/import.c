@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,6 +192,60 @@ static char *make_manifest(const struct pending *p, const char *config_digest)
 	return s;
 }
 
+/* Unpack the missing layers, one thread per CPU: each layer goes to its own
+ * temp dir, so they are independent; decompression is the bottleneck. */
+struct unpack_job {
+	struct cell_store *s;
+	struct store_layer *layers;
+	size_t n, next;
+	pthread_mutex_t mu;
+	cell_error *err;	/* the first failure */
+};
+
+static void *unpack_worker(void *data)
+{
+	struct unpack_job *j = data;
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		size_t i = j->err ? j->n : j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->n)
+			return NULL;
+		cell_error *e = NULL;
+		if (store_ensure_layer(j->s, &j->layers[i], &e) < 0) {
+			pthread_mutex_lock(&j->mu);
+			if (!j->err)
+				j->err = TAKE_PTR(e);
+			pthread_mutex_unlock(&j->mu);
+			cell_error_free(&e);
+		}
+	}
+}
+
+static int ensure_layers(struct cell_store *s, struct store_layer *layers, size_t n, cell_error **err)
+{
+	struct unpack_job j = { .s = s, .layers = layers, .n = n, .mu = PTHREAD_MUTEX_INITIALIZER };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = n < (size_t)(cpus > 1 ? cpus : 1) ? n : (size_t)(cpus > 1 ? cpus : 1);
+	pthread_t t[64];
+	size_t started = 0;
+
+	if (nt > ARRAY_SIZE(t))
+		nt = ARRAY_SIZE(t);
+	for (size_t i = 1; i < nt; i++)	/* this thread is worker 0 */
+		if (pthread_create(&t[started], NULL, unpack_worker, &j) == 0)
+			started++;
+	unpack_worker(&j);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&j.mu);
+	if (j.err) {
+		*err = j.err;
+		return -1;
+	}
+	return 0;
+}
+
 /* Blobs of config and manifest, layers unpacked, the record written. With
  * the store lock held. */
 static int commit_image(struct cell_store *s, struct pending *p, const char *name, char ***ids, cell_error **err)
@@ -199,9 +254,8 @@ static int commit_image(struct cell_store *s, struct pending *p, const char *nam
 	const char *created = NULL;
 	_cleanup_error_ cell_error *e = NULL;
 
-	for (size_t i = 0; i < p->n_layers; i++)
-		if (store_ensure_layer(s, &p->layers[i], err) < 0)
-			return -1;
+	if (ensure_layers(s, p->layers, p->n_layers, err) < 0)
+		return -1;
 	if (cell_blob_put_data(s, p->config_text, p->config_len, NULL, id, err) < 0)
 		return -1;
 	if (!p->manifest_text)
