@@ -365,7 +365,8 @@ static int console_receive(int lfd, cell_error **err)
 
 int engine_launch_tty(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_master, cell_error **err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/console.sock", e->ctr_root, id);
+	/* short: sun_path holds 108 bytes, an engine root may be long */
+	_cleanup_free_ char *path = xasprintf("%s/.console-%.16s-%d", e->rt_root, id, (int)getpid());
 	_cleanup_close_ int lfd = console_listen(path, err);
 	if (lfd < 0)
 		return -1;

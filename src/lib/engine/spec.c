@@ -372,6 +372,9 @@ static json_object *namespaces(const char *network)
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
 		if (streq(ns[i], "network") && streq(network, "host"))
 			continue;
+		/* Docker's default: a private cgroup namespace on cgroup v2 only */
+		if (streq(ns[i], "cgroup") && access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+			continue;
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "type", json_object_new_string(ns[i]));
 		json_object_array_add(a, o);

@@ -1,0 +1,105 @@
+#!/bin/bash
+# cell run: every flag, end to end, with a busybox image imported into a
+# temporary engine root. Asserts from inside the container (tests/payload).
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+"$CELL" run --help >/dev/null 2>&1 || skip_all "\`cell run\` is not in this build yet"
+tmpdir
+R=$TMPD/root
+c() { "$CELL" --root "$R" "$@"; }
+engine_cleanup() {
+	local i
+	for i in $(c ps -aq --no-trunc 2>/dev/null); do c rm -f "$i"; done
+	grep -o " $R/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
+}
+defer engine_cleanup
+tar -C "$(test_rootfs)" -cf "$TMPD/rootfs.tar" . || skip_all "cannot build the test rootfs"
+c image import --change 'CMD ["sh"]' --change 'ENV IMG=from-image' "$TMPD/rootfs.tar" busybox:latest >/dev/null 2>&1 ||
+	skip_all "\`cell image import\` of the test rootfs failed"
+
+# no container left behind by a --rm run
+left() { ls "$R/containers" | grep -cv '^\.names$'; }
+
+is "$(c run --rm busybox echo hello)" "hello" "run --rm prints the container's output"
+is "$(left)" 0 "run --rm removes the container"
+c run --rm busybox sh -c 'exit 7'; is $? 7 "exit status of the container"
+c run --rm busybox no-such-cmd 2>/dev/null; is $? 127 "command not found: 127"
+c run --rm busybox /etc/passwd 2>/dev/null; is $? 126 "not executable: 126"
+is "$(left)" 0 "failed --rm runs leave nothing"
+
+# environment
+is "$(c run --rm busybox payload env IMG)" "from-image" "image Env honoured"
+is "$(c run --rm -e A=1 -e IMG=over busybox sh -c 'echo $A $IMG')" "1 over" "-e sets and overrides"
+printf '# comment\nB=2\n\nC=x y\n' > "$TMPD/envfile"
+is "$(c run --rm --env-file "$TMPD/envfile" busybox sh -c 'echo $B $C')" "2 x y" "--env-file"
+export CELL_TEST_PASS=through
+is "$(c run --rm -e CELL_TEST_PASS busybox payload env CELL_TEST_PASS)" "through" "-e NAME takes our value"
+like "$(c run --rm busybox payload env PATH)" "/usr/bin" "PATH set"
+is "$(c run --rm --hostname box1 busybox sh -c 'hostname; cat /etc/hostname; echo $HOSTNAME')" "box1
+box1
+box1" "--hostname: uts, /etc/hostname and HOSTNAME"
+like "$(c run --rm busybox hostname)" "^[0-9a-f]{12}$" "default hostname is the short id"
+
+# process
+is "$(c run --rm -w /tmp busybox payload cwd)" "/tmp" "-w"
+is "$(c run --rm -u 1000 busybox payload id)" "1000 1000" "-u uid (gid from passwd)"
+is "$(c run --rm -u tester busybox sh -c 'payload id; payload groups')" "1000 1000
+1001" "-u name: uid, gid and supplementary groups from the image"
+is "$(c run --rm -u nobody:tester busybox payload id)" "65534 1000" "-u user:group"
+c run --rm -u nosuchuser busybox true 2>/dev/null; is $? 125 "-u unknown user: 125"
+is "$(c run --rm --hostname ep --entrypoint /bin/payload busybox hostname)" "ep" "--entrypoint replaces the command's program"
+is "$(c run --rm --entrypoint sh busybox -c 'echo via-ep')" "via-ep" "--entrypoint with args from the command"
+is "$(c run --rm -t busybox payload isatty 1 | tr -d '\r')" "yes" "-t gives a terminal"
+is "$(c run --rm busybox payload isatty 1)" "no" "no -t: no terminal"
+
+# mounts
+mkdir -p "$TMPD/vol"; echo data > "$TMPD/vol/f"
+is "$(c run --rm -v "$TMPD/vol:/data" busybox cat /data/f)" "data" "-v host:ctr"
+c run --rm -v "$TMPD/vol:/data" busybox sh -c 'echo new > /data/g'
+is "$(cat "$TMPD/vol/g" 2>/dev/null)" "new" "-v is writable"
+c run --rm -v "$TMPD/vol:/data:ro" busybox sh -c 'echo x > /data/h' 2>/dev/null; ok $([ $? != 0 ] && [ ! -e "$TMPD/vol/h" ]; echo $?) "-v :ro is read-only"
+is "$(c run --rm --mount "type=bind,source=$TMPD/vol,target=/m,readonly" busybox cat /m/f)" "data" "--mount type=bind"
+like "$(c run --rm --mount type=tmpfs,target=/scratch busybox sh -c 'grep " /scratch " /proc/mounts')" "tmpfs" "--mount type=tmpfs"
+like "$(c run --rm --tmpfs /t busybox sh -c 'grep " /t " /proc/mounts')" "tmpfs" "--tmpfs"
+c run --rm --read-only busybox touch /x 2>/dev/null; ok $([ $? != 0 ]; echo $?) "--read-only root"
+check "no --read-only: root writable" -- c run --rm busybox touch /x
+
+# security
+is "$(c run --rm busybox payload caps)" "00000000a80425fb" "Docker's default capability set"
+is "$(c run --rm --cap-add NET_ADMIN busybox payload caps)" "00000000a80435fb" "--cap-add NET_ADMIN"
+is "$(c run --rm --cap-drop chown busybox payload caps)" "00000000a80425fa" "--cap-drop chown"
+is "$(c run --rm --cap-drop ALL busybox payload caps)" "0000000000000000" "--cap-drop ALL"
+like "$(c run --rm --privileged busybox payload caps)" "^000001ff" "--privileged: every capability"
+is "$(c run --rm busybox payload nnp)" "0" "no-new-privileges off by default"
+is "$(c run --rm --security-opt no-new-privileges busybox payload nnp)" "1" "--security-opt no-new-privileges"
+is "$(c run --rm --security-opt seccomp=unconfined busybox payload seccomp)" "0" "seccomp=unconfined"
+printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}' > "$TMPD/sc.json"
+c run --rm --security-opt no-new-privileges --security-opt "seccomp=$TMPD/sc.json" busybox mkdir /newdir 2>/dev/null
+ok $([ $? != 0 ]; echo $?) "--security-opt seccomp=FILE applied"
+is "$(c run --rm busybox sh -c 'wc -c < /proc/timer_list')" "0" "masked /proc/timer_list"
+c run --rm busybox sh -c 'echo 1 > /proc/sysrq-trigger' 2>/dev/null; ok $([ $? != 0 ]; echo $?) "read-only /proc/sysrq-trigger"
+is "$(c run --rm --ulimit nofile=100:200 busybox payload rlimit RLIMIT_NOFILE)" "100 200" "--ulimit"
+
+# resources, seen in the container's cgroup
+is "$(c run --rm -m 64m busybox cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" "67108864" "--memory"
+is "$(c run --rm -m 64m --memory-swap 96m busybox cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo none)" "100663296" "--memory-swap"
+is "$(c run --rm --cpus 0.5 busybox sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us')" "50000
+100000" "--cpus → quota/period"
+is "$(c run --rm --cpu-shares 512 busybox cat /sys/fs/cgroup/cpu/cpu.shares)" "512" "--cpu-shares"
+is "$(c run --rm --cpuset-cpus 0 busybox cat /sys/fs/cgroup/cpuset/cpuset.cpus)" "0" "--cpuset-cpus"
+is "$(c run --rm --pids-limit 20 busybox cat /sys/fs/cgroup/pids/pids.max)" "20" "--pids-limit"
+id=$(c run -d -m 8m --memory-swap 8m busybox payload memhog 64)
+is "$(c wait "$id")" "137" "OOM: killed"
+is "$(c inspect -f '{{.State.OOMKilled}}' "$id")" "true" "OOM: inspect shows OOMKilled"
+c rm "$id" >/dev/null
+
+# network
+is "$(c run --rm busybox sh -c 'grep -c : /proc/net/dev')" "1" "--network none (default): lo only"
+is "$(c run --rm --network host busybox readlink /proc/1/ns/net)" "$(readlink /proc/self/ns/net)" "--network host"
+
+# labels and metadata
+id=$(c create --label a=1 --label b=two --name labelled busybox true)
+is "$(c inspect -f '{{.Config.Labels.a}} {{index .Config.Labels "b"}}' labelled)" "1 two" "--label in inspect"
+is "$(c ps -a --filter label=b=two --format '{{.Names}}')" "labelled" "ps --filter label="
+c rm labelled >/dev/null
+is "$(left)" 0 "everything removed"
