@@ -77,3 +77,31 @@ check "delete after kill --all" -- rt delete r3-$$
 check "create for force delete" -- rt create --bundle "$B" r4-$$
 check "delete --force of a created container" -- rt delete --force r4-$$
 is "$(ls "$ROOT")" "" "nothing left in the root"
+
+# terminal: run relays the pty when there is no --console-socket
+cfg "$B" '.process.terminal = true | .process.args = ["payload", "isatty", "0"]'
+out=$(timeout 20 script -qec "'$RT' --root '$ROOT' run --bundle '$B' t1-$$" /dev/null < /dev/null | tr -d '\r\0' | head -1)
+is "$out" yes "run with process.terminal gives the container a pty"
+fails "create with process.terminal needs --console-socket" -- rt create --bundle "$B" t2-$$
+like "$LAST_OUT" "console-socket" "... and says so"
+cfg "$B" '.process.terminal = false'
+
+# --log-format json: errors as runc's JSON lines, which containerd's shim reads
+rt_log=$(mktemp); defer "rm -f '$rt_log'"
+"$RT" --root "$ROOT" --log "$rt_log" --log-format json state nope >/dev/null 2>&1
+is "$(jq -r .level "$rt_log")" error "--log-format json writes the level"
+like "$(jq -r .msg "$rt_log")" "does not exist" "... the message"
+like "$(jq -r .time "$rt_log")" '^20[0-9-]+T' "... and the time"
+
+# crash recovery: the runtime killed -9 in the middle of create
+cfg "$B" '.hooks = {"createRuntime":[{"path":"/bin/sleep","args":["sleep","30"]}]}'
+"$RT" --root "$ROOT" create --bundle "$B" k9-$$ > /dev/null 2>&1 &
+cpid=$!
+for i in $(seq 50); do pgrep -f "sleep 30" -P $cpid >/dev/null && break; sleep 0.1; done
+hook=$(pgrep -f "sleep 30" -P $cpid); defer "kill $hook"
+kill -9 $cpid; wait $cpid 2>/dev/null
+is "$(rt state k9-$$ | jq -r .status)" stopped "a create killed -9 leaves a stopped container"
+check "delete --force cleans it up" -- rt delete --force k9-$$
+is "$(ls "$ROOT")" "" "no state left after the killed create"
+is "$(find /sys/fs/cgroup -name "k9-$$" 2>/dev/null)" "" "no cgroup left after the killed create"
+cfg "$B" 'del(.hooks)'

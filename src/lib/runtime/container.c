@@ -31,6 +31,7 @@
 #include "log.h"
 #include "state.h"
 #include "sync.h"
+#include "tty.h"
 #include "util.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -53,6 +54,7 @@ struct creation {
 	struct cell_seccomp *seccomp;
 	int ns_fds[CELL_NS_COUNT];
 	int console;		/* connected --console-socket */
+	int pty_master;		/* run -t without a console socket: relayed by us */
 	int exec_sock;		/* listening exec.sock, parked on by the init until start */
 	int sock;		/* our end of the sync socketpair */
 	pid_t pid;
@@ -64,7 +66,7 @@ static void creation_init(struct creation *c)
 	memset(c, 0, sizeof(*c));
 	for (int t = 0; t < CELL_NS_COUNT; t++)
 		c->ns_fds[t] = -1;
-	c->console = c->exec_sock = c->sock = c->pidfd = -1;
+	c->console = c->exec_sock = c->sock = c->pidfd = c->pty_master = -1;
 }
 
 static void creation_release(struct creation *c)
@@ -72,6 +74,7 @@ static void creation_release(struct creation *c)
 	for (int t = 0; t < CELL_NS_COUNT; t++)
 		c->ns_fds[t] = safe_close(c->ns_fds[t]);
 	c->console = safe_close(c->console);
+	c->pty_master = safe_close(c->pty_master);
 	c->exec_sock = safe_close(c->exec_sock);
 	c->sock = safe_close(c->sock);
 	c->pidfd = safe_close(c->pidfd);
@@ -280,8 +283,13 @@ static int converse(struct creation *c, cell_error **err)
 	if (s->process.terminal) {
 		if (sync_expect(c->sock, SYNC_PTY, "terminal setup", &fd, &name, err) < 0)
 			return -1;
-		r = send_fd(c->console, fd, name, err);
-		safe_close(fd);
+		if (c->console >= 0) {
+			r = send_fd(c->console, fd, name, err);
+			safe_close(fd);
+		} else {
+			c->pty_master = fd;	/* foreground run: we relay it */
+			r = 0;
+		}
 		if (r < 0 || sync_send(c->sock, SYNC_FD_DONE, 0, NULL, -1) < 0)
 			return r < 0 ? r : cell_error_errno(err, errno, "resume the container init");
 	}
@@ -356,7 +364,7 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	if (open_namespaces(c, err) < 0)
 		return -1;
 	if (s->process.terminal) {
-		if (!o->console_socket && !for_run)
+		if (!o->console_socket && (!for_run || o->detach))
 			return cell_error_set(err, "`process.terminal` is true: --console-socket is required");
 		if (o->console_socket && (c->console = connect_console(o->console_socket, err)) < 0)
 			return -1;
@@ -572,8 +580,12 @@ int cell_rt_run(const char *id, const struct cell_rt_opts *o, int *ret_status, c
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (c.pty_master >= 0) {
+		status = cell_tty_relay(c.pty_master, pid);
+	} else {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	forward_to = 0;
 	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	c.pid = 0;
