@@ -3,7 +3,8 @@
  *
  * Layout under the store root (`cell --root`, default /var/lib/cell):
  *
- *   blobs/sha256/<hex>      every blob (manifest, config, layer as given),
+ *   blobs/sha256/<hex>      every blob (manifest, config, layer as given;
+ *                           xz and bzip2 rootfs tars kept uncompressed),
  *                           written to a temp file and renamed only once its
  *                           sha256 matched
  *   layers/<chainid-hex>/   one unpacked layer (its diff only, whiteouts as
@@ -36,6 +37,10 @@
  *     ...
  *     cell_image_unmount_rootfs("/var/lib/cell/containers/ID", true, err);
  *     cell_image_free(img);
+ *
+ * Write the container's config.json (naming img->id) before mounting: from
+ * then on `cell image rm` and `prune` see the image as used. The overlay
+ * mount belongs to the container (its record owns it and unmounts it).
  */
 #ifndef CELL_IMAGE_H
 #define CELL_IMAGE_H
