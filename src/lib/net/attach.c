@@ -262,7 +262,9 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		ports[i] = o->ports[i];
 		if (ports[i].host_port && net_check_published(all, n_all, &ports[i], err) < 0)
 			goto out;
-		if (net_probe_port(&ports[i], err) < 0)
+		/* a port the kernel picks may still be one another container publishes
+		 * (DNAT holds no socket): check it again once chosen */
+		if (net_probe_port(&ports[i], err) < 0 || net_check_published(all, n_all, &ports[i], err) < 0)
 			goto out;
 		for (size_t j = 0; j < i; j++)
 			if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto) {
@@ -326,7 +328,10 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 	    cell_link_set_up(nl, veth, true, err) < 0)
 		goto out;
 	if (configure_inside(nsfd, n, o, ifname, &st->lease.ip, mac, err) < 0) {
-		cell_error_wrap(err, "inside the network namespace of process %d", (int)pid);
+		if (o->netns_path)
+			cell_error_wrap(err, "inside network namespace `%s`", o->netns_path);
+		else
+			cell_error_wrap(err, "inside the network namespace of process %d", (int)pid);
 		goto out;
 	}
 	if (cell_nft_container_add(id, &st->lease.ip, ports, o->n_ports, err) < 0)
