@@ -81,3 +81,13 @@ done
 is "$(jq -r .status "$HK/createRuntime.json")" creating "createRuntime sees status creating"
 is "$(jq -r .status "$HK/poststop.json")" stopped "poststop sees status stopped"
 is "$(ls "$ROOT")" "" "nothing left in the root"
+# linux.netDevices: a host interface moved in (renamed), and given back on delete
+# (a veth: the dummy module is not everywhere; its peer stays on the host)
+ip link add cellt$$ type veth peer name celltp$$ && defer "ip link del celltp$$"
+like "$(inside ".linux.netDevices = {\"cellt$$\": {\"name\": \"eth9\"}}" cat /proc/net/dev)" "eth9:" "linux.netDevices moves and renames the interface"
+ip link show cellt$$ >/dev/null 2>&1 || ip link add cellt$$ type veth peer name celltp$$
+jq ".linux.netDevices = {\"cellt$$\": {\"name\": \"eth9\"}} | .process.args = [\"payload\", \"sleep\", \"100\"]" "$B/base.json" > "$B/config.json"
+check "create with netDevices" -- "$RT" --root "$ROOT" create --bundle "$B" nd-$$
+ip link show cellt$$ >/dev/null 2>&1; ok $((! $?)) "the interface left the host"
+check "delete --force" -- "$RT" --root "$ROOT" delete --force nd-$$
+check "the interface is back on the host under its own name" -- ip link show cellt$$

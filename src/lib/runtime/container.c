@@ -28,6 +28,7 @@
 #include "init.h"
 #include "json.h"
 #include "linux/seccomp.h"
+#include "net/net.h"
 #include "log.h"
 #include "state.h"
 #include "sync.h"
@@ -207,6 +208,59 @@ static int prepare_parent_namespaces(struct creation *c, cell_error **err)
 		}
 	}
 	return 0;
+}
+
+/* linux.netDevices: host interfaces moved into the container's network
+ * namespace (LXC's "phys"), renamed there when asked. */
+static int move_net_devices(struct creation *c, cell_error **err)
+{
+	json_object *nd = c->spec->net_devices;
+	struct cell_nl *nl = NULL;
+	int r = 0;
+
+	if (!nd || json_object_object_length(nd) == 0)
+		return 0;
+	if (cell_nl_open(-1, &nl, err) < 0)
+		return cell_error_wrap(err, "`linux.netDevices`");
+	json_object_object_foreach(nd, name, dev) {
+		const char *newname = NULL;
+		char ctx[64];
+		snprintf(ctx, sizeof(ctx), "linux.netDevices.%s", name);
+		if (cj_string(dev, "name", ctx, &newname, err) < 0 ||
+		    cell_link_move(nl, name, -1, c->pid, newname && *newname ? newname : NULL, err) < 0) {
+			r = cell_error_wrap(err, "`%s`", ctx);
+			break;
+		}
+	}
+	cell_nl_free(nl);
+	return r;
+}
+
+/* Give the moved interfaces back to the host under their own names before
+ * the network namespace dies (a physical one would come back under the
+ * container's name, a virtual one would be destroyed). */
+static void return_net_devices(struct cell_state *st, json_object *nd)
+{
+	cell_error *e = NULL;
+	struct cell_nl *nl = NULL;
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)st->pid);
+	_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int hostfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (!nd || nsfd < 0 || hostfd < 0 || cell_nl_open(nsfd, &nl, &e) < 0) {
+		cell_error_free(&e);
+		return;
+	}
+	json_object_object_foreach(nd, name, dev) {
+		const char *newname = NULL;
+		cj_string(dev, "name", NULL, &newname, &e);
+		if (cell_link_move(nl, newname && *newname ? newname : name, hostfd, 0, name, &e) < 0) {
+			cell_log(CELL_LOG_WARN, "linux.netDevices: give `%s` back to the host: %s", name, e->msg);
+			cell_error_free(&e);
+		}
+		cell_error_free(&e);
+	}
+	cell_nl_free(nl);
 }
 
 static uint64_t clone_flags(const struct cell_spec *s)
@@ -414,6 +468,8 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	c->st->pid = c->pid;
 	c->st->start_time = proc_start_time(c->pid);
 	if (s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path && setup_userns(c, err) < 0)
+		return -1;
+	if (move_net_devices(c, err) < 0)
 		return -1;
 	if (s->process.has_oom_score_adj) {
 		_cleanup_free_ char *p = xasprintf("/proc/%d/oom_score_adj", (int)c->pid);
@@ -660,6 +716,11 @@ int cell_rt_delete(const char *root, const char *id, bool force, cell_error **er
 		return -1;
 	}
 	if (s != CELL_STATUS_STOPPED) {
+		struct cell_spec *spec = NULL;
+		if (cell_state_init_alive(st) && saved_spec(st, &spec, &e) == 0 && spec->net_devices)
+			return_net_devices(st, spec->net_devices);
+		cell_error_free(&e);
+		cell_spec_free(spec);
 		if (cg) {
 			if (cell_cgroup_kill(cg, SIGKILL, &e) < 0)
 				cell_log_error(&e);

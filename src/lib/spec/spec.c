@@ -546,6 +546,21 @@ static int parse_linux(struct cell_spec *s, cell_error **err)
 	s->mount_label = label && *label ? xstrdup(label) : NULL;
 	if (prop && *prop && parse_propagation(prop, &s->rootfs_propagation, err) < 0)
 		return -1;
+	if (s->net_devices) {
+		json_object_object_foreach(s->net_devices, name, dev) {
+			const char *nn = NULL;
+			char ctx[64];
+			snprintf(ctx, sizeof(ctx), "linux.netDevices.%.32s", name);
+			if (strlen(name) == 0 || strlen(name) > 15 || strchr(name, '/'))
+				return cell_error_set(err, "`%s`: not a valid interface name", ctx);
+			if (cj_expect_object(dev, ctx, err) < 0 || cj_string(dev, "name", ctx, &nn, err) < 0)
+				return -1;
+			if (nn && (strlen(nn) > 15 || strchr(nn, '/')))
+				return cell_error_set(err, "`%s.name`: `%s` is not a valid interface name", ctx, nn);
+		}
+		if (!s->ns[CELL_NS_NET].enabled || s->ns[CELL_NS_NET].path)
+			return cell_error_set(err, "`linux.netDevices`: needs a new network namespace");
+	}
 	if (s->sysctl) {
 		json_object_object_foreach(s->sysctl, k, v) {
 			if (!v || json_object_get_type(v) != json_type_string)
