@@ -155,7 +155,7 @@ int cmd_inspect(int argc, char **argv, cell_error **err)
 		if (cli_lookup(e, argv[i], &id, &x) < 0 || cell_ctr_load(e, id, &rec, &x) < 0) {
 			fprintf(stderr, "cell: %s\n", x->msg);
 			cell_error_free(&x);
-			status = 1;
+			status = EXIT_CELL;
 			continue;
 		}
 		if (format) {
