@@ -287,6 +287,7 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 	if (seccomp && cell_seccomp_load(seccomp, &nfd, &err) < 0)
 		goto fail;
 	cell_process_close_fds(preserve_fds);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	sigset_t none;
 	sigemptyset(&none);
 	for (int s = 1; s < _NSIG; s++)
