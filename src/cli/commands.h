@@ -44,4 +44,28 @@ int cmd_unshare(int argc, char **argv, cell_error **err);	/* unshare.c */
 int cmd_network(int argc, char **argv, cell_error **err);	/* network.c */
 int cmd_netns(int argc, char **argv, cell_error **err);	/* netns.c */
 
+int cmd_run(int argc, char **argv, cell_error **err);	/* run.c, also create and the engine helpers below */
+int cmd_create(int argc, char **argv, cell_error **err);
+int cmd_start(int argc, char **argv, cell_error **err);	/* start.c, also restart */
+int cmd_restart(int argc, char **argv, cell_error **err);
+int cmd_stop(int argc, char **argv, cell_error **err);
+int cmd_kill(int argc, char **argv, cell_error **err);
+int cmd_rm(int argc, char **argv, cell_error **err);
+int cmd_ps(int argc, char **argv, cell_error **err);
+int cmd_logs(int argc, char **argv, cell_error **err);
+int cmd_exec(int argc, char **argv, cell_error **err);
+int cmd_inspect(int argc, char **argv, cell_error **err);
+int cmd_wait(int argc, char **argv, cell_error **err);
+int cmd_pause(int argc, char **argv, cell_error **err);	/* pause.c, also unpause */
+int cmd_unpause(int argc, char **argv, cell_error **err);
+int cmd_top(int argc, char **argv, cell_error **err);
+int cmd_stats(int argc, char **argv, cell_error **err);
+int cmd_rename(int argc, char **argv, cell_error **err);
+struct cell_engine; struct json_object; struct _IO_FILE;
+int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */
+int cli_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error **err);
+void cli_strv_push(char ***v, const char *s);
+int cli_each(int argc, char **argv, int first, bool print, int (*fn)(struct cell_engine *e, const char *id, void *data, cell_error **err), void *data, cell_error **err);
+void cli_template(struct _IO_FILE *f, struct json_object *o, const char *tmpl);	/* inspect.c: {{.A.B}} */
+
 #endif
