@@ -71,10 +71,10 @@ fi
 
 # --- the seeds' container: every namespace, --root, --mount-proc=proc, -r ---
 R=$TMPD/c1
-cp -a "$(test_rootfs)" "$R"
+cp -a "$(test_rootfs)" "$R" && echo "the new root" > "$R/celltest-marker"
 out=$($T "$CELL" unshare --user --uts --net --ipc --pid --cgroup --mount --fork --mount-proc=proc --root="$R" --map-root-user \
-	sh -c 'hostname c1; hostname; id -u; ps -o pid,comm > /tmp/ps; sed -n 2p /tmp/ps | tr -s " "; wc -l < /tmp/ps; ls /bin/payload' 2>&1)
-is "$(printf '%s\n' "$out" | tr '\n' '|')" "c1|0| 1 sh|3|/bin/payload|" \
+	sh -c 'hostname c1; hostname; id -u; ps -o pid,comm > /tmp/ps; sed -n 2p /tmp/ps | tr -s " "; wc -l < /tmp/ps; cat /celltest-marker' 2>&1)
+is "$(printf '%s\n' "$out" | tr '\n' '|')" "c1|0| 1 sh|3|the new root|" \
 	"the seeds' command line: own hostname, root inside, ps shows pid 1 first, the new root"
 is "$(hostname)" "$host_name" "... the host's hostname unchanged"
 is "$($T "$CELL" unshare --root="$R" --wd=/bin /bin/pwd)" "$($T unshare --root="$R" --wd=/bin /bin/pwd)" "--root --wd: the working directory is taken inside the new root, as util-linux"
