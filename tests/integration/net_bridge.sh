@@ -21,6 +21,7 @@ tmpdir; R=$TMPD/root
 C() { "$CELL" --root "$R" "$@"; }
 in_ns() { local p=$1; shift; nsenter --net=/proc/$p/ns/net "$@"; }
 tag=$$
+SERVERS=()
 OUT=198.51.100	# TEST-NET-2: the outside world, checked free below
 
 # What this test must leave as it found it.
@@ -106,10 +107,10 @@ ip link add $OV type veth peer name eth0 netns $ONS; defer "ip link del $OV"
 ip addr add $OUT.1/24 dev $OV; ip link set $OV up
 ip -n $ONS addr add $OUT.2/24 dev eth0; ip -n $ONS link set eth0 up; ip -n $ONS link set lo up
 ip -n $ONS route add default via $OUT.1
-ip netns exec $ONS "$NT" serve 7000 >/dev/null 2>&1 & S=$!; defer "kill $S"
-ip netns exec $ONS "$NT" userve 7001 >/dev/null 2>&1 & S=$!; defer "kill $S"
-in_ns $P1 "$NT" serve 80 >/dev/null 2>&1 & S=$!; defer "kill $S"
-in_ns $P1 "$NT" userve 53 >/dev/null 2>&1 & S=$!; defer "kill $S"
+ip netns exec $ONS "$NT" serve 7000 >/dev/null 2>&1 & S=$!; defer "kill $S"; SERVERS+=($S)
+ip netns exec $ONS "$NT" userve 7001 >/dev/null 2>&1 & S=$!; defer "kill $S"; SERVERS+=($S)
+nsenter --net=/proc/$P1/ns/net "$NT" serve 80 >/dev/null 2>&1 & S=$!; defer "kill $S"; SERVERS+=($S)	# nsenter execs: $! is the server
+nsenter --net=/proc/$P1/ns/net "$NT" userve 53 >/dev/null 2>&1 & S=$!; defer "kill $S"; SERVERS+=($S)	# nsenter execs: $! is the server
 sleep 0.3
 is "$(in_ns $P1 "$NT" connect $OUT.2 7000)" "peer $OUT.1" "c1 reaches the outside, masqueraded to the host's address"
 is "$(in_ns $P1 "$NT" connect $OUT.2 7000 hello | tail -1)" "hello" "and the echo comes back"
@@ -125,7 +126,8 @@ like "$(nft list chain inet cell published)" "comment \"cell-ctr:c1-$tag\"" "c1'
 spawn; P5=$PID; sleep 0.1
 check "attach c5 publishing on 127.0.0.1 only" -- "$NT" attach "$R" neta c5-$tag $P5 -p 127.0.0.1:18082:80
 defer "'$NT' detach '$R' c5-$tag"
-in_ns $P5 "$NT" serve 80 >/dev/null 2>&1 & S=$!; defer "kill $S"; sleep 0.2
+nsenter --net=/proc/$P5/ns/net "$NT" serve 80 >/dev/null 2>&1 & S=$!; defer "kill $S"; SERVERS+=($S)
+sleep 0.2
 like "$("$NT" connect 127.0.0.1 18082)" "^peer " "reachable on 127.0.0.1:18082"
 fails "not from the outside namespace" -- ip netns exec $ONS "$NT" connect $OUT.1 18082
 check "detach c5" -- "$NT" detach "$R" c5-$tag
@@ -189,3 +191,6 @@ fi
 is "$(others)" "$others_before" "every other nft table is unchanged"
 _run_deferred; _deferred=()
 is "$(ip -o link show | awk -F': ' '{print $2}' | sort)" "$links_before" "no link left behind"
+sleep 0.2
+left=0; for p in "${SERVERS[@]}"; do [ -d /proc/$p ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = nettool ] && left=$((left + 1)); done
+is "$left" 0 "no test server process left behind"
