@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "spec/spec.h"
 #include "util.h"
 
@@ -162,7 +163,7 @@ static bool is_dir(const char *p)
 }
 
 static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int rootfd, bool in_userns,
-		     cell_error **err)
+		     int idmap_tree, cell_error **err)
 {
 	char buf[32];
 	const char *type = m->type;
@@ -182,7 +183,10 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 		return -1;
 	const char *target = fdpath(fd, buf);
 
-	if (m->bind) {
+	if (idmap_tree >= 0) {
+		if (cell_idmap_attach(idmap_tree, fd, m->destination, err) < 0)
+			return -1;
+	} else if (m->bind) {
 		unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
 		if (mount_verbose(m->source, target, m->destination, NULL, f, NULL, err) < 0)
 			return -1;
@@ -430,13 +434,13 @@ static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, cell
 	return 0;
 }
 
-int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_error **err)
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, const int *idmap_trees, cell_error **err)
 {
 	_cleanup_close_ int rootfd = open(s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return cell_error_errno(err, errno, "open root.path `%s`", s->root_path);
 	for (size_t i = 0; i < s->n_mounts; i++)
-		if (mount_one(s, &s->mounts[i], rootfd, in_userns, err) < 0)
+		if (mount_one(s, &s->mounts[i], rootfd, in_userns, idmap_trees ? idmap_trees[i] : -1, err) < 0)
 			return cell_error_wrap(err, "mounts[%zu]", i);
 	return setup_dev(s, rootfd, in_userns, err);
 }

@@ -15,8 +15,9 @@ struct cell_spec;
 /* Detach from the host's propagation and make the rootfs a mount point. */
 int cell_rootfs_prepare(const struct cell_spec *s, cell_error **err);
 /* Every mount of the spec, then /dev content (default devices, spec
- * devices, /dev symlinks). cgroupns says whether a cgroup namespace is new. */
-int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_error **err);
+ * devices, /dev symlinks). idmap_trees[i], when not NULL and >= 0, is the
+ * detached id-mapped tree prepared for mounts[i] (see idmap.h). */
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, const int *idmap_trees, cell_error **err);
 /* pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot). */
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, cell_error **err);
 /* After pivot: maskedPaths, readonlyPaths, read-only root, rootfsPropagation. */

@@ -27,6 +27,7 @@
 #include "hooks.h"
 #include "init.h"
 #include "json.h"
+#include "linux/idmap.h"
 #include "linux/seccomp.h"
 #include "net/net.h"
 #include "log.h"
@@ -60,6 +61,7 @@ struct creation {
 	int sock;		/* our end of the sync socketpair */
 	pid_t pid;
 	int pidfd;
+	int *idmap_trees;	/* per mount, detached id-mapped trees (idmap.h) */
 };
 
 static void creation_init(struct creation *c)
@@ -79,6 +81,10 @@ static void creation_release(struct creation *c)
 	c->exec_sock = safe_close(c->exec_sock);
 	c->sock = safe_close(c->sock);
 	c->pidfd = safe_close(c->pidfd);
+	for (size_t i = 0; c->idmap_trees && c->spec && i < c->spec->n_mounts; i++)
+		safe_close(c->idmap_trees[i]);
+	free(c->idmap_trees);
+	c->idmap_trees = NULL;
 	if (c->seccomp)
 		cell_seccomp_free(c->seccomp);
 	c->seccomp = NULL;
@@ -415,7 +421,7 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 		return cell_error_set(err, "`process`: required to create a container");
 	if (s->seccomp && cell_seccomp_compile(s->seccomp, &c->seccomp, err) < 0)
 		return cell_error_wrap(err, "linux.seccomp");
-	if (open_namespaces(c, err) < 0)
+	if (open_namespaces(c, err) < 0 || cell_idmap_prepare(s, &c->idmap_trees, err) < 0)
 		return -1;
 	if (s->process.terminal) {
 		if (!o->console_socket && (!for_run || o->detach))
@@ -450,7 +456,7 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 			.spec = s, .sync = sp[1], .exec_sock = c->exec_sock, .seccomp = c->seccomp,
 			.new_userns = s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path,
 			.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
-			.preserve_fds = o->preserve_fds,
+			.preserve_fds = o->preserve_fds, .idmap_trees = c->idmap_trees,
 		};
 		/* the state lock is shared with our copy of its open file: a
 		 * parked init holding it would block every later command */

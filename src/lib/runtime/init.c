@@ -167,7 +167,7 @@ void cell_init_main(struct cell_init_ctx *c)
 	if (set_names(s, &err) < 0)
 		die(c, &err, false);
 	if (mount_ns_new && (cell_rootfs_prepare(s, &err) < 0 ||
-			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, &err) < 0))
+			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0))
 		die(c, &err, false);
 
 	/* prestart and createRuntime run in the runtime's namespaces */

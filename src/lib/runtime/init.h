@@ -19,6 +19,7 @@ struct cell_init_ctx {
 	bool new_userns;
 	bool no_pivot, no_new_keyring;
 	int preserve_fds;
+	const int *idmap_trees;		/* per mount, prepared id-mapped trees or NULL */
 };
 
 /* Never returns. */
