@@ -92,7 +92,7 @@ ip link show cellt$$ >/dev/null 2>&1; ok $((! $?)) "the interface left the host"
 check "delete --force" -- "$RT" --root "$ROOT" delete --force nd-$$
 check "the interface is back on the host under its own name" -- ip link show cellt$$
 # id-mapped bind mount: on-disk uid 0 seen through the mapping 0 -> 1000
-tmpdir; I=$TMPD; echo x > "$I/f"; chown 0:0 "$I/f"
+tmpdir; I=$TMPD; chmod 755 "$I"; echo x > "$I/f"; chown 0:0 "$I/f"
 jq ".mounts += [{\"destination\":\"/mnt/i\",\"type\":\"bind\",\"source\":\"$I\",\"options\":[\"bind\",\"idmap\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]}] | .process.args = [\"stat\", \"-c\", \"%u:%g\", \"/mnt/i/f\"]" "$B/base.json" > "$B/config.json"
 is "$("$RT" --root "$ROOT" run --bundle "$B" idm-$$ 2>&1)" "1000:1000" "idmap bind mount maps the owner"
 is "$(stat -c %u "$I/f")" 0 "the file on disk is unchanged"
