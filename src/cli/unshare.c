@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +55,10 @@ static const char unshare_usage[] =
 	"  -f, --fork             fork CMD as a child: with --pid it becomes pid 1\n"
 	"      --mount-proc[=DIR] mount a fresh proc on DIR (default /proc); implies --mount\n"
 	"  -r, --map-root-user    map our uid and gid to 0 in a new user namespace (implies --user)\n"
+	"  -c, --map-current-user map our uid and gid to themselves (implies --user)\n"
+	"      --map-user ID      map our uid to ID (number or name) inside (implies --user)\n"
+	"      --map-group ID     map our gid to ID (number or name) inside (implies --user)\n"
+	"      --setgroups MODE   allow or deny setgroups(2) in the new user namespace\n"
 	"  -R, --root DIR         chroot to DIR\n"
 	"  -w, --wd DIR           working directory DIR\n"
 	"      --propagation MODE private (default), shared, slave or unchanged, applied\n"
@@ -64,7 +70,8 @@ struct unshare_opts {
 	int flags;
 	bool fork;
 	const char *procmnt;
-	bool map_root;
+	long long map_uid, map_gid;	/* id inside mapped to ours, -1 = no map */
+	const char *setgroups;		/* --setgroups allow|deny, NULL = as the maps need */
 	const char *root, *wd;
 	unsigned long propagation;	/* 0 = unchanged */
 	bool quiet;
@@ -114,20 +121,43 @@ static int write_proc_self(const char *file, const char *data, bool enoent_ok, c
 	return 0;
 }
 
-/* -r: uid and gid 0 inside are ours outside. setgroups must be denied
+/* -r, -c, --map-user/--map-group: one id inside is our effective id
+ * outside ("0 1000 1" for -r run by uid 1000). setgroups must be denied
  * before gid_map is written by an unprivileged writer (CVE-2014-8989: with
  * setgroups allowed, a user could drop supplementary groups that deny it
  * access); the file is missing before Linux 3.19. */
-static int map_root(uid_t uid, gid_t gid, cell_error **err)
+static int write_maps(const struct unshare_opts *o, uid_t uid, gid_t gid, cell_error **err)
 {
 	char buf[64];
-	if (write_proc_self("setgroups", "deny", true, err) < 0)
+	const char *sg = o->setgroups ? o->setgroups : o->map_gid >= 0 ? "deny" : NULL;
+	if (sg && write_proc_self("setgroups", sg, true, err) < 0)
 		return -1;
-	snprintf(buf, sizeof(buf), "0 %u 1", (unsigned)uid);
-	if (write_proc_self("uid_map", buf, false, err) < 0)
-		return -1;
-	snprintf(buf, sizeof(buf), "0 %u 1", (unsigned)gid);
-	return write_proc_self("gid_map", buf, false, err);
+	if (o->map_uid >= 0) {
+		snprintf(buf, sizeof(buf), "%lld %u 1", o->map_uid, (unsigned)uid);
+		if (write_proc_self("uid_map", buf, false, err) < 0)
+			return -1;
+	}
+	if (o->map_gid >= 0) {
+		snprintf(buf, sizeof(buf), "%lld %u 1", o->map_gid, (unsigned)gid);
+		if (write_proc_self("gid_map", buf, false, err) < 0)
+			return cell_error_wrap(err, "%s", streq(sg ? sg : "", "allow")
+					       ? "gid_map (--setgroups allow forbids an unprivileged gid_map)" : "gid_map");
+	}
+	return 0;
+}
+
+/* An id as a number or a user/group name. */
+static long long parse_id(const char *s, bool group)
+{
+	int64_t v;
+	if (parse_int64(s, &v) == 0 && v >= 0 && v < 4294967295LL)
+		return v;
+	if (group) {
+		struct group *g = getgrnam(s);
+		return g ? (long long)g->gr_gid : -1;
+	}
+	struct passwd *p = getpwnam(s);
+	return p ? (long long)p->pw_uid : -1;
 }
 
 static void warn_traps(struct unshare_opts *o)
@@ -167,7 +197,7 @@ static int parse_propagation(const char *s, unsigned long *ret)
 static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret_optind,
 			 cell_error **err)
 {
-	enum { OPT_MOUNTPROC = 256, OPT_PROPAGATION, OPT_KILLCHILD };
+	enum { OPT_MOUNTPROC = 256, OPT_PROPAGATION, OPT_KILLCHILD, OPT_MAPUSER, OPT_MAPGROUP, OPT_SETGROUPS };
 	static const struct option opts[] = {
 		{ "user", optional_argument, NULL, 'U' },
 		{ "uts", optional_argument, NULL, 'u' },
@@ -180,6 +210,10 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 		{ "fork", no_argument, NULL, 'f' },
 		{ "mount-proc", optional_argument, NULL, OPT_MOUNTPROC },
 		{ "map-root-user", no_argument, NULL, 'r' },
+		{ "map-current-user", no_argument, NULL, 'c' },
+		{ "map-user", required_argument, NULL, OPT_MAPUSER },
+		{ "map-group", required_argument, NULL, OPT_MAPGROUP },
+		{ "setgroups", required_argument, NULL, OPT_SETGROUPS },
 		{ "root", required_argument, NULL, 'R' },
 		{ "wd", required_argument, NULL, 'w' },
 		{ "propagation", required_argument, NULL, OPT_PROPAGATION },
@@ -190,7 +224,8 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 	};
 	int c;
 	o->propagation = MS_REC | MS_PRIVATE;
-	while ((c = getopt_long(argc, argv, "+UunipCmTfrR:w:qh", opts, NULL)) != -1) {
+	o->map_uid = o->map_gid = -1;
+	while ((c = getopt_long(argc, argv, "+UunipCmTfrcR:w:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'U': ns_opt(o, CELL_NS_USER, optarg); break;
 		case 'u': ns_opt(o, CELL_NS_UTS, optarg); break;
@@ -202,7 +237,31 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 		case 'T': ns_opt(o, CELL_NS_TIME, optarg); break;
 		case 'f': o->fork = true; break;
 		case OPT_MOUNTPROC: o->procmnt = optarg ? optarg : "/proc"; break;
-		case 'r': o->map_root = true; o->flags |= CLONE_NEWUSER; break;
+		case 'r':
+			o->map_uid = o->map_gid = 0;
+			o->flags |= CLONE_NEWUSER;
+			break;
+		case 'c':
+			o->map_uid = geteuid();
+			o->map_gid = getegid();
+			o->flags |= CLONE_NEWUSER;
+			break;
+		case OPT_MAPUSER:
+		case OPT_MAPGROUP: {
+			bool grp = c == OPT_MAPGROUP;
+			long long id = parse_id(optarg, grp);
+			if (id < 0)
+				return cell_error_set(err, "unshare: --map-%s `%s`: no such %s", grp ? "group" : "user",
+						      optarg, grp ? "group" : "user");
+			*(grp ? &o->map_gid : &o->map_uid) = id;
+			o->flags |= CLONE_NEWUSER;
+			break;
+		}
+		case OPT_SETGROUPS:
+			if (!streq(optarg, "allow") && !streq(optarg, "deny"))
+				return cell_error_set(err, "unshare: --setgroups `%s`: expected allow or deny", optarg);
+			o->setgroups = optarg;
+			break;
 		case 'R': o->root = optarg; break;
 		case 'w': o->wd = optarg; break;
 		case OPT_PROPAGATION:
@@ -390,8 +449,8 @@ static int do_unshare(int argc, char **argv, cell_error **err)
 	char **cmd = first < argc ? argv + first : NULL;
 
 	warn_traps(&o);
-	uid_t uid = getuid();
-	gid_t gid = getgid();
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
 	struct persister pers = { .pid = -1, .fd = -1 };
 	if (o.any_persist && persister_start(&o, &pers, err) < 0)
 		return -1;
@@ -400,9 +459,9 @@ static int do_unshare(int argc, char **argv, cell_error **err)
 		persister_abort(&pers);
 		return cell_error_errno(err, e, "unshare: unshare(2)%s", unshare_hint(e, o.flags));
 	}
-	if (o.map_root && map_root(uid, gid, err) < 0) {
+	if ((o.map_uid >= 0 || o.map_gid >= 0 || o.setgroups) && write_maps(&o, uid, gid, err) < 0) {
 		persister_abort(&pers);
-		return cell_error_wrap(err, "unshare: --map-root-user");
+		return cell_error_wrap(err, "unshare: id maps of the new user namespace");
 	}
 	if (o.any_persist && persister_finish(&pers, err) < 0)
 		return -1;

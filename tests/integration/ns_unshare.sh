@@ -63,6 +63,14 @@ is "$($T "$CELL" unshare -r sh -c 'id -u; cat /proc/self/setgroups; cat /proc/se
 if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
 	out=$($T setpriv --reuid=65534 --regid=65534 --clear-groups "$CELL" unshare -r sh -c 'id -u; cat /proc/self/setgroups; cat /proc/self/uid_map' 2>&1 | tr -s ' ' | tr '\n' '|')
 	is "$out" "0|deny| 0 65534 1|" "-r as uid 65534: root inside, setgroups denied, the seeds' '0 1000 1' reading with 65534"
+	asnobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	q='id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups'
+	is "$($T $asnobody "$CELL" unshare -c sh -c "$q" 2>&1 | tr -s ' ' | tr '\n' '|')" \
+		"$($T $asnobody unshare -c sh -c "$q" 2>&1 | tr -s ' ' | tr '\n' '|')" "-c (--map-current-user) as uid 65534: the maps util-linux writes"
+	is "$($T $asnobody "$CELL" unshare --map-user=1000 --map-group=1000 sh -c "$q" 2>&1 | tr -s ' ' | tr '\n' '|')" \
+		"$($T $asnobody unshare --map-user=1000 --map-group=1000 sh -c "$q" 2>&1 | tr -s ' ' | tr '\n' '|')" "--map-user/--map-group as uid 65534: the maps util-linux writes"
+	fails "--setgroups allow with an unprivileged gid_map is refused by the kernel" -- $T $asnobody "$CELL" unshare -r --setgroups allow true
+	like "$LAST_OUT" "setgroups allow forbids" "... and the error says why"
 	fails "without -r an unprivileged caller cannot unshare --uts" -- $T setpriv --reuid=65534 --regid=65534 --clear-groups "$CELL" unshare --uts true
 	like "$LAST_OUT" "CAP_SYS_ADMIN.*-r" "... and the error says why and suggests -r"
 else
