@@ -80,7 +80,7 @@ is "$(ls "$ROOT")" "" "nothing left in the root"
 
 # terminal: run relays the pty when there is no --console-socket
 cfg "$B" '.process.terminal = true | .process.args = ["payload", "isatty", "0"]'
-out=$(timeout 20 script -qec "'$RT' --root '$ROOT' run --bundle '$B' t1-$$" /dev/null < /dev/null | tr -d '\r\0' | head -1)
+out=$(timeout 20 script -qec "'$RT' --root '$ROOT' run --bundle '$B' t1-$$" /dev/null < /dev/null | grep -o yes | head -1)
 is "$out" yes "run with process.terminal gives the container a pty"
 fails "create with process.terminal needs --console-socket" -- rt create --bundle "$B" t2-$$
 like "$LAST_OUT" "console-socket" "... and says so"
@@ -105,3 +105,21 @@ check "delete --force cleans it up" -- rt delete --force k9-$$
 is "$(ls "$ROOT")" "" "no state left after the killed create"
 is "$(find /sys/fs/cgroup -name "k9-$$" 2>/dev/null)" "" "no cgroup left after the killed create"
 cfg "$B" 'del(.hooks)'
+
+# no runtime fd leaks into the container, but the preserved ones
+cfg "$B" '.process.args = ["payload", "fds"]'
+is "$(rt run --bundle "$B" fd1-$$ | tr '\n' ' ')" "0 1 2 " "only stdio reaches the container"
+is "$(rt run --preserve-fds 1 --bundle "$B" fd2-$$ 3</dev/null | tr '\n' ' ')" "0 1 2 3 " "--preserve-fds 1 passes fd 3"
+
+# CVE-2019-5736: the parked init (still the runtime binary) is not reachable through /proc/1/exe
+cfg "$B" '.process.args = ["payload", "sleep", "100"] | .process.capabilities = {"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}'
+check "create for the /proc/1/exe check" -- rt create --bundle "$B" cve-$$
+like "$(rt exec cve-$$ payload cat /proc/1/exe 2>&1 | head -c 200)" "Permission denied" "/proc/1/exe of the parked init is out of the container's reach"
+check "delete it" -- rt delete --force cve-$$
+
+# --systemd-cgroup without systemd: a clear error
+cfg "$B" '.process.args = ["payload", "exit", "0"] | .linux.cgroupsPath = "system.slice:cell:sd-'$$'"'
+fails "--systemd-cgroup without systemd fails" -- "$RT" --root "$ROOT" --systemd-cgroup run --bundle "$B" sd-$$
+like "$LAST_OUT" "systemd" "... and names systemd"
+is "$(ls "$ROOT")" "" "... leaving nothing"
+cfg "$B" 'del(.linux.cgroupsPath)'
