@@ -11,7 +11,8 @@
  *  - --mount-proc without --mount: remounting /proc in the host's mount
  *    namespace would replace the host's /proc, so it implies --mount, as
  *    util-linux does.
- *  - --time without --fork: like pid namespaces, only children enter it.
+ *  (--time needs no such warning: execve() moves the caller into its
+ *  time_for_children namespace, unlike pid namespaces.)
  *
  *   caller ── unshare(flags) ── [-r: setgroups deny, uid_map, gid_map]
  *     │
@@ -51,7 +52,7 @@ static const char unshare_usage[] =
 	"  -p, --pid[=FILE]       new pid namespace (needs --fork to be useful)\n"
 	"  -C, --cgroup[=FILE]    new cgroup namespace\n"
 	"  -m, --mount[=FILE]     new mount namespace\n"
-	"  -T, --time[=FILE]      new time namespace (needs --fork)\n"
+	"  -T, --time[=FILE]      new time namespace (entered at exec, or by the --fork child)\n"
 	"  -f, --fork             fork CMD as a child: with --pid it becomes pid 1\n"
 	"      --mount-proc[=DIR] mount a fresh proc on DIR (default /proc); implies --mount\n"
 	"  -r, --map-root-user    map our uid and gid to 0 in a new user namespace (implies --user)\n"
@@ -59,6 +60,8 @@ static const char unshare_usage[] =
 	"      --map-user ID      map our uid to ID (number or name) inside (implies --user)\n"
 	"      --map-group ID     map our gid to ID (number or name) inside (implies --user)\n"
 	"      --setgroups MODE   allow or deny setgroups(2) in the new user namespace\n"
+	"      --monotonic SECS   offset of CLOCK_MONOTONIC in a new time namespace (implies --time)\n"
+	"      --boottime SECS    offset of CLOCK_BOOTTIME (uptime) in a new time namespace (implies --time)\n"
 	"  -R, --root DIR         chroot to DIR\n"
 	"  -w, --wd DIR           working directory DIR\n"
 	"      --propagation MODE private (default), shared, slave or unchanged, applied\n"
@@ -72,6 +75,7 @@ struct unshare_opts {
 	const char *procmnt;
 	long long map_uid, map_gid;	/* id inside mapped to ours, -1 = no map */
 	const char *setgroups;		/* --setgroups allow|deny, NULL = as the maps need */
+	const char *monotonic, *boottime;	/* time namespace clock offsets in seconds */
 	const char *root, *wd;
 	unsigned long propagation;	/* 0 = unchanged */
 	bool quiet;
@@ -146,6 +150,21 @@ static int write_maps(const struct unshare_opts *o, uid_t uid, gid_t gid, cell_e
 	return 0;
 }
 
+/* --monotonic/--boottime: the clocks of the new time namespace start that
+ * many seconds off ours (time_namespaces(7)). */
+static int time_offsets(const struct unshare_opts *o, cell_error **err)
+{
+	_cleanup_free_ char *txt = xasprintf("%s%s%s%s%s", o->monotonic ? "monotonic " : "",
+					     o->monotonic ? o->monotonic : "", o->monotonic ? " 0\n" : "",
+					     o->boottime ? "boottime " : "", o->boottime ? o->boottime : "");
+	if (o->boottime) {
+		char *t = xasprintf("%s 0\n", txt);
+		free(txt);
+		txt = t;
+	}
+	return write_proc_self("timens_offsets", txt, false, err);
+}
+
 /* An id as a number or a user/group name. */
 static long long parse_id(const char *s, bool group)
 {
@@ -175,8 +194,6 @@ static void warn_traps(struct unshare_opts *o)
 		cell_warn("--pid without --fork: the command itself stays outside the new pid namespace; its first child becomes pid 1, and once that child exits every fork fails with 'Cannot allocate memory' ('Cannot fork' in a shell); add --fork");
 	if ((o->flags & CLONE_NEWPID) && !o->procmnt)
 		cell_warn("--pid without --mount-proc: /proc is still the host's, so ps and top show the host's processes and pids; add --mount-proc");
-	if ((o->flags & CLONE_NEWTIME) && !o->fork)
-		cell_warn("--time without --fork: only children enter the new time namespace, not the command itself; add --fork");
 }
 
 static int parse_propagation(const char *s, unsigned long *ret)
@@ -197,7 +214,8 @@ static int parse_propagation(const char *s, unsigned long *ret)
 static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret_optind,
 			 cell_error **err)
 {
-	enum { OPT_MOUNTPROC = 256, OPT_PROPAGATION, OPT_KILLCHILD, OPT_MAPUSER, OPT_MAPGROUP, OPT_SETGROUPS };
+	enum { OPT_MOUNTPROC = 256, OPT_PROPAGATION, OPT_KILLCHILD, OPT_MAPUSER, OPT_MAPGROUP, OPT_SETGROUPS,
+	       OPT_MONOTONIC, OPT_BOOTTIME };
 	static const struct option opts[] = {
 		{ "user", optional_argument, NULL, 'U' },
 		{ "uts", optional_argument, NULL, 'u' },
@@ -214,6 +232,8 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 		{ "map-user", required_argument, NULL, OPT_MAPUSER },
 		{ "map-group", required_argument, NULL, OPT_MAPGROUP },
 		{ "setgroups", required_argument, NULL, OPT_SETGROUPS },
+		{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
+		{ "boottime", required_argument, NULL, OPT_BOOTTIME },
 		{ "root", required_argument, NULL, 'R' },
 		{ "wd", required_argument, NULL, 'w' },
 		{ "propagation", required_argument, NULL, OPT_PROPAGATION },
@@ -255,6 +275,16 @@ static int parse_unshare(int argc, char **argv, struct unshare_opts *o, int *ret
 						      optarg, grp ? "group" : "user");
 			*(grp ? &o->map_gid : &o->map_uid) = id;
 			o->flags |= CLONE_NEWUSER;
+			break;
+		}
+		case OPT_MONOTONIC:
+		case OPT_BOOTTIME: {
+			int64_t v;
+			if (parse_int64(optarg, &v) < 0)
+				return cell_error_set(err, "unshare: --%s `%s`: expected seconds",
+						      c == OPT_MONOTONIC ? "monotonic" : "boottime", optarg);
+			*(c == OPT_MONOTONIC ? &o->monotonic : &o->boottime) = optarg;
+			o->flags |= cell_ns_type_flag(CELL_NS_TIME);
 			break;
 		}
 		case OPT_SETGROUPS:
@@ -462,6 +492,11 @@ static int do_unshare(int argc, char **argv, cell_error **err)
 	if ((o.map_uid >= 0 || o.map_gid >= 0 || o.setgroups) && write_maps(&o, uid, gid, err) < 0) {
 		persister_abort(&pers);
 		return cell_error_wrap(err, "unshare: id maps of the new user namespace");
+	}
+	/* offsets can be set only before any process enters the namespace */
+	if ((o.monotonic || o.boottime) && time_offsets(&o, err) < 0) {
+		persister_abort(&pers);
+		return -1;
 	}
 	if (o.any_persist && persister_finish(&pers, err) < 0)
 		return -1;

@@ -42,6 +42,18 @@ out=$($T unshare --pid sh -c '/bin/true; /bin/true; echo reached' 2>&1)
 like "$out" "Cannot fork|Cannot allocate memory" "... exactly as with util-linux unshare"
 is "$($T "$CELL" unshare -q --fork --pid sh -c '/bin/true; /bin/true; echo reached' 2>&1)" reached "with --fork, the same script runs"
 
+# --- time namespaces: offsets set before anyone enters ---
+if [ -e /proc/self/ns/time ]; then
+	up=$(cut -d. -f1 /proc/uptime)
+	got=$($T "$CELL" unshare --fork --boottime 100000 cat /proc/uptime | cut -d. -f1)
+	ok $([ "$got" -ge $((up + 100000)) ] && [ "$got" -lt $((up + 100100)) ]; echo $?) "--boottime 100000: uptime inside is ours + 100000 s ($got vs $up)"
+	is "$($T "$CELL" unshare --monotonic 5 --boottime 7 cat /proc/self/timens_offsets 2>&1 | tr -s ' ' | tr '\n' '|')" \
+		"$($T unshare -T --monotonic 5 --boottime 7 cat /proc/self/timens_offsets 2>&1 | tr -s ' ' | tr '\n' '|')" \
+		"--monotonic/--boottime without --fork: exec enters the time namespace, offsets as util-linux sets them"
+else
+	skip "no time namespaces in this kernel"
+fi
+
 # --- exit statuses ---
 $T "$CELL" unshare --fork --uts sh -c 'exit 5'
 is $? 5 "--fork: the child's exit status is ours"
