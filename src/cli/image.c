@@ -531,19 +531,12 @@ static int image_history(int argc, char **argv, cell_error **err)
 	cj_array(img->config_json, "history", "config", &hist, &e);
 	cell_error_free(&e);
 	size_t n = hist ? json_object_array_length(hist) : 0;
-	/* non-empty history entries match the layers, bottom first */
+	/* non-empty history entries match the layers, bottom first; newest first on screen */
 	size_t layer = img->n_layers;
-	for (size_t i = 0; i < n; i++) {
-		bool empty = false;
-		cj_bool(json_object_array_get_idx(hist, i), "empty_layer", "", &empty, &e);
-		cell_error_free(&e);
-		if (!empty && layer > 0)
-			layer--;
-	}
-	layer = img->n_layers;
-	if (!quiet)
-		printf("%-12s   %-18s   %-45s   %-8s   %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT");
-	for (size_t i = n; i-- > 0;) {
+	char *(*rows)[5] = xcalloc(n + 1, sizeof(*rows));
+	int w[5] = { 5, 7, 10, 4, 7 };
+	for (size_t k = 0; k < n; k++) {
+		size_t i = n - 1 - k;
 		json_object *h = json_object_array_get_idx(hist, i);
 		const char *created = NULL, *by = "", *comment = "";
 		bool empty = false;
@@ -552,18 +545,32 @@ static int image_history(int argc, char **argv, cell_error **err)
 		cj_string(h, "comment", "", &comment, &e);
 		cj_bool(h, "empty_layer", "", &empty, &e);
 		cell_error_free(&e);
-		const char *id = i == n - 1 ? short_id(img->id, trunc) : "<missing>";
-		if (quiet) {
-			printf("%s\n", id);
-			continue;
-		}
 		char since[64], size[32] = "0B";
 		if (!empty && layer > 0)
 			human_size(img->layer_sizes[--layer], size, sizeof(size));
 		human_since(created, since, sizeof(since));
-		_cleanup_free_ char *b = trunc && strlen(by) > 45 ? xasprintf("%.42s...", by) : xstrdup(by);
-		printf("%-12s   %-18s   %-45s   %-8s   %s\n", id, since, b, size, comment);
+		rows[k][0] = xstrdup(k == 0 ? short_id(img->id, trunc) : "<missing>");
+		rows[k][1] = xstrdup(since);
+		rows[k][2] = trunc && strlen(by) > 45 ? xasprintf("%.42s...", by) : xstrdup(by);
+		rows[k][3] = xstrdup(size);
+		rows[k][4] = xstrdup(comment);
+		for (int f = 0; f < 5; f++)
+			if ((int)strlen(rows[k][f]) > w[f])
+				w[f] = (int)strlen(rows[k][f]);
 	}
+	if (!quiet)
+		printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], "IMAGE", w[1], "CREATED", w[2], "CREATED BY", w[3], "SIZE",
+		       "COMMENT");
+	for (size_t k = 0; k < n; k++) {
+		if (quiet)
+			printf("%s\n", rows[k][0]);
+		else
+			printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], rows[k][0], w[1], rows[k][1], w[2], rows[k][2],
+			       w[3], rows[k][3], rows[k][4]);
+		for (int f = 0; f < 5; f++)
+			free(rows[k][f]);
+	}
+	free(rows);
 	cell_image_free(img);
 	return 0;
 }
