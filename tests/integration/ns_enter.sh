@@ -36,7 +36,7 @@ wait_hostname() {
 
 bg U unshare --uts --net sh -c 'hostname celltest-enter; exec sleep 300'
 wait_hostname "$U" celltest-enter
-bg P unshare --fork --pid --mount-proc sleep 300
+bg P unshare --kill-child --fork --pid --mount-proc sleep 300
 PS=$(child_of "$P") && defer "kill -KILL $PS 2>/dev/null"
 sleep 0.2
 

@@ -33,7 +33,7 @@ ino() { stat -L -c %i "$1"; }
 sel() { jq -r --argjson pids "[$PIDS]" '.namespaces[] | select(.pid as $p | $pids | index($p)) | "\(.ns) \(.type) \(.nprocs) \(.pid)"' | sort; }
 
 bg A unshare --uts --ipc --net sleep 300
-bg B unshare --fork --pid --mount-proc --uts sleep 300
+bg B unshare --kill-child --fork --pid --mount-proc --uts sleep 300
 BS=$(child_of "$B") && defer "kill -KILL $BS 2>/dev/null"
 PIDS="$A,$B,$BS"
 sleep 0.2
@@ -60,7 +60,7 @@ like "$LAST_OUT" "unknown column .BOGUS." "the error names the column"
 fails "unknown type is refused" -- "$CELL" ns ls -t bogus
 
 # --tree and PNS/ONS: a user namespace (owner) and a pid namespace (parent)
-bg U unshare --user --map-root-user --pid --net --fork sleep 300
+bg U unshare --kill-child --user --map-root-user --pid --net --fork sleep 300
 US=$(child_of "$U") && defer "kill -KILL $US 2>/dev/null"
 PIDS="$A,$B,$BS,$U,$US"
 sleep 0.2
