@@ -192,7 +192,7 @@ static int check_startable(json_object *rec, const char *id, cell_error **err)
 {
 	const char *s = cell_ctr_status(rec);
 	if (streq(s, "running") || streq(s, "paused") || streq(s, "restarting"))
-		return cell_error_errno(err, EBUSY, "container `%.12s` is %s already", id, s);
+		return cell_error_set(err, "container `%.12s` is %s already", id, s);
 	return 0;
 }
 
@@ -457,7 +457,7 @@ static int need_running(struct cell_engine *e, const char *id, json_object **ret
 	const char *s = cell_ctr_status(rec);
 	if (!streq(s, "running") && !streq(s, "paused")) {
 		json_object_put(rec);
-		return cell_error_errno(err, ESRCH, "container `%.12s` is not running (it is %s)", id, s);
+		return cell_error_set(err, "container `%.12s` is not running (it is %s)", id, s);
 	}
 	*ret = rec;
 	return 0;
@@ -569,7 +569,7 @@ int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_erro
 	bool live = streq(s, "running") || streq(s, "paused") || streq(s, "restarting");
 	if (live && !force) {
 		json_object_put(rec);
-		return cell_error_errno(err, EBUSY, "container `%.12s` is %s: stop it first, or use `rm -f`", id, s);
+		return cell_error_set(err, "container `%.12s` is %s: stop it first, or use `rm -f`", id, s);
 	}
 	pid_t mon = 0;
 	bool is_monitor = json_object_get_boolean(json_object_object_get(state_obj(rec), "Detached"));

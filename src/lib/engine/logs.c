@@ -79,7 +79,7 @@ int cell_ctr_logs(struct cell_engine *e, const char *id, const struct cell_logs_
 	size_t n = 0;
 	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
 	if (access(cdir, F_OK) < 0)
-		return cell_error_errno(err, ENOENT, "no such container: `%s`", id);
+		return cell_error_set(err, "no such container: `%s`", id);
 	read_lines(old, 0, &lines, &n);
 	size_t off = read_lines(path, 0, &lines, &n);
 	size_t first = o->tail >= 0 && (size_t)o->tail < n ? n - (size_t)o->tail : 0;

@@ -65,7 +65,7 @@ int engine_record_read(struct cell_engine *e, const char *id, json_object **ret,
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s/config.json", e->ctr_root, id);
 	if (access(p, F_OK) < 0)
-		return cell_error_errno(err, ENOENT, "no such container: `%s`", id);
+		return cell_error_set(err, "no such container: `%s`", id);
 	return cj_parse_file(p, ret, err);
 }
 
@@ -140,7 +140,7 @@ int cell_ctr_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_
 			return 0;
 		}
 	}
-	return cell_error_errno(err, ENOENT, "no such container: `%s`", ref);
+	return cell_error_set(err, "no such container: `%s`", ref);
 }
 
 struct entry {
@@ -306,10 +306,10 @@ int engine_name_reserve(struct cell_engine *e, const char *name, const char *id,
 		_cleanup_free_ char *d = cell_ctr_dir(e, target);
 		if (access(d, F_OK) < 0 && errno == ENOENT && unlink(l) == 0 && symlink(id, l) == 0)
 			return 0;
-		return cell_error_errno(err, EEXIST, "the container name `%s` is already in use by container `%.12s`: "
+		return cell_error_set(err, "the container name `%s` is already in use by container `%.12s`: "
 					"remove or rename that container, or choose another name", name, target);
 	}
-	return cell_error_errno(err, EEXIST, "the container name `%s` is already in use", name);
+	return cell_error_set(err, "the container name `%s` is already in use", name);
 }
 
 void engine_name_release(struct cell_engine *e, const char *name, const char *id)
