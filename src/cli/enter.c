@@ -406,7 +406,10 @@ static int do_enter(int argc, char **argv, cell_error **err)
 		goto fail;
 	}
 	if (o.types && join(&o, nsfd, err) < 0) {
-		cell_error_wrap(err, "enter %s", name ? name : "");
+		if (name)
+			cell_error_wrap(err, "enter `%s`", name);
+		else
+			cell_error_wrap(err, "enter");
 		goto fail;
 	}
 	for (int t = 0; t < CELL_NS_NTYPES; t++)
