@@ -10,6 +10,8 @@
  *   nettool info ROOT                                  cell_net_info() as JSON
  *   nettool prune ROOT                                 prints how many leases went
  *   nettool none PID | phys-attach PID IF | phys-detach PID IF
+ *   nettool move IF PID [NEWNAME]     move a host link into PID's netns by pid
+ *   nettool rename PID OLD NEW        rename a link inside PID's netns
  *   nettool hosts ROOT NETWORK ID HOSTNAME IP [NAME:IP]...
  *   nettool resolv FILE [DNS]...
  *   nettool serve PORT        accept forever; to each client: "peer IP\n" then echo
@@ -21,6 +23,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -225,6 +228,34 @@ static int uconnect(const char *ip, int port, const char *msg)
 	return 0;
 }
 
+static int move_link(const char *ifname, pid_t pid, const char *newname)
+{
+	struct cell_nl *nl = NULL;
+	cell_error *e = NULL;
+	int r = cell_nl_open(-1, &nl, &e) < 0 || cell_link_move(nl, ifname, -1, pid, newname, &e) < 0;
+	cell_nl_free(nl);
+	return r ? fail(&e) : 0;
+}
+
+static int rename_in(pid_t pid, const char *old, const char *new_name)
+{
+	char path[64];
+	struct cell_nl *nl = NULL;
+	cell_error *e = NULL;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	r = cell_nl_open(fd, &nl, &e) < 0 || cell_link_rename(nl, old, new_name, &e) < 0;
+	close(fd);
+	cell_nl_free(nl);
+	return r ? fail(&e) : 0;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -287,6 +318,10 @@ int main(int argc, char **argv)
 		printf("%d\n", n);
 		return 0;
 	}
+	if (streq(cmd, "move") && (argc == 4 || argc == 5))
+		return move_link(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : NULL);
+	if (streq(cmd, "rename") && argc == 5)
+		return rename_in(atoi(argv[2]), argv[3], argv[4]);
 	if (streq(cmd, "info") && argc == 3) {
 		json_object *o = cell_net_info(argv[2]);
 		printf("%s\n", json_object_to_json_string(o));

@@ -169,6 +169,14 @@ like "$(in_ns $P4 ip -br link show dev $PH)" "^$PH[@ ]" "and inside under its ow
 check "phys-detach gives it back" -- "$NT" phys-detach $P4 $PH
 check "it is on the host again" -- ip link show dev $PH
 fails "phys: of an unknown interface is refused" -- "$NT" phys-attach $P4 nosuchif$tag
+MV=ctmv$tag
+ip link add $MV type veth peer name ctmp$tag; defer "ip link del ctmp$tag"
+check "move a link into a netns by pid, renamed on the way" -- "$NT" move $MV $P4 eth7
+like "$(in_ns $P4 ip -br link show dev eth7)" "^eth7@" "it is eth7 inside"
+check "rename inside the netns" -- "$NT" rename $P4 eth7 eth8
+like "$(in_ns $P4 ip -br link show dev eth8)" "^eth8@" "it is eth8 now"
+fails "renaming a missing link fails" -- "$NT" rename $P4 eth7 eth9
+like "$LAST_OUT" "rename link .eth7. to .eth9.: No such device" "naming the link"
 
 # ---- detach, crash cleanup, removal -----------------------------------------------------
 check "detach c1" -- "$NT" detach "$R" c1-$tag
