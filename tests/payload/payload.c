@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 		printf("allocated %zu MiB\n", mib);
 	} else if (!strcmp(cmd, "forkbomb")) {
 		int n = a ? atoi(a) : 100, made = 0;
+		pid_t *kids = calloc((size_t)n + 1, sizeof(pid_t));
 		for (int i = 0; i < n; i++) {
 			pid_t p = fork();
 			if (p < 0)
@@ -213,10 +214,15 @@ int main(int argc, char **argv)
 				pause();
 				_exit(0);
 			}
-			made++;
+			kids[made++] = p;
 		}
 		printf("%d\n", made);
-		kill(0, SIGKILL);
+		fflush(stdout);
+		/* by pid: kill(0) would reach the runtime, which shares our process group */
+		for (int i = 0; i < made; i++)
+			kill(kids[i], SIGKILL);
+		while (wait(NULL) > 0)
+			;
 	} else if (!strcmp(cmd, "waitsig")) {
 		for (int s = 1; s < 32; s++)
 			if (s != SIGKILL && s != SIGSTOP)
