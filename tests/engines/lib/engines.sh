@@ -56,3 +56,38 @@ eng_kill_pid() {
 	wait "$p" 2>/dev/null
 	return 0
 }
+
+# eng_docker_archive OUT NAME: a docker-archive (docker load / ctr import)
+# of the test rootfs tagged NAME (e.g. celltest/busybox:1), built with umoci
+# (OCI layout) and skopeo (to docker-archive). CMD is /bin/sh.
+eng_docker_archive() {
+	local out=$1 name=$2 w r
+	r=$(test_rootfs) || return 1
+	w=$(mktemp -d /tmp/cell-engimg.XXXXXX)
+	(
+		set -e
+		umoci init --layout "$w/oci"
+		umoci new --image "$w/oci:1"
+		umoci unpack --image "$w/oci:1" "$w/b" >/dev/null
+		cp -a "$r/." "$w/b/rootfs/"
+		umoci repack --image "$w/oci:1" "$w/b"
+		umoci config --image "$w/oci:1" --config.cmd /bin/sh \
+			--config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin
+		rm -f "$out"
+		skopeo copy -q "oci:$w/oci:1" "docker-archive:$out:$name"
+	) >&2
+	local rc=$?
+	rm -rf "$w"
+	return $rc
+}
+
+# eng_kill_children_of PATTERN: processes whose command line contains
+# PATTERN (a path under the test's temp dir, so only processes this test's
+# engine started) get eng_kill_pid.
+eng_kill_matching() {
+	local p
+	for p in $(grep -lsF -- "$1" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
+		eng_kill_pid "$p"
+	done
+}
