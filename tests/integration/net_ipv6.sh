@@ -41,14 +41,16 @@ like "$(ip -6 addr show dev "$BR")" "inet6 $GW6/64" "the bridge carries $GW6"
 unshare --net sleep 1000 & P1=$!; defer "kill $P1"
 unshare --net sleep 1000 & P2=$!; defer "kill $P2"
 sleep 0.2
-check "attach c1" -- "$NT" attach "$R" v6 c1-$tag $P1
-check "attach c2" -- "$NT" attach "$R" v6 c2-$tag $P2
+check "attach c1" -- "$NT" attach "$R" v6 c1-$tag $P1 --hostname c1 --hosts-file "$TMPD/h1"
+check "attach c2" -- "$NT" attach "$R" v6 c2-$tag $P2 --hostname c2 --hosts-file "$TMPD/h2"
 defer "'$NT' detach '$R' c1-$tag; '$NT' detach '$R' c2-$tag"
 A1=$(C network inspect v6 | jq -r ".[0].Containers[\"c1-$tag\"].IPv6Address")
 A2=$(C network inspect v6 | jq -r ".[0].Containers[\"c2-$tag\"].IPv6Address")
 like "$(in_ns $P1 ip -6 addr show dev eth0)" "inet6 $A1 scope global" "c1's eth0 has $A1"
 like "$(in_ns $P1 ip -6 route show default)" "^default via $GW6 dev eth0" "c1's IPv6 default route via $GW6"
 check "c1 pings c2 over IPv6" -- in_ns $P1 busybox ping -6 -c1 -W2 "${A2%/64}"
+like "$(cat "$TMPD/h1")" "${A2%/64}	c2" "c1's hosts file names c2 by its IPv6 address too"
+like "$(cat "$TMPD/h2")" "${A2%/64}	c2" "c2's own IPv6 line"
 check "c2 pings the IPv6 gateway" -- in_ns $P2 busybox ping -6 -c1 -W2 "$GW6"
 check "IPv4 still works next to it" -- in_ns $P1 busybox ping -c1 -W2 10.245.$((tag % 200)).1
 

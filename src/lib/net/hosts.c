@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +79,8 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 	FILE *f = open_memstream(&s, &len);
 	struct cell_lease *all = NULL;
 	size_t n = 0;
+	struct cell_network *net = NULL;
+	cell_error *e = NULL;
 
 	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 	if (root && network && cell_lease_list(root, network, &all, &n, err) < 0) {
@@ -85,14 +88,28 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 		free(s);
 		return NULL;
 	}
+	/* on a dual-stack network every name gets its IPv6 line too */
+	if (root && network) {
+		/* read only: never create cell0 as a side effect (nor take the lock) */
+		_cleanup_free_ char *path = xasprintf("%s/networks/%s.json", root, network);
+		if (access(path, F_OK) == 0 && cell_network_load(root, network, &net, &e) < 0)
+			cell_error_free(&e);
+	}
 	if (ip && hostname && *hostname) {
 		/* its own name, with its aliases on the same line */
-		fprintf(f, "%s\t%s", ip, hostname);
+		char names[1024];
+		size_t used = snprintf(names, sizeof(names), "%s", hostname);
+		struct cell_prefix p4, p6;
 		for (size_t i = 0; i < n; i++)
 			if (container_id && streq(all[i].container, container_id))
-				for (char **it = all[i].aliases; it && *it; it++)
-					fprintf(f, " %s", *it);
-		fprintf(f, "\n");
+				for (char **it = all[i].aliases; it && *it && used < sizeof(names); it++)
+					used += snprintf(names + used, sizeof(names) - used, " %s", *it);
+		fprintf(f, "%s\t%s\n", ip, names);
+		if (net && net->subnet6.family && cell_prefix_parse(ip, &p4, &e) == 0 && p4.family == AF_INET) {
+			cell_network_ip6(net, &p4, &p6);
+			fprintf(f, "%s\t%s\n", cell_prefix_str(&p6, false, a, sizeof(a)), names);
+		}
+		cell_error_free(&e);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct cell_lease *l = &all[i];
@@ -104,10 +121,17 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
 		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
 			used += snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", *it);
-		if (used)
-			fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
+		if (!used)
+			continue;
+		fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
+		if (net && net->subnet6.family) {
+			struct cell_prefix p6;
+			cell_network_ip6(net, &l->ip, &p6);
+			fprintf(f, "%s\t%s\n", cell_prefix_str(&p6, false, a, sizeof(a)), names);
+		}
 	}
 	cell_lease_list_free(all, n);
+	cell_network_free(net);
 	for (char **it = add_hosts; it && *it; it++) {
 		/* NAME:IP, where IP may itself hold colons (IPv6): split at the first */
 		const char *colon = strchr(*it, ':');
