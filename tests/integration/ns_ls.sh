@@ -112,8 +112,9 @@ fi
 id=celltest-nsls-$$
 [ -d /run/cell-runtime ] || { mkdir -p /run/cell-runtime && defer "rmdir /run/cell-runtime"; }
 mkdir /run/cell-runtime/$id && defer "rm -rf /run/cell-runtime/$id"
-printf '{"ociVersion":"1.2.0","id":"%s","pid":%d,"status":"running","bundle":"/nonexistent"}\n' "$id" "$A" \
-	> /run/cell-runtime/$id/state.json
+startA=$(sed 's/.*) //' /proc/$A/stat | cut -d' ' -f20)	# field 22
+printf '{"ociVersion":"1.2.0","id":"%s","pid":%d,"status":"running","bundle":"/nonexistent","x-cell":{"startTime":%s}}\n' \
+	"$id" "$A" "$startA" > /run/cell-runtime/$id/state.json
 q='.namespaces[] | "\(.type)=\(.container)"'
 is "$("$CELL" ns ls -J -p "$A" | jq -r "$q" | sort | tr '\n' ' ')" \
 	"cgroup=null ipc=$id mnt=null net=$id pid=null time=null user=null uts=$id " \
@@ -136,6 +137,10 @@ mkdir /run/cell-runtime/$id-stale && defer "rm -rf /run/cell-runtime/$id-stale"
 printf '{"id":"%s-stale","pid":%d}\n' "$id" "$dead" > /run/cell-runtime/$id-stale/state.json
 is "$("$CELL" ns ls -J | jq -r --arg c "$id-stale" '[.namespaces[] | select(.container == $c)] | length')" 0 \
 	"a container whose init is gone owns nothing"
+mkdir /run/cell-runtime/$id-reused && defer "rm -rf /run/cell-runtime/$id-reused"
+printf '{"id":"%s-reused","pid":%d,"x-cell":{"startTime":%d}}\n' "$id" "$US" 12345 > /run/cell-runtime/$id-reused/state.json
+is "$("$CELL" ns ls -J | jq -r --arg c "$id-reused" '[.namespaces[] | select(.container == $c)] | length')" 0 \
+	"a live pid with another start time is a reused pid: that container owns nothing"
 
 # ... and a real runc container
 if command -v runc >/dev/null; then

@@ -552,11 +552,9 @@ struct ctr_root {
 	const char *file;	/* state file in <dir>/<id>/ */
 	const char *pid_key;
 	const char *start_obj;	/* object holding the start time key, NULL = top level */
-	const char *start_key;	/* /proc/PID/stat field 22 at start, NULL if not recorded */
+	const char *start_key;	/* /proc/PID/stat field 22 at start (all of them record
+				 * it), NULL if not recorded */
 	bool nested;		/* <dir>/<namespace>/<id>/ (containerd) */
-	/* how the runtime measures start_key: cell-runtime records what
-	 * proc_start_time() says, runc and crun field 22 of /proc/PID/stat */
-	uint64_t (*start_time)(pid_t pid);
 	bool engine;		/* the cell engine's: shown by the record's Name */
 };
 
@@ -586,14 +584,12 @@ static char *engine_name(const char *id)
 	return ret ? ret : xasprintf("%.12s", id);
 }
 
-static uint64_t stat_start_time(pid_t pid);
-
 static const struct ctr_root ctr_roots[] = {
-	{ NULL, "", "state.json", "pid", "x-cell", "startTime", false, proc_start_time, true },
-	{ "/run/cell-runtime", "", "state.json", "pid", "x-cell", "startTime", false, proc_start_time, false },
-	{ "/run/runc", "runc:", "state.json", "init_process_pid", NULL, "init_process_start", false, stat_start_time },
-	{ "/run/containerd/runc", "containerd:", "state.json", "init_process_pid", NULL, "init_process_start", true, stat_start_time },
-	{ "/run/crun", "crun:", "status", "pid", NULL, "process-start-time", false, stat_start_time },
+	{ NULL, "", "state.json", "pid", "x-cell", "startTime", false, true },
+	{ "/run/cell-runtime", "", "state.json", "pid", "x-cell", "startTime", false, false },
+	{ "/run/runc", "runc:", "state.json", "init_process_pid", NULL, "init_process_start", false },
+	{ "/run/containerd/runc", "containerd:", "state.json", "init_process_pid", NULL, "init_process_start", true },
+	{ "/run/crun", "crun:", "status", "pid", NULL, "process-start-time", false },
 };
 
 static void ctr_push(struct cell_ns_ctr **v, size_t *n, char *name, const char *id, pid_t pid)
@@ -604,28 +600,6 @@ static void ctr_push(struct cell_ns_ctr **v, size_t *n, char *name, const char *
 	nv[*n] = (struct cell_ns_ctr){ .name = name, .id = xstrdup(id), .pid = pid };
 	*v = nv;
 	(*n)++;
-}
-
-/* Field 22 of /proc/PID/stat (start time in clock ticks since boot), as
- * runc records it in init_process_start; 0 if the process is gone. */
-static uint64_t stat_start_time(pid_t pid)
-{
-	char path[64];
-	_cleanup_free_ char *txt = NULL;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_file(path, &txt, NULL, NULL) < 0)
-		return 0;
-	/* comm may hold spaces and parentheses: field 3 follows the last ')' */
-	char *p = strrchr(txt, ')');
-	if (!p)
-		return 0;
-	p += 2;
-	for (int field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	return p ? strtoull(p, NULL, 10) : 0;
 }
 
 /* The live init pid recorded in a state file, or 0. */
@@ -644,7 +618,7 @@ static pid_t ctr_state_pid(const struct ctr_root *r, const char *path)
 	json_object *so = o;
 	if (pid && r->start_key && (!r->start_obj || cj_object(o, r->start_obj, "state", &so, &e) > 0) &&
 	    cj_int64(so, r->start_key, "state", &start, &e) > 0 && start > 0 &&
-	    r->start_time(pid) != (uint64_t)start)
+	    proc_start_time(pid) != (uint64_t)start)
 		pid = 0;	/* a reused pid: the container is gone */
 	cell_error_free(&e);
 	json_object_put(o);
