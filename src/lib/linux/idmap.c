@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-static int write_map(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, cell_error **err)
+int cell_idmap_write(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, cell_error **err)
 {
 	char buf[4096];
 	size_t off = 0;
@@ -50,7 +50,7 @@ int cell_userns_fd(const struct cell_idmap *uid, size_t n_uid, const struct cell
 	}
 	close(pipefd[0]);
 	int fd = -1;
-	if (write_map(pid, "uid_map", uid, n_uid, err) == 0 && write_map(pid, "gid_map", gid, n_gid, err) == 0) {
+	if (cell_idmap_write(pid, "uid_map", uid, n_uid, err) == 0 && cell_idmap_write(pid, "gid_map", gid, n_gid, err) == 0) {
 		_cleanup_free_ char *p = xasprintf("/proc/%d/ns/user", (int)pid);
 		fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)

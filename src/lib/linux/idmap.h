@@ -6,9 +6,13 @@
 #ifndef CELL_IDMAP_H
 #define CELL_IDMAP_H
 
+#include <sys/types.h>
+
 #include "error.h"
 #include "spec/spec.h"
 
+/* Write /proc/PID/uid_map or gid_map (file: "uid_map" / "gid_map"). */
+int cell_idmap_write(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, cell_error **err);
 /* A user namespace with these mappings, as an fd (the process that made it
  * is gone when this returns). */
 int cell_userns_fd(const struct cell_idmap *uid, size_t n_uid, const struct cell_idmap *gid, size_t n_gid,

@@ -133,44 +133,6 @@ static int open_namespaces(struct creation *c, cell_error **err)
 	return 0;
 }
 
-static int connect_console(const char *path, cell_error **err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cell_error_set(err, "--console-socket `%s`: path too long", path);
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return cell_error_errno(err, errno, "create a socket for --console-socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(fd);
-		return cell_error_errno(err, e, "connect to --console-socket `%s`", path);
-	}
-	return fd;
-}
-
-static int send_fd(int sock, int fd, const char *name, cell_error **err)
-{
-	int r = sync_send(sock, 0, 0, name, fd);
-	if (r < 0)
-		return cell_error_errno(err, -r, "send the pty master to the console socket");
-	return 0;
-}
-
-static int write_idmap(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, cell_error **err)
-{
-	char buf[4096];
-	size_t off = 0;
-	for (size_t i = 0; i < n && off < sizeof(buf); i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id,
-					m[i].host_id, m[i].size);
-	_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
-	if (write_file_at(AT_FDCWD, path, buf, off, err) < 0)
-		return cell_error_wrap(err, "`linux.%s`", streq(file, "uid_map") ? "uidMappings" : "gidMappings");
-	return 0;
-}
-
 static int setup_userns(struct creation *c, cell_error **err)
 {
 	const struct cell_spec *s = c->spec;
@@ -180,9 +142,10 @@ static int setup_userns(struct creation *c, cell_error **err)
 		if (write_file(p, "deny", err) < 0)
 			return -1;
 	}
-	if (write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err) < 0 ||
-	    write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
-		return -1;
+	if (cell_idmap_write(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err) < 0)
+		return cell_error_wrap(err, "`linux.uidMappings`");
+	if (cell_idmap_write(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0)
+		return cell_error_wrap(err, "`linux.gidMappings`");
 	return 0;
 }
 
@@ -344,7 +307,7 @@ static int converse(struct creation *c, cell_error **err)
 		if (sync_expect(c->sock, SYNC_PTY, "terminal setup", &fd, &name, err) < 0)
 			return -1;
 		if (c->console >= 0) {
-			r = send_fd(c->console, fd, name, err);
+			r = cell_console_send(c->console, fd, name, err);
 			safe_close(fd);
 		} else {
 			c->pty_master = fd;	/* foreground run: we relay it */
@@ -426,7 +389,7 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	if (s->process.terminal) {
 		if (!o->console_socket && (!for_run || o->detach))
 			return cell_error_set(err, "`process.terminal` is true: --console-socket is required");
-		if (o->console_socket && (c->console = connect_console(o->console_socket, err)) < 0)
+		if (o->console_socket && (c->console = cell_console_connect(o->console_socket, err)) < 0)
 			return -1;
 	}
 	if (cell_state_new(root, id, &c->st, err) < 0)
@@ -519,23 +482,11 @@ int cell_rt_create(const char *id, const struct cell_rt_opts *o, cell_error **er
 	return 0;
 }
 
-/* Load the config.json saved at create time, for hooks after create. */
-static int saved_spec(struct cell_state *st, struct cell_spec **ret, cell_error **err)
-{
-	_cleanup_free_ char *path = cell_state_path(st, "config.json");
-	json_object *doc = NULL;
-	if (cj_parse_file(path, &doc, err) < 0)
-		return -1;
-	int r = cell_spec_parse(doc, st->bundle ? st->bundle : "/", ret, err);
-	json_object_put(doc);
-	return r;
-}
-
 static void run_warn_hooks(struct cell_state *st, enum cell_hook_kind kind, const char *status)
 {
 	struct cell_spec *s = NULL;
 	cell_error *e = NULL;
-	if (saved_spec(st, &s, &e) < 0) {
+	if (cell_state_load_spec(st, &s, &e) < 0) {
 		cell_log_error(&e);
 		return;
 	}
@@ -723,7 +674,7 @@ int cell_rt_delete(const char *root, const char *id, bool force, cell_error **er
 	}
 	if (s != CELL_STATUS_STOPPED) {
 		struct cell_spec *spec = NULL;
-		if (cell_state_init_alive(st) && saved_spec(st, &spec, &e) == 0 && spec->net_devices)
+		if (cell_state_init_alive(st) && cell_state_load_spec(st, &spec, &e) == 0 && spec->net_devices)
 			return_net_devices(st, spec->net_devices);
 		cell_error_free(&e);
 		cell_spec_free(spec);

@@ -45,17 +45,6 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-static int load_saved_spec(struct cell_state *st, struct cell_spec **ret, cell_error **err)
-{
-	_cleanup_free_ char *path = cell_state_path(st, "config.json");
-	json_object *doc = NULL;
-	if (cj_parse_file(path, &doc, err) < 0)
-		return -1;
-	int r = cell_spec_parse(doc, st->bundle ? st->bundle : "/", ret, err);
-	json_object_put(doc);
-	return r;
-}
-
 static char **strv_copy(char **v)
 {
 	size_t n = strv_len(v);
@@ -300,19 +289,6 @@ fail:
 	_exit(1);
 }
 
-static int send_to_console(const char *path, int fd, const char *name, cell_error **err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cell_error_set(err, "--console-socket `%s`: path too long", path);
-	strcpy(sa.sun_path, path);
-	_cleanup_close_ int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return cell_error_errno(err, errno, "connect to --console-socket `%s`", path);
-	int r = sync_send(s, 0, 0, name, fd);
-	return r < 0 ? cell_error_errno(err, -r, "send the pty master to `%s`", path) : 0;
-}
-
 int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *o, int *ret_status,
 		 cell_error **err)
 {
@@ -336,7 +312,7 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 		cell_error_set(err, "container `%s` is %s: exec needs a running container", id, cell_status_name(status));
 		goto out;
 	}
-	if (load_saved_spec(st, &s, err) < 0 || build_process(o, s, &p, &caps_holder, err) < 0 ||
+	if (cell_state_load_spec(st, &s, err) < 0 || build_process(o, s, &p, &caps_holder, err) < 0 ||
 	    apply_overrides(o, &p, &caps_holder, err) < 0)
 		goto out;
 	if (p.terminal && !o->console_socket && o->detach) {
@@ -384,8 +360,11 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 		_cleanup_free_ char *name = NULL;
 		if (sync_expect(sp[0], SYNC_PTY, "terminal setup", &master, &name, err) < 0)
 			goto kill;
-		if (o->console_socket && send_to_console(o->console_socket, master, name, err) < 0)
-			goto kill;
+		if (o->console_socket) {
+			_cleanup_close_ int cs = cell_console_connect(o->console_socket, err);
+			if (cs < 0 || cell_console_send(cs, master, name, err) < 0)
+				goto kill;
+		}
 		if (sync_send(sp[0], SYNC_FD_DONE, 0, NULL, -1) < 0) {
 			cell_error_errno(err, errno, "resume the exec process");
 			goto kill;

@@ -15,6 +15,7 @@
 
 #include "cgroup/cgroup.h"
 #include "json.h"
+#include "spec/spec.h"
 #include "util.h"
 
 int cell_state_check_id(const char *id, cell_error **err)
@@ -333,4 +334,15 @@ int cell_state_list(const char *root, char ***ret, cell_error **err)
 	qsort(v, n, sizeof(char *), cmp_str);
 	*ret = v;
 	return 0;
+}
+
+int cell_state_load_spec(const struct cell_state *st, struct cell_spec **ret, cell_error **err)
+{
+	_cleanup_free_ char *path = cell_state_path(st, "config.json");
+	json_object *doc = NULL;
+	if (cj_parse_file(path, &doc, err) < 0)
+		return -1;
+	int r = cell_spec_parse(doc, st->bundle ? st->bundle : "/", ret, err);
+	json_object_put(doc);
+	return r;
 }

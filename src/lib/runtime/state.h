@@ -62,6 +62,10 @@ json_object *cell_state_to_oci(struct cell_state *st);
 bool cell_state_init_alive(const struct cell_state *st);
 /* Path of a file in the state dir ("exec.sock", "config.json"). */
 char *cell_state_path(const struct cell_state *st, const char *name);
+struct cell_spec;
+/* The config.json saved at create time (hooks and exec after create use it,
+ * whatever became of the bundle since). */
+int cell_state_load_spec(const struct cell_state *st, struct cell_spec **ret, cell_error **err);
 /* Ids of every container under root, sorted. */
 int cell_state_list(const char *root, char ***ret, cell_error **err);
 

@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include "tty.h"
+#include "sync.h"
+#include "util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,6 +10,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -90,4 +94,29 @@ int cell_tty_relay(int master, pid_t pid)
 	if (is_tty)
 		tcsetattr(0, TCSANOW, &saved);
 	return status;
+}
+
+int cell_console_connect(const char *path, cell_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cell_error_set(err, "--console-socket `%s`: path too long", path);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "create a socket for --console-socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return cell_error_errno(err, e, "connect to --console-socket `%s`", path);
+	}
+	return fd;
+}
+
+int cell_console_send(int sock, int master, const char *name, cell_error **err)
+{
+	int r = sync_send(sock, 0, 0, name, master);
+	if (r < 0)
+		return cell_error_errno(err, -r, "send the pty master to the console socket");
+	return 0;
 }
