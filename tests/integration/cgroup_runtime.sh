@@ -23,7 +23,7 @@ rt delete --force "probe-$$" >/dev/null 2>&1
 	skip_all "cell-runtime cannot run a container yet (status $rc, output: $(printf '%s' "$out" | head -1))"
 
 UNIFIED=0
-[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && UNIFIED=1
+grep -q "^[^ ]* /sys/fs/cgroup cgroup2 " /proc/mounts && UNIFIED=1
 
 # cgdir CONTROLLER PID: the directory of PID's cgroup for that controller
 cgdir() {
