@@ -96,3 +96,5 @@ tmpdir; I=$TMPD; chmod 755 "$I"; echo x > "$I/f"; chown 0:0 "$I/f"
 jq ".mounts += [{\"destination\":\"/mnt/i\",\"type\":\"bind\",\"source\":\"$I\",\"options\":[\"bind\",\"idmap\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]}] | .process.args = [\"stat\", \"-c\", \"%u:%g\", \"/mnt/i/f\"]" "$B/base.json" > "$B/config.json"
 is "$("$RT" --root "$ROOT" run --bundle "$B" idm-$$ 2>&1)" "1000:1000" "idmap bind mount maps the owner"
 is "$(stat -c %u "$I/f")" 0 "the file on disk is unchanged"
+# a filter without no_new_privs is loaded while the init still has CAP_SYS_ADMIN (Docker's default)
+is "$(inside '.process.noNewPrivileges = false | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}' syscall mkdir)" "Operation not permitted" "seccomp without noNewPrivileges and without CAP_SYS_ADMIN in the process"

@@ -264,16 +264,20 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 			setgroups_allowed = false;
 		cell_error_free(&e);
 	}
-	if (cell_process_limits(p, &err) < 0 || cell_process_lsm(p, &err) < 0 ||
-	    cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
+	int nfd = -1;
+	if (cell_process_limits(p, &err) < 0 || cell_process_lsm(p, &err) < 0)
+		goto fail;
+	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
+	if (seccomp && !p->no_new_privileges && cell_seccomp_load(seccomp, &nfd, &err) < 0)
+		goto fail;
+	if (cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
 	    cell_process_find(p, &path, &err) < 0)
 		goto fail;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		cell_error_errno(&err, errno, "no_new_privs");
 		goto fail;
 	}
-	int nfd = -1;
-	if (seccomp && cell_seccomp_load(seccomp, &nfd, &err) < 0)
+	if (seccomp && p->no_new_privileges && cell_seccomp_load(seccomp, &nfd, &err) < 0)
 		goto fail;
 	cell_process_close_fds(preserve_fds);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);

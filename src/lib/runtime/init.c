@@ -133,6 +133,24 @@ static int setup_terminal(struct cell_init_ctx *c, cell_error **err)
 	return 0;
 }
 
+/* Load the filter; a notify filter's fd goes to the runtime, which hands
+ * it to the listener. */
+static int load_seccomp(struct cell_init_ctx *c, cell_error **err)
+{
+	int nfd = -1;
+	if (cell_seccomp_load(c->seccomp, &nfd, err) < 0)
+		return -1;
+	if (nfd < 0)
+		return 0;
+	int r = 0;
+	if (sync_send(c->sync, SYNC_SECCOMP, 0, NULL, nfd) < 0)
+		r = cell_error_errno(err, errno, "send the seccomp notify fd to the runtime");
+	else
+		r = sync_expect(c->sync, SYNC_FD_DONE, "seccomp notify setup", NULL, NULL, err);
+	safe_close(nfd);
+	return r;
+}
+
 static void reset_signals(void)
 {
 	sigset_t none;
@@ -205,6 +223,17 @@ void cell_init_main(struct cell_init_ctx *c)
 			setgroups_allowed = false;
 		cell_error_free(&e);
 	}
+	/* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load
+	 * it while we still have it, before the user and capabilities change
+	 * (as runc does; the filter must then allow what follows). With
+	 * no_new_privs, as late as possible; a notify filter before SYNC_READY,
+	 * while the runtime is there to pass its fd to the listener. */
+	bool seccomp_loaded = false;
+	if (c->seccomp && !p->no_new_privileges) {
+		if (load_seccomp(c, &err) < 0)
+			die(c, &err, false);
+		seccomp_loaded = true;
+	}
 	if (cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
 	    cell_process_find(p, &path, &err) < 0)
 		die(c, &err, false);
@@ -212,19 +241,9 @@ void cell_init_main(struct cell_init_ctx *c)
 		cell_error_errno(&err, errno, "process.noNewPrivileges");
 		die(c, &err, false);
 	}
-	bool seccomp_loaded = false;
-	if (c->seccomp && cell_seccomp_needs_notify(c->seccomp)) {
-		/* the listener needs the fd now, while the runtime is here */
-		int nfd = -1;
-		if (cell_seccomp_load(c->seccomp, &nfd, &err) < 0)
+	if (c->seccomp && !seccomp_loaded && cell_seccomp_needs_notify(c->seccomp)) {
+		if (load_seccomp(c, &err) < 0)
 			die(c, &err, false);
-		if (sync_send(c->sync, SYNC_SECCOMP, 0, NULL, nfd) < 0 ||
-		    sync_expect(c->sync, SYNC_FD_DONE, "seccomp notify setup", NULL, NULL, &err) < 0) {
-			if (!err)
-				cell_error_errno(&err, errno, "send the seccomp notify fd");
-			die(c, &err, false);
-		}
-		safe_close(nfd);
 		seccomp_loaded = true;
 	}
 	cell_process_close_fds(c->preserve_fds);
