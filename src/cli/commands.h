@@ -61,6 +61,7 @@ int cmd_unpause(int argc, char **argv, cell_error **err);
 int cmd_top(int argc, char **argv, cell_error **err);
 int cmd_stats(int argc, char **argv, cell_error **err);
 int cmd_rename(int argc, char **argv, cell_error **err);
+int cmd_port(int argc, char **argv, cell_error **err);
 struct cell_engine; struct json_object; struct _IO_FILE;
 int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */
 int cli_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error **err);

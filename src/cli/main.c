@@ -34,6 +34,7 @@ static const struct cell_cmd commands[] = {
 	{ "top", cmd_top, CMD_NEEDS_ROOT, "Show a container's processes" },
 	{ "stats", cmd_stats, CMD_NEEDS_ROOT, "Show containers' resource usage" },
 	{ "rename", cmd_rename, CMD_NEEDS_ROOT, "Rename a container" },
+	{ "port", cmd_port, CMD_NEEDS_ROOT, "Show a container's published ports" },
 	{ "image", cmd_image, CMD_NEEDS_ROOT, "Manage images (ls, inspect, rm, prune, tag, history, import, load, save)" },
 	{ "images", cmd_images, CMD_NEEDS_ROOT, "List images" },
 	{ "rmi", cmd_rmi, CMD_NEEDS_ROOT, "Remove images" },

@@ -75,7 +75,7 @@ static char *command_text(json_object *rec, bool trunc)
 	FILE *f = open_memstream(&buf, &n);
 	fputs(str_at(rec, "Path", NULL), f);
 	json_object *args = json_object_object_get(rec, "Args");
-	for (size_t i = 0; i < json_object_array_length(args); i++)
+	for (size_t i = 0; args && i < json_object_array_length(args); i++)
 		fprintf(f, " %s", json_object_get_string(json_object_array_get_idx(args, i)));
 	fclose(f);
 	if (trunc && strlen(buf) > 20) {
@@ -150,6 +150,26 @@ static int filter_ok(json_object *rec, char **filters, cell_error **err)
 	return 1;
 }
 
+/* Docker's "0.0.0.0:8080->80/tcp, ..." */
+char *cli_ports_text(json_object *rec);
+char *cli_ports_text(json_object *rec)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	json_object *a = json_object_object_get(json_object_object_get(rec, "NetworkSettings"), "Ports");
+	const char *s = cell_ctr_status(rec);
+	for (size_t i = 0; (streq(s, "running") || streq(s, "paused")) && a && i < json_object_array_length(a); i++) {
+		json_object *p = json_object_array_get_idx(a, i);
+		fprintf(f, "%s%s:%d->%d/%s", i ? ", " : "", str_at(p, "HostIp", NULL),
+			json_object_get_int(json_object_object_get(p, "HostPort")),
+			json_object_get_int(json_object_object_get(p, "ContainerPort")), str_at(p, "Type", NULL));
+	}
+	fclose(f);
+	return buf;
+}
+#define ports_text cli_ports_text
+
 static json_object *row(json_object *rec, bool trunc)
 {
 	json_object *o = json_object_new_object();
@@ -172,7 +192,9 @@ static json_object *row(json_object *rec, bool trunc)
 	json_object_object_add(o, "Status", json_object_new_string(st));
 	free(st);
 	json_object_object_add(o, "State", json_object_new_string(cell_ctr_status(rec)));
-	json_object_object_add(o, "Ports", json_object_new_string(""));
+	char *ports = ports_text(rec);
+	json_object_object_add(o, "Ports", json_object_new_string(ports));
+	free(ports);
 	json_object_object_add(o, "Names", json_object_new_string(*name == '/' ? name + 1 : name));
 	char *l = labels_text(rec);
 	json_object_object_add(o, "Labels", json_object_new_string(l));

@@ -69,6 +69,7 @@ static const struct option run_opts[] = {
 	{ "network", required_argument, NULL, O_NETWORK },
 	{ "net", required_argument, NULL, O_NETWORK },
 	{ "tmpfs", required_argument, NULL, O_TMPFS },
+	{ "publish", required_argument, NULL, 'p' },
 	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
 	{ "attach", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, O_HELP },
@@ -107,7 +108,8 @@ static void run_usage(const char *cmd)
 	       "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	       "      --stop-signal SIG, --stop-timeout SECONDS\n"
 	       "  -l, --label K=V            set metadata\n"
-	       "      --network none|host    network mode\n",
+	       "      --network MODE         bridge (default: network cell0), none, host or a network name\n"
+	       "  -p, --publish [IP:][HOST:]PORT[/udp]  publish a container port on the host\n",
 	       cmd, streq(cmd, "run") ? "Create and start a container." : "Create a container without starting it.");
 }
 
@@ -129,6 +131,7 @@ static void run_args_free(struct run_args *a)
 	free(r->ulimits);
 	free(r->security_opts);
 	free(r->tmpfs);
+	free(r->publish);
 }
 
 /* Returns 1 when help was printed. */
@@ -136,7 +139,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 {
 	struct cell_run_request *r = &a->req;
 	int c;
-	while ((c = getopt_long(argc, argv, "+dite:v:w:u:h:m:c:l:a:", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:v:w:u:h:m:c:l:a:p:", run_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': r->detach = true; break;
 		case 'i': r->interactive = true; break;
@@ -146,6 +149,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case 'e': cli_strv_push(&r->env, optarg); break;
 		case O_ENV_FILE: cli_strv_push(&r->env_files, optarg); break;
 		case 'v': cli_strv_push(&r->volumes, optarg); break;
+		case 'p': cli_strv_push(&r->publish, optarg); break;
 		case O_MOUNT: cli_strv_push(&r->mounts, optarg); break;
 		case O_TMPFS: cli_strv_push(&r->tmpfs, optarg); break;
 		case 'w': r->workdir = optarg; break;

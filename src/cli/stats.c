@@ -39,7 +39,7 @@ static uint64_t blkio(json_object *st, const char *op)
 {
 	json_object *a = json_object_object_get(json_object_object_get(st, "blkio"), "ioServiceBytesRecursive");
 	uint64_t sum = 0;
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
 		json_object *e = json_object_array_get_idx(a, i);
 		const char *o = json_object_get_string(json_object_object_get(e, "op"));
 		if (o && strcasecmp(o, op) == 0)

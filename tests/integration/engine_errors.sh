@@ -54,7 +54,9 @@ bad "--mount no target" "target" -- run --rm --mount type=tmpfs busybox true
 bad "-w relative" "absolute" -- run --rm -w rel busybox true
 bad "--stop-signal bad" "stop-signal" -- run --rm --stop-signal NOPE busybox true
 bad "--name invalid" "invalid container name" -- run --rm --name 'a b' busybox true
-bad "--network bridge (not yet)" "network" -- run --rm --network foo busybox true
+bad "--network unknown" "network \`foo\` not found" -- run --rm --network foo busybox true
+bad "-p bad" "80x" -- run --rm -p 80x busybox true
+bad "-p with --network none" "publish" -- run --rm --network none -p 80 busybox true
 bad "unknown image" "unable to find image \`nosuch:latest\`" -- run --rm nosuch:latest true
 bad "no image" "requires" -- run
 bad "unknown user" "unable to find user" -- run --rm -u nosuchuser busybox true

@@ -94,7 +94,22 @@ is "$(c inspect -f '{{.State.OOMKilled}}' "$id")" "true" "OOM: inspect shows OOM
 c rm "$id" >/dev/null
 
 # network
-is "$(c run --rm busybox sh -c 'grep -c : /proc/net/dev')" "1" "--network none (default): lo only"
+is "$(c run --rm --network none busybox sh -c 'grep -c : /proc/net/dev')" "1" "--network none: lo only"
+like "$(c run --rm busybox ip -4 addr show eth0)" "inet 10\.[0-9.]+/" "default network: eth0 with an address on cell0"
+like "$(c run --rm busybox ip route)" "default via" "default network: a default route"
+like "$(c run --rm --name netname busybox cat /etc/hosts)" "netname" "/etc/hosts names the container"
+mkdir -p "$TMPD/www"; echo hello-web > "$TMPD/www/index.html"
+port=$((20000 + RANDOM % 20000))
+id=$(c run -d -p "127.0.0.1:$port:80" -v "$TMPD/www:/www" busybox httpd -f -p 80 -h /www)
+is "$(c port "$id")" "80/tcp -> 127.0.0.1:$port" "port lists the published port"
+like "$(c ps --format '{{.Ports}}')" "127.0.0.1:$port->80/tcp" "ps shows the port"
+for i in $(seq 20); do out=$(timeout 3 wget -qO- "http://127.0.0.1:$port/" 2>/dev/null) && break; sleep 0.1; done
+is "$out" "hello-web" "-p publishes on the host (loopback)"
+ip=$(c inspect -f '{{.NetworkSettings.IPAddress}}' "$id")
+like "$ip" "^10\." "inspect: NetworkSettings.IPAddress"
+c rm -f "$id" >/dev/null
+ok $(nft list table inet cell 2>/dev/null | grep -q "cell-ctr:$id"; [ $? != 0 ]; echo $?) "rm -f removed the port rules"
+ok $(ip link | grep -q "$(echo "$id" | cut -c1-8)"; [ $? != 0 ]; echo $?) "no veth left"
 is "$(c run --rm --network host busybox readlink /proc/1/ns/net)" "$(readlink /proc/self/ns/net)" "--network host"
 
 # labels and metadata

@@ -12,6 +12,7 @@
 #include "engine-internal.h"
 #include "image/image.h"
 #include "json.h"
+#include "net/net.h"
 #include "util.h"
 
 
@@ -77,10 +78,14 @@ static int write_etc_files(const char *cdir, const char *hostname, const char *n
 	_cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 					       "127.0.1.1\t%s\n", hostname);
 	_cleanup_free_ char *resolv = NULL;
+	cell_error *x = NULL;
 	if (streq(network, "host")) {
-		cell_error *x = NULL;
 		if (read_file("/etc/resolv.conf", &resolv, NULL, &x) < 0)
 			cell_error_free(&x);
+	} else if (engine_net_attached(network)) {
+		/* the host's servers minus loopback ones, unreachable from a netns */
+		resolv = cell_net_resolv("/etc/resolv.conf", NULL, NULL, &x);
+		cell_error_free(&x);
 	}
 	if (!resolv)
 		resolv = xstrdup("");
@@ -198,6 +203,8 @@ static json_object *build_record(const struct cell_run_request *req, const struc
 	json_object_object_add(hc, "CapDrop", jstrv(req->cap_drop));
 	json_object_object_add(hc, "SecurityOpt", jstrv(req->security_opts));
 	json_object_object_add(hc, "Binds", jstrv(req->volumes));
+	json_object *pb = jstrv(req->publish);
+	json_object_object_add(hc, "PortBindings", pb ? pb : json_object_new_array());
 	json_object *res = json_object_object_get(json_object_object_get(sp->doc, "linux"), "resources");
 	json_object *mem = json_object_object_get(res, "memory"), *cpu = json_object_object_get(res, "cpu");
 	json_object_object_add(hc, "Memory", json_object_new_int64(json_object_get_int64(json_object_object_get(mem, "limit"))));
@@ -246,6 +253,20 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	if (!(labels = labels_json(req, img, err)))
 		goto out;
+	for (size_t i = 0; req->publish && req->publish[i]; i++) {
+		struct cell_port port;
+		if (cell_port_parse(req->publish[i], &port, err) < 0)
+			goto out;
+	}
+	if (engine_net_attached(sp.network) && !streq(sp.network, "bridge")) {
+		struct cell_network *net = NULL;
+		if (cell_network_load(e->root, sp.network, &net, err) < 0) {
+			cell_error_free(err);
+			cell_error_set(err, "network `%s` not found (create it with `cell network create`)", sp.network);
+			goto out;
+		}
+		cell_network_free(net);
+	}
 	if (req->name) {
 		name = xstrdup(req->name);
 		if (engine_name_reserve(e, name, id, err) < 0)

@@ -11,7 +11,7 @@ struct engine_spec {
 	json_object *doc;		/* config.json */
 	char *hostname;
 	char **entrypoint, **cmd, **env;
-	const char *network;		/* "none" or "host" */
+	const char *network;		/* "none", "host", "bridge" or a network name */
 };
 
 int engine_spec_build(const struct cell_run_request *req, const struct cell_image *img, const char *id,
@@ -58,5 +58,10 @@ int engine_record_error(struct cell_engine *e, const char *id, const cell_error 
 int engine_launch_tty(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_master, cell_error **err);
 int engine_name_reserve(struct cell_engine *e, const char *name, const char *id, cell_error **err);
 void engine_name_release(struct cell_engine *e, const char *name, const char *id);
+
+/* Does this NetworkMode get an interface through cell_net_attach? */
+bool engine_net_attached(const char *mode);
+/* The cell network of a NetworkMode ("bridge" → cell0). */
+const char *engine_net_name(const char *mode);
 
 #endif

@@ -52,7 +52,9 @@ struct cell_run_request {
 	char **ulimits;			/* --ulimit nofile=1024:2048 */
 	char **security_opts;		/* no-new-privileges, seccomp=unconfined|FILE */
 	char **tmpfs;			/* --tmpfs /path[:opts] */
-	const char *workdir, *user, *hostname, *entrypoint, *network;
+	char **publish;			/* -p [IP:][HOST:]PORT[/proto] */
+	const char *workdir, *user, *hostname, *entrypoint;
+	const char *network;		/* none, host, bridge (cell0) or a network name; NULL: bridge */
 	bool entrypoint_set;
 	const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit;
 	const char *restart;		/* no|on-failure[:N]|always|unless-stopped */

@@ -25,6 +25,7 @@
 #include "engine-internal.h"
 #include "image/image.h"
 #include "json.h"
+#include "net/net.h"
 #include "runtime/runtime.h"
 #include "runtime/state.h"
 #include "runtime/tty.h"
@@ -92,31 +93,130 @@ static int ensure_rootfs(struct cell_engine *e, const char *id, json_object *rec
 	return r < 0 ? cell_error_wrap(err, "mount the root file system of container `%.12s`", id) : 0;
 }
 
+bool engine_net_attached(const char *mode)
+{
+	return mode && !streq(mode, "none") && !streq(mode, "host");
+}
+
+const char *engine_net_name(const char *mode)
+{
+	return !mode || streq(mode, "bridge") || streq(mode, "default") ? CELL_DEFAULT_NETWORK : mode;
+}
+
+static json_object *ports_json(const struct cell_net_result *r)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < r->n_ports; i++) {
+		const struct cell_port *p = &r->ports[i];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "HostIp", json_object_new_string(*p->host_ip ? p->host_ip : "0.0.0.0"));
+		json_object_object_add(o, "HostPort", json_object_new_int(p->host_port));
+		json_object_object_add(o, "ContainerPort", json_object_new_int(p->port));
+		json_object_object_add(o, "Type", json_object_new_string(p->proto == IPPROTO_UDP ? "udp" : "tcp"));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+struct net_record {
+	const char *network;
+	const struct cell_net_result *r;
+};
+
+static int record_network(json_object *rec, void *data, cell_error **err)
+{
+	struct net_record *n = data;
+	json_object *ns = json_object_new_object();
+	json_object_object_add(ns, "IPAddress", json_object_new_string(n->r->ip));
+	json_object_object_add(ns, "IPPrefixLen", json_object_new_int(n->r->prefixlen));
+	json_object_object_add(ns, "Gateway", json_object_new_string(n->r->gateway));
+	json_object_object_add(ns, "MacAddress", json_object_new_string(n->r->mac));
+	json_object_object_add(ns, "Bridge", json_object_new_string(n->r->bridge));
+	json_object_object_add(ns, "Network", json_object_new_string(n->network));
+	json_object_object_add(ns, "Ports", ports_json(n->r));
+	json_object_object_add(rec, "NetworkSettings", ns);
+	return 0;
+}
+
+/* Lease an address, veth, routes and published ports for the created
+ * container's netns, before its process starts. */
+static int attach_network(struct cell_engine *e, const char *id, json_object *rec, pid_t pid, cell_error **err)
+{
+	json_object *hc = json_object_object_get(rec, "HostConfig");
+	const char *mode = json_object_get_string(json_object_object_get(hc, "NetworkMode"));
+	json_object *pb = json_object_object_get(hc, "PortBindings");
+	size_t n = pb ? json_object_array_length(pb) : 0;
+	struct cell_port ports[16];
+	if (n > ARRAY_SIZE(ports))
+		return cell_error_set(err, "too many published ports (%zu, at most %zu)", n, ARRAY_SIZE(ports));
+	for (size_t i = 0; i < n; i++)
+		if (cell_port_parse(json_object_get_string(json_object_array_get_idx(pb, i)), &ports[i], err) < 0)
+			return -1;
+	_cleanup_free_ char *hosts = xasprintf("%s/%s/hosts", e->ctr_root, id);
+	const char *hostname = json_object_get_string(
+		json_object_object_get(json_object_object_get(rec, "Config"), "Hostname"));
+	const char *name = json_object_get_string(json_object_object_get(rec, "Name"));
+	char *aliases[2] = { (char *)(name && *name == '/' ? name + 1 : name), NULL };
+	struct cell_net_opts o = {
+		.hostname = hostname, .aliases = aliases, .ports = ports, .n_ports = n, .hosts_path = hosts,
+	};
+	struct cell_net_result r;
+	memset(&r, 0, sizeof(r));
+	const char *net = engine_net_name(mode);
+	if (cell_net_attach(e->root, net, id, pid, &o, &r, err) < 0)
+		return -1;
+	struct net_record nr = { .network = net, .r = &r };
+	return cell_ctr_update(e, id, record_network, &nr, err);
+}
+
+static void detach_network(struct cell_engine *e, const char *id, json_object *rec)
+{
+	const char *mode = json_object_get_string(
+		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
+	cell_error *x = NULL;
+	if (engine_net_attached(mode) && cell_net_detach(e->root, id, &x) < 0)
+		cell_error_free(&x);
+}
+
 int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_socket, pid_t *ret_pid,
 		     cell_error **err)
 {
 	_cleanup_free_ char *bundle = xasprintf("%s/%s/bundle", e->ctr_root, id);
-	/* run --detach rather than create + start: between the two the init
-	 * still holds the state dir's lock it inherited, so a second locking
-	 * load (start) would wait for it forever */
 	struct cell_rt_opts o = { .root = e->rt_root, .bundle = bundle, .console_socket = console_socket,
 				  .detach = true };
 	cell_error *x = NULL;
-	int status = 0;
-	/* state of an earlier run of this container */
+	json_object *rec = NULL;
+	int status = 0, r = -1;
+	if (engine_record_read(e, id, &rec, err) < 0)
+		return -1;
+	const char *mode = json_object_get_string(
+		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
+	bool attach = engine_net_attached(mode);
+	/* state and leases of an earlier run of this container */
 	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
 		cell_error_free(&x);
-	if (cell_rt_run(id, &o, &status, err) < 0)
-		return -1;
+	if (attach)
+		detach_network(e, id, rec);
+	/* without a network to attach, run --detach does create + start in one */
+	if (attach ? cell_rt_create(id, &o, err) < 0 : cell_rt_run(id, &o, &status, err) < 0)
+		goto out;
 	struct cell_state *st = NULL;
-	if (cell_state_load(e->rt_root, id, false, &st, err) < 0) {
-		if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
-			cell_error_free(&x);
-		return -1;
-	}
+	if (cell_state_load(e->rt_root, id, false, &st, err) < 0)
+		goto undo;
 	*ret_pid = st->pid;
 	cell_state_free(st);
-	return 0;
+	if (attach && (attach_network(e, id, rec, *ret_pid, err) < 0 || cell_rt_start(e->rt_root, id, err) < 0))
+		goto undo;
+	r = 0;
+	goto out;
+undo:
+	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
+		cell_error_free(&x);
+	if (attach)
+		detach_network(e, id, rec);
+out:
+	json_object_put(rec);
+	return r;
 }
 
 static bool oom_killed(struct cell_engine *e, const char *id)
@@ -162,6 +262,11 @@ int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error 
 	cell_error *y = NULL;
 	if (cell_rt_delete(e->rt_root, id, true, &y) < 0)
 		cell_error_free(&y);
+	json_object *rec = NULL;
+	if (engine_record_read(e, id, &rec, &y) == 0)
+		detach_network(e, id, rec);
+	cell_error_free(&y);
+	json_object_put(rec);
 	if (cell_ctr_update(e, id, record_exit, &x, err) < 0)
 		return -1;
 	return x.code;
@@ -172,6 +277,7 @@ int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell
 	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
 	if (cell_rt_delete(e->rt_root, id, true, err) < 0)
 		return cell_error_wrap(err, "remove container `%.12s`", id);
+	detach_network(e, id, rec);
 	if (cell_image_unmount_rootfs(cdir, true, err) < 0)
 		return cell_error_wrap(err, "remove container `%.12s`", id);
 	const char *name = rec_str(rec, "Name", NULL);

@@ -420,12 +420,15 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	_cleanup_strv_ char **env = NULL, **caps = NULL, **ep = NULL, **cmd = NULL;
 	json_object *resources = NULL, *rlimits = NULL, *mounts = NULL;
 	struct secopts sec = { 0 };
-	const char *network = req->network ? req->network : "none";
+	const char *network = req->network ? req->network : "bridge";
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", cdir);
 	_cleanup_free_ char *cgpath = xasprintf("/cell/%s", id);
 
-	if (!streq(network, "none") && !streq(network, "host"))
-		return cell_error_set(err, "invalid --network `%s`: only `none` and `host` are supported yet", network);
+	if (!*network || strchr(network, '/') || strncmp(network, "container:", 10) == 0)
+		return cell_error_set(err, "invalid --network `%s`: expected none, host, bridge or a network name",
+				      network);
+	if (req->publish && req->publish[0] && (streq(network, "none") || streq(network, "host")))
+		return cell_error_set(err, "-p cannot publish ports with --network %s", network);
 	if (req->init)
 		return cell_error_set(err, "--init is not supported yet: no init binary ships with cell");
 	if (req->hostname && (strlen(req->hostname) > 63 || !*req->hostname))
