@@ -108,7 +108,7 @@ report() {	# kind title
 	echo "## $2 ($N each, interleaved; ms per container)"
 	printf '%-10s %9s %9s %9s %11s %8s\n' runtime mean median "/runc" "/unshare" failures
 	read -r base_runc _ < <(stats "$W/t.$kind.runc" 2>/dev/null || echo 0)
-	read -r _ base_floor < <(stats "$W/t.run.unshare" 2>/dev/null || echo "0 0")
+	read -r base_floor _ < <(stats "$W/t.run.unshare" 2>/dev/null || echo 0)
 	for n in "${names[@]}"; do
 		[ -f "$W/t.$kind.$n" ] || continue
 		read -r mean med < <(stats "$W/t.$kind.$n")
@@ -129,12 +129,13 @@ report() {	# kind title
 	rm -f "$W"/err.*
 }
 
-echo "# $(uname -r), $(nproc) CPUs; cell-runtime $("$RT" --version | head -1 | awk '{print $NF}')," \
+echo "# $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); cell-runtime $("$RT" --version | head -1 | awk '{print $NF}')," \
 	"$(runc --version 2>/dev/null | head -1)"
 series run
 report run "run /bin/true"
 series cycle
 report cycle "create + start + delete -f"
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # peak RSS: the largest ru_maxrss of 5 runs of each command, KiB
 echo

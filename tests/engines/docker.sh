@@ -1,9 +1,9 @@
 #!/bin/bash
 # Docker driving build/cell-runtime: a private dockerd (Debian's docker.io)
 # with its own data-root, exec-root, pidfile and socket under the test's temp
-# dir, "runtimes": {"cell": ...} in its daemon.json, and no networking of its
-# own (bridge none, iptables/ip6tables/ip-forward/ip-masq off: no docker0, no
-# firewall rules). `docker load` of a busybox image, `docker run --rm
+# dir, "runtimes": {"cell": ...} in its daemon.json, and a bridge this test
+# makes (iptables/ip6tables/ip-forward/ip-masq off: no docker0, no firewall
+# rules; Docker wires the container's veth from a prestart hook). `docker load` of a busybox image, `docker run --rm
 # --runtime cell`, then exec, pause/unpause, stop. dockerd starts its own
 # containerd; both are ended by PID, their mounts and cgroups removed.
 . "$(dirname "$0")/../lib/tap.sh"
@@ -18,13 +18,18 @@ T=$TMPD
 D=$T/docker
 mkdir -p "$D"
 cg=celltest-docker-$$
+br=cbr$$
+net=10.199.$(( $$ % 200 ))
+ip link add "$br" type bridge || skip_all "cannot make a bridge here"
+defer "ip link del $br"
+ip addr add "$net.1/24" dev "$br" && ip link set "$br" up
 cat > "$D/daemon.json" <<EOF
 {
   "data-root": "$D/data",
   "exec-root": "$D/exec",
   "pidfile": "$D/docker.pid",
   "hosts": ["unix://$D/docker.sock"],
-  "bridge": "none",
+  "bridge": "$br",
   "iptables": false,
   "ip6tables": false,
   "ip-forward": false,
@@ -47,6 +52,8 @@ defer "eng_cgroup_rm '$cg' ''"
 defer "eng_umount_under '$T'"
 defer "eng_kill_matching '$D/'"
 [ -n "$key" ] && defer "rm -f $key; rmdir /etc/docker 2>/dev/null"
+# dockerd's plugin directory is fixed: /run/docker/plugins
+[ -e /run/docker ] || defer "rmdir /run/docker/plugins /run/docker"
 dockerd --config-file "$D/daemon.json" > "$T/dockerd.log" 2>&1 &
 dpid=$!
 defer "eng_kill_pid $dpid"
@@ -77,7 +84,18 @@ is "$out" "from cell" "stdout through containerd's shim and dockerd's log"
 _capture timeout 60 "${DK[@]}" run --rm -i "${R[@]}" "${N[@]}" $I /bin/cat <<< "stdin works"
 is "$out" "stdin works" "docker run -i: stdin"
 
-# 2. one container for exec, pause, stop
+# 2. Docker's bridge networking: libnetwork's prestart hook runs in the
+# runtime, moves the veth in and sets the address
+_capture timeout 60 "${DK[@]}" run --rm --runtime cell "${N[@]}" $I /bin/sh -c 'ip -4 -o addr show eth0'
+like "$out" "inet $net\\.[0-9]+/24" "docker run on a bridge: eth0 has an address (prestart hook)"
+_capture timeout 60 "${DK[@]}" run --rm --runtime cell "${N[@]}" $I /bin/ping -c1 -W2 "$net.1"
+like "$out" '1 packets received' "the container reaches the bridge's address"
+_capture timeout 60 "${DK[@]}" run -d --name n1 --runtime cell "${N[@]}" $I /bin/sleep 60
+nip=$("${DK[@]}" inspect -f '{{.NetworkSettings.IPAddress}}' n1)
+check "the host reaches the container ($nip)" -- busybox ping -c1 -W2 "$nip"
+check "docker rm -f" -- timeout 30 "${DK[@]}" rm -f n1
+
+# 3. one container for exec, pause, stop
 _capture timeout 60 "${DK[@]}" run -d --name c1 "${R[@]}" "${N[@]}" $I \
 	/bin/sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
 check "docker run -d" -- test -n "$out"
@@ -105,12 +123,12 @@ is "$(( $(date +%s) - t0 < 15 ))" 1 "stopped by SIGTERM, not by the SIGKILL afte
 is "$("${DK[@]}" inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1 2>&1)" "exited 3" "exit code of the trap"
 check "docker rm" -- timeout 30 "${DK[@]}" rm c1
 
-# 3. an error from the runtime reaches docker's user
+# 4. an error from the runtime reaches docker's user
 _capture timeout 60 "${DK[@]}" run --rm "${R[@]}" "${N[@]}" $I /no/such/binary
 like "$out" 'no/such/binary' "a missing executable is reported with its name"
 is "$("${DK[@]}" ps -a -q | wc -l)" 0 "no container left"
 
-# dockerd made no bridge and left ip_forward alone
+# dockerd made no bridge of its own and left ip_forward alone
 eng_kill_pid $dpid
 fails "no docker0 bridge" -- ip link show docker0
 is "$(cat /proc/sys/net/ipv4/ip_forward)" "$fwd" "ip_forward unchanged"
