@@ -291,11 +291,14 @@ static int converse(struct creation *c, cell_error **err)
 	int fd = -1;
 	_cleanup_free_ char *name = NULL;
 
+	int r = 0;
+	if (!cell_runtime_hooks_wanted(s))
+		goto after_hooks;
 	if (sync_expect(c->sock, SYNC_HOOKS, "namespace and mount setup", NULL, NULL, err) < 0)
 		return -1;
 	json_object *hs = hook_state(c, "creating");
 	const char *text = cj_to_string(hs, false);
-	int r = cell_hooks_run(s, CELL_HOOK_PRESTART, text, err);
+	r = cell_hooks_run(s, CELL_HOOK_PRESTART, text, err);
 	if (r == 0)
 		r = cell_hooks_run(s, CELL_HOOK_CREATE_RUNTIME, text, err);
 	if (r == 0 && sync_send(c->sock, SYNC_HOOKS_DONE, 0, text, -1) < 0)
@@ -303,6 +306,7 @@ static int converse(struct creation *c, cell_error **err)
 	json_object_put(hs);
 	if (r < 0)
 		return -1;
+after_hooks:
 	if (s->process.terminal) {
 		if (sync_expect(c->sock, SYNC_PTY, "terminal setup", &fd, &name, err) < 0)
 			return -1;
@@ -447,8 +451,12 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 		if (write_file(p, v, err) < 0)
 			return cell_error_wrap(err, "`process.oomScoreAdj`");
 	}
-	if (sync_send(c->sock, SYNC_GO, 0, NULL, -1) < 0)
-		return cell_error_errno(err, errno, "start the container init");
+	/* the state for the init's own hooks travels with GO */
+	json_object *gs = hook_state(c, "creating");
+	int g = sync_send(c->sock, SYNC_GO, 0, cj_to_string(gs, false), -1);
+	json_object_put(gs);
+	if (g < 0)
+		return cell_error_errno(err, -g, "start the container init");
 	if (converse(c, err) < 0) {
 		/* an init that died says more through its exit status */
 		int status;

@@ -4,6 +4,8 @@
 #ifndef CELL_HOOKS_H
 #define CELL_HOOKS_H
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "spec/spec.h"
 
@@ -11,5 +13,12 @@
  * returned ("hooks.createRuntime[1] `/bin/x`: exited with status 3"). */
 int cell_hooks_run(const struct cell_spec *s, enum cell_hook_kind kind, const char *state_json,
 		   cell_error **err);
+
+/* Are there hooks the runtime must run while the init waits (prestart,
+ * createRuntime)? Without them the init does not stop to ask. */
+static inline bool cell_runtime_hooks_wanted(const struct cell_spec *s)
+{
+	return s->n_hooks[CELL_HOOK_PRESTART] + s->n_hooks[CELL_HOOK_CREATE_RUNTIME] > 0;
+}
 
 #endif

@@ -174,7 +174,7 @@ void cell_init_main(struct cell_init_ctx *c)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_NAME, "cell:[1:INIT]", 0, 0, 0);
 
-	if (sync_expect(c->sync, SYNC_GO, "start of setup", NULL, NULL, &err) < 0)
+	if (sync_expect(c->sync, SYNC_GO, "start of setup", NULL, &state_json, &err) < 0)
 		_exit(1);
 	if (join_namespaces(c, &err) < 0)
 		die(c, &err, false);
@@ -188,12 +188,16 @@ void cell_init_main(struct cell_init_ctx *c)
 			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0))
 		die(c, &err, false);
 
-	/* prestart and createRuntime run in the runtime's namespaces */
-	if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0 ||
-	    sync_expect(c->sync, SYNC_HOOKS_DONE, "hooks", NULL, &state_json, &err) < 0) {
-		if (!err)
-			cell_error_errno(&err, errno, "talk to the runtime");
-		die(c, &err, false);
+	/* prestart and createRuntime run in the runtime's namespaces, now */
+	if (cell_runtime_hooks_wanted(s)) {
+		free(state_json);
+		state_json = NULL;
+		if (sync_send(c->sync, SYNC_HOOKS, 0, NULL, -1) < 0 ||
+		    sync_expect(c->sync, SYNC_HOOKS_DONE, "hooks", NULL, &state_json, &err) < 0) {
+			if (!err)
+				cell_error_errno(&err, errno, "talk to the runtime");
+			die(c, &err, false);
+		}
 	}
 	if (cell_hooks_run(s, CELL_HOOK_CREATE_CONTAINER, state_json, &err) < 0)
 		die(c, &err, false);

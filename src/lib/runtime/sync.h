@@ -4,11 +4,12 @@
  *   ─────────────────                         ─────────────────────────────────
  *   clone3 ─────────────────────────────────► waits for SYNC_GO
  *   uid/gid maps, cgroup, oom_score_adj
- *   SYNC_GO ────────────────────────────────► joins namespaces, hostname,
+ *   SYNC_GO (+ state JSON) ─────────────────► joins namespaces, hostname,
  *                                             mounts (rootfs not yet pivoted)
- *           ◄──────────────────────────────── SYNC_HOOKS
- *   prestart + createRuntime hooks
- *   SYNC_HOOKS_DONE ────────────────────────► createContainer hooks, pivot_root,
+ *           ◄──────────────────────────────── SYNC_HOOKS      } only when there
+ *   prestart + createRuntime hooks                             } are prestart or
+ *   SYNC_HOOKS_DONE ────────────────────────► } createRuntime hooks
+ *                                             createContainer hooks, pivot_root,
  *                                             masked/readonly paths, sysctl,
  *           ◄──────────────────────────────── SYNC_PTY (pty master, SCM_RIGHTS)
  *   master → --console-socket                 rlimits, user, caps, cwd, nnp
