@@ -3,15 +3,22 @@
  * prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "engine/engine.h"
 #include "json.h"
+#include "log.h"
+#include "net/ipam.h"	/* per-network detach: ipam_lock, ipam_release, net_refresh_hosts */
 #include "net/net.h"
 #include "util.h"
 
@@ -25,7 +32,14 @@ static const char network_usage[] =
 	"  inspect NAME...\n"
 	"  rm [-f] NAME...\n"
 	"  prune             remove leases of dead containers, then unused networks\n"
-	"  diagram [--format mermaid|dot]   the live topology, as the seeds draw it\n";
+	"  diagram [--format mermaid|dot]   the live topology, as the seeds draw it\n"
+	"  connect [--ip IP] [--alias NAME]... [-p [IP:]HOSTPORT:PORT[/udp]]... NETWORK CONTAINER\n"
+	"                    join a running container to a network: a veth pair on the\n"
+	"                    network's bridge, eth0 inside (eth1, eth2... when it has\n"
+	"                    one), an address, /etc/hosts and /etc/resolv.conf rewritten\n"
+	"  disconnect NETWORK CONTAINER\n"
+	"                    leave that network only (its interface, lease, published\n"
+	"                    ports); the container's other networks stay\n";
 
 static bool help_asked(int argc, char **argv)
 {
@@ -346,6 +360,285 @@ fail:
 	return EXIT_CELL;
 }
 
+/* ---- connect / disconnect ---- */
+
+/* A running engine container, as connect needs it. */
+struct ctr_ref {
+	char *id;
+	char *name;		/* without Docker's leading '/' */
+	char *hostname;
+	char *dir;		/* <root>/containers/<id> */
+	pid_t pid;
+};
+
+static void ctr_ref_clear(struct ctr_ref *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->hostname);
+	free(c->dir);
+	memset(c, 0, sizeof(*c));
+}
+
+static int ctr_find(const char *ref, bool running, struct ctr_ref *c, cell_error **err)
+{
+	struct cell_engine *e = NULL;
+	json_object *rec = NULL;
+	int r = -1;
+
+	if (cli_engine_open(&e, err) < 0)
+		return -1;
+	if (cli_lookup(e, ref, &c->id, err) < 0 || cell_ctr_load(e, c->id, &rec, err) < 0)
+		goto out;
+	const char *name = json_object_get_string(json_object_object_get(rec, "Name"));
+	const char *hn = json_object_get_string(json_object_object_get(json_object_object_get(rec, "Config"), "Hostname"));
+	const char *mode = json_object_get_string(
+		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
+	const char *st = cell_ctr_status(rec);
+	c->name = xstrdup(name ? (*name == '/' ? name + 1 : name) : "");
+	c->hostname = xstrdup(hn && *hn ? hn : c->name);
+	c->dir = cell_ctr_dir(e, c->id);
+	c->pid = cell_ctr_pid(rec);
+	if (running) {
+		if (mode && streq(mode, "host")) {
+			cell_error_set(err, "container `%s` uses the host's network (--network host): it has no "
+				       "namespace of its own to connect", ref);
+			goto out;
+		}
+		if (!st || (!streq(st, "running") && !streq(st, "paused")) || c->pid <= 0) {
+			cell_error_set(err, "container `%s` is not running (status: %s): its network namespace lives "
+				       "only while it runs; start it first (`cell start %s`)", ref, st ? st : "unknown", ref);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	json_object_put(rec);
+	cell_engine_free(e);
+	return r;
+}
+
+/* The first ethN that the container's namespace does not have yet. */
+static int free_ifname(pid_t pid, char *buf, size_t len, cell_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/ns/net", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	struct stat a, b;
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` (did the container just exit?)", path);
+	/* never attach the host's own namespace */
+	if (fstat(fd, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		return cell_error_set(err, "process %d shares the host's network namespace: nothing to connect", (int)pid);
+	if (cell_nl_open(fd, &nl, err) < 0)
+		return -1;
+	for (int i = 0; i < 100; i++) {
+		snprintf(buf, len, "eth%d", i);
+		int r = cell_link_index(nl, buf, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+	}
+	return cell_error_set(err, "process %d already has eth0 to eth99", (int)pid);
+}
+
+/* Is the container on the network? (NULL network: on any) */
+static int lease_count(const char *network, const char *id, cell_error **err)
+{
+	struct cell_lease *l = NULL;
+	size_t n = 0;
+	int count = 0;
+	if (cell_lease_list(cell_globals.root, network, &l, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i].container, id))
+			count++;
+	cell_lease_list_free(l, n);
+	return count;
+}
+
+static int net_connect(int argc, char **argv, cell_error **err)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' }, { "alias", required_argument, NULL, 'a' },
+		{ "publish", required_argument, NULL, 'p' }, { 0 },
+	};
+	struct cell_port ports[16];
+	size_t n_ports = 0;
+	_cleanup_strv_ char **aliases = NULL;
+	const char *ip = NULL;
+	struct ctr_ref c = { 0 };
+	_cleanup_cell_network_ struct cell_network *n = NULL;
+	struct cell_net_result res;
+	char ifname[IFNAMSIZ];
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *hosts = NULL, *rc = NULL, *old = NULL;
+	int c_, r = EXIT_CELL;
+
+	optind = 1;
+	while ((c_ = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+		switch (c_) {
+		case 'i': ip = optarg; break;
+		case 'a':
+			if (!cell_name_valid(optarg)) {
+				cell_error_set(err, "--alias `%s`: expected a name as [a-zA-Z0-9][a-zA-Z0-9_.-]*", optarg);
+				return EXIT_CELL;
+			}
+			cli_strv_push(&aliases, xstrdup(optarg));
+			break;
+		case 'p':
+			if (n_ports == ARRAY_SIZE(ports)) {
+				cell_error_set(err, "-p `%s`: at most %zu published ports", optarg, ARRAY_SIZE(ports));
+				return EXIT_CELL;
+			}
+			if (cell_port_parse(optarg, &ports[n_ports], err) < 0)
+				return EXIT_CELL;
+			n_ports++;
+			break;
+		default: return EXIT_CELL;
+		}
+	}
+	if (argc - optind != 2) {
+		cell_error_set(err, "network connect: expected NETWORK CONTAINER (see `cell network --help`)");
+		return EXIT_CELL;
+	}
+	const char *network = argv[optind], *ref = argv[optind + 1];
+	if (cell_network_load(cell_globals.root, network, &n, err) < 0)
+		return EXIT_CELL;
+	if (ctr_find(ref, true, &c, err) < 0)
+		goto out;
+	int on = lease_count(n->name, c.id, err);
+	if (on < 0)
+		goto out;
+	if (on > 0) {
+		cell_error_set(err, "container `%s` is already connected to network `%s`", ref, n->name);
+		goto out;
+	}
+	if (free_ifname(c.pid, ifname, sizeof(ifname), err) < 0)
+		goto out;
+	/* its name and hostname find it from the network's other containers */
+	if (*c.name)
+		cli_strv_push(&names, xstrdup(c.name));
+	for (char **it = aliases; it && *it; it++)
+		cli_strv_push(&names, xstrdup(*it));
+	hosts = xasprintf("%s/hosts", c.dir);
+	bool has_hosts = access(hosts, F_OK) == 0;
+	struct cell_net_opts o = {
+		.ip = ip, .hostname = c.hostname, .ifname = ifname, .aliases = names, .ports = ports,
+		.n_ports = n_ports, .hosts_path = has_hosts ? hosts : NULL,
+	};
+	memset(&res, 0, sizeof(res));
+	if (cell_net_attach(cell_globals.root, n->name, c.id, c.pid, &o, &res, err) < 0)
+		goto out;
+	/* a container made with --network none has an empty resolv.conf: give
+	 * it the host's servers, written in place (the file is bind-mounted) */
+	rc = xasprintf("%s/resolv.conf", c.dir);
+	cell_error *x = NULL;
+	if (read_file(rc, &old, NULL, &x) == 0 && !*old) {
+		_cleanup_free_ char *text = cell_net_resolv("/etc/resolv.conf", NULL, NULL, &x);
+		if (text && *text && write_file(rc, text, &x) < 0)
+			cell_warn("container `%s`: %s", ref, x->msg);
+	}
+	cell_error_free(&x);
+	r = 0;
+out:
+	ctr_ref_clear(&c);
+	return r;
+}
+
+/* Published ports as leases store them: "tcp:0.0.0.0:8080:80,...". */
+static size_t lease_ports(const char *s, struct cell_port *ports, size_t max)
+{
+	_cleanup_free_ char *copy = xstrdup(s ? s : "");
+	char *save = NULL;
+	size_t n = 0;
+	for (char *t = strtok_r(copy, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
+		char proto[8], ip[INET_ADDRSTRLEN];
+		unsigned hp, cp;
+		if (sscanf(t, "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp, &cp) != 4 || hp > 65535 || cp > 65535)
+			continue;
+		memset(&ports[n], 0, sizeof(ports[n]));
+		snprintf(ports[n].host_ip, sizeof(ports[n].host_ip), "%s", streq(ip, "0.0.0.0") ? "" : ip);
+		ports[n].host_port = (uint16_t)hp;
+		ports[n].port = (uint16_t)cp;
+		ports[n].proto = streq(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+		n++;
+	}
+	return n;
+}
+
+static int disconnect_locked(const char *network, const char *id, const char *ref, cell_error **err)
+{
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int r = -1;
+	bool found = false;
+
+	if (cell_lease_list(cell_globals.root, NULL, &all, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (streq(all[i].container, id) && streq(all[i].network, network)) {
+			found = true;
+			/* veth pair, lease file, and every nft rule of the container */
+			if (ipam_release(cell_globals.root, &all[i], err) < 0 ||
+			    net_refresh_hosts(cell_globals.root, network, err) < 0)
+				goto out;
+		}
+	if (!found) {
+		cell_error_set(err, "container `%s` is not connected to network `%s`", ref, network);
+		goto out;
+	}
+	/* the rules of its other networks' published ports come back */
+	for (size_t i = 0; i < n; i++) {
+		struct cell_port ports[16];
+		size_t np;
+		if (!streq(all[i].container, id) || streq(all[i].network, network))
+			continue;
+		np = lease_ports(all[i].ports, ports, ARRAY_SIZE(ports));
+		if (np && cell_nft_container_add(id, &all[i].ip, ports, np, err) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	cell_lease_list_free(all, n);
+	return r;
+}
+
+static int net_disconnect(int argc, char **argv, cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *n = NULL;
+	struct ctr_ref c = { 0 };
+	int i = 1, r = EXIT_CELL;
+
+	for (; i < argc && argv[i][0] == '-'; i++)
+		if (!streq(argv[i], "-f") && !streq(argv[i], "--force")) {	/* Docker's -f: accepted */
+			cell_error_set(err, "network disconnect: unknown option `%s`", argv[i]);
+			return EXIT_CELL;
+		}
+	if (argc - i != 2) {
+		cell_error_set(err, "network disconnect: expected NETWORK CONTAINER (see `cell network --help`)");
+		return EXIT_CELL;
+	}
+	const char *network = argv[i], *ref = argv[i + 1];
+	if (cell_network_load(cell_globals.root, network, &n, err) < 0)
+		return EXIT_CELL;
+	if (ctr_find(ref, false, &c, err) < 0)
+		goto out;
+	{
+		_cleanup_close_ int lock = ipam_lock(cell_globals.root, err);
+		if (lock < 0 || disconnect_locked(n->name, c.id, ref, err) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (r)
+		cell_error_wrap(err, "disconnect container `%s` from network `%s`", ref, network);
+	ctr_ref_clear(&c);
+	return r;
+}
+
 int cmd_network(int argc, char **argv, cell_error **err)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
@@ -370,6 +663,10 @@ int cmd_network(int argc, char **argv, cell_error **err)
 		return net_prune(argc - 1, argv + 1, err);
 	if (streq(sub, "diagram"))
 		return net_diagram(argc - 1, argv + 1, err);
+	if (streq(sub, "connect"))
+		return net_connect(argc - 1, argv + 1, err);
+	if (streq(sub, "disconnect"))
+		return net_disconnect(argc - 1, argv + 1, err);
 	cell_error_set(err, "network: unknown command `%s` (see `cell network --help`)", sub);
 	return EXIT_CELL;
 }
