@@ -72,7 +72,12 @@ is "$(c run --rm --cap-drop ALL busybox payload caps)" "0000000000000000" "--cap
 like "$(c run --rm --privileged busybox payload caps)" "^000001ff" "--privileged: every capability"
 is "$(c run --rm busybox payload nnp)" "0" "no-new-privileges off by default"
 is "$(c run --rm --security-opt no-new-privileges busybox payload nnp)" "1" "--security-opt no-new-privileges"
+is "$(c run --rm busybox payload seccomp)" "2" "a default seccomp filter"
+is "$(c run --rm --cap-add SYS_ADMIN busybox sh -c 'mkdir /m && mount -t tmpfs none /m && echo mounted')" "mounted" "default filter lets CAP_SYS_ADMIN mount"
 is "$(c run --rm --security-opt seccomp=unconfined busybox payload seccomp)" "0" "seccomp=unconfined"
+is "$(c run --rm --privileged busybox payload seccomp 2>/dev/null)" "0" "--privileged: no filter"
+is "$(echo from-stdin | c run --rm -i busybox cat)" "from-stdin" "-i passes stdin"
+is "$(echo from-stdin | c run --rm busybox cat)" "" "no -i: stdin is empty"
 printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}' > "$TMPD/sc.json"
 c run --rm --security-opt no-new-privileges --security-opt "seccomp=$TMPD/sc.json" busybox mkdir /newdir 2>/dev/null
 ok $([ $? != 0 ]; echo $?) "--security-opt seccomp=FILE applied"

@@ -507,6 +507,16 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 		json_object_put(rec);
 		return -1;
 	}
+	bool open_stdin = json_object_get_boolean(
+		json_object_object_get(json_object_object_get(rec, "Config"), "OpenStdin"));
+	if (!open_stdin && !tty) {
+		/* Docker: without -i the container's stdin is empty */
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			close(null);
+		}
+	}
 	pid_t pid = 0;
 	int master = -1;
 	r = tty ? engine_launch_tty(e, id, &pid, &master, err) : engine_rt_launch(e, id, NULL, &pid, err);

@@ -21,11 +21,10 @@
 #include "json.h"
 #include "util.h"
 
-/* The default seccomp profile (seccomp.c) is off until the runtime loads a
- * filter before it drops CAP_SYS_ADMIN when noNewPrivileges is false (as
- * runc does); today the load fails with ECANCELED in every container. */
+/* The default seccomp profile (seccomp.c); build with 0 to leave containers
+ * without a filter unless --security-opt seccomp=FILE gives one. */
 #ifndef ENGINE_DEFAULT_SECCOMP
-#define ENGINE_DEFAULT_SECCOMP 0
+#define ENGINE_DEFAULT_SECCOMP 1
 #endif
 
 static json_object *jstrv(char *const *v)
