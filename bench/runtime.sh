@@ -12,7 +12,7 @@
 #    under (bisected from 64 MiB down, 64 KiB steps; a limit counts when
 #    three starts in a row pass).
 # Every runtime gets the same bundle (config.json from `cell-runtime spec`,
-# read-only busybox root, no terminal) and its own --root under a temp dir.
+# read-only busybox root, no terminal) and its own --root on tmpfs (/run).
 #   bench/runtime.sh [N]      N containers per runtime, default 100
 # Runs as root; removes its containers, cgroups and temp dir.
 set -u
@@ -22,6 +22,8 @@ N=${1:-100}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 77; }
 [ -x "$RT" ] || { echo "bench: $RT not built (run make)" >&2; exit 1; }
 W=$(mktemp -d /tmp/cell-bench-rt.XXXXXX)
+# state dirs on tmpfs, as every runtime's default (/run/<runtime>)
+S=$(mktemp -d /run/cell-bench-rt.XXXXXX)
 
 declare -A CMD	# name -> runtime command (with its --root), "" for the floor
 names=()
@@ -31,7 +33,7 @@ cleanup() {
 		[ -n "${CMD[$n]}" ] || continue
 		for id in $(${CMD[$n]} list -q 2>/dev/null); do ${CMD[$n]} delete -f "$id" >/dev/null 2>&1; done
 	done
-	rm -rf "$W"
+	rm -rf "$W" "$S"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -60,9 +62,9 @@ add() {	# name bundle command...: added when one container runs
 	fi
 }
 declare -A BUNDLE
-add cell "$B" "$RT" --root "$W/state-cell"
-command -v runc >/dev/null && add runc "$B" runc --root "$W/state-runc"
-command -v crun >/dev/null && add crun "$W/bundle-crun" crun --root "$W/state-crun"
+add cell "$B" "$RT" --root "$S/cell"
+command -v runc >/dev/null && add runc "$B" runc --root "$S/runc"
+command -v crun >/dev/null && add crun "$W/bundle-crun" crun --root "$S/crun"
 FLOOR=(unshare --fork --pid --mount --uts --ipc --net --root "$B/rootfs" /bin/true)
 if "${FLOOR[@]}"; then names+=(unshare); CMD[unshare]=""; else echo "# the unshare floor does not run here"; fi
 
