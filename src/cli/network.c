@@ -583,8 +583,10 @@ static int disconnect_locked(const char *network, const char *id, const char *re
 			found = true;
 			/* veth pair, lease file, and every nft rule of the container */
 			if (ipam_release(cell_globals.root, &all[i], err) < 0 ||
-			    net_refresh_hosts(cell_globals.root, network, err) < 0)
+			    net_refresh_hosts(cell_globals.root, network, err) < 0) {
+				cell_error_wrap(err, "disconnect container `%s` from network `%s`", ref, network);
 				goto out;
+			}
 		}
 	if (!found) {
 		cell_error_set(err, "container `%s` is not connected to network `%s`", ref, network);
@@ -597,8 +599,11 @@ static int disconnect_locked(const char *network, const char *id, const char *re
 		if (!streq(all[i].container, id) || streq(all[i].network, network))
 			continue;
 		np = lease_ports(all[i].ports, ports, ARRAY_SIZE(ports));
-		if (np && cell_nft_container_add(id, &all[i].ip, ports, np, err) < 0)
+		if (np && cell_nft_container_add(id, &all[i].ip, ports, np, err) < 0) {
+			cell_error_wrap(err, "publish the ports of container `%s` on network `%s` again", ref,
+					all[i].network);
 			goto out;
+		}
 	}
 	r = 0;
 out:
@@ -633,8 +638,6 @@ static int net_disconnect(int argc, char **argv, cell_error **err)
 	}
 	r = 0;
 out:
-	if (r)
-		cell_error_wrap(err, "disconnect container `%s` from network `%s`", ref, network);
 	ctr_ref_clear(&c);
 	return r;
 }
