@@ -97,6 +97,16 @@ static const char *ns_what(const struct enter_opts *o, int t, char *buf, size_t 
 	return buf;
 }
 
+/* read_file() for files that may vanish under us (a process exits): no
+ * error object, just failure. */
+static int read_file_quiet(const char *path, char **ret, size_t *ret_len)
+{
+	cell_error *e = NULL;
+	int r = read_file(path, ret, ret_len, &e);
+	cell_error_free(&e);
+	return r;
+}
+
 static const char *setns_hint(int errnum)
 {
 	switch (errnum) {
@@ -274,7 +284,7 @@ static void warn_wrong_pid(pid_t pid)
 	_cleanup_free_ char *kids = NULL;
 	snprintf(a, sizeof(a), "/proc/%d/task/%d/children", (int)pid, (int)pid);
 	int child = 0;
-	if (read_file(a, &kids, NULL, NULL) == 0)
+	if (read_file_quiet(a, &kids, NULL) == 0)
 		child = atoi(kids);
 	if (child > 0)
 		cell_warn("pid %d created a pid namespace it is not in itself (unshare --pid --fork?): its child %d is pid 1 there; use -t %d to enter it",

@@ -72,6 +72,16 @@ static const char ns_usage[] =
 	"  ls     list every namespace on the host (lsns), with owning containers\n"
 	"  show   a container's namespaces, id maps, cgroups and network links\n";
 
+/* read_file() for files that may vanish under us (a process exits): no
+ * error object, just failure. */
+static int read_file_quiet(const char *path, char **ret, size_t *ret_len)
+{
+	cell_error *e = NULL;
+	int r = read_file(path, ret, ret_len, &e);
+	cell_error_free(&e);
+	return r;
+}
+
 static bool want_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -524,7 +534,7 @@ static void show_idmap(pid_t pid, const char *file, const char *what)
 	_cleanup_free_ char *text = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	printf("\n%s (ID-inside-ns ID-outside-ns COUNT, read from `%s`):\n", file, path);
-	if (read_file(path, &text, NULL, NULL) < 0) {
+	if (read_file_quiet(path, &text, NULL) < 0) {
 		printf("  unreadable\n");
 		return;
 	}
@@ -578,8 +588,10 @@ static void show_rootfs(pid_t pid)
 		if (strncmp(o, "lowerdir=", 9) == 0) {
 			char *s2 = NULL;
 			int n = 0;
-			for (char *l = strtok_r(o + 9, ":", &s2); l; l = strtok_r(NULL, ":", &s2))
-				printf("  layer %d (read-only%s): %s\n", ++n, n == 1 ? ", top" : "", l);
+			for (char *l = strtok_r(o + 9, ":", &s2); l; l = strtok_r(NULL, ":", &s2)) {
+				n++;
+				printf("  layer %d (read-only%s): %s\n", n, n == 1 ? ", top" : "", l);
+			}
 		} else if (strncmp(o, "upperdir=", 9) == 0) {
 			printf("  upper (the container's writes): %s\n", o + 9);
 		}
@@ -658,7 +670,7 @@ static int ns_show(int argc, char **argv, cell_error **err)
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	printf("\nCgroups (HIERARCHY-ID:CONTROLLERS:PATH from `%s`; paths are relative to each\n"
 	       "hierarchy's mount under /sys/fs/cgroup, and to its cgroup namespace root):\n", path);
-	if (read_file(path, &cg, NULL, NULL) == 0) {
+	if (read_file_quiet(path, &cg, NULL) == 0) {
 		char *save = NULL;
 		for (char *line = strtok_r(cg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			printf("  %s\n", line);

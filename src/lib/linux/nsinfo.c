@@ -178,6 +178,16 @@ uint64_t cell_ns_ino(pid_t pid, int type, cell_error **err)
 	return st.st_ino;
 }
 
+/* read_file() for files that may vanish under us (a process exits): no
+ * error object, just failure. */
+static int read_file_quiet(const char *path, char **ret, size_t *ret_len)
+{
+	cell_error *e = NULL;
+	int r = read_file(path, ret, ret_len, &e);
+	cell_error_free(&e);
+	return r;
+}
+
 /* ---- netnsid over rtnetlink ---- */
 
 static int nsid_attr_cb(const struct nlattr *attr, void *data)
@@ -312,7 +322,7 @@ static void proc_describe(struct cell_ns *ns)
 
 	_cleanup_free_ char *stat_txt = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)ns->pid);
-	if (read_file(path, &stat_txt, NULL, NULL) == 0) {
+	if (read_file_quiet(path, &stat_txt, NULL) == 0) {
 		/* comm may hold spaces and parentheses: the state follows the last ')' */
 		char *rp = strrchr(stat_txt, ')');
 		int ppid;
@@ -323,7 +333,7 @@ static void proc_describe(struct cell_ns *ns)
 	char *cmd = NULL;
 	size_t len = 0;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)ns->pid);
-	if (read_file(path, &cmd, &len, NULL) == 0 && len > 0) {
+	if (read_file_quiet(path, &cmd, &len) == 0 && len > 0) {
 		while (len > 0 && cmd[len - 1] == '\0')
 			len--;
 		for (size_t i = 0; i < len; i++)
@@ -334,7 +344,7 @@ static void proc_describe(struct cell_ns *ns)
 		free(cmd);
 		cmd = NULL;
 		snprintf(path, sizeof(path), "/proc/%d/comm", (int)ns->pid);
-		if (read_file(path, &cmd, &len, NULL) == 0)
+		if (read_file_quiet(path, &cmd, &len) == 0)
 			cmd[strcspn(cmd, "\n")] = '\0';
 	}
 	ns->command = cmd;
@@ -429,8 +439,11 @@ static void scan_relations(struct scan *s)
 			ns->parent = fd_ino_ioctl(fd, NS_GET_PARENT);
 		if (ns->type != CELL_NS_NET)
 			continue;
-		if (!sock)
-			sock = nl_route_open(NULL);
+		if (!sock) {
+			cell_error *e = NULL;
+			sock = nl_route_open(&e);
+			cell_error_free(&e);
+		}
 		if (!sock)
 			continue;
 		cell_error *e = NULL;
