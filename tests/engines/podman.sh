@@ -89,7 +89,12 @@ is "$("${P[@]}" inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1 2>&1)" "ex
 check "its process is gone" -- bash -c "! kill -0 $pid 2>/dev/null"
 check "podman rm" -- timeout 30 "${P[@]}" rm c1
 
-# 3. errors from the runtime come back to podman's user
-_capture timeout 60 "${P[@]}" run --rm "${R[@]}" "${N[@]}" $I /no/such/binary
+# 3. errors from the runtime come back to podman's user, through the JSON
+# log: a wrapper named cell-runtime records the arguments podman gives it
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho "$*" >> %s/args\nexec %s "$@"\n' "$T" "$RT" > "$T/bin/cell-runtime"
+chmod +x "$T/bin/cell-runtime"
+_capture timeout 60 "${P[@]}" --runtime "$T/bin/cell-runtime" run --rm "${R[@]}" "${N[@]}" $I /no/such/binary
 like "$out" 'no/such/binary' "a missing executable is reported with its name"
+like "$(grep -m1 ' create ' "$T/args")" '--log-format[= ]json' "podman asks cell-runtime for JSON logs (runtime_supports_json)"
 is "$("${P[@]}" ps -a -q | wc -l)" 0 "no container left"
