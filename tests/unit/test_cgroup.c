@@ -522,6 +522,17 @@ static void test_live(void)
 	char *s = slurp(pidsd, "pids.max");
 	IS_STR(s, "20", "pids.max updated live");
 	free(s);
+	/* a memory limit alone above the old memory+swap: memsw follows (v1) */
+	up = J("{\"memory\":{\"limit\":134217728}}");
+	OK(cell_cgroup_update(cg, up, &err) == 0, "update memory.limit alone to 128M (above memsw 96M)%s%s",
+	   err ? ": " : "", err ? err->msg : "");
+	cell_error_free(&err);
+	json_object_put(up);
+	_cleanup_free_ char *memd0 = dir_of(cg, "memory");
+	bool m2 = v2d && streq(memd0, v2d);
+	s = slurp(memd0, m2 ? "memory.max" : "memory.limit_in_bytes");
+	IS_STR(s, "134217728", "memory limit updated live");
+	free(s);
 	up = J("{\"cpu\":{\"shares\":256},\"blockIO\":{\"throttleReadBpsDevice\":"
 	       "[{\"major\":250,\"minor\":99,\"rate\":1000}]}}");
 	OK(cell_cgroup_update(cg, up, &err) < 0, "update with a throttle on a missing device fails");

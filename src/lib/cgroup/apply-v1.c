@@ -23,6 +23,19 @@ static int v1_memory(const struct cg_resources *r, struct cg_writer *w, char ***
 		has_sw = true;
 		swap = -1;
 	}
+	/* a new limit alone must still fit under memsw: where memsw equals the
+	 * old limit (no swap allowed) keep it so, and where the new limit
+	 * would exceed memsw raise memsw with it (runc's update does the same) */
+	if (has_lim && !has_sw && r->mem.limit > 0 && cg_file_exists(w->dir, sw)) {
+		uint64_t cur_lim = 0, cur_sw = 0;
+		cell_error *e = NULL;
+		if (cg_read_u64(w->dir, lim, &cur_lim, &e) == 0 && cg_read_u64(w->dir, sw, &cur_sw, &e) == 0 &&
+		    (cur_sw == cur_lim || (uint64_t)r->mem.limit > cur_sw)) {
+			has_sw = true;
+			swap = r->mem.limit;
+		}
+		cell_error_free(&e);
+	}
 	if (has_sw && !cg_file_exists(w->dir, sw))
 		return cell_error_set(err, CTX ".memory.swap: %s/%s does not exist: swap accounting is off "
 				      "(boot with swapaccount=1) or the kernel lacks it", w->dir, sw);

@@ -322,35 +322,38 @@ static int make_dir(const char *mount, const char *dir, int *created, cell_error
 }
 
 /* v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks
- * until they are set: copy them down from the parent. */
+ * until they are set: copy them down from the parent, from the mount down
+ * (an empty one left by someone else is as unusable as a new one). */
 static int cpuset_init(const struct cg_dir *d, cell_error **err)
 {
-	_cleanup_free_ char *p = xstrdup(d->dir);
-	char *ends[64];
-	int n = 0;
-	for (int i = 0; i < d->created && n < 64; i++) {
-		char *s = strrchr(p, '/');
-		if (!s)
-			break;
-		ends[n++] = s;
-		*s = '\0';
-	}
-	for (int i = n - 1; i >= 0; i--) {
-		_cleanup_free_ char *parent = xstrdup(p);
-		*ends[i] = '/';
+	_cleanup_free_ char *cur = xstrdup(d->mount);
+	const char *rel = d->dir + strlen(d->mount);
+	for (;;) {
+		while (*rel == '/')
+			rel++;
+		if (!*rel)
+			return 0;
+		const char *e = strchrnul(rel, '/');
+		char *next = xasprintf("%s/%.*s", cur, (int)(e - rel), rel);
 		for (int k = 0; k < 2; k++) {
 			const char *f = k ? "cpuset.mems" : "cpuset.cpus";
 			_cleanup_free_ char *mine = NULL, *theirs = NULL;
-			if (cg_read(p, f, &mine, err) < 0 || cg_read(parent, f, &theirs, err) < 0)
+			if (cg_read(next, f, &mine, err) < 0 || cg_read(cur, f, &theirs, err) < 0) {
+				free(next);
 				return -1;
+			}
 			if (*mine)
 				continue;
-			struct cg_writer w = { .dir = p };
-			if (cg_write(&w, "copy the parent's cpuset", f, theirs, err) < 0)
+			struct cg_writer w = { .dir = next };
+			if (cg_write(&w, "copy the parent's cpuset", f, theirs, err) < 0) {
+				free(next);
 				return -1;
+			}
 		}
+		free(cur);
+		cur = next;
+		rel = e;
 	}
-	return 0;
 }
 
 static void cg_free_dirs(struct cell_cgroup *cg)
