@@ -4,17 +4,23 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <linux/filter.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -457,7 +463,7 @@ static int final_flags(struct cell_seccomp *s, cell_error **err)
 	return 0;
 }
 
-int cell_seccomp_compile(json_object *o, struct cell_seccomp **ret, cell_error **err)
+int cell_seccomp_compile_inprocess(json_object *o, struct cell_seccomp **ret, cell_error **err)
 {
 	struct cell_seccomp *s;
 	scmp_filter_ctx ctx = NULL;
@@ -490,6 +496,174 @@ fail:
 		seccomp_release(ctx);
 	cell_seccomp_free(s);
 	return -1;
+}
+
+/* libseccomp can take minutes (or forever) on some small rule sets (two
+ * dozen rules comparing two arguments with GT is enough), so the program is
+ * built in a child process with a deadline: a bad config.json then costs an
+ * error, not a hung runtime. It also keeps libseccomp's working memory out
+ * of the runtime. */
+static int compile_timeout_ms = 10000;
+
+void cell_seccomp_set_compile_timeout(int ms)
+{
+	compile_timeout_ms = ms > 0 ? ms : 10000;
+}
+
+struct reply {
+	int32_t status, errnum;
+	uint32_t len, insns;
+	uint64_t flags;
+	uint32_t notify, pad;
+};
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void __attribute__((noreturn)) compile_child(json_object *o, int fd)
+{
+	struct cell_seccomp *c = NULL;
+	cell_error *e = NULL;
+	struct reply r = { 0 };
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cell_seccomp_compile_inprocess(o, &c, &e) < 0) {
+		const char *msg = e && e->msg ? e->msg : "compile the seccomp filter";
+		r.status = -1;
+		r.errnum = e ? e->errnum : 0;
+		r.len = (uint32_t)strlen(msg);
+		write_all(fd, &r, sizeof(r));
+		write_all(fd, msg, r.len);
+	} else {
+		r.insns = c->insns;
+		r.flags = c->flags;
+		r.notify = c->notify;
+		r.len = (uint32_t)(c->insns * sizeof(struct sock_filter));
+		write_all(fd, &r, sizeof(r));
+		write_all(fd, c->prog, r.len);
+	}
+	_exit(0);
+}
+
+/* Read len bytes before the deadline (ms on CLOCK_MONOTONIC). 1 = done,
+ * 0 = the child closed the pipe early, -1 = timed out. */
+static int read_deadline(int fd, void *buf, size_t len, int64_t deadline)
+{
+	char *p = buf;
+	while (len > 0) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+		if (left <= 0)
+			return -1;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return -1;
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 1;
+}
+
+static int compile_bounded(json_object *o, struct cell_seccomp *s, cell_error **err)
+{
+	int p[2];
+	struct timespec now;
+	struct reply r;
+	int ok;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cell_error_errno(err, errno, "pipe for the seccomp compiler");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return cell_error_errno(err, e, "fork the seccomp compiler");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		compile_child(o, p[1]);
+	}
+	close(p[1]);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + compile_timeout_ms;
+	ok = read_deadline(p[0], &r, sizeof(r), deadline);
+	char *payload = NULL;
+	if (ok > 0 && r.len <= SECCOMP_MAX_INSNS * sizeof(struct sock_filter) + 65536) {
+		payload = xmalloc(r.len + 1);
+		ok = read_deadline(p[0], payload, r.len, deadline);
+		payload[ok > 0 ? r.len : 0] = '\0';
+	} else if (ok > 0) {
+		ok = 0;
+	}
+	close(p[0]);
+	if (ok < 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (ok < 0) {
+		free(payload);
+		return cell_error_set(err, "`" CTX "`: libseccomp did not finish building the filter in %d ms "
+				      "(some sets of rules comparing arguments make it explode; fewer or "
+				      "simpler conditions help)", compile_timeout_ms);
+	}
+	if (ok == 0) {
+		free(payload);
+		return cell_error_set(err, "`" CTX "`: the seccomp compiler process died");
+	}
+	if (r.status < 0) {
+		cell_error_from_text(err, r.errnum, payload);
+		free(payload);
+		return -1;
+	}
+	if (r.insns == 0 || r.insns > SECCOMP_MAX_INSNS || r.len != r.insns * sizeof(struct sock_filter)) {
+		free(payload);
+		return cell_error_set(err, "`" CTX "`: the seccomp compiler sent a bad program");
+	}
+	s->prog = (struct sock_filter *)payload;
+	s->insns = (unsigned short)r.insns;
+	s->flags = (unsigned long)r.flags;
+	s->notify = r.notify != 0;
+	return 0;
+}
+
+int cell_seccomp_compile(json_object *o, struct cell_seccomp **ret, cell_error **err)
+{
+	struct cell_seccomp *s;
+	uint32_t def;
+
+	if (cj_expect_object(o, CTX, err) < 0)
+		return -1;
+	s = xcalloc(1, sizeof(*s));
+	/* the header in this process: it gives the listener, and its errors
+	 * cost no fork */
+	if (compile_header(o, s, &def, err) < 0 || compile_bounded(o, s, err) < 0) {
+		cell_seccomp_free(s);
+		return -1;
+	}
+	*ret = s;
+	return 0;
 }
 
 /* The cache: one file per profile, named by a 64-bit FNV-1a hash of the key

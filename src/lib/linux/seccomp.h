@@ -34,6 +34,11 @@ struct cell_seccomp;
 
 /* Validate and compile linux.seccomp (the object itself). */
 int cell_seccomp_compile(json_object *seccomp, struct cell_seccomp **ret, cell_error **err);
+/* libseccomp runs in a child process with a deadline (10 s unless set
+ * here): some small rule sets make it run for minutes. */
+void cell_seccomp_set_compile_timeout(int ms);
+/* The same compile in this process, without the deadline (fuzzing). */
+int cell_seccomp_compile_inprocess(json_object *seccomp, struct cell_seccomp **ret, cell_error **err);
 /* The same, keeping compiled programs in cache_dir (created 0700 if
  * missing; NULL = no cache). Generating a program for a 3-architecture
  * profile such as Docker's default takes libseccomp ~15 ms; a hit takes
