@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "engine/engine.h"
+#include "json.h"
 #include "util.h"
 
 static int rm_one(struct cell_engine *e, const char *id, void *data, cell_error **err)
@@ -29,4 +30,61 @@ int cmd_rm(int argc, char **argv, cell_error **err)
 		}
 	}
 	return cli_each(argc, argv, optind, true, rm_one, &force, err);
+}
+
+/* `cell container prune [-f]`: remove every stopped container. */
+static int prune(int argc, char **argv, cell_error **err)
+{
+	struct cell_engine *e = NULL;
+	char **ids = NULL;
+	int status = EXIT_CELL;
+	if (cli_engine_open(&e, err) < 0 || cell_ctr_list(e, &ids, err) < 0)
+		goto out;
+	printf("Deleted Containers:\n");
+	for (size_t i = 0; ids[i]; i++) {
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
+			cell_error_free(&x);
+			continue;
+		}
+		const char *s = cell_ctr_status(rec);
+		bool stopped = streq(s, "exited") || streq(s, "created") || streq(s, "dead");
+		json_object_put(rec);
+		if (!stopped)
+			continue;
+		if (cell_ctr_remove(e, ids[i], false, &x) < 0) {
+			fprintf(stderr, "cell: %s\n", x->msg);
+			cell_error_free(&x);
+			continue;
+		}
+		printf("%s\n", ids[i]);
+	}
+	status = 0;
+out:
+	strv_free(ids);
+	cell_engine_free(e);
+	return status;
+}
+
+int cmd_container(int argc, char **argv, cell_error **err)
+{
+	static const struct { const char *name; int (*fn)(int, char **, cell_error **); } subs[] = {
+		{ "ls", cmd_ps }, { "ps", cmd_ps }, { "list", cmd_ps }, { "run", cmd_run }, { "create", cmd_create },
+		{ "start", cmd_start }, { "stop", cmd_stop }, { "restart", cmd_restart }, { "kill", cmd_kill },
+		{ "rm", cmd_rm }, { "logs", cmd_logs }, { "exec", cmd_exec }, { "inspect", cmd_inspect },
+		{ "wait", cmd_wait }, { "pause", cmd_pause }, { "unpause", cmd_unpause }, { "top", cmd_top },
+		{ "stats", cmd_stats }, { "rename", cmd_rename }, { "port", cmd_port }, { "prune", prune },
+	};
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		printf("Usage: cell container COMMAND\n\nCommands:");
+		for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+			printf(" %s", subs[i].name);
+		printf("\n");
+		return argc < 2 ? EXIT_CELL : 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+		if (streq(subs[i].name, argv[1]))
+			return subs[i].fn(argc - 1, argv + 1, err);
+	return cell_error_set(err, "unknown command `container %s` (see `cell container --help`)", argv[1]), EXIT_CELL;
 }

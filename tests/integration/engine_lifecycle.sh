@@ -166,6 +166,12 @@ is "$(status fg)" "running" "foreground CLI killed: ps still sees it running"
 check "rm -f" -- c rm -f fg
 is "$(gone "$id")" "none" "nothing left"
 
+# container prune removes stopped ones only
+a=$(c create busybox true); b=$(c run -d busybox sleep 100)
+like "$(c container prune)" "$a" "container prune removes a created container"
+is "$(c container ls -aq --no-trunc)" "$b" "and keeps the running one"
+c rm -f "$b" >/dev/null
+
 # many at once
 ids=$(for i in $(seq 20); do c run -d busybox sleep 100 & done; wait)
 is "$(echo "$ids" | grep -c .)" "20" "20 concurrent run -d"
