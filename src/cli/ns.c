@@ -57,8 +57,10 @@ static const char ns_ls_usage[] =
 	"  -J, --json            JSON shaped like `lsns -J`\n"
 	"  -T, --tree            the user/pid namespace hierarchy (parents, then owned namespaces)\n"
 	"  -n, --noheadings      no header line\n\n"
-	"Containers are found in /run/cell-runtime (cell), /run/runc (runc, podman with runc),\n"
-	"/run/containerd/runc (containerd) and /run/crun (crun, podman with crun).\n\n"
+	"Containers are found in /run/cell/runtime (cell, shown by name), /run/cell-runtime\n"
+	"(cell-runtime), /run/runc (runc, podman with runc),\n"
+	"/run/containerd/runc (containerd), /run/crun (crun, podman with crun) and\n"
+	"/run/docker/runtime-runc/moby (Docker).\n\n"
 	"Columns:\n";
 
 static const char ns_show_usage[] =

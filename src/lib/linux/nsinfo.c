@@ -603,6 +603,7 @@ static const struct ctr_root ctr_roots[] = {
 	{ "/run/runc", "runc:", "state.json", "init_process_pid", NULL, "init_process_start", false },
 	{ "/run/containerd/runc", "containerd:", "state.json", "init_process_pid", NULL, "init_process_start", true },
 	{ "/run/crun", "crun:", "status", "pid", NULL, "process-start-time", false },
+	{ "/run/docker/runtime-runc/moby", "docker:", "state.json", "init_process_pid", NULL, "init_process_start", false },
 };
 
 static void ctr_push(struct cell_ns_ctr **v, size_t *n, char *name, const char *id, pid_t pid)
@@ -715,7 +716,7 @@ int cell_ns_ctr_resolve(const char *name, pid_t *ret_pid, char **ret_name, cell_
 	if (found < 0) {
 		cell_ns_ctr_free(v, n);
 		return cell_error_errno(err, ENOENT,
-					"container `%s`: no running container by that name or id in %s/runtime (cell), /run/cell-runtime, /run/runc, /run/containerd/runc or /run/crun (stopped? use -t PID for other processes)",
+					"container `%s`: no running container by that name or id in %s/runtime (cell), /run/cell-runtime, /run/runc, /run/containerd/runc, /run/crun or /run/docker/runtime-runc/moby (stopped? use -t PID for other processes)",
 					name, engine_runroot ? engine_runroot : "/run/cell");
 	}
 	*ret_pid = v[found].pid;

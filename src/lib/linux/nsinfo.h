@@ -14,8 +14,9 @@
  * (/run/cell-runtime/<id>/state.json, "pid"), runc and podman with runc
  * (/run/runc/<id>/state.json, "init_process_pid"), containerd's runc shim
  * (/run/containerd/runc/<namespace>/<id>/state.json), crun and podman with
- * crun (/run/crun/<id>/status, "pid"). A container owns the namespaces of
- * its init process that differ from the caller's. */
+ * crun (/run/crun/<id>/status, "pid"), Docker's runc
+ * (/run/docker/runtime-runc/moby/<id>/state.json). A container owns the
+ * namespaces of its init process that differ from the caller's. */
 #ifndef CELL_NSINFO_H
 #define CELL_NSINFO_H
 
@@ -101,7 +102,7 @@ int cell_ns_netnsid(int nsfd, cell_error **err);
 /* A container found in some runtime's state. */
 struct cell_ns_ctr {
 	char *name;	/* as shown: NAME (cell engine), ID (cell-runtime), "runc:ID",
-			 * "containerd:NS/ID", "crun:ID" */
+			 * "containerd:NS/ID", "crun:ID", "docker:ID" */
 	char *id;
 	pid_t pid;	/* init, 0 if stopped or its pid was reused */
 };
