@@ -186,6 +186,11 @@ static void test_apply(void)
 	OK(r == 1 && strstr(msg, "`process.capabilities.effective`: CAP_KILL not in `process.capabilities.permitted`"),
 	   "effective outside permitted is an error: %s", msg);
 
+	r = apply_in_child("{\"bounding\": [\"CAP_KILL\"], \"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"],"
+			   " \"inheritable\": [\"CAP_KILL\", \"CAP_CHOWN\"]}", 0, false, &got, msg, sizeof(msg));
+	OK(r == 0 && got.inheritable == B(5) && got.bounding == B(5),
+	   "an inheritable capability outside the bounding set is left out, not fatal (%s)", msg);
+
 	/* a capability the runtime itself lacks is left out, not fatal */
 	struct cell_caps self;
 	cell_error *err = NULL;

@@ -247,16 +247,27 @@ int cell_caps_apply(const struct cell_caps *c, cell_error **err)
 	if (drop_bounding(c->bounding, err) < 0)
 		return -1;
 
-	/* a process can only grant what it holds itself */
-	uint64_t missing = (c->effective | c->permitted | c->ambient) & ~perm;
-	missing |= c->inheritable & ~(perm | inh);
+	/* a process can only grant what it holds itself; an inheritable
+	 * capability must also survive the bounding set (with CAP_SETPCAP) or
+	 * be permitted (without) */
+	uint64_t bset = 0;
+	for (int i = 0; i <= cell_cap_last_cap(); i++)
+		if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) > 0)
+			bset |= CELL_CAP_BIT(i);
+	uint64_t inh_ok = inh | ((perm & CELL_CAP_BIT(CAP_SETPCAP)) ? bset : perm);
+	uint64_t missing = ((c->effective | c->permitted | c->ambient) & ~perm) | (c->inheritable & ~(perm | inh));
+	uint64_t unbounded = c->inheritable & ~inh_ok & (perm | inh);
 	if (missing) {
 		_cleanup_free_ char *names = mask_names(missing);
 		cell_warn("ignoring capabilities the runtime does not hold itself: %s", names);
 	}
+	if (unbounded) {
+		_cleanup_free_ char *names = mask_names(unbounded);
+		cell_warn("ignoring inheritable capabilities outside `" CTX ".bounding`: %s", names);
+	}
 	uint64_t new_perm = c->permitted & perm;
 	uint64_t new_eff = c->effective & new_perm;
-	uint64_t new_inh = c->inheritable & (perm | inh);
+	uint64_t new_inh = c->inheritable & inh_ok;
 	if ((c->effective & perm) & ~new_perm) {
 		_cleanup_free_ char *names = mask_names((c->effective & perm) & ~new_perm);
 		return cell_error_set(err, "`" CTX ".effective`: %s not in `" CTX ".permitted` (an effective "
