@@ -559,16 +559,23 @@ const struct cell_ns *cell_ns_find(const struct cell_ns_list *l, uint64_t ino)
 
 /* ---- containers from runtime state files ---- */
 
+/* Whatever the root, the state file may come from any runtime: containerd
+ * and podman hand their root to whichever runtime they run, cell-runtime
+ * included. So every file is read in every known format. */
 struct ctr_root {
 	const char *dir;
 	const char *prefix;	/* shown before the id */
-	const char *file;	/* state file in <dir>/<id>/ */
-	const char *pid_key;
-	const char *start_obj;	/* object holding the start time key, NULL = top level */
-	const char *start_key;	/* /proc/PID/stat field 22 at start (all of them record
-				 * it), NULL if not recorded */
 	bool nested;		/* <dir>/<namespace>/<id>/ (containerd) */
 	bool engine;		/* the cell engine's: shown by the record's Name */
+};
+
+static const struct ctr_root ctr_roots[] = {
+	{ NULL, "", false, true },
+	{ "/run/cell-runtime", "", false, false },
+	{ "/run/runc", "runc:", false, false },
+	{ "/run/containerd/runc", "containerd:", true, false },
+	{ "/run/crun", "crun:", false, false },
+	{ "/run/docker/runtime-runc/moby", "docker:", false, false },
 };
 
 static char *engine_root, *engine_runroot;
@@ -597,15 +604,6 @@ static char *engine_name(const char *id)
 	return ret ? ret : xasprintf("%.12s", id);
 }
 
-static const struct ctr_root ctr_roots[] = {
-	{ NULL, "", "state.json", "pid", "x-cell", "startTime", false, true },
-	{ "/run/cell-runtime", "", "state.json", "pid", "x-cell", "startTime", false, false },
-	{ "/run/runc", "runc:", "state.json", "init_process_pid", NULL, "init_process_start", false },
-	{ "/run/containerd/runc", "containerd:", "state.json", "init_process_pid", NULL, "init_process_start", true },
-	{ "/run/crun", "crun:", "status", "pid", NULL, "process-start-time", false },
-	{ "/run/docker/runtime-runc/moby", "docker:", "state.json", "init_process_pid", NULL, "init_process_start", false },
-};
-
 static void ctr_push(struct cell_ns_ctr **v, size_t *n, char *name, const char *id, pid_t pid)
 {
 	struct cell_ns_ctr *nv = realloc(*v, (*n + 1) * sizeof(**v));
@@ -616,27 +614,44 @@ static void ctr_push(struct cell_ns_ctr **v, size_t *n, char *name, const char *
 	(*n)++;
 }
 
-/* The live init pid recorded in a state file, or 0. */
-static pid_t ctr_state_pid(const struct ctr_root *r, const char *path)
+/* Init pid and its start time (field 22 of /proc/PID/stat) as each runtime
+ * records them: cell-runtime "pid" + "x-cell"."startTime", runc
+ * "init_process_pid" + "init_process_start", crun "pid" +
+ * "process-start-time" (in its "status" file). */
+static const struct {
+	const char *file, *pid_key, *start_obj, *start_key;
+} state_formats[] = {
+	{ "state.json", "init_process_pid", NULL, "init_process_start" },
+	{ "state.json", "pid", "x-cell", "startTime" },
+	{ "status", "pid", NULL, "process-start-time" },
+};
+
+/* The live init pid recorded in <dir>/state.json or status, or 0. */
+static pid_t ctr_state_pid(const char *dir)
 {
-	json_object *o = NULL;
-	cell_error *e = NULL;
-	pid_t pid = 0;
-	if (cj_parse_file(path, &o, &e) < 0) {
+	for (size_t i = 0; i < ARRAY_SIZE(state_formats); i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, state_formats[i].file);
+		json_object *o = NULL, *so = NULL;
+		cell_error *e = NULL;
+		int64_t v = 0, start = 0;
+		if (cj_parse_file(path, &o, &e) < 0 ||
+		    cj_int64(o, state_formats[i].pid_key, "state", &v, &e) <= 0) {
+			cell_error_free(&e);
+			json_object_put(o);
+			continue;
+		}
+		pid_t pid = v > 0 && kill((pid_t)v, 0) == 0 ? (pid_t)v : 0;
+		so = o;
+		if (pid && (!state_formats[i].start_obj ||
+			    cj_object(o, state_formats[i].start_obj, "state", &so, &e) > 0) &&
+		    cj_int64(so, state_formats[i].start_key, "state", &start, &e) > 0 && start > 0 &&
+		    proc_start_time(pid) != (uint64_t)start)
+			pid = 0;	/* a reused pid: the container is gone */
 		cell_error_free(&e);
-		return 0;
+		json_object_put(o);
+		return pid;
 	}
-	int64_t v = 0, start = 0;
-	if (cj_int64(o, r->pid_key, "state", &v, &e) > 0 && v > 0 && kill((pid_t)v, 0) == 0)
-		pid = (pid_t)v;
-	json_object *so = o;
-	if (pid && r->start_key && (!r->start_obj || cj_object(o, r->start_obj, "state", &so, &e) > 0) &&
-	    cj_int64(so, r->start_key, "state", &start, &e) > 0 && start > 0 &&
-	    proc_start_time(pid) != (uint64_t)start)
-		pid = 0;	/* a reused pid: the container is gone */
-	cell_error_free(&e);
-	json_object_put(o);
-	return pid;
+	return 0;
 }
 
 static void ctr_scan_dir(const struct ctr_root *r, const char *dir, const char *nsname,
@@ -654,8 +669,8 @@ static void ctr_scan_dir(const struct ctr_root *r, const char *dir, const char *
 			ctr_scan_dir(r, sub, de->d_name, v, n);
 			continue;
 		}
-		_cleanup_free_ char *path = xasprintf("%s/%s/%s", dir, de->d_name, r->file);
-		pid_t pid = ctr_state_pid(r, path);
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name);
+		pid_t pid = ctr_state_pid(path);
 		if (pid <= 0)
 			continue;
 		char *name = r->engine ? engine_name(de->d_name)
