@@ -149,6 +149,15 @@ mkdir /run/cell-runtime/$id-reused && defer "rm -rf /run/cell-runtime/$id-reused
 printf '{"id":"%s-reused","pid":%d,"x-cell":{"startTime":%d}}\n' "$id" "$US" 12345 > /run/cell-runtime/$id-reused/state.json
 is "$("$CELL" ns ls -J | jq -r --arg c "$id-reused" '[.namespaces[] | select(.container == $c)] | length')" 0 \
 	"a live pid with another start time is a reused pid: that container owns nothing"
+# a runtime root holding another runtime's format (containerd and podman pass
+# their root to cell-runtime too): cell-runtime's state under /run/runc
+fid=celltest-nsls-fmt-$$
+[ -d /run/runc ] || { mkdir -p /run/runc && defer "rmdir /run/runc"; }
+mkdir /run/runc/$fid && defer "rm -rf /run/runc/$fid"
+printf '{"id":"%s","pid":%d,"x-cell":{"startTime":%s}}\n' "$fid" "$US" "$(sed 's/.*) //' /proc/$US/stat | cut -d' ' -f20)" \
+	> /run/runc/$fid/state.json
+is "$("$CELL" ns ls -J -p "$US" -t net | jq -r '.namespaces[0].container')" "runc:$fid" \
+	"cell-runtime's state format is understood under runc's root too"
 
 # ... and a real runc container
 if command -v runc >/dev/null; then
