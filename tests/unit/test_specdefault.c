@@ -186,6 +186,48 @@ static void test_features(void)
 	}
 	OK(all, "every mountOption (%zu) is one the parser knows", opts ? json_object_array_length(opts) : 0);
 
+	/* every claimed namespace and hook kind is accepted by the parser */
+	json_object *nss = at(f, "linux.namespaces"), *hks = at(f, "hooks");
+	bool ns_ok = true, hooks_ok = true;
+	for (size_t i = 0; nss && i < json_object_array_length(nss); i++) {
+		const char *ns = json_object_get_string(json_object_array_get_idx(nss, i));
+		/* a new user namespace needs its mappings */
+		const char *maps = streq(ns, "user") ? ", \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, "
+			"\"size\": 1}], \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]" : "";
+		char *t = xasprintf("{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"/\"}, \"linux\": {\"namespaces\": "
+				    "[{\"type\": \"%s\"}]%s}}", ns, maps);
+		json_object *o = NULL;
+		struct cell_spec *sp = NULL;
+		if (cj_parse_string("t", t, &o, &err) < 0 || cell_spec_parse(o, "/", &sp, &err) < 0) {
+			printf("# %s: %s\n", t, err ? err->msg : "?");
+			cell_error_free(&err);
+			ns_ok = false;
+		}
+		cell_spec_free(sp);
+		json_object_put(o);
+		free(t);
+	}
+	OK(ns_ok, "every claimed namespace parses");
+	for (size_t i = 0; hks && i < json_object_array_length(hks); i++) {
+		char *t = xasprintf("{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"/\"}, \"hooks\": {\"%s\": "
+				    "[{\"path\": \"/bin/true\"}]}}", json_object_get_string(json_object_array_get_idx(hks, i)));
+		json_object *o = NULL;
+		struct cell_spec *sp = NULL;
+		int found = 0;
+		if (cj_parse_string("t", t, &o, &err) < 0 || cell_spec_parse(o, "/", &sp, &err) < 0) {
+			printf("# %s: %s\n", t, err ? err->msg : "?");
+			cell_error_free(&err);
+		} else {
+			for (int k = 0; k < CELL_HOOK_COUNT; k++)
+				found += (int)sp->n_hooks[k];
+		}
+		hooks_ok = hooks_ok && found == 1;
+		cell_spec_free(sp);
+		json_object_put(o);
+		free(t);
+	}
+	OK(hooks_ok, "every claimed hook kind parses into a hook");
+
 	json_object *caps = at(f, "linux.capabilities");
 	IS_INT(json_object_array_length(caps), cell_cap_last_cap() + 1, "capabilities: as many as the kernel has");
 	OK(has_string(caps, "CAP_SYS_ADMIN") && has_string(caps, "CAP_CHOWN"), "capabilities include SYS_ADMIN");
