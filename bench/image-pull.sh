@@ -10,7 +10,7 @@ CELL=${CELL:-$top/build/cell}
 command -v docker-registry >/dev/null || { echo "docker-registry not installed" >&2; exit 77; }
 w=$(mktemp -d /tmp/cell-bench-pull.XXXXXX)
 pid=""
-trap '[ -n "$pid" ] && kill $pid; rm -rf "$w"' EXIT
+trap 'set +e; [ -n "$pid" ] && kill $pid; grep -o "$w[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l; rm -rf "$w"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$w/config.yml" <<CFG
 version: 0.1
@@ -37,7 +37,6 @@ c=$(t "$CELL" --root "$w/dst" pull -q "127.0.0.1:$port/bench/img:1")
 s=$(t skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/bench/img:1" "oci:$w/oci:1")
 printf '%-36s %6.2fs\n' "cell pull (with unpack)" "$c" "skopeo copy to oci dir (no unpack)" "$s"
 if command -v podman >/dev/null; then
-	p=$(t podman --root "$w/podman" --runroot "$w/podman-run" pull --tls-verify=false "127.0.0.1:$port/bench/img:1")
+	p=$(t podman --root "$w/podman" --runroot "$w/podman-run" --tmpdir "$w/podman-tmp" pull --tls-verify=false "127.0.0.1:$port/bench/img:1")
 	printf '%-36s %6.2fs  (cell is %.2fx faster)\n' "podman pull" "$p" "$(echo "$p / $c" | bc -l)"
-	podman --root "$w/podman" --runroot "$w/podman-run" system reset -f >/dev/null 2>&1 || true
 fi

@@ -9,7 +9,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 CELL=${CELL:-$top/build/cell}
 w=$(mktemp -d /tmp/cell-bench.XXXXXX)
-trap 'umount -l "$w"/*/rootfs 2>/dev/null; rm -rf "$w"' EXIT
+trap 'set +e; grep -o "$w[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l; rm -rf "$w"' EXIT
 layer=${1:-}
 if [ -z "$layer" ]; then
 	layer=$w/layer.tar
@@ -42,6 +42,5 @@ if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
 fi
 if command -v podman >/dev/null; then
 	[ -f "$w/img.tar" ] || "$CELL" --root "$w/store" image save --format oci-archive -o "$w/img.tar" bench:1
-	row "podman load" "$(t podman --root "$w/podman" --runroot "$w/podman-run" load -i "$w/img.tar")"
-	podman --root "$w/podman" --runroot "$w/podman-run" system reset -f >/dev/null 2>&1 || true
+	row "podman load" "$(t podman --root "$w/podman" --runroot "$w/podman-run" --tmpdir "$w/podman-tmp" load -i "$w/img.tar")"
 fi

@@ -27,8 +27,7 @@ if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
 	c image import -q "$TMPD/umoci.tar" run/umoci:1 >/dev/null
 fi
 if command -v podman >/dev/null; then
-	P=(podman --root "$TMPD/podman" --runroot "$TMPD/podman-run" --storage-driver vfs)
-	defer "podman --root '$TMPD/podman' --runroot '$TMPD/podman-run' --storage-driver vfs system reset -f"
+	P=(podman --root "$TMPD/podman" --runroot "$TMPD/podman-run" --tmpdir "$TMPD/podman-tmp" --storage-driver vfs)
 	"${P[@]}" import -q "$TMPD/src.tar.gz" localhost/run/podman:1 >/dev/null 2>&1
 	"${P[@]}" save -q --format docker-archive -o "$TMPD/podman.tar" localhost/run/podman:1 >/dev/null 2>&1
 	c load -q -i "$TMPD/podman.tar" >/dev/null
