@@ -329,6 +329,9 @@ static void print_table(const struct cell_ns_list *l, const struct tree *t, cons
 		cells[r] = xcalloc((size_t)nsel, sizeof(char *));
 		for (int j = 0; j < nsel; j++) {
 			char *s = cell_text(&l->ns[i], sel[j]);
+			/* the seeds' `ip netns add`: alive with no process at all */
+			if (!s && sel[j] == COL_COMMAND && !l->ns[i].nprocs && l->ns[i].nsfs)
+				s = xasprintf("(no process: kept alive by the bind mount on %s)", l->ns[i].nsfs[0]);
 			if (!s)
 				s = xstrdup("");
 			/* a long command line in the middle would push every

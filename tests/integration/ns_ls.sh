@@ -103,6 +103,8 @@ if command -v ip >/dev/null; then
 	row=$("$CELL" ns ls -J -t net | jq -c --argjson n "$nino" '.namespaces[] | select(.ns == $n) | {nprocs, pid, nsfs, netnsid}')
 	is "$row" "{\"nprocs\":0,\"pid\":null,\"nsfs\":\"/run/netns/$nsname\",\"netnsid\":$nsid}" \
 		"a netns held only by /run/netns/NAME: listed with 0 processes, its NSFS and NETNSID"
+	like "$("$CELL" ns ls -t net | grep "^ *$nino ")" "kept alive by the bind mount on /run/netns/$nsname" \
+		"text output says what keeps a process-less namespace alive"
 	bg N ip netns exec "$nsname" sleep 300
 	PIDS="$PIDS,$N"
 	sleep 0.3
