@@ -1,12 +1,13 @@
 /* linux.seccomp of the OCI runtime spec, through libseccomp.
  *
- * The runtime compiles the profile in its own process, before anything is
- * created, so that every mistake in it (unknown action, operator or
- * architecture, errnoRet on an action that returns no errno, notify without
- * listenerPath, a filter too large for the kernel) is reported up front with
- * the field that holds it. libseccomp generates the BPF program there, once;
- * the container init only hands that program to seccomp(2) (no allocation,
- * no libseccomp state), as the last step before execve. Flags are passed to
+ * The runtime compiles the profile before anything is created, so that
+ * every mistake in it (unknown action, operator or architecture, errnoRet on
+ * an action that returns no errno, notify without listenerPath, a filter too
+ * large for the kernel) is reported up front with the field that holds it.
+ * libseccomp generates the BPF program once, in a short-lived child of the
+ * runtime with a deadline; the container init only hands that program to
+ * seccomp(2) (no allocation, no libseccomp state), as the last step before
+ * execve. Flags are passed to
  * seccomp(2) directly, so each works wherever the kernel has it.
  *
  * Semantics follow runc: syscall names libseccomp does not know are skipped
@@ -27,6 +28,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
