@@ -15,6 +15,7 @@ command -v umoci >/dev/null && command -v skopeo >/dev/null || skip_all "umoci a
 [ -x "$RT" ] || skip_all "$RT not built (run make)"
 tmpdir
 T=$TMPD
+eng_private_runtime "$T" || exit 1
 D=$T/docker
 mkdir -p "$D"
 cg=celltest-docker-$$

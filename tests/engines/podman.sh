@@ -15,6 +15,7 @@ command -v conmon >/dev/null || skip_all "conmon not installed (podman needs it)
 [ -x "$RT" ] || skip_all "$RT not built (run make)"
 tmpdir
 T=$TMPD
+eng_private_runtime "$T" || exit 1
 eng_image_tar "$T/root.tar"
 
 cat > "$T/containers.conf" <<EOF
@@ -51,6 +52,12 @@ _capture timeout 60 "${P[@]}" run --rm "${R[@]}" "${N[@]}" $I /bin/payload rlimi
 like "$out" '^1024 1024$' "the containers.conf ulimits reach the container"
 is "$("${P[@]}" ps -a -q | wc -l)" 0 "--rm left no container"
 
+_capture timeout 60 "${P[@]}" run --rm -t "${R[@]}" "${N[@]}" $I /bin/payload isatty 1
+is "$out" "yes"$'\r' "podman run -t: a terminal through the console socket"
+_capture timeout 60 "${P[@]}" run --rm "${R[@]}" "${N[@]}" --memory 64m --pids-limit 50 $I \
+	/bin/sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'
+is "$(echo $out)" "67108864 50" "--memory and --pids-limit reach the container's cgroups"
+
 # 2. one container for exec, pause, stop
 _capture timeout 60 "${P[@]}" run -d --name c1 "${R[@]}" "${N[@]}" $I \
 	/bin/sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
@@ -72,6 +79,11 @@ is "$out" detached "podman exec -d (the process outlives the runtime)"
 _capture timeout 30 "${P[@]}" top c1 pid args
 like "$out" 'sleep' "podman top"
 
+_capture timeout 30 "${P[@]}" exec -t c1 /bin/payload isatty 1
+is "$out" "yes"$'\r' "podman exec -t"
+check "podman kill -s USR2 (the shell ignores it)" -- timeout 30 "${P[@]}" kill -s USR2 c1
+is "$("${P[@]}" inspect -f '{{.State.Status}}' c1 2>&1)" running "still running"
+
 check "podman pause" -- timeout 30 "${P[@]}" pause c1
 is "$("${P[@]}" inspect -f '{{.State.Status}}' c1 2>&1)" paused "paused"
 fz=/sys/fs/cgroup/freezer$(awk -F: '$2 == "freezer" {print $3}' "/proc/$pid/cgroup")
@@ -91,10 +103,10 @@ check "podman rm" -- timeout 30 "${P[@]}" rm c1
 
 # 3. errors from the runtime come back to podman's user, through the JSON
 # log: a wrapper named cell-runtime records the arguments podman gives it
-mkdir -p "$T/bin"
-printf '#!/bin/sh\necho "$*" >> %s/args\nexec %s "$@"\n' "$T" "$RT" > "$T/bin/cell-runtime"
-chmod +x "$T/bin/cell-runtime"
-_capture timeout 60 "${P[@]}" --runtime "$T/bin/cell-runtime" run --rm "${R[@]}" "${N[@]}" $I /no/such/binary
+mkdir -p "$T/wrap"
+printf '#!/bin/sh\necho "$*" >> %s/args\nexec %s "$@"\n' "$T" "$RT" > "$T/wrap/cell-runtime"
+chmod +x "$T/wrap/cell-runtime"
+_capture timeout 60 "${P[@]}" --runtime "$T/wrap/cell-runtime" run --rm "${R[@]}" "${N[@]}" $I /no/such/binary
 like "$out" 'no/such/binary' "a missing executable is reported with its name"
 like "$(grep -m1 ' create ' "$T/args")" '--log-format[= ]json' "podman asks cell-runtime for JSON logs (runtime_supports_json)"
 is "$("${P[@]}" ps -a -q | wc -l)" 0 "no container left"

@@ -91,3 +91,10 @@ eng_kill_matching() {
 		eng_kill_pid "$p"
 	done
 }
+
+# eng_private_runtime DIR: copies $RT to DIR/bin/cell-runtime and points RT
+# at the copy, so that a rebuild of build/ while the engine runs (the binary
+# is briefly not executable while the linker writes it) cannot fail a step.
+eng_private_runtime() {
+	mkdir -p "$1/bin" && cp "$RT" "$1/bin/cell-runtime" && RT=$1/bin/cell-runtime
+}
