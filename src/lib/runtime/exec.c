@@ -304,6 +304,7 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	struct cell_cgroup *cg = NULL;
 	struct exec_ns ns;
 	int sp[2] = { -1, -1 }, master = -1, r = -1;
+	_cleanup_free_ char *cache = xasprintf("%s/.seccomp-cache", root && *root ? root : CELL_RUNTIME_ROOT);
 	pid_t pid = -1;
 
 	for (int t = 0; t < CELL_NS_COUNT; t++)
@@ -323,7 +324,7 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 		cell_error_set(err, "exec: --tty with --detach needs --console-socket");
 		goto out;
 	}
-	if (s->seccomp && cell_seccomp_compile(s->seccomp, &seccomp, err) < 0)
+	if (s->seccomp && cell_seccomp_compile_cached(s->seccomp, cache, &seccomp, err) < 0)
 		goto out;
 	if (st->cgroup && cell_cgroup_from_json(st->cgroup, &cg, err) < 0)
 		goto out;
