@@ -9,7 +9,9 @@ make_bundle; B=$BUNDLE
 cfg "$B" '.process.terminal = false | .process.args = ["payload", "exit", "0"]'
 cp "$B/config.json" "$B/base.json"
 cgroups_before=$(find /sys/fs/cgroup -maxdepth 3 -name 'cell' -o -maxdepth 3 -name 'bad-*' | wc -l)
-mounts_before=$(wc -l < /proc/self/mountinfo)
+# mounts of this test: under its bundle or root (others may mount meanwhile)
+our_mounts() { grep -cE "$B|$ROOT" /proc/self/mountinfo; }
+mounts_before=$(our_mounts)
 
 bad() {	# description regex jq-filter
 	local d=$1 re=$2 f=$3
@@ -41,5 +43,5 @@ out=$("$RT" --root "$ROOT" create --bundle "$B" "a/b" 2>&1); is "$?" 1 "id with 
 out=$("$RT" --root "$ROOT" kill nope 2>&1); is "$?" 1 "kill of a missing container exits 1"; like "$out" "container \`nope\` does not exist" "... says so"
 out=$("$RT" --root "$ROOT" kill nope BOGUS 2>&1); like "$out" "unknown signal|does not exist" "bad signal name refused"
 out=$("$RT" --root "$ROOT" delete nope 2>&1); is "$?" 1 "delete of a missing container without --force fails"
-is "$(wc -l < /proc/self/mountinfo)" "$mounts_before" "no mount left behind"
+is "$(our_mounts)" "$mounts_before" "no mount left behind"
 is "$(find /sys/fs/cgroup -maxdepth 3 -name 'cell' -o -maxdepth 3 -name 'bad-*' | wc -l)" "$cgroups_before" "no cgroup left behind"
