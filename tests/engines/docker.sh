@@ -85,6 +85,12 @@ is "$out" "from cell" "stdout through containerd's shim and dockerd's log"
 _capture timeout 60 "${DK[@]}" run --rm -i "${R[@]}" "${N[@]}" $I /bin/cat <<< "stdin works"
 is "$out" "stdin works" "docker run -i: stdin"
 
+_capture timeout 60 "${DK[@]}" run --rm -t "${R[@]}" "${N[@]}" $I /bin/payload isatty 1
+is "$out" "yes"$'\r' "docker run -t: a terminal through the console socket"
+_capture timeout 60 "${DK[@]}" run --rm "${R[@]}" "${N[@]}" --memory 64m --pids-limit 50 $I \
+	/bin/sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'
+is "$(echo $out)" "67108864 50" "--memory and --pids-limit reach the container's cgroups"
+
 # 2. Docker's bridge networking: libnetwork's prestart hook runs in the
 # runtime, moves the veth in and sets the address
 _capture timeout 60 "${DK[@]}" run --rm --runtime cell "${N[@]}" $I /bin/sh -c 'ip -4 -o addr show eth0'
@@ -114,6 +120,12 @@ _capture timeout 30 "${DK[@]}" exec c1 cat /tmp/d
 is "$out" detached "docker exec -d"
 _capture timeout 30 "${DK[@]}" top c1
 like "$out" 'sleep' "docker top"
+_capture timeout 30 "${DK[@]}" exec -t c1 /bin/payload isatty 1
+is "$out" "yes"$'\r' "docker exec -t"
+check "docker update --memory --pids-limit (cell-runtime update)" -- \
+	timeout 30 "${DK[@]}" update --memory 96m --memory-swap 96m --pids-limit 77 c1
+_capture timeout 30 "${DK[@]}" exec c1 /bin/sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'
+is "$(echo $out)" "100663296 77" "the new limits are in the container's cgroups"
 check "docker pause" -- timeout 30 "${DK[@]}" pause c1
 is "$("${DK[@]}" inspect -f '{{.State.Status}}' c1 2>&1)" paused "paused"
 check "docker unpause" -- timeout 30 "${DK[@]}" unpause c1
