@@ -4,6 +4,7 @@
  * freeze/thaw, limits bite (OOM, pids, devices), kill, stats, update with
  * rollback, and destroy leaves nothing; a bad value leaves nothing. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -820,6 +821,71 @@ static void test_hugetlb(void)
 	}
 }
 
+/* absolute cgroupsPath with two new levels: both removed; and two
+ * containers made and destroyed side by side under the shared /cell parent
+ * (one removing /cell while the other makes its leaf) never fail. */
+static void test_paths_live(void)
+{
+	cell_error *err = NULL;
+	struct cell_cgroup *cg = NULL;
+	char p[96];
+	snprintf(p, sizeof(p), "/celltest-abs-%d/inner", (int)getpid());
+	OK(cell_cgroup_create("x", p, NULL, false, &cg, &err) == 0, "create at absolute %s%s%s", p,
+	   err ? ": " : "", err ? err->msg : "");
+	cell_error_free(&err);
+	if (cg) {
+		_cleanup_free_ char *d = dir_of(cg, "pids");
+		_cleanup_free_ char *top = xstrdup(d);
+		*strrchr(top, '/') = '\0';
+		OK(exists(d) && strstr(d, p), "leaf %s", d);
+		OK(cell_cgroup_destroy(cg, &err) == 0 && !exists(d) && !exists(top), "both levels removed");
+		cell_cgroup_free(cg);
+	}
+
+	pid_t kid = fork();
+	int fails = 0;
+	if (kid == 0) {
+		for (int i = 0; i < 40; i++) {
+			struct cell_cgroup *c = NULL;
+			char id[64];
+			snprintf(id, sizeof(id), "celltest-race-a-%d", (int)getppid());
+			if (cell_cgroup_create(id, NULL, NULL, false, &c, &err) < 0 || cell_cgroup_destroy(c, &err) < 0)
+				_exit(1);
+			cell_cgroup_free(c);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < 40; i++) {
+		struct cell_cgroup *c = NULL;
+		char id[64];
+		snprintf(id, sizeof(id), "celltest-race-b-%d", (int)getpid());
+		if (cell_cgroup_create(id, NULL, NULL, false, &c, &err) < 0 || cell_cgroup_destroy(c, &err) < 0) {
+			if (!fails++)
+				printf("# %s\n", err ? err->msg : "?");
+			cell_error_free(&err);
+		}
+		cell_cgroup_free(c);
+	}
+	int sig;
+	int krc = wait_exit(kid, &sig);
+	OK(fails == 0 && krc == 0, "40 create/destroy pairs in each of two processes under one parent "
+	   "(%d, %d failed)", fails, krc);
+	/* /cell may hold other containers (other tests on this machine), but
+	 * never is it left empty */
+	snprintf(p, sizeof(p), "%s/pids/cell", CG_ROOT);
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) == 0)
+		snprintf(p, sizeof(p), "%s/cell", CG_ROOT);
+	bool empty = exists(p);
+	DIR *dp = opendir(p);
+	struct dirent *de;
+	while (dp && (de = readdir(dp)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.')
+			empty = false;
+	if (dp)
+		closedir(dp);
+	OK(!empty, "no empty %s left behind", p);
+}
+
 int main(void)
 {
 	test_conversions();
@@ -834,6 +900,7 @@ int main(void)
 		test_bad_create();
 		test_bpf_live();
 		test_hugetlb();
+		test_paths_live();
 	}
 	return TAP_DONE();
 }

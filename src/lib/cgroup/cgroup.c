@@ -45,6 +45,7 @@ struct cell_cgroup {
 	size_t n;
 	int clone_fd;
 	char **notes;
+	bool default_path;	/* "/cell/<id>": /cell is ours to remove once empty */
 };
 
 static void sleep_ms(long ms)
@@ -474,6 +475,7 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 	cg->mode = l->mode;
 	cg->clone_fd = -1;
 	cg->id = xstrdup(id ? id : "");
+	cg->default_path = !cgroups_path || !*cgroups_path;
 	if (make_all(cg, l, id, cgroups_path, err) < 0)
 		goto fail;
 	if (cg->mode == CELL_CGROUP_UNIFIED) {
@@ -508,6 +510,7 @@ json_object *cell_cgroup_to_json(const struct cell_cgroup *cg)
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
 	json_object_object_add(o, "mode", json_object_new_string(cell_cgroup_mode_name(cg->mode)));
 	json_object_object_add(o, "path", json_object_new_string(cg->path));
+	json_object_object_add(o, "defaultPath", json_object_new_boolean(cg->default_path));
 	for (size_t i = 0; i < cg->n; i++) {
 		json_object *d = json_object_new_object();
 		json_object_object_add(d, "hierarchy", json_object_new_string(cg->d[i].name));
@@ -534,6 +537,8 @@ int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error *
 	cg->clone_fd = -1;
 	cg->id = xstrdup("");
 	cg->path = xstrdup(path);
+	(void)cj_bool(o, "defaultPath", "cgroup", &cg->default_path, err);
+	cell_error_free(err);
 	cg->mode = streq(mode, "legacy") ? CELL_CGROUP_LEGACY
 		   : streq(mode, "hybrid") ? CELL_CGROUP_HYBRID : CELL_CGROUP_UNIFIED;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
@@ -870,6 +875,15 @@ int cell_cgroup_destroy(struct cell_cgroup *cg, cell_error **err)
 			*s = '\0';
 			if (rmdir(p) < 0 && errno != ENOENT)
 				break;
+		}
+		/* /cell is shared by every container with the default path: the
+		 * last one out removes it, whoever made it */
+		if (cg->default_path) {
+			char *s = strrchr(p, '/');
+			if (d->created == 1 && s) {
+				*s = '\0';
+				(void)rmdir(p);
+			}
 		}
 		d->created = 0;
 	}
