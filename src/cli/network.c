@@ -459,6 +459,25 @@ static int lease_count(const char *network, const char *id, cell_error **err)
 	return count;
 }
 
+/* Rewrite a file in place (not rename: it is bind-mounted into a container). */
+static int rewrite_in_place(const char *path, const char *data, cell_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = strlen(data), off = 0;
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` for writing", path);
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return cell_error_errno(err, errno, "write `%s`", path);
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 static int net_connect(int argc, char **argv, cell_error **err)
 {
 	static const struct option opts[] = {
@@ -509,8 +528,8 @@ static int net_connect(int argc, char **argv, cell_error **err)
 		return EXIT_CELL;
 	if (ctr_find(ref, true, &c, err) < 0)
 		goto out;
-	int on = lease_count(n->name, c.id, err);
-	if (on < 0)
+	int on = lease_count(n->name, c.id, err), elsewhere = lease_count(NULL, c.id, err);
+	if (on < 0 || elsewhere < 0)
 		goto out;
 	if (on > 0) {
 		cell_error_set(err, "container `%s` is already connected to network `%s`", ref, n->name);
@@ -524,7 +543,10 @@ static int net_connect(int argc, char **argv, cell_error **err)
 	for (char **it = aliases; it && *it; it++)
 		cli_strv_push(&names, xstrdup(*it));
 	hosts = xasprintf("%s/hosts", c.dir);
-	bool has_hosts = access(hosts, F_OK) == 0;
+	/* the hosts file follows the first network joined (the library keeps
+	 * it current with that network's containers); on the others this
+	 * container is found by name, but finds their containers by address */
+	bool has_hosts = access(hosts, F_OK) == 0 && elsewhere == 0;
 	struct cell_net_opts o = {
 		.ip = ip, .hostname = c.hostname, .ifname = ifname, .aliases = names, .ports = ports,
 		.n_ports = n_ports, .hosts_path = has_hosts ? hosts : NULL,
@@ -538,7 +560,7 @@ static int net_connect(int argc, char **argv, cell_error **err)
 	cell_error *x = NULL;
 	if (read_file(rc, &old, NULL, &x) == 0 && !*old) {
 		_cleanup_free_ char *text = cell_net_resolv("/etc/resolv.conf", NULL, NULL, &x);
-		if (text && *text && write_file(rc, text, &x) < 0)
+		if (text && *text && rewrite_in_place(rc, text, &x) < 0)
 			cell_warn("container `%s`: %s", ref, x->msg);
 	}
 	cell_error_free(&x);
@@ -575,12 +597,15 @@ static int disconnect_locked(const char *network, const char *id, const char *re
 	size_t n = 0;
 	int r = -1;
 	bool found = false;
+	const char *hosts = NULL, *hostname = NULL;
 
 	if (cell_lease_list(cell_globals.root, NULL, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (streq(all[i].container, id) && streq(all[i].network, network)) {
 			found = true;
+			if (all[i].hosts_path && *all[i].hosts_path)
+				hosts = all[i].hosts_path, hostname = all[i].hostname;
 			/* veth pair, lease file, and every nft rule of the container */
 			if (ipam_release(cell_globals.root, &all[i], err) < 0 ||
 			    net_refresh_hosts(cell_globals.root, network, err) < 0) {
@@ -592,18 +617,34 @@ static int disconnect_locked(const char *network, const char *id, const char *re
 		cell_error_set(err, "container `%s` is not connected to network `%s`", ref, network);
 		goto out;
 	}
-	/* the rules of its other networks' published ports come back */
+	/* the rules of its other networks' published ports come back; the
+	 * hosts file passes to the next network, or keeps only its own name */
 	for (size_t i = 0; i < n; i++) {
 		struct cell_port ports[16];
 		size_t np;
 		if (!streq(all[i].container, id) || streq(all[i].network, network))
 			continue;
+		if (hosts) {
+			free(all[i].hosts_path);
+			all[i].hosts_path = xstrdup(hosts);
+			if (ipam_lease_write(cell_globals.root, &all[i], false, err) < 0 ||
+			    net_refresh_hosts(cell_globals.root, all[i].network, err) < 0)
+				goto out;
+			hosts = NULL;
+		}
 		np = lease_ports(all[i].ports, ports, ARRAY_SIZE(ports));
 		if (np && cell_nft_container_add(id, &all[i].ip, ports, np, err) < 0) {
 			cell_error_wrap(err, "publish the ports of container `%s` on network `%s` again", ref,
 					all[i].network);
 			goto out;
 		}
+	}
+	if (hosts) {
+		_cleanup_free_ char *text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+						      "127.0.1.1\t%s\n", hostname && *hostname ? hostname : ref);
+		if (rewrite_in_place(hosts, text, err) < 0 && cell_error_code(*err) != ENOENT)
+			goto out;
+		cell_error_free(err);
 	}
 	r = 0;
 out:
