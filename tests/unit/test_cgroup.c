@@ -214,6 +214,13 @@ static void test_resources_parse(void)
 	bad_resources("{\"unified\":{\"memory.high\":5}}", "expected a string", "unified non-string value");
 	bad_resources("{\"pids\":{\"limit\":true}}", "pids.limit`: expected int", "pids limit bool");
 	bad_resources("[1]", "expected object", "resources not an object");
+	bad_resources("{\"rdma\":{\"mlx4_0\":{\"hcaHandles\":\"x\"}}}", "rdma.mlx4_0.hcaHandles",
+		      "rdma handles as a string");
+	o = J("{\"rdma\":{\"mlx4_0\":{\"hcaHandles\":3,\"hcaObjects\":1000}}}");
+	OK(cg_resources_parse(o, &r, &err) == 0 && r.n_rdma == 1 &&
+	   streq(r.rdma[0].value, "hca_handle=3 hca_object=1000"), "rdma limits as rdma.max takes them");
+	cg_resources_clear(&r);
+	json_object_put(o);
 }
 
 static void test_bpf_build(void)

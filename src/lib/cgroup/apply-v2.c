@@ -171,6 +171,12 @@ int cg_apply_v2(const char *ctrl, const char *dir, const struct cg_resources *r,
 			return cg_writef(w, CTX ".pids.limit", "pids.max", err, "%lld", (long long)r->pids);
 		return cg_write(w, CTX ".pids.limit", "pids.max", "max", err);
 	}
+	if (streq(ctrl, "rdma")) {
+		for (size_t i = 0; i < r->n_rdma; i++)
+			if (cg_writef(w, CTX ".rdma", "rdma.max", err, "%s %s", r->rdma[i].key, r->rdma[i].value) < 0)
+				return -1;
+		return 0;
+	}
 	if (streq(ctrl, "hugetlb"))
 		return v2_hugetlb(r, w, err);
 	if (streq(ctrl, "blkio") || streq(ctrl, "io"))

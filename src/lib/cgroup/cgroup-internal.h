@@ -138,6 +138,8 @@ struct cg_resources {
 	size_t n_dev;
 	struct cg_kv *unified;
 	size_t n_unified;
+	struct cg_kv *rdma;	/* device -> "hca_handle=N hca_object=M" */
+	size_t n_rdma;
 };
 
 /* Parse and validate linux.resources (NULL = nothing). On error ret is

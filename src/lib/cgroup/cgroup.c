@@ -190,11 +190,13 @@ static bool needs(const struct cg_resources *r, const char *ctrl)
 		return r->net.n_prios > 0;
 	if (streq(ctrl, "devices"))
 		return r->has_devices;
+	if (streq(ctrl, "rdma"))
+		return r->n_rdma > 0;
 	return false;
 }
 
 static const char *const controllers[] = { "cpuset", "cpu", "memory", "pids", "hugetlb", "blkio",
-	"net_cls", "net_prio", "devices" };
+	"net_cls", "net_prio", "rdma", "devices" };
 
 static const char *field_of(const char *ctrl)
 {

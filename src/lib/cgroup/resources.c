@@ -99,6 +99,11 @@ void cg_resources_clear(struct cg_resources *r)
 		free(r->unified[i].value);
 	}
 	free(r->unified);
+	for (size_t i = 0; i < r->n_rdma; i++) {
+		free(r->rdma[i].key);
+		free(r->rdma[i].value);
+	}
+	free(r->rdma);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -493,6 +498,33 @@ static int parse_misc(json_object *res, struct cg_resources *r, cell_error **err
 	}
 	if ((k = cj_object(res, "rdma", CTX, &o, err)) < 0)
 		return -1;
+	if (k > 0) {
+		size_t n = (size_t)json_object_object_length(o);
+		r->rdma = xcalloc(n ? n : 1, sizeof(*r->rdma));
+		json_object_object_foreach(o, dev, val) {
+			char ctx[96];
+			uint64_t h = 0, ob = 0;
+			int kh, ko;
+			snprintf(ctx, sizeof(ctx), CTX ".rdma.%.40s", dev);
+			if (cj_expect_object(val, ctx, err) < 0 ||
+			    (kh = cj_uint64(val, "hcaHandles", ctx, &h, err)) < 0 ||
+			    (ko = cj_uint64(val, "hcaObjects", ctx, &ob, err)) < 0)
+				return -1;
+			if (!*dev || strchr(dev, ' ') || strchr(dev, '\n'))
+				return cell_error_set(err, "%s: not a device name", ctx);
+			char v[96] = "";
+			if (kh > 0)
+				snprintf(v, sizeof(v), "hca_handle=%llu", (unsigned long long)h);
+			if (ko > 0)
+				snprintf(v + strlen(v), sizeof(v) - strlen(v), "%shca_object=%llu", kh > 0 ? " " : "",
+					 (unsigned long long)ob);
+			if (!*v)
+				continue;
+			r->rdma[r->n_rdma].key = xstrdup(dev);
+			r->rdma[r->n_rdma].value = xstrdup(v);
+			r->n_rdma++;
+		}
+	}
 	return 0;
 }
 
