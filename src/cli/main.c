@@ -42,6 +42,7 @@ static const struct cell_cmd commands[] = {
 	{ "load", cmd_load, CMD_NEEDS_ROOT, "Load images from an archive" },
 	{ "pull", cmd_pull, CMD_NEEDS_ROOT, "Download an image from a registry" },
 	{ "push", cmd_push, CMD_NEEDS_ROOT, "Upload an image to a registry" },
+	{ "commit", cmd_commit, CMD_NEEDS_ROOT, "Create a new image from a container's changes" },
 	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
 	{ "enter", cmd_enter, 0, "Run a command in the namespaces of a container or process (nsenter)" },
 	{ "unshare", cmd_unshare, 0, "Run a command in new namespaces (unshare), warning about the traps" },

@@ -46,7 +46,7 @@ if command -v podman >/dev/null; then
 	is "$("$CELL" --root "$R2" image inspect -f '{{json .RootFS.Layers}}' localhost/eng/test:1)" \
 		"$(c image inspect -f '{{json .RootFS.Layers}}' eng/test:1)" "same layers after the trip through podman"
 	check "mount podman's image in cell" -- "$CELL" --root "$R2" image mount localhost/eng/test:1 "$TMPD/ctr"
-	defer "'$CELL' --root '$R2' image unmount --rm '$TMPD/ctr'"
+	defer "'$CELL' --root '$R2' image unmount --rm '$TMPD/ctr'; umount -l '$TMPD/ctr/rootfs'"
 	is "$(chroot "$TMPD/ctr/rootfs" /bin/cat /etc/marker)" engines "its root has the files"
 	"$CELL" --root "$R2" image unmount --rm "$TMPD/ctr"
 else

@@ -17,7 +17,7 @@ is "$(c image ls -q | wc -l)" 1 "one image in the store"
 is "$(c image inspect -f '{{json .Config.Cmd}}' busybox)" '["sh"]' "CMD is sh"
 like "$(c image inspect -f '{{json .Config.Env}}' busybox)" 'PATH=/usr/local/sbin' "PATH set"
 check "mount its root" -- c image mount busybox "$TMPD/ctr"
-defer "'$CELL' --root '$CELL_ROOT' image unmount --rm '$TMPD/ctr'"
+defer "'$CELL' --root '$CELL_ROOT' image unmount --rm '$TMPD/ctr'; umount -l '$TMPD/ctr/rootfs'"
 is "$(chroot "$TMPD/ctr/rootfs" /bin/sh -c 'echo hello from $(whoami) | cat')" "hello from root" \
 	"applets and /etc/passwd work in the root"
 is "$(stat -c %a "$TMPD/ctr/rootfs/tmp")" 1777 "/tmp is 1777"

@@ -102,7 +102,7 @@ is "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "trusted.overlay
 	"opaque marker is trusted.overlay.opaque=y"
 [ ! -e "$top/o/.wh..wh..opq" ]; ok $? "no .wh. file left in the layer"
 check "mount it" -- c image mount test/opaque "$TMPD/ctr2"
-defer "'$CELL' --root '$R' image unmount --rm '$TMPD/ctr2'"
+defer "'$CELL' --root '$R' image unmount --rm '$TMPD/ctr2'; umount -l '$TMPD/ctr2/rootfs'"
 is "$(ls "$TMPD/ctr2/rootfs/o" | tr '\n' ' ')" "new " "opaque dir hides the lower layer's files"
 c image unmount --rm "$TMPD/ctr2"
 

@@ -37,7 +37,7 @@ run_image() {	# IMAGE EXPECTED-ORIGIN
 	local b=$TMPD/ctr-$RANDOM id
 	new_id; id=$ID
 	if ! c image mount "$1" "$b" >/dev/null; then ok 1 "$1: mount"; return; fi
-	defer "'$CELL' --root '$R' image unmount --rm '$b'"
+	defer "'$CELL' --root '$R' image unmount --rm '$b'; umount -l '$b/rootfs'"
 	(cd "$b" && "$RT" spec) || { ok 1 "$1: spec"; return; }
 	cfg "$b" '.process.args = ["/bin/sh", "-c", "cat /etc/origin; echo written > /new"] | .process.terminal = false | .root.readonly = false'
 	is "$(cd "$b" && timeout 30 "$RT" run "$id" 2>&1)" "$2" "$1 runs through cell-runtime"
