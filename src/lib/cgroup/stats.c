@@ -150,12 +150,16 @@ static json_object *memory_stats(struct cell_cgroup *cg)
 		if (cg_read_keyed(d, "memory.stat", "file", &v) == 0)
 			put_u64(m, "cache", v);
 		(void)cg_read_keyed(d, "memory.events", "max", &maxev);
-		uint64_t cur = rd(d, "memory.current"), lim = rd(d, "memory.max");
+		/* "max" reads as the largest uint64, as runc reports it */
+		uint64_t cur = rd(d, "memory.current"), lim = UINT64_MAX;
+		cell_error *e = NULL;
+		if (cg_read_u64(d, "memory.max", &lim, &e) < 0)
+			cell_error_free(&e);
 		json_object_object_add(m, "usage", mem_entry(lim, cur, rd(d, "memory.peak"), maxev));
 		if (cg_file_exists(d, "memory.swap.current")) {
 			/* runc reports v2 swap as memory+swap, the v1 meaning */
 			uint64_t sl = rd(d, "memory.swap.max");
-			json_object_object_add(m, "swap", mem_entry(sl && lim ? sl + lim : 0,
+			json_object_object_add(m, "swap", mem_entry(sl && lim != UINT64_MAX ? sl + lim : UINT64_MAX,
 				cur + rd(d, "memory.swap.current"), 0, 0));
 		}
 	}
