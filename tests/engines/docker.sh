@@ -73,6 +73,10 @@ R=(--runtime cell --network none)
 # 1. run --rm with Docker's defaults (its seccomp profile, capabilities)
 _capture timeout 60 "${DK[@]}" run --rm "${R[@]}" --hostname dk1 $I /bin/payload hostname
 is "$out" dk1 "docker run --rm --runtime cell (Docker's default seccomp profile)"
+_capture timeout 60 "${DK[@]}" run --rm "${R[@]}" $I /bin/payload seccomp
+is "$out" 2 "Docker's seccomp profile is loaded (mode 2, filter)"
+_capture timeout 60 "${DK[@]}" run --rm "${R[@]}" --security-opt seccomp=unconfined $I /bin/payload seccomp
+is "$out" 0 "--security-opt seccomp=unconfined: no filter"
 # the rest does not depend on how the runtime orders seccomp and capabilities
 N=(--security-opt no-new-privileges)
 _capture timeout 60 "${DK[@]}" run --rm "${R[@]}" "${N[@]}" $I /bin/sh -c 'exit 8'
@@ -90,6 +94,13 @@ is "$out" "yes"$'\r' "docker run -t: a terminal through the console socket"
 _capture timeout 60 "${DK[@]}" run --rm "${R[@]}" "${N[@]}" --memory 64m --pids-limit 50 $I \
 	/bin/sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'
 is "$(echo $out)" "67108864 50" "--memory and --pids-limit reach the container's cgroups"
+
+_capture timeout 60 "${DK[@]}" run --rm "${R[@]}" "${N[@]}" --init $I /bin/sh -c 'tr "\0" " " < /proc/1/cmdline'
+like "$out" '^/sbin/docker-init -- /bin/sh' "docker run --init: docker-init is pid 1"
+_capture timeout 60 "${DK[@]}" run --name oom "${R[@]}" "${N[@]}" --memory 8m --memory-swap 8m $I /bin/payload memhog 64
+is "$("${DK[@]}" inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' oom 2>&1)" "137 true" \
+	"a container over its --memory is OOM-killed and Docker sees it"
+"${DK[@]}" rm -f oom > /dev/null 2>&1
 
 # 2. Docker's bridge networking: libnetwork's prestart hook runs in the
 # runtime, moves the veth in and sets the address
@@ -134,7 +145,18 @@ t0=$(date +%s)
 check "docker stop (SIGTERM)" -- timeout 60 "${DK[@]}" stop -t 20 c1
 is "$(( $(date +%s) - t0 < 15 ))" 1 "stopped by SIGTERM, not by the SIGKILL after the timeout"
 is "$("${DK[@]}" inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1 2>&1)" "exited 3" "exit code of the trap"
+check "docker start (again)" -- timeout 30 "${DK[@]}" start c1
+is "$("${DK[@]}" inspect -f '{{.State.Status}}' c1 2>&1)" running "running again after start"
+check "docker restart" -- timeout 60 "${DK[@]}" restart -t 20 c1
+is "$("${DK[@]}" inspect -f '{{.State.Status}}' c1 2>&1)" running "running after restart"
+check "docker kill" -- timeout 30 "${DK[@]}" kill c1
+eng_wait 10 bash -c "[ \"\$(${DK[*]} inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1)\" = 'exited 137' ]"
+ok $? "killed: exited 137"
 check "docker rm" -- timeout 30 "${DK[@]}" rm c1
+_capture timeout 60 "${DK[@]}" run -d --name s1 "${R[@]}" "${N[@]}" $I /bin/sleep 1000
+check "docker stop of a pid 1 that ignores SIGTERM" -- timeout 60 "${DK[@]}" stop -t 1 s1
+is "$("${DK[@]}" inspect -f '{{.State.Status}} {{.State.ExitCode}}' s1 2>&1)" "exited 137" "SIGKILL after the timeout"
+check "docker rm s1" -- timeout 30 "${DK[@]}" rm s1
 
 # 4. an error from the runtime reaches docker's user
 _capture timeout 60 "${DK[@]}" run --rm "${R[@]}" "${N[@]}" $I /no/such/binary
