@@ -112,3 +112,19 @@ check "delete" -- rt delete "$ID"
 left=""
 for d in $dirs; do [ -e "$d" ] && left="$left $d"; done
 is "$left" "" "no cgroup directory left after delete"
+
+# an absolute linux.cgroupsPath: placed there, both new levels removed on
+# delete, also after the container's init was killed -9
+P=/celltest-abs-$$/ctr
+cfg "$B" ".linux.cgroupsPath = \"$P\" | del(.linux.resources)"
+ID2=cg2-$$
+defer "for d in /sys/fs/cgroup/*/celltest-abs-$$ /sys/fs/cgroup/celltest-abs-$$; do rmdir \$d/ctr \$d; done"
+rt create --bundle "$B" "$ID2" > "$TMPD/create2.out" 2>&1 < /dev/null
+ok $? "create with cgroupsPath $P" || sed 's/^/#   /' "$TMPD/create2.out"
+pid2=$(rt state "$ID2" | jq -r .pid)
+d2=$(cgdir pids "$pid2")
+like "$d2" "$P\$" "the init is in $P"
+kill -9 "$pid2"
+sleep 0.3
+check "delete after the init was killed -9" -- rt delete "$ID2"
+[ ! -e "$d2" ] && [ ! -e "${d2%/ctr}" ]; ok $? "both levels of $P removed"
