@@ -16,7 +16,12 @@ command -v conmon >/dev/null || skip_all "conmon not installed (podman needs it)
 tmpdir
 T=$TMPD
 eng_private_runtime "$T" || exit 1
-eng_image_tar "$T/root.tar"
+# the test rootfs plus /bin/pause for a pod's infra container
+mkdir -p "$T/root"
+cp -a "$(test_rootfs)/." "$T/root/"
+printf '#!/bin/sh\nexec sleep 100000\n' > "$T/root/bin/pause"
+chmod 755 "$T/root/bin/pause"
+tar -C "$T/root" --numeric-owner -cf "$T/root.tar" .
 
 cat > "$T/containers.conf" <<EOF
 [containers]
@@ -37,6 +42,7 @@ defer "eng_cgroup_rm '$cg' ''"
 defer "eng_umount_under '$T'"
 defer "${P[*]} system reset -f"
 defer "${P[*]} rm -f -a -t 0"
+defer "${P[*]} pod rm -f -a"
 
 check "podman imports the busybox root" -- "${P[@]}" import --change 'CMD ["/bin/sh"]' "$T/root.tar" localhost/celltest:1
 I=localhost/celltest:1
@@ -101,7 +107,18 @@ is "$("${P[@]}" inspect -f '{{.State.Status}} {{.State.ExitCode}}' c1 2>&1)" "ex
 check "its process is gone" -- bash -c "! kill -0 $pid 2>/dev/null"
 check "podman rm" -- timeout 30 "${P[@]}" rm c1
 
-# 3. errors from the runtime come back to podman's user, through the JSON
+# 3. a pod: the container joins the infra container's namespaces by path
+check "podman pod create" -- timeout 60 "${P[@]}" pod create --name p1 --network none --cgroup-parent "/$cg" \
+	--infra-image $I --infra-command /bin/pause
+check "podman pod start" -- timeout 60 "${P[@]}" pod start p1
+infra=$("${P[@]}" pod inspect -f '{{.InfraContainerID}}' p1)
+ipid=$("${P[@]}" inspect -f '{{.State.Pid}}' "$infra")
+_capture timeout 60 "${P[@]}" run --rm --pod p1 "${N[@]}" $I /bin/sh -c '/bin/payload ns ipc; /bin/payload ns net; /bin/payload ns uts'
+is "$(echo $out)" "$(readlink "/proc/$ipid/ns/ipc" "/proc/$ipid/ns/net" "/proc/$ipid/ns/uts" | xargs)" \
+	"a pod member is in the infra container's ipc, net and uts namespaces"
+check "podman pod rm -f" -- timeout 60 "${P[@]}" pod rm -f p1
+
+# 4. errors from the runtime come back to podman's user, through the JSON
 # log: a wrapper named cell-runtime records the arguments podman gives it
 mkdir -p "$T/wrap"
 printf '#!/bin/sh\necho "$*" >> %s/args\nexec %s "$@"\n' "$T" "$RT" > "$T/wrap/cell-runtime"
