@@ -31,9 +31,13 @@ state = "$C/state"
   address = "$C/debug.sock"
 [plugins."io.containerd.grpc.v1.cri"]
   disable = true
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$C/opt"
 EOF
 
-# cleanup, run in reverse: cgroups, mounts, shims, containerd
+# cleanup, run in reverse: cgroups, mounts, shims, containerd, and the
+# shims' socket dir (fixed: /run/containerd/s) if this test made it
+[ -e /run/containerd ] || defer "rmdir /run/containerd/s /run/containerd/fifo /run/containerd"
 defer "eng_cgroup_rm '$ns' ''"
 defer "eng_umount_under '$T'"
 defer "eng_kill_matching '$C/'"
@@ -45,7 +49,7 @@ if ! eng_wait 20 "${A[@]}" version; then
 	kill -0 $cpid 2>/dev/null || skip_all "containerd does not start here: $(tail -3 "$T/containerd.log")"
 	skip_all "containerd did not answer on $C/c.sock in 20 s: $(tail -3 "$T/containerd.log")"
 fi
-K=(--runc-binary "$RT" --runc-root "$T/rt")
+K=(--runc-binary "$RT" --runc-root "$T/rt" --fifo-dir "$T/fifo")
 
 eng_docker_archive "$T/img.tar" celltest/busybox:1 || { ok 1 "make the image"; exit 1; }
 check "ctr images import" -- "${A[@]}" images import "$T/img.tar"
@@ -71,15 +75,15 @@ _capture "${A[@]}" task ls
 like "$out" "^$c +[0-9]+ +RUNNING" "ctr task ls: RUNNING"
 pid=$(awk -v c="$c" '$1 == c {print $2}' <<< "$out")
 is "$("$RT" --root "$T/rt/$ns" state "$c" | jq -r .status)" running "cell-runtime state under --runc-root says running"
-_capture timeout 30 "${A[@]}" task exec --exec-id e1 "$c" /bin/payload echo from exec
+_capture timeout 30 "${A[@]}" task exec --fifo-dir "$T/fifo" --exec-id e1 "$c" /bin/payload echo from exec
 is "$out" "from exec" "ctr task exec"
-_capture timeout 30 "${A[@]}" task exec --exec-id e2 "$c" /bin/sh -c 'exit 6'
+_capture timeout 30 "${A[@]}" task exec --fifo-dir "$T/fifo" --exec-id e2 "$c" /bin/sh -c 'exit 6'
 is "$?" 6 "ctr task exec passes the exit code on"
-_capture timeout 30 "${A[@]}" task exec --exec-id e3 "$c" /bin/payload ns pid
+_capture timeout 30 "${A[@]}" task exec --fifo-dir "$T/fifo" --exec-id e3 "$c" /bin/payload ns pid
 is "$out" "$(readlink "/proc/$pid/ns/pid")" "the exec joins the task's pid namespace"
-_capture timeout 30 "${A[@]}" task exec --exec-id e4 --user 1000 "$c" /bin/payload id
+_capture timeout 30 "${A[@]}" task exec --fifo-dir "$T/fifo" --exec-id e4 --user 1000 "$c" /bin/payload id
 like "$out" '^1000 ' "ctr task exec --user"
-"${A[@]}" task exec --exec-id e5 "$c" /bin/sleep 30 > /dev/null 2>&1 &
+"${A[@]}" task exec --fifo-dir "$T/fifo" --exec-id e5 "$c" /bin/sleep 30 > /dev/null 2>&1 &
 epid=$!
 defer "kill $epid"
 sleep 0.5
