@@ -94,7 +94,7 @@ for p in $(awk '/^[0-9]+ / {print $1}' <<< "$out"); do
 	[ "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" = "/bin/sleep 30 " ] && found=0
 done
 ok $found "ctr task ps has the exec'd process"
-_capture timeout 30 script -qec "${A[*]} task exec -t --exec-id t1 $c /bin/payload isatty 1" /dev/null
+_capture timeout 30 script -qec "${A[*]} task exec -t --fifo-dir $T/fifo --exec-id t1 $c /bin/payload isatty 1" /dev/null
 # (script turns its empty stdin into a NUL, echoed as ^@)
 like "$out" '(^|@)yes' "ctr task exec -t: a terminal through the console socket"
 check "ctr task pause" -- timeout 30 "${A[@]}" task pause "$c"
