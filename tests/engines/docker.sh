@@ -53,8 +53,11 @@ defer "eng_cgroup_rm '$cg' ''"
 defer "eng_umount_under '$T'"
 defer "eng_kill_matching '$D/'"
 [ -n "$key" ] && defer "rm -f $key; rmdir /etc/docker 2>/dev/null"
-# dockerd's plugin directory is fixed: /run/docker/plugins
+# dockerd's plugin directory is fixed: /run/docker/plugins; its containerd's
+# shim sockets go to /run/containerd/s and its opt plugin to /opt/containerd
 [ -e /run/docker ] || defer "rmdir /run/docker/plugins /run/docker"
+[ -e /run/containerd ] || defer "rmdir /run/containerd/s /run/containerd/fifo /run/containerd"
+[ -e /opt/containerd ] || defer "rmdir /opt/containerd/bin /opt/containerd/lib /opt/containerd"
 dockerd --config-file "$D/daemon.json" > "$T/dockerd.log" 2>&1 &
 dpid=$!
 defer "eng_kill_pid $dpid"
