@@ -62,7 +62,9 @@ add_mod() {	# path relative to $MODDIR
 	done
 	case " ${mods[*]} " in *" $m "*) ;; *) mods+=("$m") ;; esac
 }
-for name in overlay veth bridge nf_tables; do
+# virtio_pci + virtio_blk: a small disk for the blockIO throttle tests; bfq
+# for blkio.bfq.weight / io.bfq.weight
+for name in overlay veth bridge nf_tables virtio_pci virtio_blk bfq; do
 	p=$(grep -E "/$name\.ko(\.xz|\.zst)?:" "$MODDIR/modules.dep" | head -1 | cut -d: -f1)
 	[ -n "$p" ] && add_mod "$p"
 done
@@ -147,10 +149,12 @@ LOG=$TMPD/console.log
 CMDLINE="cgroup_no_v1=all"
 [ $LAYOUT = unified ] || CMDLINE=""
 [ -n "${CELL_VM_KEEP_LOG:-}" ] && defer "cp $TMPD/console.log.txt $CELL_VM_KEEP_LOG"
+truncate -s 8M "$TMPD/disk.img"
 start=$(date +%s)
 timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -m 768 -smp 2 \
 	-nographic -monitor none -serial stdio -no-reboot \
 	-kernel "$KERNEL" -initrd "$TMPD/initrd.gz" \
+	-drive "file=$TMPD/disk.img,format=raw,if=virtio" \
 	-append "console=ttyS0 $CMDLINE panic=-1 quiet loglevel=3" \
 	< /dev/null > "$LOG" 2>&1
 qrc=$?
