@@ -63,6 +63,7 @@ int cmd_top(int argc, char **argv, cell_error **err);
 int cmd_stats(int argc, char **argv, cell_error **err);
 int cmd_rename(int argc, char **argv, cell_error **err);
 int cmd_port(int argc, char **argv, cell_error **err);
+int cmd_cp(int argc, char **argv, cell_error **err);
 int cmd_container(int argc, char **argv, cell_error **err);	/* rm.c: container SUBCOMMAND, prune */
 struct cell_engine; struct json_object; struct _IO_FILE;
 int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */

@@ -85,7 +85,7 @@ is "$(status web)" "running" "started again"
 check "restart" -- c restart -t 0 web
 is "$(status web)" "running" "restarted"
 (sleep 0.5; c kill web >/dev/null) &
-is "$(c wait web)" "137" "wait prints the exit code"
+is "$(timeout 30 "$CELL" --root "$R" wait web)" "137" "wait prints the exit code"
 wait
 check "rename" -- c rename web web2
 is "$(status web2)" "exited" "renamed"
@@ -103,7 +103,7 @@ c rm "$id" >/dev/null
 id=$(c run -d busybox payload waitsig)
 sleep 0.3
 check "kill -s HUP" -- c kill -s HUP "$id"
-c wait "$id" >/dev/null
+timeout 30 "$CELL" --root "$R" wait "$id" >/dev/null
 is "$(c logs "$id" | tail -1)" "signal 1" "kill -s HUP delivered"
 c rm "$id" >/dev/null
 
@@ -165,6 +165,22 @@ id=$(c inspect -f '{{.Id}}' fg)
 is "$(status fg)" "running" "foreground CLI killed: ps still sees it running"
 check "rm -f" -- c rm -f fg
 is "$(gone "$id")" "none" "nothing left"
+
+# cp both ways, never out of the container's root
+id=$(c run -d busybox sh -c 'mkdir -p /d/sub; echo in-ctr > /d/sub/f; ln -s /etc/hostname /d/link; ln -s / /d/escape; sleep 100')
+sleep 0.3
+mkdir -p "$TMPD/cp"
+check "cp CTR:dir host" -- c cp "$id:/d" "$TMPD/cp/"
+is "$(cat "$TMPD/cp/d/sub/f")" "in-ctr" "cp copied a file from the container"
+is "$(readlink "$TMPD/cp/d/link")" "/etc/hostname" "cp keeps symlinks as links"
+echo from-host > "$TMPD/cp/h"
+check "cp host CTR:path" -- c cp "$TMPD/cp/h" "$id:/d/h2"
+is "$(c exec "$id" cat /d/h2)" "from-host" "cp copied a file into the container"
+check "cp host CTR:existing-dir" -- c cp "$TMPD/cp/h" "$id:/d/escape"
+is "$(c exec "$id" cat /h)" "from-host" "a symlink to / in the container stays in the container"
+ok $([ ! -e /h ] || [ "$(cat /h 2>/dev/null)" != from-host ]; echo $?) "nothing written to the host's /"
+c cp "$id:/no/such" "$TMPD/cp/x" 2>/dev/null; is $? 125 "cp of a missing path: 125"
+c rm -f "$id" >/dev/null
 
 # container prune removes stopped ones only
 a=$(c create busybox true); b=$(c run -d busybox sleep 100)

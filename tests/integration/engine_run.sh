@@ -94,7 +94,7 @@ is "$(c run --rm --cpu-shares 512 busybox cat /sys/fs/cgroup/cpu/cpu.shares)" "5
 is "$(c run --rm --cpuset-cpus 0 busybox cat /sys/fs/cgroup/cpuset/cpuset.cpus)" "0" "--cpuset-cpus"
 is "$(c run --rm --pids-limit 20 busybox cat /sys/fs/cgroup/pids/pids.max)" "20" "--pids-limit"
 id=$(c run -d -m 8m --memory-swap 8m busybox payload memhog 64)
-is "$(c wait "$id")" "137" "OOM: killed"
+is "$(timeout 30 "$CELL" --root "$R" wait "$id")" "137" "OOM: killed"
 is "$(c inspect -f '{{.State.OOMKilled}}' "$id")" "true" "OOM: inspect shows OOMKilled"
 c rm "$id" >/dev/null
 

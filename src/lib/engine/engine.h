@@ -83,6 +83,9 @@ char *cell_ctr_dir(struct cell_engine *e, const char *id);
 /* Lock, load, let fn change the record, write it back atomically. */
 int cell_ctr_update(struct cell_engine *e, const char *id,
 		    int (*fn)(json_object *rec, void *data, cell_error **err), void *data, cell_error **err);
+/* The container's root file system on the host (mounted again if a reboot
+ * lost it), for `cp`. Caller frees. */
+int cell_ctr_rootfs(struct cell_engine *e, const char *id, char **ret, cell_error **err);
 int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cell_error **err);
 
 /* ---- lifecycle ---- */

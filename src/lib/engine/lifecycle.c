@@ -178,6 +178,18 @@ static void detach_network(struct cell_engine *e, const char *id, json_object *r
 		cell_error_free(&x);
 }
 
+int cell_ctr_rootfs(struct cell_engine *e, const char *id, char **ret, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (engine_record_read(e, id, &rec, err) < 0)
+		return -1;
+	int r = ensure_rootfs(e, id, rec, err);
+	json_object_put(rec);
+	if (r == 0)
+		*ret = xasprintf("%s/%s/rootfs", e->ctr_root, id);
+	return r;
+}
+
 int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_socket, pid_t *ret_pid,
 		     cell_error **err)
 {
