@@ -391,9 +391,13 @@ static void check_values(struct cell_cgroup *cg, enum cell_cgroup_mode mode)
 		FILE_IS(cpu, "cpu.shares", "512");
 		FILE_IS(cpu, "cpu.cfs_quota_us", "50000");
 		FILE_IS(cpu, "cpu.cfs_period_us", "100000");
+		if (cg_file_exists(cpu, "cpu.cfs_burst_us"))
+			FILE_IS(cpu, "cpu.cfs_burst_us", "10000");
 	} else {
 		FILE_IS(cpu, "cpu.weight", "20");	/* 1 + (510*9999)/262142 */
 		FILE_IS(cpu, "cpu.max", "50000 100000");
+		if (cg_file_exists(cpu, "cpu.max.burst"))
+			FILE_IS(cpu, "cpu.max.burst", "10000");
 	}
 	FILE_IS(cpuset, "cpuset.cpus", "0");
 	FILE_IS(pids, "pids.max", "16");
@@ -459,7 +463,8 @@ static void test_live(void)
 	/* memsw 96M: only on v1 with swap accounting and on v2 with swap.max */
 	json_object *res = J("{\"memory\":{\"limit\":67108864,\"swap\":100663296,\"reservation\":1048576,"
 			     "\"swappiness\":10,\"kernel\":1},"
-			     "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"},"
+			     "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"burst\":10000,"
+			     "\"cpus\":\"0\",\"mems\":\"0\"},"
 			     "\"pids\":{\"limit\":16},"
 			     "\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}");
 	struct cell_cgroup *cg = NULL;
