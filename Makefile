@@ -50,6 +50,7 @@ install: all
 	install -D -m 0755 $(BUILD)/cell $(DESTDIR)$(PREFIX)/bin/cell
 	install -D -m 0755 $(BUILD)/cell-runtime $(DESTDIR)$(PREFIX)/bin/cell-runtime
 	install -D -m 0644 docs/cell-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell-runtime.1
+	install -D -m 0644 docs/cell.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell.1
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
