@@ -101,3 +101,13 @@ is "$(inside '.process.noNewPrivileges = false | .linux.seccomp = {"defaultActio
 # a device of linux.devices stays usable under a deny-all device cgroup (runc adds allow rules)
 is "$(inside '.linux.devices = [{"path":"/dev/mynull","type":"c","major":1,"minor":3,"fileMode":438}] | .linux.resources.devices = [{"allow":false,"access":"rwm"}]' open /dev/mynull)" ok "linux.devices usable under deny-all resources.devices"
 like "$(inside '.linux.resources.devices = [{"allow":false,"access":"rwm"}] | .linux.devices = [{"path":"/dev/mynull","type":"c","major":1,"minor":3,"fileMode":438}] | .mounts += [{"destination":"/dev/kmsg2","type":"bind","source":"/dev/kmsg","options":["bind"]}]' open /dev/kmsg2)" "not permitted" "a device outside the rules is denied"
+# namespaces joined by path
+ip netns add cellt-ns$$ && defer "ip netns del cellt-ns$$"
+is "$(inside ".linux.namespaces = [.linux.namespaces[] | if .type == \"network\" then {\"type\":\"network\",\"path\":\"/run/netns/cellt-ns$$\"} else . end]" ns net)" "$(ip netns exec cellt-ns$$ readlink /proc/self/ns/net)" "network namespace joined by path"
+fails "a path that is not a namespace is refused" -- bash -c "jq '.linux.namespaces = [.linux.namespaces[] | if .type == \"ipc\" then {\"type\":\"ipc\",\"path\":\"/etc/hostname\"} else . end]' '$B/base.json' > '$B/config.json'; '$RT' --root '$ROOT' run --bundle '$B' nsbad-$$"
+like "$LAST_OUT" "not a namespace|not a ipc namespace" "... with a clear message"
+# createContainer and startContainer hooks run in the container's namespaces
+tmpdir; HK2=$TMPD; chmod 755 "$HK2"
+inside ".hooks = {\"createContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"hostname > $HK2/cc\"]}],\"startContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"hostname\"]}]} | .hostname = \"hooked\"" exit 0 > "$HK2/out"
+is "$(cat "$HK2/cc" 2>/dev/null)" hooked "createContainer hook runs in the container's uts namespace"
+is "$(cat "$HK2/out")" hooked "startContainer hook runs inside the container"

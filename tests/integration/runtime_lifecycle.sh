@@ -123,3 +123,17 @@ fails "--systemd-cgroup without systemd fails" -- "$RT" --root "$ROOT" --systemd
 like "$LAST_OUT" "systemd" "... and names systemd"
 is "$(ls "$ROOT")" "" "... leaving nothing"
 cfg "$B" 'del(.linux.cgroupsPath)'
+
+# exec: --process, --cap, --detach with --pid-file
+cfg "$B" '.process.args = ["payload", "sleep", "100"] | .process.capabilities = {"bounding":["CAP_KILL","CAP_CHOWN"],"effective":["CAP_KILL"],"permitted":["CAP_KILL"]}'
+check "create for exec" -- rt create --bundle "$B" ex-$$
+check "start it" -- rt start ex-$$
+jq -n '{"args":["payload","env","Y"],"env":["Y=from-process-json"],"cwd":"/","user":{"uid":0,"gid":0}}' > "$B/process.json"
+is "$(rt exec --process "$B/process.json" ex-$$)" from-process-json "exec --process runs an OCI process.json"
+is "$(rt exec --cap CAP_CHOWN ex-$$ payload caps Eff)" 0000000000000021 "exec --cap adds a capability"
+is "$(rt exec --no-new-privs ex-$$ payload nnp)" 1 "exec --no-new-privs"
+check "exec --detach --pid-file" -- rt exec --detach --pid-file "$B/exec.pid" ex-$$ payload sleep 30
+xp=$(cat "$B/exec.pid" 2>/dev/null)
+[ -n "$xp" ] && kill -0 "$xp" 2>/dev/null; ok $? "the detached exec process outlives the runtime"
+like "$(rt ps --format json ex-$$)" "$xp" "ps lists the exec'd process"
+check "delete --force" -- rt delete --force ex-$$
