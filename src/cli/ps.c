@@ -92,7 +92,12 @@ static char *labels_text(json_object *rec)
 	size_t n = 0;
 	FILE *f = open_memstream(&buf, &n);
 	bool first = true;
-	json_object_object_foreach(json_object_object_get(json_object_object_get(rec, "Config"), "Labels"), k, v) {
+	json_object *labels = json_object_object_get(json_object_object_get(rec, "Config"), "Labels");
+	if (!labels) {
+		fclose(f);
+		return buf;
+	}
+	json_object_object_foreach(labels, k, v) {
 		fprintf(f, "%s%s=%s", first ? "" : ",", k, json_object_get_string(v));
 		first = false;
 	}
@@ -185,7 +190,7 @@ static json_object *row(json_object *rec, bool trunc)
 	json_object_object_add(o, "CreatedAt", json_object_new_string(str_at(rec, "Created", NULL)));
 	char d[64];
 	human_duration(time(NULL) - parse_time(str_at(rec, "Created", NULL)), d, sizeof(d));
-	char *ago = xasprintf("%s ago", d);
+	char *ago = *str_at(rec, "Created", NULL) ? xasprintf("%s ago", d) : xstrdup("");
 	json_object_object_add(o, "RunningFor", json_object_new_string(ago));
 	free(ago);
 	char *st = status_text(rec);

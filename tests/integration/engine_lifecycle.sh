@@ -188,6 +188,22 @@ like "$(c container prune)" "$a" "container prune removes a created container"
 is "$(c container ls -aq --no-trunc)" "$b" "and keeps the running one"
 c rm -f "$b" >/dev/null
 
+# a create or rm killed half-way leaves a directory without a record: dead, and rm -f cleans it
+id=$(c create busybox true)
+rm "$R/containers/$id/config.json"
+is "$(c ps -a --no-trunc --format '{{.ID}} {{.State}}')" "$id dead" "a half-made container shows as dead"
+check "rm -f of a dead container" -- c rm -f "$id"
+is "$(gone "$id")" "none" "nothing left of it"
+# the CLI killed -9 at random points of run -d
+for i in $(seq 15); do
+	timeout -s KILL "0.0$((RANDOM % 8 + 1))" "$CELL" --root "$R" run -d busybox sleep 100 >/dev/null 2>&1
+done
+all=$(c ps -aq --no-trunc)
+c rm -f $all >/dev/null
+is "$(left)" "0" "run -d killed at random points: rm -f of ps -a removes everything"
+ok $(for id in $all; do [ "$(gone "$id")" = none ] || exit 1; done; echo 0) "no dir, state, cgroup or mount left"
+ok $(grep -q " $R/" /proc/mounts; [ $? != 0 ]; echo $?) "no mount under the engine root"
+
 # many at once
 ids=$(for i in $(seq 20); do c run -d busybox sleep 100 & done; wait)
 is "$(echo "$ids" | grep -c .)" "20" "20 concurrent run -d"

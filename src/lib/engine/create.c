@@ -235,6 +235,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", bundle);
 	_cleanup_free_ char *rootfs = NULL;
 	bool named = false, made_dir = false, mounted = false;
+	int lfd = -1;
 	int r = -1;
 
 	if (check_request(req, &c, err) < 0)
@@ -296,6 +297,11 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	}
 	made_dir = true;
+	/* held until the record exists: a directory without a record whose
+	 * lock is free was left by a killed create (see cell_ctr_load) */
+	lfd = lock_file(lock, true, err);
+	if (lfd < 0)
+		goto out;
 	if (mkdir(bundle, 0700) < 0) {
 		cell_error_errno(err, errno, "create the bundle directory `%s`", bundle);
 		goto out;
@@ -313,11 +319,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	rec = build_record(req, img, id, name, cdir, &sp, &c, labels);
 	labels = NULL;
-	int lfd = lock_file(lock, true, err);
-	if (lfd < 0)
-		goto out;
 	r = engine_record_write(e, id, rec, err);
-	close(lfd);
 	if (r == 0)
 		*ret_id = TAKE_PTR(id);
 out:
@@ -330,6 +332,7 @@ out:
 		if (named)
 			engine_name_release(e, name, id);
 	}
+	safe_close(lfd);
 	json_object_put(rec);
 	json_object_put(labels);
 	engine_spec_clear(&sp);

@@ -274,7 +274,12 @@ static int set_restarting(json_object *rec, void *data, cell_error **err)
 
 static int set_detached(json_object *rec, void *data, cell_error **err)
 {
-	json_object_object_add(json_object_object_get(rec, "State"), "Detached", json_object_new_boolean(true));
+	/* recorded before the launch, so that rm -f can stop a monitor that is
+	 * still starting its container */
+	json_object *st = json_object_object_get(rec, "State");
+	json_object_object_add(st, "Detached", json_object_new_boolean(true));
+	json_object_object_add(st, "MonitorPid", json_object_new_int(getpid()));
+	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)proc_start_time(getpid())));
 	return 0;
 }
 

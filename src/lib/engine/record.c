@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +144,8 @@ int cell_ctr_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_
 	return cell_error_set(err, "no such container: `%s`", ref);
 }
 
+static json_object *dead_record(struct cell_engine *e, const char *id);
+
 struct entry {
 	char *id;
 	char *created;
@@ -169,9 +172,10 @@ int cell_ctr_list(struct cell_engine *e, char ***ret, cell_error **err)
 		json_object *rec = NULL;
 		cell_error *x = NULL;
 		if (engine_record_read(e, de->d_name, &rec, &x) < 0) {
-			/* being created or removed right now */
+			/* being created or removed right now, or left by a killed one */
 			cell_error_free(&x);
-			continue;
+			if (!(rec = dead_record(e, de->d_name)))
+				continue;
 		}
 		const char *created = "";
 		cj_string(rec, "Created", "record", &created, &x);
@@ -243,11 +247,46 @@ static bool monitor_alive(json_object *st)
 	return pid > 0 && proc_start_time(pid) == start && start != 0;
 }
 
+/* A directory without a record: a create or rm killed half-way (its lock
+ * is free), or a create still running (its lock is held). */
+static json_object *dead_record(struct cell_engine *e, const char *id)
+{
+	_cleanup_free_ char *dir = cell_ctr_dir(e, id);
+	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
+	if (access(dir, F_OK) < 0)
+		return NULL;
+	_cleanup_close_ int fd = open(lock, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return NULL;	/* being created right now */
+	json_object *rec = json_object_new_object();
+	json_object_object_add(rec, "Id", json_object_new_string(id));
+	json_object_object_add(rec, "Name", json_object_new_string(""));
+	json_object_object_add(rec, "Created", json_object_new_string(""));
+	json_object_object_add(rec, "Path", json_object_new_string(""));
+	json_object_object_add(rec, "Args", json_object_new_array());
+	json_object *st = json_object_new_object();
+	json_object_object_add(st, "Status", json_object_new_string("dead"));
+	json_object_object_add(st, "Dead", json_object_new_boolean(true));
+	json_object_object_add(st, "Error", json_object_new_string("left half-made by a killed create or rm"));
+	json_object_object_add(rec, "State", st);
+	json_object_object_add(rec, "HostConfig", json_object_new_object());
+	json_object *cfg = json_object_new_object();
+	json_object_object_add(cfg, "Image", json_object_new_string(""));
+	json_object_object_add(rec, "Config", cfg);
+	return rec;
+}
+
 int cell_ctr_load(struct cell_engine *e, const char *id, json_object **ret, cell_error **err)
 {
 	json_object *rec = NULL;
-	if (engine_record_read(e, id, &rec, err) < 0)
-		return -1;
+	if (engine_record_read(e, id, &rec, err) < 0) {
+		json_object *dead = cell_error_code(*err) == 0 ? dead_record(e, id) : NULL;
+		if (!dead)
+			return -1;
+		cell_error_free(err);
+		*ret = dead;
+		return 0;
+	}
 	json_object *st = state_of(rec);
 	const char *status = cell_ctr_status(rec);
 	if (streq(status, "running") || streq(status, "paused")) {
