@@ -32,7 +32,7 @@ int cli_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error
 enum {
 	O_RM = 1000, O_NAME, O_ENV_FILE, O_MOUNT, O_HOSTNAME, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS,
 	O_CPUSET, O_PIDS, O_READ_ONLY, O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECOPT, O_ULIMIT, O_INIT,
-	O_RESTART, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
+	O_RESTART, O_LOG_OPT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -70,6 +70,7 @@ static const struct option run_opts[] = {
 	{ "net", required_argument, NULL, O_NETWORK },
 	{ "tmpfs", required_argument, NULL, O_TMPFS },
 	{ "publish", required_argument, NULL, 'p' },
+	{ "log-opt", required_argument, NULL, O_LOG_OPT },
 	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
 	{ "attach", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, O_HELP },
@@ -108,6 +109,7 @@ static void run_usage(const char *cmd)
 	       "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	       "      --stop-signal SIG, --stop-timeout SECONDS\n"
 	       "  -l, --label K=V            set metadata\n"
+	       "      --log-opt max-size=SIZE  rotate the log (ctr.log → ctr.log.1) past SIZE (10m)\n"
 	       "      --network MODE         bridge (default: network cell0), none, host or a network name\n"
 	       "  -p, --publish [IP:][HOST:]PORT[/udp]  publish a container port on the host\n",
 	       cmd, streq(cmd, "run") ? "Create and start a container." : "Create a container without starting it.");
@@ -132,6 +134,7 @@ static void run_args_free(struct run_args *a)
 	free(r->security_opts);
 	free(r->tmpfs);
 	free(r->publish);
+	free(r->log_opts);
 }
 
 /* Returns 1 when help was printed. */
@@ -150,6 +153,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_ENV_FILE: cli_strv_push(&r->env_files, optarg); break;
 		case 'v': cli_strv_push(&r->volumes, optarg); break;
 		case 'p': cli_strv_push(&r->publish, optarg); break;
+		case O_LOG_OPT: cli_strv_push(&r->log_opts, optarg); break;
 		case O_MOUNT: cli_strv_push(&r->mounts, optarg); break;
 		case O_TMPFS: cli_strv_push(&r->tmpfs, optarg); break;
 		case 'w': r->workdir = optarg; break;

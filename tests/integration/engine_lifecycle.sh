@@ -112,6 +112,13 @@ id=$(c run -d busybox sh -c 'for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done
 is "$(timeout 10 "$CELL" --root "$R" logs -f "$id" | tr '\n' ' ')" "line1 line2 line3 line4 line5 " "logs -f follows to the end"
 c rm "$id" >/dev/null
 
+# log rotation by size
+id=$(c run -d --log-opt max-size=8k busybox sh -c 'i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done')
+timeout 30 "$CELL" --root "$R" wait "$id" >/dev/null
+ok $([ -s "$R/containers/$id/ctr.log.1" ] && [ "$(stat -c %s "$R/containers/$id/ctr.log")" -le 8192 ]; echo $?) "--log-opt max-size rotates ctr.log"
+is "$(c logs --tail 1 "$id")" "line-399" "logs reads across the rotation"
+c rm "$id" >/dev/null
+
 # create + start -a, run --rm -d, rm refusing a running one
 id=$(c create busybox sh -c 'echo created-out; exit 3')
 is "$(status "$id")" "created" "create: created"

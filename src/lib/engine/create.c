@@ -114,6 +114,7 @@ static json_object *new_state(void)
 }
 
 struct request_checks {
+	int64_t log_max;
 	char *restart;
 	int restart_max;
 	int stop_timeout;
@@ -130,6 +131,15 @@ static int check_request(const struct cell_run_request *req, struct request_chec
 		return -1;
 	if (req->rm && !streq(c->restart, "no"))
 		return cell_error_set(err, "conflicting options: --restart %s and --rm", c->restart);
+	for (size_t i = 0; req->log_opts && req->log_opts[i]; i++) {
+		const char *o = req->log_opts[i];
+		if (strncmp(o, "max-size=", 9) == 0) {
+			if (parse_size(o + 9, &c->log_max) < 0 || c->log_max < 4096)
+				return cell_error_set(err, "invalid --log-opt `%s`: a size of at least 4k", o);
+		} else if (strncmp(o, "max-file=", 9) != 0) {
+			return cell_error_set(err, "invalid --log-opt `%s`: max-size=SIZE is supported", o);
+		}
+	}
 	c->stop_timeout = 10;
 	if (req->stop_timeout) {
 		int64_t v;
@@ -197,6 +207,10 @@ static json_object *build_record(const struct cell_run_request *req, const struc
 	json_object_object_add(rp, "MaximumRetryCount", json_object_new_int(c->restart_max));
 	json_object_object_add(hc, "RestartPolicy", rp);
 	json_object_object_add(hc, "NetworkMode", json_object_new_string(sp->network));
+	json_object *lc = json_object_new_object();
+	json_object_object_add(lc, "Type", json_object_new_string("json-file"));
+	json_object_object_add(lc, "MaxSize", json_object_new_int64(c->log_max ? c->log_max : 10 * 1024 * 1024));
+	json_object_object_add(hc, "LogConfig", lc);
 	json_object_object_add(hc, "Privileged", json_object_new_boolean(req->privileged));
 	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(req->read_only));
 	json_object_object_add(hc, "CapAdd", jstrv(req->cap_add));

@@ -53,6 +53,7 @@ struct cell_run_request {
 	char **security_opts;		/* no-new-privileges, seccomp=unconfined|FILE */
 	char **tmpfs;			/* --tmpfs /path[:opts] */
 	char **publish;			/* -p [IP:][HOST:]PORT[/proto] */
+	char **log_opts;		/* --log-opt max-size=10m */
 	const char *workdir, *user, *hostname, *entrypoint;
 	const char *network;		/* none, host, bridge (cell0) or a network name; NULL: bridge */
 	bool entrypoint_set;

@@ -35,13 +35,13 @@
 #include "json.h"
 #include "util.h"
 
-#define LOG_MAX_SIZE (10 * 1024 * 1024)	/* rotate ctr.log to ctr.log.1 past this */
+#define LOG_MAX_SIZE (10 * 1024 * 1024)	/* default --log-opt max-size: ctr.log → ctr.log.1 past it */
 #define LINE_MAX_LEN (16 * 1024)	/* longer lines are split */
 
 struct logw {
 	char *path;
 	int fd;
-	off_t size;
+	off_t size, max;
 };
 
 struct stream {
@@ -64,7 +64,7 @@ static void log_write(struct logw *w, const char *stream, const char *data, size
 		return;
 	char *line = cell_log_line(stream, data, len);
 	size_t n = strlen(line);
-	if (w->size + (off_t)n > LOG_MAX_SIZE) {
+	if (w->size + (off_t)n > w->max) {
 		_cleanup_free_ char *old = xasprintf("%s.1", w->path);
 		close(w->fd);
 		rename(w->path, old);
@@ -323,7 +323,17 @@ void engine_monitor_main(struct cell_engine *e, const char *id, int report_fd)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	mark_detached(e, id);
-	struct logw w = { .path = xasprintf("%s/%s/ctr.log", e->ctr_root, id), .fd = -1 };
+	struct logw w = { .path = xasprintf("%s/%s/ctr.log", e->ctr_root, id), .fd = -1, .max = LOG_MAX_SIZE };
+	json_object *cfg = NULL;
+	cell_error *y = NULL;
+	if (engine_record_read(e, id, &cfg, &y) == 0) {
+		json_object *lc = json_object_object_get(json_object_object_get(cfg, "HostConfig"), "LogConfig");
+		int64_t max = json_object_get_int64(json_object_object_get(lc, "MaxSize"));
+		if (max > 0)
+			w.max = max;
+	}
+	json_object_put(cfg);
+	cell_error_free(&y);
 	log_open(&w);
 	int64_t backoff = 100;
 	for (;;) {
