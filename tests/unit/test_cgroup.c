@@ -486,7 +486,8 @@ static void test_live(void)
 	IS_STR(cell_cgroup_path(cg), want_path, "cgroup path");
 	OK(mode != CELL_CGROUP_UNIFIED || cell_cgroup_clone_fd(cg) >= 0, "clone fd on unified (%d)",
 	   cell_cgroup_clone_fd(cg));
-	OK(mode == CELL_CGROUP_UNIFIED || cell_cgroup_clone_fd(cg) < 0, "no clone fd on v1/hybrid");
+	OK(mode != CELL_CGROUP_HYBRID || cell_cgroup_clone_fd(cg) >= 0, "clone fd of the cgroup2 part on hybrid");
+	OK(mode != CELL_CGROUP_LEGACY || cell_cgroup_clone_fd(cg) < 0, "no clone fd on legacy v1");
 	check_values(cg, mode);
 
 	/* enter, freeze, thaw, pids */

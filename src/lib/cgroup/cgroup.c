@@ -568,26 +568,46 @@ int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error *
 
 int cell_cgroup_clone_fd(struct cell_cgroup *cg)
 {
+	/* hybrid too: the cgroup2 part is joined at clone time, the v1
+	 * hierarchies by cell_cgroup_enter_cloned() */
 	struct cg_dir *d = v2_dir(cg);
-	if (cg->mode != CELL_CGROUP_UNIFIED || !d)
+	if (!d)
 		return -1;
 	if (cg->clone_fd < 0)
 		cg->clone_fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return cg->clone_fd;
 }
 
-int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err)
+/* A v1 migration through cgroup.procs takes cgroup_threadgroup_rwsem for
+ * writing, which waits for an RCU grace period: about 20 ms per container
+ * here. The processes we move are single-threaded (just cloned or forked),
+ * so writing their tid to `tasks` moves the same thing without that lock.
+ * The cgroup2 dir is joined with CLONE_INTO_CGROUP when it can be. */
+static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, cell_error **err)
 {
 	char v[24];
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
 		struct cg_writer w = { .dir = cg->d[i].dir };
+		bool v2 = &cg->d[i] == v2_dir(cg);
 		char what[64];
+		if (v2 && skip_v2)
+			continue;
 		snprintf(what, sizeof(what), "move pid %d into cgroup", (int)pid);
-		if (cg_write(&w, what, "cgroup.procs", v, err) < 0)
+		if (cg_write(&w, what, v2 ? "cgroup.procs" : "tasks", v, err) < 0)
 			return cell_error_wrap(err, "`%s`", cg->d[i].dir);
 	}
 	return 0;
+}
+
+int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err)
+{
+	return enter(cg, pid, false, err);
+}
+
+int cell_cgroup_enter_cloned(struct cell_cgroup *cg, pid_t pid, cell_error **err)
+{
+	return enter(cg, pid, true, err);
 }
 
 const char *cell_cgroup_path(const struct cell_cgroup *cg)

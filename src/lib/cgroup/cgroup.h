@@ -5,8 +5,9 @@
  *   cell_cgroup_create()   before the init is cloned: makes the cgroup
  *                          (every v1 controller, or the v2 dir), applies
  *                          linux.resources, validating every value first
- *   cell_cgroup_clone_fd() v2 only: a dir fd for clone3 CLONE_INTO_CGROUP
- *   cell_cgroup_enter()    otherwise: writes the pid into cgroup.procs
+ *   cell_cgroup_clone_fd() v2 and hybrid: the cgroup2 dir fd for clone3
+ *                          CLONE_INTO_CGROUP
+ *   cell_cgroup_enter[_cloned]() the (rest of the) hierarchies
  *   cell_cgroup_to_json()  saved in state.json so later commands (kill,
  *                          pause, delete) find it again without the spec
  *   cell_cgroup_destroy()  on delete and on every failure path: kills what
@@ -52,9 +53,13 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error **err);
 json_object *cell_cgroup_to_json(const struct cell_cgroup *cg);
 
-/* v2: O_DIRECTORY fd of the leaf for CLONE_INTO_CGROUP, or -1 (v1/hybrid). */
+/* O_DIRECTORY fd of the cgroup2 leaf for CLONE_INTO_CGROUP, or -1 (legacy v1). */
 int cell_cgroup_clone_fd(struct cell_cgroup *cg);
+/* Move a single-threaded process (just cloned or forked) into the cgroup. */
 int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err);
+/* The same after a clone3 with CLONE_INTO_CGROUP on cell_cgroup_clone_fd():
+ * only the v1 hierarchies are left to join (hybrid). */
+int cell_cgroup_enter_cloned(struct cell_cgroup *cg, pid_t pid, cell_error **err);
 
 /* The cgroup path as the container sees it in /proc/self/cgroup ("/cell/ID"),
  * and the absolute directory for a controller ("memory", or "" for v2). */

@@ -272,8 +272,11 @@ static pid_t clone_init(struct creation *c, cell_error **err)
 						"(see /proc/sys/user/max_*_namespaces)");
 		return cell_error_errno(err, e, "clone the container init");
 	}
-	if (pid > 0 && cgfd < 0 && c->cg && cell_cgroup_enter(c->cg, pid, err) < 0)
-		return -1;
+	if (pid > 0 && c->cg) {
+		int r = cgfd >= 0 ? cell_cgroup_enter_cloned(c->cg, pid, err) : cell_cgroup_enter(c->cg, pid, err);
+		if (r < 0)
+			return -1;
+	}
 	return pid;
 }
 
