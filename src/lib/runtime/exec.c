@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +43,9 @@
 #include "tty.h"
 #include "util.h"
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -345,7 +350,19 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	}
 	fflush(stdout);
 	fflush(stderr);
-	pid = fork();
+	/* straight into the container's cgroup2 dir where there is one (no
+	 * migration afterwards: that costs an RCU grace period) */
+	int cgfd = cg ? cell_cgroup_clone_fd(cg) : -1;
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	if (cgfd >= 0) {
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgfd;
+	}
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0 && errno == ENOSYS) {
+		cgfd = -1;
+		pid = fork();
+	}
 	if (pid < 0) {
 		cell_error_errno(err, errno, "fork the exec process");
 		goto out;
@@ -355,7 +372,7 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 		exec_child(sp[1], &ns, &p, seccomp, ns.fd[CELL_NS_USER] >= 0, o->preserve_fds);
 	}
 	sp[1] = safe_close(sp[1]);
-	if (cg && cell_cgroup_enter(cg, pid, err) < 0)
+	if (cg && (cgfd >= 0 ? cell_cgroup_enter_cloned(cg, pid, err) : cell_cgroup_enter(cg, pid, err)) < 0)
 		goto kill;
 	if (sync_send(sp[0], SYNC_GO, 0, NULL, -1) < 0) {
 		cell_error_errno(err, errno, "start the exec process");
