@@ -50,7 +50,7 @@ cleanup() {
 	[ "$made_net" = 1 ] && run "cell network rm $NET"
 	[ "$made_veth" = 1 ] && run "ip link del $HOSTVETH"
 	[ "$made_ns" = 1 ] && run "cell netns del $OUTNS"
-	if [ "$rc" = 0 ]; then echo; echo "demo: done, nothing left behind"
+	if [ "$rc" = 0 ]; then echo; echo "demo: done; everything it made is removed"
 	else echo; echo "demo: a step failed (status $rc); cleaned up" >&2; fi
 	exit "$rc"
 }
