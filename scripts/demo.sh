@@ -25,7 +25,10 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (namespaces, bridges, nftables)" >&2; exit 1; }
 [ -x "$CELL" ] || { echo "demo: $CELL not built (run make)" >&2; exit 1; }
-command -v ip >/dev/null || { echo "demo: needs ip (iproute2) for the outside world's veth" >&2; exit 1; }
+command -v ip >/dev/null && command -v ss >/dev/null ||
+	{ echo "demo: needs ip and ss (apt-get install iproute2) for the outside world" >&2; exit 1; }
+command -v busybox >/dev/null ||
+	{ echo "demo: needs busybox on the host for the outside world's server (make deps installs busybox-static)" >&2; exit 1; }
 
 cell() { "$CELL" ${ROOT:+--root "$ROOT"} "$@"; }
 bold=""; plain=""

@@ -53,7 +53,7 @@ nothing_left() {
 }
 
 start=$(date +%s)
-out=$(CELL=$CELL scripts/demo.sh --root "$R" 2>&1 </dev/null); rc=$?
+out=$(CELL=$CELL "$CELL_TOP/scripts/demo.sh" --root "$R" 2>&1 </dev/null); rc=$?
 secs=$(( $(date +%s) - start ))
 is "$rc" 0 "make demo's script exits 0"
 [ "$rc" = 0 ] || sed 's/^/# /' <<<"$out"
@@ -77,11 +77,11 @@ nothing_left "$out" "after the demo"
 mkdir -p "$TMPD/fakebin"
 printf '#!/bin/sh\necho "fake nft: failing on purpose" >&2\nexit 1\n' > "$TMPD/fakebin/nft"
 chmod +x "$TMPD/fakebin/nft"
-out=$(PATH=$TMPD/fakebin:$PATH CELL=$CELL scripts/demo.sh --root "$R" 2>&1 </dev/null); rc=$?
+out=$(PATH=$TMPD/fakebin:$PATH CELL=$CELL "$CELL_TOP/scripts/demo.sh" --root "$R" 2>&1 </dev/null); rc=$?
 ok $([ "$rc" != 0 ]; echo $?) "a failing step makes the demo fail (status $rc)"
 like "$out" 'a step failed' "it says so"
 like "$out" 'cleanup' "and cleans up"
 nothing_left "$out" "after the failed demo"
 
-out=$(CELL=$CELL scripts/demo.sh --root "$R" --bogus 2>&1); rc=$?
+out=$(CELL=$CELL "$CELL_TOP/scripts/demo.sh" --root "$R" --bogus 2>&1); rc=$?
 is "$rc" 2 "unknown argument: status 2"
