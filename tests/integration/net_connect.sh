@@ -131,12 +131,23 @@ is "$(c exec t1 grep -c two /etc/hosts)" 0 "t2's alias left t1's hosts file"
 out=$(c network disconnect net1 t2 2>&1); rc=$?
 is "$rc" 125 "disconnect twice: 125"; like "$out" "not connected" "disconnect twice: says so"
 
+# --ip, and the hosts file handed on when its network is left
+out=$(c network connect --ip 192.0.2.77 net2 t2 2>&1); rc=$?
+is "$rc" 125 "--ip outside the subnet: 125"
+check "connect t2 to net2 with --ip" -- c network connect --ip "100.$A.$B2.50" net2 t2
+like "$(c exec t2 ip -o -4 addr show dev eth0)" "100\.$A\.$B2\.50/24" "t2's eth0 has the requested address"
+check "connect t1 to net2 again" -- c network connect net2 t1
+check "t2 (hosts file from net2) pings t1 by name" -- c exec t2 ping -c1 -W2 t1
+check "disconnect t1 from net1, its first network" -- c network disconnect net1 t1
+is "$(c exec t1 ip -o link | grep -c 'eth0')" 0 "t1's eth0 (net1) is gone, eth1 stays"
+check "t1's hosts file now follows net2: it pings t2 by name" -- c exec t1 ping -c1 -W2 t2
+
 # t1 removed while connected: `network prune` releases the lease (the
 # engine detaches only the networks it attached itself)
-pid1=$(c inspect t1 | jq -r '.[0].State.Pid')
+pid1=$(c inspect t1 | jq -r '.[0].State.Pid') pid2=$(c inspect t2 | jq -r '.[0].State.Pid')
 c rm -f t1 t2 t3 >/dev/null
-for i in $(seq 50); do [ -e "/proc/$pid1" ] || break; sleep 0.1; done
-like "$(c network prune)" "Released 1 lease" "prune releases the lease of the removed t1"
+for i in $(seq 50); do [ -e "/proc/$pid1" ] || [ -e "/proc/$pid2" ] || break; sleep 0.1; done
+like "$(c network prune)" "Released 2 leases" "prune releases the leases of the removed t1 and t2"
 ls "$R/networks" 2>/dev/null | grep -q '\.json$'; is $? 1 "prune removed both networks"
 is "$(ip -o link | grep -c "cell:$id1\|cell:$id2")" 0 "no veth of t1 or t2 on the host"
 is "$(nft list table inet cell 2>/dev/null | grep -c "cell-ctr:$id1\|cell-ctr:$id2\|cell-net:net[12]\"")" 0 \
