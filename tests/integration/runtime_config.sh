@@ -111,3 +111,5 @@ tmpdir; HK2=$TMPD; chmod 755 "$HK2"
 inside ".hooks = {\"createContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"hostname > $HK2/cc\"]}],\"startContainer\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"hostname\"]}]} | .hostname = \"hooked\"" exit 0 > "$HK2/out"
 is "$(cat "$HK2/cc" 2>/dev/null)" hooked "createContainer hook runs in the container's uts namespace"
 is "$(cat "$HK2/out")" hooked "startContainer hook runs inside the container"
+# a new cgroup namespace is rooted at the container's own cgroup
+is "$(inside '.linux.namespaces += [{"type":"cgroup"}]' cat /proc/self/cgroup | grep -vc ':/$')" 0 "cgroup namespace: every hierarchy shows the container's cgroup as /"

@@ -62,6 +62,7 @@ struct creation {
 	pid_t pid;
 	int pidfd;
 	int *idmap_trees;	/* per mount, detached id-mapped trees (idmap.h) */
+	bool cloned_into_cgroup; /* clone3 put the init in the cgroup2 part already */
 };
 
 static void creation_init(struct creation *c)
@@ -235,8 +236,10 @@ static void return_net_devices(struct cell_state *st, json_object *nd)
 static uint64_t clone_flags(const struct cell_spec *s)
 {
 	uint64_t f = 0;
+	/* time: entered by us before the clone; cgroup: unshared by the init
+	 * once it is in its cgroup, so that the namespace is rooted there */
 	for (int t = 0; t < CELL_NS_COUNT; t++)
-		if (t != CELL_NS_TIME && s->ns[t].enabled && !s->ns[t].path)
+		if (t != CELL_NS_TIME && t != CELL_NS_CGROUP && s->ns[t].enabled && !s->ns[t].path)
 			f |= (uint64_t)cell_ns_clone_flag(t);
 	return f;
 }
@@ -272,11 +275,7 @@ static pid_t clone_init(struct creation *c, cell_error **err)
 						"(see /proc/sys/user/max_*_namespaces)");
 		return cell_error_errno(err, e, "clone the container init");
 	}
-	if (pid > 0 && c->cg) {
-		int r = cgfd >= 0 ? cell_cgroup_enter_cloned(c->cg, pid, err) : cell_cgroup_enter(c->cg, pid, err);
-		if (r < 0)
-			return -1;
-	}
+	c->cloned_into_cgroup = cgfd >= 0;
 	return pid;
 }
 
@@ -403,6 +402,41 @@ static json_object *resources_with_devices(const struct cell_spec *s)
 	return res;
 }
 
+/* The runtime's share of the setup, done while the init mounts. */
+static int join_cgroup_and_devices(struct creation *c, cell_error **err)
+{
+	const struct cell_spec *s = c->spec;
+	if (c->cg && (c->cloned_into_cgroup ? cell_cgroup_enter_cloned(c->cg, c->pid, err)
+					    : cell_cgroup_enter(c->cg, c->pid, err)) < 0)
+		return -1;
+	if (move_net_devices(c, err) < 0)
+		return -1;
+	if (s->process.has_oom_score_adj) {
+		_cleanup_free_ char *p = xasprintf("/proc/%d/oom_score_adj", (int)c->pid);
+		char v[16];
+		snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
+		if (write_file(p, v, err) < 0)
+			return cell_error_wrap(err, "`process.oomScoreAdj`");
+	}
+	return 0;
+}
+
+/* Our step failed, maybe because the init died meanwhile: its own error,
+ * when it sent one, is the real cause. */
+static int init_error_first(struct creation *c, cell_error **err)
+{
+	struct pollfd p = { .fd = c->sock, .events = POLLIN };
+	cell_error *e = NULL;
+	if (poll(&p, 1, 0) == 1 && sync_expect(c->sock, SYNC_READY, "setup", NULL, NULL, &e) < 0 &&
+	    e && !strstr(e->msg, "exited during")) {
+		cell_error_free(err);
+		*err = e;
+		return -1;
+	}
+	cell_error_free(&e);
+	return -1;
+}
+
 static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run, struct creation *c,
 		     cell_error **err)
 {
@@ -481,21 +515,19 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	c->st->start_time = proc_start_time(c->pid);
 	if (s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path && setup_userns(c, err) < 0)
 		return -1;
-	if (move_net_devices(c, err) < 0)
-		return -1;
-	if (s->process.has_oom_score_adj) {
-		_cleanup_free_ char *p = xasprintf("/proc/%d/oom_score_adj", (int)c->pid);
-		char v[16];
-		snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
-		if (write_file(p, v, err) < 0)
-			return cell_error_wrap(err, "`process.oomScoreAdj`");
-	}
 	/* the state for the init's own hooks travels with GO */
 	json_object *gs = hook_state(c, "creating");
 	int g = sync_send(c->sock, SYNC_GO, 0, cj_to_string(gs, false), -1);
 	json_object_put(gs);
 	if (g < 0)
 		return cell_error_errno(err, -g, "start the container init");
+	/* While the init sets its mounts up, join it to its cgroup: on v1 a
+	 * migration waits for an RCU grace period (~15 ms), time the init
+	 * does not have to spend idle. */
+	if (join_cgroup_and_devices(c, err) < 0)
+		return init_error_first(c, err);
+	/* if the init already failed, converse() reads why */
+	sync_send(c->sock, SYNC_JOINED, 0, NULL, -1);
 	if (converse(c, err) < 0) {
 		/* an init that died says more through its exit status */
 		int status;

@@ -184,9 +184,23 @@ void cell_init_main(struct cell_init_ctx *c)
 	}
 	if (set_names(s, &err) < 0)
 		die(c, &err, false);
+	/* a new cgroup namespace is rooted where we are when it is made: wait
+	 * for the runtime to move us into our cgroup first (and the cgroup
+	 * mounts need it); otherwise set the mounts up meanwhile */
+	bool cgns_new = s->ns[CELL_NS_CGROUP].enabled && !s->ns[CELL_NS_CGROUP].path;
+	if (cgns_new) {
+		if (sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
+			_exit(1);
+		if (unshare(CLONE_NEWCGROUP) < 0) {
+			cell_error_errno(&err, errno, "create the cgroup namespace");
+			die(c, &err, false);
+		}
+	}
 	if (mount_ns_new && (cell_rootfs_prepare(s, &err) < 0 ||
 			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0))
 		die(c, &err, false);
+	if (!cgns_new && sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
+		_exit(1);
 
 	/* prestart and createRuntime run in the runtime's namespaces, now */
 	if (cell_runtime_hooks_wanted(s)) {

@@ -21,7 +21,7 @@ struct sync_hdr {
 const char *sync_msg_name(int type)
 {
 	static const char *names[] = {
-		[SYNC_GO] = "GO", [SYNC_HOOKS] = "HOOKS", [SYNC_HOOKS_DONE] = "HOOKS_DONE",
+		[SYNC_GO] = "GO", [SYNC_JOINED] = "JOINED", [SYNC_HOOKS] = "HOOKS", [SYNC_HOOKS_DONE] = "HOOKS_DONE",
 		[SYNC_PTY] = "PTY", [SYNC_SECCOMP] = "SECCOMP", [SYNC_FD_DONE] = "FD_DONE",
 		[SYNC_READY] = "READY", [SYNC_ERROR] = "ERROR",
 	};

@@ -3,9 +3,11 @@
  *   runtime (create)                          init (cloned into the namespaces)
  *   ─────────────────                         ─────────────────────────────────
  *   clone3 ─────────────────────────────────► waits for SYNC_GO
- *   uid/gid maps, cgroup, oom_score_adj
+ *   uid/gid maps
  *   SYNC_GO (+ state JSON) ─────────────────► joins namespaces, hostname,
- *                                             mounts (rootfs not yet pivoted)
+ *   cgroup (v1: ~15 ms of RCU wait), net        mounts (rootfs not yet pivoted);
+ *   devices, oom_score_adj                     (first, with a new cgroup ns:
+ *   SYNC_JOINED ────────────────────────────►   waits, then unshares it)
  *           ◄──────────────────────────────── SYNC_HOOKS      } only when there
  *   prestart + createRuntime hooks                             } are prestart or
  *   SYNC_HOOKS_DONE ────────────────────────► } createRuntime hooks
@@ -32,7 +34,8 @@
 #include "error.h"
 
 enum sync_msg {
-	SYNC_GO = 1,		/* runtime → init: maps written, cgroup joined: go on */
+	SYNC_GO = 1,		/* runtime → init: maps written: go on */
+	SYNC_JOINED,		/* runtime → init: in its cgroup, devices moved, oom score set */
 	SYNC_HOOKS,		/* init → runtime: run prestart and createRuntime hooks now */
 	SYNC_HOOKS_DONE,	/* runtime → init: hooks succeeded */
 	SYNC_PTY,		/* init → runtime: pty master attached */
