@@ -6,16 +6,24 @@ need_root
 "$CELL" run --help >/dev/null 2>&1 || skip_all "\`cell run\` is not in this build yet"
 tmpdir
 R=$TMPD/root
-c() { "$CELL" --root "$R" "$@"; }
+# containers join a network of this test's own (a bridge cb-*, a /24 of
+# 10.250-254), removed at the end; cell0 is the host's shared default
+NET=ctest$$
+c() { case $1 in run|create) local a=$1; shift; "$CELL" --root "$R" "$a" --network "$NET" "$@";; *) "$CELL" --root "$R" "$@";; esac; }
 engine_cleanup() {
 	local i
 	for i in $(c ps -aq --no-trunc 2>/dev/null); do c rm -f "$i"; done
 	grep -o " $R/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
 }
+defer "'$CELL' --root '$R' network rm -f '$NET'"
 defer engine_cleanup
 tar -C "$(test_rootfs)" -cf "$TMPD/rootfs.tar" . || skip_all "cannot build the test rootfs"
 c image import --change 'CMD ["sh"]' --change 'ENV IMG=from-image' "$TMPD/rootfs.tar" busybox:latest >/dev/null 2>&1 ||
 	skip_all "\`cell image import\` of the test rootfs failed"
+for i in $(seq 20); do
+	"$CELL" --root "$R" network create --subnet "10.$((250 + RANDOM % 5)).$((RANDOM % 256)).0/24" "$NET" >/dev/null 2>&1 && break
+done
+"$CELL" --root "$R" network inspect "$NET" >/dev/null 2>&1 || skip_all "cannot create a test network"
 
 # no container left behind by a --rm run
 left() { ls "$R/containers" | grep -cv '^\.names$'; }
@@ -23,6 +31,9 @@ left() { ls "$R/containers" | grep -cv '^\.names$'; }
 is "$(c run --rm busybox echo hello)" "hello" "run --rm prints the container's output"
 is "$(left)" 0 "run --rm removes the container"
 c run --rm busybox sh -c 'exit 7'; is $? 7 "exit status of the container"
+is "$(c run --name fglog busybox sh -c 'echo o; echo e >&2' 2>&1 >/dev/null)" "e" "foreground stderr on stderr"
+is "$(c logs fglog 2>&1 | sort | tr '\n' ' ')" "e o " "a foreground run is logged too"
+c rm fglog >/dev/null
 c run --rm busybox no-such-cmd 2>/dev/null; is $? 127 "command not found: 127"
 c run --rm busybox /etc/passwd 2>/dev/null; is $? 126 "not executable: 126"
 is "$(left)" 0 "failed --rm runs leave nothing"
@@ -85,14 +96,21 @@ is "$(c run --rm busybox sh -c 'wc -c < /proc/timer_list')" "0" "masked /proc/ti
 c run --rm busybox sh -c 'echo 1 > /proc/sysrq-trigger' 2>/dev/null; ok $([ $? != 0 ]; echo $?) "read-only /proc/sysrq-trigger"
 is "$(c run --rm --ulimit nofile=100:200 busybox payload rlimit RLIMIT_NOFILE)" "100 200" "--ulimit"
 
-# resources, seen in the container's cgroup
-is "$(c run --rm -m 64m busybox cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" "67108864" "--memory"
-is "$(c run --rm -m 64m --memory-swap 96m busybox cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo none)" "100663296" "--memory-swap"
-is "$(c run --rm --cpus 0.5 busybox sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us')" "50000
-100000" "--cpus → quota/period"
-is "$(c run --rm --cpu-shares 512 busybox cat /sys/fs/cgroup/cpu/cpu.shares)" "512" "--cpu-shares"
-is "$(c run --rm --cpuset-cpus 0 busybox cat /sys/fs/cgroup/cpuset/cpuset.cpus)" "0" "--cpuset-cpus"
-is "$(c run --rm --pids-limit 20 busybox cat /sys/fs/cgroup/pids/pids.max)" "20" "--pids-limit"
+# resources, read in the container's cgroup on the host
+cg() {	# flags -- controller file: the value while a container with those flags runs
+	local flags=() id v
+	while [ "$1" != -- ]; do flags+=("$1"); shift; done; shift
+	id=$(c run -d "${flags[@]}" busybox sleep 60) || return
+	v=$(cat "/sys/fs/cgroup/$1/cell/$id/$2" 2>/dev/null || echo none)
+	c rm -f "$id" >/dev/null
+	echo "$v"
+}
+is "$(cg -m 64m -- memory memory.limit_in_bytes)" "67108864" "--memory"
+is "$(cg -m 64m --memory-swap 96m -- memory memory.memsw.limit_in_bytes)" "100663296" "--memory-swap"
+is "$(cg --cpus 0.5 -- cpu cpu.cfs_quota_us) $(cg --cpus 0.5 -- cpu cpu.cfs_period_us)" "50000 100000" "--cpus → quota/period"
+is "$(cg --cpu-shares 512 -- cpu cpu.shares)" "512" "--cpu-shares"
+is "$(cg --cpuset-cpus 0 -- cpuset cpuset.cpus)" "0" "--cpuset-cpus"
+is "$(cg --pids-limit 20 -- pids pids.max)" "20" "--pids-limit"
 id=$(c run -d -m 8m --memory-swap 8m busybox payload memhog 64)
 is "$(timeout 30 "$CELL" --root "$R" wait "$id")" "137" "OOM: killed"
 is "$(c inspect -f '{{.State.OOMKilled}}' "$id")" "true" "OOM: inspect shows OOMKilled"
@@ -100,8 +118,8 @@ c rm "$id" >/dev/null
 
 # network
 is "$(c run --rm --network none busybox sh -c 'grep -c : /proc/net/dev')" "1" "--network none: lo only"
-like "$(c run --rm busybox ip -4 addr show eth0)" "inet 10\.[0-9.]+/" "default network: eth0 with an address on cell0"
-like "$(c run --rm busybox ip route)" "default via" "default network: a default route"
+like "$(c run --rm busybox ip -4 addr show eth0)" "inet 10\.[0-9.]+/" "bridge network: eth0 with an address"
+like "$(c run --rm busybox ip route)" "default via" "bridge network: a default route"
 like "$(c run --rm --name netname busybox cat /etc/hosts)" "netname" "/etc/hosts names the container"
 mkdir -p "$TMPD/www"; echo hello-web > "$TMPD/www/index.html"
 port=$((20000 + RANDOM % 20000))

@@ -7,7 +7,8 @@ need_root
 command -v tmux >/dev/null || skip_all "tmux is not installed"
 tmpdir
 R=$TMPD/root
-c() { "$CELL" --root "$R" "$@"; }
+# no bridge here (engine_run.sh tests networks): nothing to leave on the host
+c() { case $1 in run|create) local a=$1; shift; "$CELL" --root "$R" "$a" --network none "$@";; *) "$CELL" --root "$R" "$@";; esac; }
 engine_cleanup() {
 	local i
 	for i in $(c ps -aq --no-trunc 2>/dev/null); do c rm -f "$i"; done
@@ -24,7 +25,7 @@ screen() { tmux capture-pane -p -t "$S"; }
 # wait until the screen matches a regex (5 s at most)
 wait_for() { local i; for i in $(seq 50); do screen | grep -Eq -- "$1" && return 0; sleep 0.1; done; return 1; }
 
-tmux new-session -d -s "$S" -x 100 -y 30 "$CELL --root '$R' run -it --name tty busybox sh; echo EXITED=\$?; sleep 30"
+tmux new-session -d -s "$S" -x 100 -y 30 "$CELL --root '$R' run -it --network none --name tty busybox sh; echo EXITED=\$?; sleep 30"
 wait_for '#' ; ok $? "a shell prompt appears"
 tmux send-keys -t "$S" 'echo hi-$((40+2))' Enter
 wait_for 'hi-42'; ok $? "keystrokes reach the shell, output comes back"

@@ -64,4 +64,10 @@ bool engine_net_attached(const char *mode);
 /* The cell network of a NetworkMode ("bridge" → cell0). */
 const char *engine_net_name(const char *mode);
 
+/* Foreground runs: launch with stdout/stderr on pipes, then copy them to
+ * ours and to ctr.log until the init exits; returns its wait status. */
+int engine_launch_piped(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_out, int *ret_err,
+			cell_error **err);
+int engine_pump_foreground(struct cell_engine *e, const char *id, pid_t pid, int out, int errfd);
+
 #endif

@@ -530,8 +530,8 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 		}
 	}
 	pid_t pid = 0;
-	int master = -1;
-	r = tty ? engine_launch_tty(e, id, &pid, &master, err) : engine_rt_launch(e, id, NULL, &pid, err);
+	int master = -1, out = -1, errfd = -1;
+	r = tty ? engine_launch_tty(e, id, &pid, &master, err) : engine_launch_piped(e, id, &pid, &out, &errfd, err);
 	if (r < 0) {
 		*ret_status = cell_ctr_exit_code(*err);
 		engine_record_error(e, id, *err);
@@ -556,8 +556,8 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 		struct sigaction sa = { .sa_handler = fg_forward, .sa_flags = SA_RESTART };
 		for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 			sigaction(sigs[i], &sa, NULL);
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
+		/* the output goes to us and to the log, so that `logs` shows it too */
+		ws = engine_pump_foreground(e, id, pid, out, errfd);
 		fg_pid = 0;
 	}
 	int code = engine_after_exit(e, id, ws, &x);

@@ -47,6 +47,7 @@ struct logw {
 struct stream {
 	const char *name;
 	int fd;
+	int tee;		/* a foreground run's own stdout/stderr, or -1 */
 	char buf[LINE_MAX_LEN];
 	size_t len;
 };
@@ -104,9 +105,35 @@ static bool stream_read(struct stream *s, struct logw *w)
 		stream_flush(s, w, true);
 		return false;
 	}
+	for (ssize_t off = 0; s->tee >= 0 && off < n;) {
+		ssize_t k = write(s->tee, s->buf + s->len + off, (size_t)(n - off));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			s->tee = -1;	/* our reader went away; the log still gets it */
+			break;
+		}
+		off += k;
+	}
 	s->len += (size_t)n;
 	stream_flush(s, w, false);
 	return true;
+}
+
+static void logw_init(struct logw *w, struct cell_engine *e, const char *id)
+{
+	*w = (struct logw){ .path = xasprintf("%s/%s/ctr.log", e->ctr_root, id), .fd = -1, .max = LOG_MAX_SIZE };
+	json_object *cfg = NULL;
+	cell_error *y = NULL;
+	if (engine_record_read(e, id, &cfg, &y) == 0) {
+		json_object *lc = json_object_object_get(json_object_object_get(cfg, "HostConfig"), "LogConfig");
+		int64_t max = json_object_get_int64(json_object_object_get(lc, "MaxSize"));
+		if (max > 0)
+			w->max = max;
+	}
+	json_object_put(cfg);
+	cell_error_free(&y);
+	log_open(w);
 }
 
 static void report(int *fd, int code, const char *msg)
@@ -151,15 +178,16 @@ static int launch(struct cell_engine *e, const char *id, bool tty, pid_t *pid, i
 		return cell_error_errno(err, errno, "create the stderr pipe");
 	}
 	/* the init inherits 0, 1, 2 from us: put the pipes there for the create */
+	int save1 = fcntl(1, F_DUPFD_CLOEXEC, 3), save2 = fcntl(2, F_DUPFD_CLOEXEC, 3);
 	dup2(o[1], 1);
 	dup2(x[1], 2);
 	close(o[1]);
 	close(x[1]);
 	int r = engine_rt_launch(e, id, NULL, pid, err);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	dup2(null, 1);
-	dup2(null, 2);
-	close(null);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	safe_close(save1);
+	safe_close(save2);
 	if (r < 0) {
 		close(o[0]);
 		close(x[0]);
@@ -172,12 +200,20 @@ static int launch(struct cell_engine *e, const char *id, bool tty, pid_t *pid, i
 
 /* Pump the container's output into the log until its init exits and the
  * pipes are drained; returns the init's wait status. */
-static int pump(int sfd, pid_t pid, int out, int errfd, struct logw *w)
+static int pump(int sfd, pid_t pid, int out, int errfd, struct logw *w, bool tee)
 {
-	struct stream so = { .name = "stdout", .fd = out }, se = { .name = "stderr", .fd = errfd };
+	struct stream so = { .name = "stdout", .fd = out, .tee = tee ? 1 : -1 },
+		      se = { .name = "stderr", .fd = errfd, .tee = tee ? 2 : -1 };
 	int ws = 0;
 	bool exited = false;
 	int64_t deadline = 0;
+	/* an exit before SIGCHLD was blocked left no signal: look once */
+	int st0;
+	if (waitpid(pid, &st0, WNOHANG) == pid) {
+		ws = st0;
+		exited = true;
+		deadline = now_ms() + 2000;
+	}
 	for (;;) {
 		struct pollfd p[3] = {
 			{ .fd = sfd, .events = POLLIN },
@@ -314,6 +350,31 @@ static void setup_process(int *report_fd)
 	umask(022);
 }
 
+int engine_launch_piped(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_out, int *ret_err,
+			cell_error **err)
+{
+	return launch(e, id, false, ret_pid, ret_out, ret_err, err);
+}
+
+int engine_pump_foreground(struct cell_engine *e, const char *id, pid_t pid, int out, int errfd)
+{
+	/* SIGCHLD through a signalfd; the forwarded signals keep their handlers */
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct logw w;
+	logw_init(&w, e, id);
+	signal(SIGPIPE, SIG_IGN);
+	int ws = pump(sfd, pid, out, errfd, &w, true);
+	safe_close(sfd);
+	safe_close(w.fd);
+	free(w.path);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ws;
+}
+
 void engine_monitor_main(struct cell_engine *e, const char *id, int report_fd)
 {
 	setup_process(&report_fd);
@@ -323,18 +384,8 @@ void engine_monitor_main(struct cell_engine *e, const char *id, int report_fd)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	mark_detached(e, id);
-	struct logw w = { .path = xasprintf("%s/%s/ctr.log", e->ctr_root, id), .fd = -1, .max = LOG_MAX_SIZE };
-	json_object *cfg = NULL;
-	cell_error *y = NULL;
-	if (engine_record_read(e, id, &cfg, &y) == 0) {
-		json_object *lc = json_object_object_get(json_object_object_get(cfg, "HostConfig"), "LogConfig");
-		int64_t max = json_object_get_int64(json_object_object_get(lc, "MaxSize"));
-		if (max > 0)
-			w.max = max;
-	}
-	json_object_put(cfg);
-	cell_error_free(&y);
-	log_open(&w);
+	struct logw w;
+	logw_init(&w, e, id);
 	int64_t backoff = 100;
 	for (;;) {
 		struct policy pol = { 0 };
@@ -362,7 +413,7 @@ void engine_monitor_main(struct cell_engine *e, const char *id, int report_fd)
 			cell_error_free(&x);
 		report(&report_fd, 0, NULL);
 		int64_t started = now_ms();
-		int ws = pump(sfd, pid, out, errfd, &w);
+		int ws = pump(sfd, pid, out, errfd, &w, false);
 		int code = engine_after_exit(e, id, ws, &x);
 		if (code < 0) {
 			cell_error_free(&x);
