@@ -113,3 +113,5 @@ is "$(cat "$HK2/cc" 2>/dev/null)" hooked "createContainer hook runs in the conta
 is "$(cat "$HK2/out")" hooked "startContainer hook runs inside the container"
 # a new cgroup namespace is rooted at the container's own cgroup
 is "$(inside '.linux.namespaces += [{"type":"cgroup"}]' cat /proc/self/cgroup | grep -vc ':/$')" 0 "cgroup namespace: every hierarchy shows the container's cgroup as /"
+# without a cgroup namespace, the cgroup mount shows the container's own cgroup (its limits)
+is "$(inside '.linux.resources.pids = {"limit": 77}' cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || inside '.linux.resources.pids = {"limit": 77}' cat /sys/fs/cgroup/pids.max)" 77 "the cgroup mount shows the container's own limits"

@@ -151,6 +151,15 @@ static int load_seccomp(struct cell_init_ctx *c, cell_error **err)
 	return r;
 }
 
+static bool has_cgroup_mount(const struct cell_spec *s)
+{
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (s->mounts[i].type && !s->mounts[i].bind &&
+		    (streq(s->mounts[i].type, "cgroup") || streq(s->mounts[i].type, "cgroup2")))
+			return true;
+	return false;
+}
+
 static void reset_signals(void)
 {
 	sigset_t none;
@@ -188,9 +197,12 @@ void cell_init_main(struct cell_init_ctx *c)
 	 * for the runtime to move us into our cgroup first (and the cgroup
 	 * mounts need it); otherwise set the mounts up meanwhile */
 	bool cgns_new = s->ns[CELL_NS_CGROUP].enabled && !s->ns[CELL_NS_CGROUP].path;
+	/* a cgroup mount without a cgroup namespace binds our own cgroup
+	 * directories, read from /proc/self/cgroup: that too must wait */
+	bool join_first = cgns_new || has_cgroup_mount(s);
+	if (join_first && sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
+		_exit(1);
 	if (cgns_new) {
-		if (sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
-			_exit(1);
 		if (unshare(CLONE_NEWCGROUP) < 0) {
 			cell_error_errno(&err, errno, "create the cgroup namespace");
 			die(c, &err, false);
@@ -199,7 +211,7 @@ void cell_init_main(struct cell_init_ctx *c)
 	if (mount_ns_new && (cell_rootfs_prepare(s, &err) < 0 ||
 			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0))
 		die(c, &err, false);
-	if (!cgns_new && sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
+	if (!join_first && sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
 		_exit(1);
 
 	/* prestart and createRuntime run in the runtime's namespaces, now */
