@@ -109,7 +109,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /tmp
+# /tmp stays on the (tmpfs) root: the tree under test may live in /tmp, as
+# a CI clone does, and a tmpfs mounted there would hide it
+mkdir -p /tmp && chmod 1777 /tmp
 mount -t tmpfs tmpfs /run
 if [ $LAYOUT = unified ]; then
 	mount -t cgroup2 cgroup2 /sys/fs/cgroup
