@@ -3,20 +3,8 @@
 # nothing created (no container dir, no name, no mount, no runtime state).
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
-"$CELL" run --help >/dev/null 2>&1 || skip_all "\`cell run\` is not in this build yet"
-tmpdir
-R=$TMPD/root
-# no bridge here (engine_run.sh tests networks): nothing to leave on the host
-c() { case $1 in run|create) local a=$1; shift; "$CELL" --root "$R" "$a" --network none "$@";; *) "$CELL" --root "$R" "$@";; esac; }
-engine_cleanup() {
-	local i
-	for i in $(c ps -aq --no-trunc 2>/dev/null); do c rm -f "$i"; done
-	grep -o " $R/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
-}
-defer engine_cleanup
-tar -C "$(test_rootfs)" -cf "$TMPD/rootfs.tar" . || skip_all "cannot build the test rootfs"
-c image import --change 'CMD ["sh"]' "$TMPD/rootfs.tar" busybox:latest >/dev/null 2>&1 ||
-	skip_all "\`cell image import\` of the test rootfs failed"
+. "$(dirname "$0")/../lib/engine.sh"
+engine_setup
 
 nothing_made() {
 	local n m
