@@ -15,12 +15,14 @@ eng_cgroup_snapshot() {
 	echo ""
 }
 
-# eng_cgroup_rm NAME EXISTED: removes /sys/fs/cgroup/*/NAME (depth first,
+# eng_cgroup_rm NAME EXISTED: removes /sys/fs/cgroup/*/NAME and NAME deeper (depth first,
 # rmdir only: a cgroup with processes stays and is reported) unless EXISTED.
 eng_cgroup_rm() {
 	local d
 	[ -n "$2" ] && return 0
-	for d in /sys/fs/cgroup/*/"$1"; do
+	# also below the caller's own cgroup: a relative cgroup parent lands
+	# there (e.g. under a CI runner's memory cgroup)
+	for d in /sys/fs/cgroup/*/"$1" $(find /sys/fs/cgroup -mindepth 3 -maxdepth 6 -type d -name "$1" 2>/dev/null); do
 		[ -d "$d" ] && [ ! -L "${d%/*}" ] || continue
 		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 		[ -d "$d" ] && echo "# cgroup $d still there" >&2
