@@ -279,7 +279,7 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 	    cell_process_find(p, &path, &err) < 0)
 		goto fail;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		cell_error_errno(&err, errno, "no_new_privs");
+		cell_error_errno(&err, errno, "exec: set no_new_privs (prctl PR_SET_NO_NEW_PRIVS)");
 		goto fail;
 	}
 	if (seccomp && p->no_new_privileges && cell_seccomp_load(seccomp, &nfd, &err) < 0)

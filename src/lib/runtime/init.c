@@ -124,7 +124,7 @@ static int setup_terminal(struct cell_init_ctx *c, cell_error **err)
 	if (sync_expect(c->sync, SYNC_FD_DONE, "console setup", NULL, NULL, err) < 0)
 		return -1;
 	if (setsid() < 0)
-		return cell_error_errno(err, errno, "setsid");
+		return cell_error_errno(err, errno, "process.terminal: start a new session (setsid) for the pty");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		return cell_error_errno(err, errno, "make `%s` the controlling terminal", name);
 	for (int fd = 0; fd < 3; fd++)
