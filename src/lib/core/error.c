@@ -54,7 +54,7 @@ const char *cell_errno_hint(int errnum)
 	case EBUSY:
 		return "still in use by a process or a mount";
 	case ENODEV:
-		return "the kernel lacks this feature or file system (module not loaded?)";
+		return "no such device or interface, or the kernel lacks this feature or file system (module not loaded?)";
 	case EMFILE:
 	case ENFILE:
 		return "too many open files (check `ulimit -n`)";
