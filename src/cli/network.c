@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "engine/engine.h"
 #include "json.h"
+#include "engine/explain.h"
 #include "log.h"
 #include "net/ipam.h"	/* per-network detach: ipam_lock, ipam_release, net_refresh_hosts */
 #include "net/net.h"
@@ -27,7 +28,9 @@ static const char network_usage[] =
 	"Manage bridge networks.\n\n"
 	"Commands:\n"
 	"  create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal]\n"
-	"         [--ipv6 [--subnet IPV6-CIDR] [--gateway IPV6]] NAME\n"
+	"         [--ipv6 [--subnet IPV6-CIDR] [--gateway IPV6]] [--explain [--dry-run]] NAME\n"
+	"                    --explain: first print the ip/nft commands that build the\n"
+	"                    same network by hand; --dry-run: only print them\n"
 	"  ls [--format table|json] [-q] [--no-trunc]\n"
 	"  inspect NAME...\n"
 	"  rm [-f] NAME...\n"
@@ -54,10 +57,12 @@ static int net_create(int argc, char **argv, cell_error **err)
 	static const struct option opts[] = {
 		{ "subnet", required_argument, NULL, 's' }, { "gateway", required_argument, NULL, 'g' },
 		{ "ip-range", required_argument, NULL, 'r' }, { "internal", no_argument, NULL, 'i' },
-		{ "driver", required_argument, NULL, 'd' }, { "ipv6", no_argument, NULL, '6' }, { 0 },
+		{ "driver", required_argument, NULL, 'd' }, { "ipv6", no_argument, NULL, '6' },
+		{ "explain", no_argument, NULL, 'x' }, { "dry-run", no_argument, NULL, 'n' }, { 0 },
 	};
 	struct cell_network_opts o = { 0 };
 	_cleanup_cell_network_ struct cell_network *n = NULL;
+	bool explain = false, dry_run = false;
 	int c;
 
 	optind = 1;
@@ -69,6 +74,8 @@ static int net_create(int argc, char **argv, cell_error **err)
 		case '6': o.ipv6 = true; break;
 		case 'r': o.ip_range = optarg; break;
 		case 'i': o.internal = true; break;
+		case 'x': explain = true; break;
+		case 'n': dry_run = true; break;
 		case 'd':
 			if (!streq(optarg, "bridge")) {
 				cell_error_set(err, "--driver `%s`: only `bridge` is supported", optarg);
@@ -81,6 +88,22 @@ static int net_create(int argc, char **argv, cell_error **err)
 	if (argc - optind != 1) {
 		cell_error_set(err, "network create: expected one NAME (see `cell network --help`)");
 		return EXIT_CELL;
+	}
+	if (dry_run && !explain) {
+		cell_error_set(err, "network create: --dry-run goes with --explain (nothing else to show)");
+		return EXIT_CELL;
+	}
+	if (explain) {
+		if (!cell_name_valid(argv[optind])) {
+			cell_error_set(err, "network create: invalid name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+				       argv[optind]);
+			return EXIT_CELL;
+		}
+		if (cell_explain_network(stdout, argv[optind], &o, err) < 0)
+			return EXIT_CELL;
+		fflush(stdout);
+		if (dry_run)
+			return 0;
 	}
 	if (cell_network_create(cell_globals.root, argv[optind], &o, &n, err) < 0)
 		return EXIT_CELL;

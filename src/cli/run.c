@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "engine/engine.h"
+#include "engine/explain.h"
 #include "util.h"
 
 int cli_engine_open(struct cell_engine **ret, cell_error **err)
@@ -33,6 +34,7 @@ enum {
 	O_RM = 1000, O_NAME, O_ENV_FILE, O_MOUNT, O_HOSTNAME, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS,
 	O_CPUSET, O_PIDS, O_READ_ONLY, O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECOPT, O_ULIMIT, O_INIT,
 	O_RESTART, O_LOG_OPT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
+	O_EXPLAIN, O_DRY_RUN,
 };
 
 static const struct option run_opts[] = {
@@ -74,6 +76,8 @@ static const struct option run_opts[] = {
 	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
 	{ "attach", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "explain", no_argument, NULL, O_EXPLAIN },
+	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ 0 },
 };
 
@@ -111,13 +115,17 @@ static void run_usage(const char *cmd)
 	       "  -l, --label K=V            set metadata\n"
 	       "      --log-opt max-size=SIZE  rotate the log (ctr.log → ctr.log.1) past SIZE (10m)\n"
 	       "      --network MODE         bridge (default: network cell0), none, host or a network name\n"
-	       "  -p, --publish [IP:][HOST:]PORT[/udp]  publish a container port on the host\n",
+	       "  -p, --publish [IP:][HOST:]PORT[/udp]  publish a container port on the host\n"
+	       "      --explain              first print the unshare/mount/ip/nft/nsenter commands\n"
+	       "                             that build the same container by hand, each explained\n"
+	       "      --dry-run              with --explain: print them only, create nothing\n",
 	       cmd, streq(cmd, "run") ? "Create and start a container." : "Create a container without starting it.");
 }
 
 struct run_args {
 	struct cell_run_request req;
 	char **cmd;
+	bool explain, dry_run;
 };
 
 static void run_args_free(struct run_args *a)
@@ -180,6 +188,8 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_NETWORK: r->network = optarg; break;
 		case O_SIG_PROXY: case 'a': break;
 		case O_HELP: run_usage(argv[0]); return 1;
+		case O_EXPLAIN: a->explain = true; break;
+		case O_DRY_RUN: a->dry_run = true; break;
 		default:
 			return cell_error_set(err, "%s: bad option (see `cell %s --help`)", argv[0], argv[0]);
 		}
@@ -204,7 +214,22 @@ static int create_or_run(int argc, char **argv, bool run, cell_error **err)
 	}
 	if (!run)
 		a.req.detach = true;
-	if (cli_engine_open(&e, err) < 0 || cell_ctr_create(e, &a.req, &id, err) < 0)
+	if (a.dry_run && !a.explain) {
+		cell_error_set(err, "--dry-run goes with --explain (nothing else to show)");
+		goto out;
+	}
+	if (cli_engine_open(&e, err) < 0)
+		goto out;
+	if (a.explain) {
+		if (cell_explain_run(stdout, e, &a.req, err) < 0)
+			goto out;
+		fflush(stdout);
+		if (a.dry_run) {
+			status = 0;
+			goto out;
+		}
+	}
+	if (cell_ctr_create(e, &a.req, &id, err) < 0)
 		goto out;
 	if (!run) {
 		printf("%s\n", id);
