@@ -236,7 +236,10 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 	fprintf(o, "unshare --fork --kill-child --pid --mount --uts --ipc%s --mount-proc --root \"$ROOT/rootfs\" \\\n"
 		   "\t/bin/sh -c 'hostname \"$0\"; exec \"$@\"' ",
 		host ? "" : " --net");
-	sq(o, req->hostname ? req->hostname : name);
+	if (req->hostname)
+		sq(o, req->hostname);
+	else
+		fputs("\"$CTR\"", o);	/* as cell: the name is the hostname */
 	if (req->entrypoint_set) {
 		if (req->entrypoint && *req->entrypoint) {
 			fputc(' ', o);
