@@ -42,6 +42,13 @@ is "$(ls -A "$R/containers/.names" 2>/dev/null | wc -l)" 0 "--dry-run took no na
 fails "--dry-run alone is refused" -- c run --dry-run busybox true
 c run --explain --dry-run --network "$NET" -p 8080:80 busybox true > "$TMPD/p.sh" 2>&1
 like "$(cat "$TMPD/p.sh")" "dport 8080 dnat ip to \"\\\$\\{IP%/\\*\\}\":80" "-p: a DNAT rule"
+# without --dry-run: the script first, then the container as usual
+c run --explain --rm busybox echo ran-it > "$TMPD/real.out" 2>&1
+ok $? "run --explain without --dry-run runs the container"
+like "$(cat "$TMPD/real.out")" "^#!/bin/bash" "the script comes first"
+like "$(tail -1 "$TMPD/real.out")" "^ran-it$" "then the container's output"
+like "$("$CELL" run --help)" "--explain" "run --help names --explain"
+like "$("$CELL" network --help)" "--explain" "network --help names --explain"
 # the real network's bridge would own the same gateway: gone before the scripts run
 "$CELL" --root "$R" network rm -f "$NET" >/dev/null 2>&1
 
