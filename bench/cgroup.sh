@@ -4,8 +4,9 @@
 # devices deny-all + defaults), cell-runtime against runc on this host's
 # layout, interleaved so that drift hits all alike. Prints the median ms per
 # container, the cost of the resources (with - without) and cell/runc ratios.
-# Only the host's layout is measured here (hybrid on the development
-# machines); v1 and v2 run in tests/vm/ but not as benchmarks.
+# Only the layout it runs on is measured (hybrid on the development
+# machines); bench/cgroup-vm.sh runs it also inside pure-v2 and legacy-v1
+# VMs. Needs only bash, jq and busybox tools, so it runs in those VMs too.
 #   bench/cgroup.sh [N]     N containers per case, default 40
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,8 +72,10 @@ for ((i = 0; i < N; i++)); do
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1000}'; }
 declare -A M
-layout=$(stat -f -c %T /sys/fs/cgroup); [ "$layout" = tmpfs ] && { [ -d /sys/fs/cgroup/unified ] && layout=hybrid || layout=legacy; }
-[ "$layout" = cgroup2fs ] && layout=unified
+# (no stat -f: busybox's does not name cgroup2fs)
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then layout=unified
+elif [ -d /sys/fs/cgroup/unified ]; then layout=hybrid
+else layout=legacy; fi
 echo "cgroup setup cost, $N containers per case, layout $layout"
 printf '%-10s %10s\n' case "median ms"
 for n in "${names[@]}"; do
