@@ -169,12 +169,30 @@ static int attach_network(struct cell_engine *e, const char *id, json_object *re
 	return cell_ctr_update(e, id, record_network, &nr, err);
 }
 
+/* `cell network connect` can give any container a lease, whatever its
+ * network mode: those go with the container too. */
+static bool has_lease(struct cell_engine *e, const char *id)
+{
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	bool found = false;
+	cell_error *x = NULL;
+	if (cell_lease_list(e->root, NULL, &all, &n, &x) < 0) {
+		cell_error_free(&x);
+		return false;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		found = all[i].container && streq(all[i].container, id);
+	cell_lease_list_free(all, n);
+	return found;
+}
+
 static void detach_network(struct cell_engine *e, const char *id, json_object *rec)
 {
 	const char *mode = json_object_get_string(
 		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
 	cell_error *x = NULL;
-	if (engine_net_attached(mode) && cell_net_detach(e->root, id, &x) < 0)
+	if ((engine_net_attached(mode) || has_lease(e, id)) && cell_net_detach(e->root, id, &x) < 0)
 		cell_error_free(&x);
 }
 
