@@ -222,24 +222,8 @@ int cg_apply_v1(const char *ctrl, const char *dir, const struct cg_resources *r,
 		return v1_memory(r, w, notes, err);
 	if (streq(ctrl, "cpu"))
 		return v1_cpu(r, w, err);
-	if (streq(ctrl, "cpuset")) {
-		if (r->cpu.cpus && cg_write(w, CTX ".cpu.cpus", "cpuset.cpus", r->cpu.cpus, err) < 0)
-			return -1;
-		if (r->cpu.mems && cg_write(w, CTX ".cpu.mems", "cpuset.mems", r->cpu.mems, err) < 0)
-			return -1;
-		return 0;
-	}
-	if (streq(ctrl, "pids")) {
-		if (r->pids > 0)
-			return cg_writef(w, CTX ".pids.limit", "pids.max", err, "%lld", (long long)r->pids);
-		return cg_write(w, CTX ".pids.limit", "pids.max", "max", err);
-	}
-	if (streq(ctrl, "rdma")) {
-		for (size_t i = 0; i < r->n_rdma; i++)
-			if (cg_writef(w, CTX ".rdma", "rdma.max", err, "%s %s", r->rdma[i].key, r->rdma[i].value) < 0)
-				return -1;
-		return 0;
-	}
+	if (streq(ctrl, "cpuset") || streq(ctrl, "pids") || streq(ctrl, "rdma"))
+		return cg_apply_same(ctrl, r, w, err);
 	if (streq(ctrl, "hugetlb"))
 		return v1_hugetlb(r, w, err);
 	if (streq(ctrl, "blkio"))

@@ -203,6 +203,8 @@ typedef int (*cg_lookup_fn)(void *ctx, const char *ctrl, struct cg_target *ret);
 int cg_apply(const struct cg_resources *r, cg_lookup_fn lookup, void *ctx, bool record,
 	     char ***notes, cell_error **err);
 
+/* cpuset, pids, rdma: written alike on both versions (write.c). */
+int cg_apply_same(const char *ctrl, const struct cg_resources *r, struct cg_writer *w, cell_error **err);
 int cg_apply_v1(const char *ctrl, const char *dir, const struct cg_resources *r,
 		struct cg_writer *w, char ***notes, cell_error **err);
 int cg_apply_v2(const char *ctrl, const char *dir, const struct cg_resources *r,

@@ -235,3 +235,28 @@ void cg_note(char ***notes, const char *fmt, ...)
 	(*notes)[n] = s;
 	(*notes)[n + 1] = NULL;
 }
+
+#ifndef CTX
+#define CTX "linux.resources"
+#endif
+
+/* cpuset, pids and rdma: the same files and values on v1 and v2. */
+int cg_apply_same(const char *ctrl, const struct cg_resources *r, struct cg_writer *w, cell_error **err)
+{
+	if (streq(ctrl, "cpuset")) {
+		if (r->cpu.cpus && cg_write(w, CTX ".cpu.cpus", "cpuset.cpus", r->cpu.cpus, err) < 0)
+			return -1;
+		if (r->cpu.mems && cg_write(w, CTX ".cpu.mems", "cpuset.mems", r->cpu.mems, err) < 0)
+			return -1;
+		return 0;
+	}
+	if (streq(ctrl, "pids")) {
+		if (r->pids > 0)
+			return cg_writef(w, CTX ".pids.limit", "pids.max", err, "%lld", (long long)r->pids);
+		return cg_write(w, CTX ".pids.limit", "pids.max", "max", err);
+	}
+	for (size_t i = 0; i < r->n_rdma; i++)
+		if (cg_writef(w, CTX ".rdma", "rdma.max", err, "%s %s", r->rdma[i].key, r->rdma[i].value) < 0)
+			return -1;
+	return 0;
+}
