@@ -6,6 +6,7 @@
 #define CELL_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -69,6 +70,7 @@ struct cell_engine; struct json_object; struct _IO_FILE;
 int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */
 int cli_lookup(struct cell_engine *e, const char *ref, char **ret_id, cell_error **err);
 void cli_strv_push(char ***v, const char *s);
+int cli_wait_child(pid_t child, int ignore1, int ignore2);	/* enter.c: status of child as ours */
 int cli_each(int argc, char **argv, int first, bool print, int (*fn)(struct cell_engine *e, const char *id, void *data, cell_error **err), void *data, cell_error **err);
 void cli_template(struct _IO_FILE *f, struct json_object *o, const char *tmpl);	/* inspect.c: {{.A.B}} */
 

@@ -245,12 +245,14 @@ static void exec_cmd(char **cmd)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-/* Wait for the child and take its status as ours, signals included. */
-static int wait_child(pid_t child)
+/* Wait for the child and take its status as ours, signals included; the
+ * two signals are ignored meanwhile (nsenter and unshare ignore different
+ * ones: the terminal's ^C reaches the child too, let it decide). */
+int cli_wait_child(pid_t child, int ignore1, int ignore2)
 {
 	int st;
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	signal(ignore1, SIG_IGN);
+	signal(ignore2, SIG_IGN);
 	while (waitpid(child, &st, 0) < 0)
 		if (errno != EINTR)
 			return EXIT_CELL;
@@ -443,7 +445,7 @@ static int do_enter(int argc, char **argv, cell_error **err)
 			return cell_error_errno(err, errno, "enter: fork into the pid namespace");
 		if (child == 0)
 			exec_cmd(cmd);
-		return wait_child(child);
+		return cli_wait_child(child, SIGINT, SIGQUIT);
 	}
 	exec_cmd(cmd);
 	return 127;	/* not reached */

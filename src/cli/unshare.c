@@ -403,29 +403,6 @@ static int persister_finish(struct persister *p, cell_error **err)
 	return 0;
 }
 
-static int wait_child(pid_t child)
-{
-	int st;
-	/* the terminal's ^C reaches the child too; let it decide */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	while (waitpid(child, &st, 0) < 0)
-		if (errno != EINTR)
-			return EXIT_CELL;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st)) {
-		int sig = WTERMSIG(st);
-		signal(sig, SIG_DFL);
-		sigset_t m;
-		sigemptyset(&m);
-		sigaddset(&m, sig);
-		sigprocmask(SIG_UNBLOCK, &m, NULL);
-		kill(getpid(), sig);
-		return 128 + sig;
-	}
-	return EXIT_CELL;
-}
 
 /* Everything after the fork, in the process that will exec CMD. */
 static int setup_and_exec(const struct unshare_opts *o, char **cmd, cell_error **err)
@@ -508,7 +485,7 @@ static int do_unshare(int argc, char **argv, cell_error **err)
 			return cell_error_errno(err, errno, "unshare: fork%s",
 						errno == ENOMEM ? " (the pid namespace has no init left)" : "");
 		if (child > 0)
-			return wait_child(child);
+			return cli_wait_child(child, SIGINT, SIGTERM);
 		if (o.kill_child && prctl(PR_SET_PDEATHSIG, o.kill_child) < 0)
 			return cell_error_errno(err, errno, "unshare: --kill-child");
 	}
