@@ -58,9 +58,49 @@ scripts() {
 	done
 }
 
+# What the host holds that tests could leave behind: links, netns files,
+# mounts, cgroups, nft tables other than cell's (their whole content), and
+# the payload/monitor processes tests start. Compared around a full run.
+host_state() {
+	local t
+	echo "## links"; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+	echo "## netns"; ls /run/netns 2>/dev/null | sort
+	echo "## mounts"; awk '{print $5}' /proc/self/mountinfo | sort
+	echo "## cgroups"; find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d 2>/dev/null | sort
+	echo "## nft"
+	nft list tables 2>/dev/null | sort | while read -r _ fam name; do
+		case $name in cell|cell_*) continue ;; esac
+		nft list table "$fam" "$name" 2>/dev/null | sed 's/ # handle [0-9]*//'
+	done
+	echo "## processes"
+	ps -eo args= 2>/dev/null | grep -E '^[^ ]*(cell-monitor|cell-init|/payload|cell-runtime) ' | sort
+}
+
+host_check() {	# before-file
+	local after diff
+	after=$(mktemp); host_state > "$after"
+	echo "# --- host left as found"
+	for part in links netns mounts cgroups nft processes; do
+		diff=$(diff <(sed -n "/^## $part\$/,/^## /p" "$1") <(sed -n "/^## $part\$/,/^## /p" "$after"))
+		# gone since the start: stale objects some test cleaned up, said only
+		printf '%s\n' "$diff" | grep '^<' | head -5 | sed "s/^/    # removed from the host's $part: /"
+		diff=$(printf '%s\n' "$diff" | grep '^>')
+		if [ -z "$diff" ]; then
+			echo "    ok - no $part left behind by the tests"; pass=$((pass + 1))
+		else
+			echo "    not ok - the tests left $part behind:"; fail=$((fail + 1))
+			printf '%s\n' "$diff" | head -20 | sed 's/^/    #   /'
+			failed_list+=("host $part")
+		fi
+	done
+	rm -f "$after"
+}
+
 if [ $# = 0 ]; then
+	before=$(mktemp); host_state > "$before"
 	unit
 	scripts tests/integration/*.sh tests/engines/*.sh tests/vm/*.sh
+	host_check "$before"; rm -f "$before"
 elif [ "$1" = unit ]; then
 	unit
 elif [ "$1" = vm ]; then
