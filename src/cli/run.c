@@ -35,6 +35,7 @@ enum {
 	O_CPUSET, O_PIDS, O_READ_ONLY, O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECOPT, O_ULIMIT, O_INIT,
 	O_RESTART, O_LOG_OPT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
 	O_EXPLAIN, O_DRY_RUN,
+	O_IP, O_IP6, O_MAC, O_DNS, O_DNS_SEARCH, O_DNS_OPTION, O_ADD_HOST, O_NET_ALIAS, O_NETNS_NAME,
 };
 
 static const struct option run_opts[] = {
@@ -72,6 +73,18 @@ static const struct option run_opts[] = {
 	{ "net", required_argument, NULL, O_NETWORK },
 	{ "tmpfs", required_argument, NULL, O_TMPFS },
 	{ "publish", required_argument, NULL, 'p' },
+	{ "publish-all", no_argument, NULL, 'P' },
+	{ "ip", required_argument, NULL, O_IP },
+	{ "ip6", required_argument, NULL, O_IP6 },
+	{ "mac-address", required_argument, NULL, O_MAC },
+	{ "dns", required_argument, NULL, O_DNS },
+	{ "dns-search", required_argument, NULL, O_DNS_SEARCH },
+	{ "dns-option", required_argument, NULL, O_DNS_OPTION },
+	{ "dns-opt", required_argument, NULL, O_DNS_OPTION },
+	{ "add-host", required_argument, NULL, O_ADD_HOST },
+	{ "network-alias", required_argument, NULL, O_NET_ALIAS },
+	{ "net-alias", required_argument, NULL, O_NET_ALIAS },
+	{ "netns-name", required_argument, NULL, O_NETNS_NAME },
 	{ "log-opt", required_argument, NULL, O_LOG_OPT },
 	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
 	{ "attach", required_argument, NULL, 'a' },
@@ -114,8 +127,20 @@ static void run_usage(const char *cmd)
 	       "      --stop-signal SIG, --stop-timeout SECONDS\n"
 	       "  -l, --label K=V            set metadata\n"
 	       "      --log-opt max-size=SIZE  rotate the log (ctr.log → ctr.log.1) past SIZE (10m)\n"
-	       "      --network MODE         bridge (default: network cell0), none, host or a network name\n"
+	       "      --network MODE         bridge (default: network cell0), none, host, a network name,\n"
+	       "                             container:NAME|ID (share its network namespace) or\n"
+	       "                             phys:HOSTIF (move a host interface in, given back at stop);\n"
+	       "                             several networks: --network a --network b or a,b (the\n"
+	       "                             first holds the default route)\n"
+	       "      --ip ADDR, --ip6 ADDR  address on the first network (IPv6: the network's dual stack)\n"
+	       "      --mac-address MAC      MAC address on the first network\n"
+	       "      --network-alias NAME   another name the first network's containers resolve\n"
+	       "      --dns IP, --dns-search DOMAIN, --dns-option OPT   the container's resolv.conf\n"
+	       "      --add-host NAME:IP     a line in /etc/hosts (IP host-gateway: the network's gateway)\n"
+	       "      --netns-name NAME      bind the network namespace at /run/netns/NAME while it runs\n"
+	       "                             (`ip netns exec NAME ...`)\n"
 	       "  -p, --publish [IP:][HOST:]PORT[/udp]  publish a container port on the host\n"
+	       "  -P, --publish-all          publish every EXPOSEd port of the image on a free host port\n"
 	       "      --explain              first print the unshare/mount/ip/nft/nsenter commands\n"
 	       "                             that build the same container by hand, each explained\n"
 	       "      --dry-run              with --explain: print them only, create nothing\n",
@@ -143,6 +168,12 @@ static void run_args_free(struct run_args *a)
 	free(r->tmpfs);
 	free(r->publish);
 	free(r->log_opts);
+	free(r->networks);
+	free(r->network_aliases);
+	free(r->dns);
+	free(r->dns_search);
+	free(r->dns_options);
+	free(r->add_hosts);
 }
 
 /* Returns 1 when help was printed. */
@@ -150,7 +181,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 {
 	struct cell_run_request *r = &a->req;
 	int c;
-	while ((c = getopt_long(argc, argv, "+dite:v:w:u:h:m:c:l:a:p:", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:v:w:u:h:m:c:l:a:p:P", run_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': r->detach = true; break;
 		case 'i': r->interactive = true; break;
@@ -185,7 +216,21 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_STOP_SIGNAL: r->stop_signal = optarg; break;
 		case O_STOP_TIMEOUT: r->stop_timeout = optarg; break;
 		case 'l': cli_strv_push(&r->labels, optarg); break;
-		case O_NETWORK: r->network = optarg; break;
+		case O_NETWORK:
+			if (!r->network)
+				r->network = optarg;
+			cli_strv_push(&r->networks, optarg);
+			break;
+		case 'P': r->publish_all = true; break;
+		case O_IP: r->ip = optarg; break;
+		case O_IP6: r->ip6 = optarg; break;
+		case O_MAC: r->mac_address = optarg; break;
+		case O_DNS: cli_strv_push(&r->dns, optarg); break;
+		case O_DNS_SEARCH: cli_strv_push(&r->dns_search, optarg); break;
+		case O_DNS_OPTION: cli_strv_push(&r->dns_options, optarg); break;
+		case O_ADD_HOST: cli_strv_push(&r->add_hosts, optarg); break;
+		case O_NET_ALIAS: cli_strv_push(&r->network_aliases, optarg); break;
+		case O_NETNS_NAME: r->netns_name = optarg; break;
 		case O_SIG_PROXY: case 'a': break;
 		case O_HELP: run_usage(argv[0]); return 1;
 		case O_EXPLAIN: a->explain = true; break;

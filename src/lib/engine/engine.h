@@ -56,6 +56,15 @@ struct cell_run_request {
 	char **log_opts;		/* --log-opt max-size=10m */
 	const char *workdir, *user, *hostname, *entrypoint;
 	const char *network;		/* none, host, bridge (cell0) or a network name; NULL: bridge */
+	/* every --network in order (each may be "a,b"); network is the first.
+	 * Also container:NAME|ID (its netns) and phys:HOSTIF (an interface moved in). */
+	char **networks;
+	const char *ip, *ip6, *mac_address;	/* --ip, --ip6, --mac-address: the first network */
+	char **network_aliases;		/* --network-alias: names on the first network */
+	char **dns, **dns_search, **dns_options;	/* resolv.conf */
+	char **add_hosts;		/* --add-host NAME:IP (IP may be host-gateway) */
+	const char *netns_name;		/* --netns-name: /run/netns/NAME while it runs */
+	bool publish_all;		/* -P: every EXPOSE on a host port chosen */
 	bool entrypoint_set;
 	const char *memory, *memory_swap, *cpus, *cpu_shares, *cpuset_cpus, *pids_limit;
 	const char *restart;		/* no|on-failure[:N]|always|unless-stopped */
