@@ -122,6 +122,7 @@ static void run_usage(const char *cmd)
 	       "      --cap-add CAP, --cap-drop CAP\n"
 	       "      --privileged           every capability, no seccomp, no masked paths\n"
 	       "      --security-opt OPT     no-new-privileges, seccomp=unconfined|FILE\n"
+	       "      --init                 run cell-init as process 1: forwards signals, reaps zombies\n"
 	       "      --ulimit NAME=SOFT[:HARD]\n"
 	       "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	       "      --stop-signal SIG, --stop-timeout SECONDS\n"

@@ -54,6 +54,8 @@ static json_object *mounts_json(json_object *spec_mounts)
 	for (size_t i = 10; i < n; i++) {
 		json_object *m = json_object_array_get_idx(spec_mounts, i);
 		const char *type = json_object_get_string(json_object_object_get(m, "type"));
+		if (streq(json_object_get_string(json_object_object_get(m, "destination")), ENGINE_INIT_DEST))
+			continue;	/* --init's binary is no mount of the user's, as in Docker */
 		json_object *opts = json_object_object_get(m, "options");
 		bool rw = true;
 		for (size_t j = 0; j < json_object_array_length(opts); j++)
@@ -160,9 +162,10 @@ static json_object *build_record(const struct cell_run_request *req, const struc
 	json_object *args = json_object_object_get(json_object_object_get(sp->doc, "process"), "args");
 	json_object_object_add(rec, "Id", json_object_new_string(id));
 	json_object_object_add(rec, "Created", json_object_new_string(now));
-	json_object_object_add(rec, "Path", json_object_get(json_object_array_get_idx(args, 0)));
+	size_t a0 = req->init ? 2 : 0;	/* Path and Args are the command, not `docker-init --` */
+	json_object_object_add(rec, "Path", json_object_get(json_object_array_get_idx(args, a0)));
 	json_object *rest = json_object_new_array();
-	for (size_t i = 1; i < json_object_array_length(args); i++)
+	for (size_t i = a0 + 1; i < json_object_array_length(args); i++)
 		json_object_array_add(rest, json_object_get(json_object_array_get_idx(args, i)));
 	json_object_object_add(rec, "Args", rest);
 	json_object_object_add(rec, "State", new_state());
@@ -212,6 +215,7 @@ static json_object *build_record(const struct cell_run_request *req, const struc
 	json_object_object_add(lc, "MaxSize", json_object_new_int64(c->log_max ? c->log_max : 10 * 1024 * 1024));
 	json_object_object_add(hc, "LogConfig", lc);
 	json_object_object_add(hc, "Privileged", json_object_new_boolean(req->privileged));
+	json_object_object_add(hc, "Init", json_object_new_boolean(req->init));
 	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(req->read_only));
 	json_object_object_add(hc, "CapAdd", jstrv(req->cap_add));
 	json_object_object_add(hc, "CapDrop", jstrv(req->cap_drop));

@@ -22,6 +22,9 @@ int engine_user_resolve(const char *rootfs, const char *user, json_object **ret,
 int engine_spec_set_user(json_object *doc, const char *rootfs, const char *user, cell_error **err);
 /* Docker-like default seccomp profile for the capability set caps. */
 json_object *engine_default_seccomp(char **caps);
+/* --init: where cell-init is bound in the container, and the host binary. */
+#define ENGINE_INIT_DEST "/sbin/docker-init"
+int engine_init_find(char **ret, cell_error **err);
 /* Every capability as "CAP_X" (strv_free). */
 char **cell_all_caps(void);
 

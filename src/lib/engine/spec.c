@@ -364,6 +364,31 @@ static json_object *default_mounts(const struct cell_run_request *req, const cha
 	return a;
 }
 
+/* cell-init beside the running `cell` (installed next to it, as docker-init
+ * is next to docker), or where the build tree puts it. */
+int engine_init_find(char **ret, cell_error **err)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return cell_error_errno(err, errno, "--init: read `/proc/self/exe` to find cell-init beside cell");
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	static const char *const rel[] = { "cell-init", "src/init/cell-init", "../libexec/cell/cell-init" };
+	for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+		char *p = xasprintf("%s/%s", self, rel[i]);
+		if (access(p, X_OK) == 0) {
+			*ret = p;
+			return 0;
+		}
+		free(p);
+	}
+	return cell_error_set(err, "--init: no executable `cell-init` in `%s` (it is installed beside cell; "
+			      "reinstall cell or build it with ninja)", self);
+}
+
 static json_object *namespaces(const char *network)
 {
 	static const char *const ns[] = { "pid", "ipc", "uts", "mount", "network", "cgroup" };
@@ -428,8 +453,9 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 				      network);
 	if (req->publish && req->publish[0] && (streq(network, "none") || streq(network, "host")))
 		return cell_error_set(err, "-p cannot publish ports with --network %s", network);
-	if (req->init)
-		return cell_error_set(err, "--init is not supported yet: no init binary ships with cell");
+	_cleanup_free_ char *init_bin = NULL;
+	if (req->init && engine_init_find(&init_bin, err) < 0)
+		return -1;
 	if (req->hostname && (strlen(req->hostname) > 63 || !*req->hostname))
 		return cell_error_set(err, "invalid --hostname `%s`: 1 to 63 characters", req->hostname);
 	if (req->workdir && req->workdir[0] != '/')
@@ -510,6 +536,13 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	json_object_object_add(user, "gid", json_object_new_int(0));
 	json_object_object_add(proc, "user", user);
 	json_object *args = json_object_new_array();
+	if (init_bin) {
+		/* Docker's `docker-init -- CMD`: the init is bound last, over any volume */
+		static const char *const init_o[] = { "bind", "ro", "nosuid", "nodev", NULL };
+		json_object_array_add(args, json_object_new_string(ENGINE_INIT_DEST));
+		json_object_array_add(args, json_object_new_string("--"));
+		json_object_array_add(mounts, mount_obj(ENGINE_INIT_DEST, "bind", init_bin, init_o));
+	}
 	for (size_t i = 0; ep && ep[i]; i++)
 		json_object_array_add(args, json_object_new_string(ep[i]));
 	for (size_t i = 0; cmd && cmd[i]; i++)
