@@ -9,8 +9,6 @@
  * store uncompressed while hashed (its digest is both blob and diff id), then
  * unpacked into layers/<chain> by the same guarded unpacker as any layer. */
 #define _GNU_SOURCE
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dl-archive.h"
 #include "image-internal.h"
 #include "json.h"
 #include "util.h"
@@ -302,7 +301,7 @@ int cell_image_commit(struct cell_store *s, const char *base_ref, const char *up
 	char id[CELL_DIGEST_LEN + 1];
 	int r = -1;
 
-	if (cell_image_resolve(s, base_ref, &base, err) < 0)
+	if (cell_dl_archive(err) < 0 || cell_image_resolve(s, base_ref, &base, err) < 0)
 		return cell_error_wrap(err, "commit `%s`", upper_dir);
 	if (store_use(s, false, err) < 0)
 		goto out;

@@ -8,8 +8,6 @@
  * "Layers") is opened with openat2(RESOLVE_IN_ROOT) from that dir, so a
  * manifest naming "../../etc/shadow" cannot read outside it. */
 #define _GNU_SOURCE
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -21,6 +19,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "dl-archive.h"
 #include "image-internal.h"
 #include "json.h"
 #include "util.h"
@@ -701,6 +700,8 @@ int cell_image_import(struct cell_store *s, const char *path, const struct cell_
 	const struct cell_import_opts *o = opts ? opts : &none;
 	char **ids = NULL;
 
+	if (cell_dl_archive(err) < 0)
+		return cell_error_wrap(err, "import `%s`", path);
 	if (o->name) {
 		struct cell_ref r;
 		if (cell_ref_parse(o->name, &r, err) < 0)

@@ -15,7 +15,6 @@
  * downloaded but not yet recorded, and a second pull of the same image waits
  * and then finds every blob present. */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -25,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dl-curl.h"
 #include "image-internal.h"
 #include "json.h"
 #include "registry.h"
@@ -556,6 +556,8 @@ int cell_image_pull(struct cell_store *s, const char *ref, const struct cell_reg
 	char id[CELL_DIGEST_LEN + 1], mdigest[CELL_DIGEST_LEN + 1];
 	int r = -1;
 
+	if (cell_dl_curl(err) < 0)
+		return cell_error_wrap(err, "pull `%s`", ref);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (client_init(&c, ref, o, "pull", err) < 0) {
 		client_clear(&c);
@@ -666,6 +668,8 @@ int cell_image_push(struct cell_store *s, const char *local, const char *dest, c
 	char mdigest[CELL_DIGEST_LEN + 1];
 	int r = -1;
 
+	if (cell_dl_curl(err) < 0)
+		return cell_error_wrap(err, "push `%s`", local);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (cell_image_resolve(s, local, &img, err) < 0)
 		return -1;

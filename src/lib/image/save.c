@@ -4,8 +4,6 @@
  * written beside its final name and renamed at the end, so a failed save
  * leaves nothing behind. */
 #define _GNU_SOURCE
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dl-archive.h"
 #include "image-internal.h"
 #include "json.h"
 #include "util.h"
@@ -314,6 +313,8 @@ int cell_image_save(struct cell_store *s, char **refs, const char *out, enum cel
 	_cleanup_free_ char *scratch = NULL;
 	int r = -1;
 
+	if (cell_dl_archive(err) < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (cell_image_resolve(s, refs[i], &imgs[i], err) < 0)
 			goto out;

@@ -28,8 +28,6 @@
  * the layer's diff id; a second one parses tar from the first one's output.
  */
 #define _GNU_SOURCE
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -42,6 +40,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dl-archive.h"
 #include "image-internal.h"
 #include "util.h"
 
@@ -511,6 +510,8 @@ static uint64_t env_limit(const char *name, uint64_t def)
 static int unpack_full(int fd, const char *dest, const char *what, int tee_fd,
 		       char ret_diff_id[CELL_DIGEST_LEN + 1], uint64_t *ret_size, cell_error **err)
 {
+	if (cell_dl_archive(err) < 0)
+		return cell_error_wrap(err, "layer `%s`", what);
 	struct unpack *u = xcalloc(1, sizeof(*u));
 	int r;
 

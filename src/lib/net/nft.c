@@ -20,10 +20,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <json-c/json.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dl-nft.h"
 #include "net.h"
 #include "util.h"
 
@@ -35,6 +35,8 @@ struct nft {
 
 static int nft_open(struct nft *n, bool json, cell_error **err)
 {
+	if (cell_dl_nft(err) < 0)
+		return -1;
 	n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!n->ctx)
 		return cell_error_errno(err, ENOMEM, "nftables: create context");
