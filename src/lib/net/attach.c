@@ -20,12 +20,15 @@
  * veth name they record, the nft comment), so it works after a crash. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ipam.h"
@@ -427,6 +430,8 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
 	return 0;
 }
 
+static int unhold_dead(const char *root, cell_error **err);
+
 int cell_net_prune_leases(const char *root, cell_error **err)
 {
 	_cleanup_close_ int lock = ipam_lock(root, err);
@@ -457,7 +462,11 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 		count++;
 	}
 	cell_lease_list_free(all, n);
-	return count;
+	/* phys: interfaces and /run/netns names of containers that died */
+	int held = unhold_dead(root, err);
+	if (held < 0)
+		return -1;
+	return count + held;
 }
 
 /* ---- cell info ---- */
@@ -622,4 +631,279 @@ struct json_object *cell_network_json(const char *root, const struct cell_networ
 	json_object_object_add(opts, "com.docker.network.bridge.name", json_object_new_string(n->bridge));
 	json_object_object_add(o, "Options", opts);
 	return o;
+}
+
+/* ---- phys: and --netns-name of engine containers, undone after a crash ----
+ *
+ * <root>/netstate/<id>.json says what a container holds: {"pid", "start",
+ * "phys", "netns_name", "ino"}; written before anything is done, removed
+ * after everything is undone, so whoever comes next (stop, rm, the monitor,
+ * `network prune`) can give it back. <root>/netstate/<id>.ns is a bind mount
+ * of the container's netns taken for phys:, so that the netns outlives the
+ * container's processes: a virtual interface (dummy, veth) would die with
+ * it, a physical one would come back under a name the kernel picks. */
+
+static char *hold_dir(const char *root)
+{
+	return xasprintf("%s/netstate", root);
+}
+
+static char *hold_path(const char *root, const char *id, const char *ext)
+{
+	return xasprintf("%s/netstate/%s.%s", root, id, ext);
+}
+
+/* Move hostif from the netns open at nsfd back to ours, down. */
+static int phys_give_back(int nsfd, const char *hostif, cell_error **err)
+{
+	_cleanup_close_ int host = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	_cleanup_cell_nl_ struct cell_nl *in = NULL, *nl = NULL;
+	int idx;
+
+	if (host < 0)
+		return cell_error_errno(err, errno, "open our own network namespace");
+	if (cell_nl_open(nsfd, &in, err) < 0)
+		return -1;
+	idx = cell_link_index(in, hostif, err);
+	if (idx < 0)
+		return -1;
+	if (idx == 0) {
+		/* not in there: back on the host already? */
+		if (cell_nl_open(-1, &nl, err) < 0)
+			return -1;
+		idx = cell_link_index(nl, hostif, err);
+		if (idx < 0)
+			return -1;
+		if (idx == 0)
+			return net_error(err, ENODEV, "phys:%s: the interface is neither in the container's network "
+					 "namespace nor on the host", hostif);
+		return 0;
+	}
+	if (cell_link_set_up(in, hostif, false, err) < 0)
+		return -1;
+	return cell_link_move(in, hostif, host, 0, NULL, err);
+}
+
+static int hold_write(const char *root, const char *id, pid_t pid, const char *phys, const char *netns_name,
+		      uint64_t ino, cell_error **err)
+{
+	_cleanup_free_ char *dir = hold_dir(root), *path = hold_path(root, id, "json");
+	json_object *o = json_object_new_object();
+	int r;
+
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "start", json_object_new_int64((int64_t)proc_start_time(pid)));
+	json_object_object_add(o, "phys", json_object_new_string(phys ? phys : ""));
+	json_object_object_add(o, "netns_name", json_object_new_string(netns_name ? netns_name : ""));
+	json_object_object_add(o, "ino", json_object_new_int64((int64_t)ino));
+	if (mkdir_p(dir, 0700, err) < 0) {
+		json_object_put(o);
+		return -1;
+	}
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	r = write_file_atomic(path, text, strlen(text), 0600, err);
+	json_object_put(o);
+	return r;
+}
+
+int cell_net_hold(const char *root, const char *id, pid_t pid, const char *phys, const char *netns_name,
+		  cell_error **err)
+{
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+	_cleanup_free_ char *holder = NULL;
+	struct stat st;
+	cell_error *e = NULL;
+
+	if (check_container_id(id, err) < 0)
+		return -1;
+	if (!phys && !netns_name)
+		return 0;
+	if (stat(nspath, &st) < 0)
+		return cell_error_errno(err, errno, "open network namespace of process %d", (int)pid);
+	if (hold_write(root, id, pid, phys, netns_name, (uint64_t)st.st_ino, err) < 0)
+		return -1;
+	if (phys) {
+		holder = hold_path(root, id, "ns");
+		_cleanup_close_ int fd = open(holder, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			cell_error_errno(err, errno, "create `%s`", holder);
+			goto fail;
+		}
+		if (mount(nspath, holder, "none", MS_BIND, NULL) < 0) {
+			cell_error_errno(err, errno, "bind-mount `%s` on `%s`", nspath, holder);
+			goto fail;
+		}
+		if (cell_net_phys_attach(pid, phys, err) < 0)
+			goto fail;
+	}
+	if (netns_name && cell_netns_attach(netns_name, pid, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (cell_net_unhold(root, id, &e) < 0)
+		cell_error_free(&e);
+	return -1;
+}
+
+int cell_net_unhold(const char *root, const char *id, cell_error **err)
+{
+	_cleanup_free_ char *path = NULL, *holder = NULL, *text = NULL;
+	json_object *o = NULL;
+	int r = 0;
+
+	if (check_container_id(id, err) < 0)
+		return -1;
+	path = hold_path(root, id, "json");
+	holder = hold_path(root, id, "ns");
+	if (read_file(path, &text, NULL, NULL) < 0)
+		return 0;	/* nothing held */
+	o = json_tokener_parse(text);
+	const char *phys = json_object_get_string(json_object_object_get(o, "phys"));
+	const char *name = json_object_get_string(json_object_object_get(o, "netns_name"));
+	uint64_t ino = (uint64_t)json_object_get_int64(json_object_object_get(o, "ino"));
+	if (phys && *phys) {
+		_cleanup_close_ int fd = open(holder, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		/* the bind mount, not the empty file under it */
+		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_ino == ino) {
+			if (phys_give_back(fd, phys, err) < 0)
+				r = -1;
+		} else {
+			/* no netns held: a physical device is back on the host by now */
+			_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+			int idx = cell_nl_open(-1, &nl, err) < 0 ? -1 : cell_link_index(nl, phys, err);
+			if (idx == 0)
+				net_error(err, ENODEV, "phys:%s: the container's network namespace is gone and `%s` "
+					  "is not back on the host", phys, phys);
+			if (idx <= 0)
+				r = -1;
+		}
+		if (r < 0)
+			cell_error_wrap(err, "give interface `%s` back to the host", phys);
+	}
+	if (r == 0) {
+		if (umount2(holder, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+			r = cell_error_errno(err, errno, "unmount `%s`", holder);
+		else if (unlink(holder) < 0 && errno != ENOENT)
+			r = cell_error_errno(err, errno, "remove `%s`", holder);
+	}
+	if (r == 0 && name && *name) {
+		/* only our own: the name may have been taken again by someone else */
+		_cleanup_free_ char *p = xasprintf("%s/%s", CELL_NETNS_DIR, name);
+		struct stat st;
+		if (stat(p, &st) == 0 && (uint64_t)st.st_ino == ino && cell_netns_del(name, err) < 0)
+			r = -1;
+	}
+	if (r == 0 && unlink(path) < 0 && errno != ENOENT)
+		r = cell_error_errno(err, errno, "remove `%s`", path);
+	json_object_put(o);
+	return r;
+}
+
+/* Containers whose processes are gone but whose phys:/netns-name are held. */
+static int unhold_dead(const char *root, cell_error **err)
+{
+	_cleanup_free_ char *dir = hold_dir(root);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int count = 0, r = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && r == 0) {
+		size_t n = strlen(de->d_name);
+		_cleanup_free_ char *id = NULL, *path = NULL, *text = NULL;
+		json_object *o;
+		if (n < 6 || !streq(de->d_name + n - 5, ".json"))
+			continue;
+		id = strndup(de->d_name, n - 5);
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (read_file(path, &text, NULL, NULL) < 0)
+			continue;
+		o = json_tokener_parse(text);
+		pid_t pid = json_object_get_int(json_object_object_get(o, "pid"));
+		uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(o, "start"));
+		json_object_put(o);
+		if (pid > 0 && start && proc_start_time(pid) == start)
+			continue;	/* its process lives */
+		r = cell_net_unhold(root, id, err);
+		if (r == 0)
+			count++;
+	}
+	closedir(d);
+	return r < 0 ? -1 : count;
+}
+
+/* ---- --ip / --ip6 checked before create ---- */
+
+int cell_net_check_ip(const char *root, const char *network, const char *ip, const char *ip6, char **ret_ip4,
+		      cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *n = NULL;
+	struct cell_prefix p4 = { 0 }, p6, want;
+	struct cell_lease *all = NULL;
+	size_t n_all = 0;
+	char a[64], b[64];
+	int r = -1;
+
+	*ret_ip4 = NULL;
+	if (!ip && !ip6)
+		return 0;
+	if (cell_network_load(root, network, &n, err) < 0)
+		return -1;
+	cell_prefix_str(&n->subnet, true, a, sizeof(a));
+	if (ip) {
+		if (cell_prefix_parse(ip, &p4, err) < 0 || p4.family != AF_INET || p4.len != 32) {
+			cell_error_free(err);
+			return cell_error_set(err, "invalid --ip `%s`: expected an IPv4 address", ip);
+		}
+	}
+	if (ip6) {
+		if (cell_prefix_parse(ip6, &p6, err) < 0 || p6.family != AF_INET6 || p6.len != 128) {
+			cell_error_free(err);
+			return cell_error_set(err, "invalid --ip6 `%s`: expected an IPv6 address", ip6);
+		}
+		if (!n->subnet6.family)
+			return cell_error_set(err, "--ip6 %s: network `%s` has no IPv6 subnet (create it with --ipv6)",
+					      ip6, n->name);
+		/* the IPv4 address whose host part it carries */
+		uint32_t host = 0, mask = 0xffffffffu >> n->subnet.len;
+		for (int i = 0; i < 4; i++)
+			host |= (uint32_t)p6.addr[15 - i] << (8 * i);
+		struct cell_prefix from6;
+		cell_prefix_set_v4(&from6, (cell_prefix_v4(&n->subnet) & ~mask) | (host & mask), 32);
+		cell_network_ip6(n, &from6, &want);
+		if (memcmp(want.addr, p6.addr, 16) != 0)
+			return cell_error_set(err, "--ip6 %s is not an address cell can give in network `%s` (%s): it "
+					      "must be %s plus an IPv4 host part", ip6, n->name,
+					      cell_prefix_str(&n->subnet6, true, b, sizeof(b)),
+					      cell_prefix_str(&n->subnet6, false, a, sizeof(a)));
+		if (ip && cell_prefix_v4(&p4) != cell_prefix_v4(&from6)) {
+			cell_network_ip6(n, &p4, &want);
+			return cell_error_set(err, "--ip6 %s does not go with --ip %s (its IPv6 address is %s)", ip6, ip,
+					      cell_prefix_str(&want, false, b, sizeof(b)));
+		}
+		p4 = from6;
+	}
+	p4.len = n->subnet.len;
+	uint32_t v = cell_prefix_v4(&p4), net = cell_prefix_v4(&n->subnet);
+	uint32_t bcast = net | (0xffffffffu >> n->subnet.len);
+	const char *flag = ip ? "--ip" : "--ip6", *val = ip ? ip : ip6;
+	if (!cell_prefix_contains(&n->subnet, &p4) || v == net || v == bcast)
+		return cell_error_set(err, "%s %s is not a host address of network `%s` (%s)", flag, val, n->name, a);
+	if (v == cell_prefix_v4(&n->gateway))
+		return cell_error_set(err, "%s %s is the gateway of network `%s`", flag, val, n->name);
+	if (cell_lease_list(root, n->name, &all, &n_all, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_all; i++)
+		if (cell_prefix_v4(&all[i].ip) == v) {
+			net_error(err, EADDRINUSE, "%s %s is already leased to container `%.12s` in network `%s`", flag,
+				  val, all[i].container, n->name);
+			goto out;
+		}
+	*ret_ip4 = xstrdup(cell_prefix_str(&p4, false, b, sizeof(b)));
+	r = 0;
+out:
+	cell_lease_list_free(all, n_all);
+	return r;
 }

@@ -149,6 +149,12 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 
 char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, cell_error **err)
 {
+	return cell_net_resolv_opts(host_resolv_path, dns, search, NULL, err);
+}
+
+char *cell_net_resolv_opts(const char *host_resolv_path, char **dns, char **search, char **options,
+			   cell_error **err)
+{
 	_cleanup_free_ char *host = NULL;
 	char *s = NULL;
 	size_t len = 0;
@@ -180,9 +186,16 @@ char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, c
 				if (!have_search)
 					fprintf(f, "%s\n", line);
 			} else if (strncmp(line, "options", 7) == 0) {
-				fprintf(f, "%s\n", line);
+				if (!(options && *options))
+					fprintf(f, "%s\n", line);
 			}
 		}
+	}
+	if (options && *options) {
+		fprintf(f, "options");
+		for (char **it = options; *it; it++)
+			fprintf(f, " %s", *it);
+		fprintf(f, "\n");
 	}
 	fclose(f);
 	(void)err;

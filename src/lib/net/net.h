@@ -328,6 +328,21 @@ int cell_net_none(pid_t pid, cell_error **err);
  * already gone: the kernel did it). */
 int cell_net_phys_attach(pid_t pid, const char *hostif, cell_error **err);
 int cell_net_phys_detach(pid_t pid, const char *hostif, cell_error **err);
+/* What an engine container holds beyond leases: phys:HOSTIF moved in (its
+ * netns kept alive by a bind mount under <root>/netstate, so even a dummy
+ * survives the container's death) and --netns-name NAME (/run/netns/NAME).
+ * Recorded in <root>/netstate/<id>.json first; cell_net_unhold() gives the
+ * interface back and removes the name (idempotent, also after a crash);
+ * cell_net_prune_leases() does it for containers whose process is gone. */
+int cell_net_hold(const char *root, const char *container_id, pid_t pid, const char *phys,
+		  const char *netns_name, cell_error **err);
+int cell_net_unhold(const char *root, const char *container_id, cell_error **err);
+/* Check --ip / --ip6 against a network before anything is created: in the
+ * subnet, not its gateway, not leased. --ip6 alone gives the IPv4 address it
+ * goes with (cell's IPv6 address is subnet6 + the IPv4 host part): *ret_ip4
+ * (caller frees) is the address to ask cell_net_attach for, or NULL. */
+int cell_net_check_ip(const char *root, const char *network, const char *ip, const char *ip6, char **ret_ip4,
+		      cell_error **err);
 
 /* /etc/hosts for a container: localhost lines, its own name, every other
  * container of the same network (by hostname and aliases), extra lines
@@ -337,5 +352,8 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 /* /etc/resolv.conf: `dns` servers when given, else the host's nameservers
  * minus loopback ones (unreachable from a netns), else none. Caller frees. */
 char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, cell_error **err);
+/* The same with Docker's --dns-option lines (they replace the host's options). */
+char *cell_net_resolv_opts(const char *host_resolv_path, char **dns, char **search, char **options,
+			   cell_error **err);
 
 #endif
