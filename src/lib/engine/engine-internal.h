@@ -73,4 +73,9 @@ int engine_launch_piped(struct cell_engine *e, const char *id, pid_t *ret_pid, i
 			cell_error **err);
 int engine_pump_foreground(struct cell_engine *e, const char *id, pid_t pid, int out, int errfd);
 
+/* attach.c: runs a foreground `run -t` through a monitor with us attached;
+ * false when this container is not run that way (then nothing was done),
+ * else *ret is the result (0 or -1) and *ret_status Docker's exit status. */
+bool engine_run_monitored(struct cell_engine *e, const char *id, int *ret_status, int *ret, cell_error **err);
+
 #endif

@@ -30,6 +30,7 @@
 #include "runtime/state.h"
 #include "runtime/tty.h"
 #include "util.h"
+#include "volume.h"
 
 
 static json_object *state_obj(json_object *rec)
@@ -319,6 +320,9 @@ int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell
 	if (rm_rf(cdir, err) < 0)
 		return cell_error_wrap(err, "remove container `%.12s`", id);
 	engine_name_release(e, name, id);
+	/* Docker: a --rm container takes its anonymous volumes with it */
+	if (json_object_get_boolean(json_object_object_get(json_object_object_get(rec, "HostConfig"), "AutoRemove")))
+		engine_volumes_release_anonymous(e, rec);
 	return 0;
 }
 
@@ -525,6 +529,11 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 {
 	json_object *rec = NULL;
 	*ret_status = 125;
+	/* with a tty, the container runs under a monitor and we attach to it,
+	 * so that Ctrl-P Ctrl-Q can leave it running (attach.c) */
+	int mr;
+	if (engine_run_monitored(e, id, ret_status, &mr, err))
+		return mr;
 	if (cell_ctr_load(e, id, &rec, err) < 0)
 		return -1;
 	int r = check_startable(rec, id, err);
