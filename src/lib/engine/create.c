@@ -14,6 +14,7 @@
 #include "json.h"
 #include "net/net.h"
 #include "util.h"
+#include "volume.h"
 
 
 static json_object *jstrv(char **v)
@@ -253,7 +254,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", bundle);
 	_cleanup_free_ char *rootfs = NULL;
 	bool named = false, made_dir = false, mounted = false;
-	int lfd = -1;
+	int lfd = -1, vlock = -1;
+	json_object *vols = NULL;
+	char **vol_created = NULL;
 	int r = -1;
 
 	if (check_request(req, &c, err) < 0)
@@ -332,11 +335,15 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	if (write_etc_files(cdir, sp.hostname, sp.network, err) < 0)
 		goto out;
+	/* volumes: made and filled now that the image's content is mounted */
+	if (engine_volumes_resolve(e, sp.doc, rootfs, img->config.volumes, &vols, &vol_created, &vlock, err) < 0)
+		goto out;
 	const char *text = cj_to_string(sp.doc, false);
 	if (write_file_atomic(cfg, text, strlen(text), 0600, err) < 0)
 		goto out;
 	rec = build_record(req, img, id, name, cdir, &sp, &c, labels);
 	labels = NULL;
+	engine_volumes_record(rec, vols);
 	r = engine_record_write(e, id, rec, err);
 	if (r == 0)
 		*ret_id = TAKE_PTR(id);
@@ -349,7 +356,11 @@ out:
 			cell_error_free(&x);
 		if (named)
 			engine_name_release(e, name, id);
+		engine_volumes_undo(e, vol_created);
 	}
+	safe_close(vlock);
+	strv_free(vol_created);
+	json_object_put(vols);
 	safe_close(lfd);
 	json_object_put(rec);
 	json_object_put(labels);

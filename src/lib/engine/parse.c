@@ -208,8 +208,7 @@ static json_object *bind_mount(const char *src, const char *dst, bool ro)
 static int host_path(const char *flag, const char *whole, const char *src, char **ret, cell_error **err)
 {
 	if (src[0] != '/')
-		return cell_error_set(err, "invalid %s `%s`: the host path `%s` must be absolute "
-				      "(named volumes are not supported yet)", flag, whole, src);
+		return cell_error_set(err, "invalid %s `%s`: the host path `%s` must be absolute", flag, whole, src);
 	char *real = realpath(src, NULL);
 	if (!real)
 		return cell_error_errno(err, errno, "invalid %s `%s`: host path `%s`", flag, whole, src);
@@ -217,30 +216,90 @@ static int host_path(const char *flag, const char *whole, const char *src, char 
 	return 0;
 }
 
+/* A volume mount as engine_volumes_resolve() (volume.c) expects it: type
+ * "volume", source the name ("" for an anonymous one), "nocopy" among the
+ * options when the image's content must not be copied in. */
+static json_object *volume_mount(const char *name, const char *dst, bool ro, bool nocopy)
+{
+	char *opts[] = { "rbind", ro ? "ro" : "rw", "rprivate", nocopy ? "nocopy" : NULL, NULL };
+	json_object *m = json_object_new_object();
+	json_object_object_add(m, "destination", json_object_new_string(dst));
+	json_object_object_add(m, "type", json_object_new_string("volume"));
+	json_object_object_add(m, "source", json_object_new_string(name ? name : ""));
+	json_object_object_add(m, "options", strv_json(opts));
+	return m;
+}
+
+/* Docker's volume name rule, at least two characters. */
+static bool volume_name_ok(const char *s)
+{
+	return strlen(s) >= 2 && cell_name_valid(s);
+}
+
+static int volume_opts(const char *s, char *opt, bool *ro, bool *nocopy, cell_error **err)
+{
+	for (char *save = NULL, *t = strtok_r(opt, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (streq(t, "ro"))
+			*ro = true;
+		else if (streq(t, "rw"))
+			*ro = false;
+		else if (streq(t, "nocopy"))
+			*nocopy = true;
+		else if (!streq(t, "z") && !streq(t, "Z") && !streq(t, "rprivate") && !streq(t, "private"))
+			return cell_error_set(err, "invalid -v `%s`: unknown option `%s` (ro, rw or nocopy)", s, t);
+	}
+	return 0;
+}
+
+static bool volume_opts_valid(const char *opt)
+{
+	_cleanup_free_ char *copy = xstrdup(opt);
+	bool ro = false, nocopy = false;
+	cell_error *x = NULL;
+	int r = volume_opts(opt, copy, &ro, &nocopy, &x);
+	cell_error_free(&x);
+	return r == 0 && *opt;
+}
+
 int cell_volume_parse(const char *s, json_object **ret, cell_error **err)
 {
 	_cleanup_free_ char *copy = xstrdup(s);
+	bool ro = false, nocopy = false;
 	char *dst = strchr(copy, ':');
-	if (!dst)
-		return cell_error_set(err, "invalid -v `%s`: expected host-path:container-path[:ro]", s);
+	/* Docker: `-v /ctr` and `-v /ctr:ro` are anonymous volumes */
+	if (!dst || (copy[0] == '/' && dst[1] != '/' && !strchr(dst + 1, ':') && volume_opts_valid(dst + 1))) {
+		if (dst) {
+			*dst++ = 0;
+			if (volume_opts(s, dst, &ro, &nocopy, err) < 0)
+				return -1;
+		}
+		if (copy[0] != '/')
+			return cell_error_set(err, "invalid -v `%s`: expected host-path:container-path[:ro], "
+					      "volume:container-path[:ro] or an absolute container path", s);
+		*ret = volume_mount(NULL, copy, ro, nocopy);
+		return 0;
+	}
 	*dst++ = 0;
 	char *opt = strchr(dst, ':');
-	bool ro = false;
 	if (opt) {
 		*opt++ = 0;
-		for (char *save = NULL, *t = strtok_r(opt, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			if (streq(t, "ro"))
-				ro = true;
-			else if (streq(t, "rw"))
-				ro = false;
-			else if (!streq(t, "z") && !streq(t, "Z") && !streq(t, "rprivate") && !streq(t, "private"))
-				return cell_error_set(err, "invalid -v `%s`: unknown option `%s` (ro or rw)", s, t);
-		}
+		if (volume_opts(s, opt, &ro, &nocopy, err) < 0)
+			return -1;
 	}
 	if (!*copy || !*dst)
 		return cell_error_set(err, "invalid -v `%s`: expected host-path:container-path[:ro]", s);
 	if (dst[0] != '/')
 		return cell_error_set(err, "invalid -v `%s`: the container path `%s` must be absolute", s, dst);
+	/* Docker's rule: a source without a slash is a volume name */
+	if (!strchr(copy, '/')) {
+		if (!volume_name_ok(copy))
+			return cell_error_set(err, "invalid -v `%s`: `%s` is not a valid volume name "
+					      "([a-zA-Z0-9][a-zA-Z0-9_.-]+; a host path must be absolute)", s, copy);
+		*ret = volume_mount(copy, dst, ro, nocopy);
+		return 0;
+	}
+	if (nocopy)
+		return cell_error_set(err, "invalid -v `%s`: nocopy applies to volumes, not host paths", s);
 	_cleanup_free_ char *src = NULL;
 	if (host_path("-v", s, copy, &src, err) < 0)
 		return -1;
@@ -252,7 +311,7 @@ int cell_mount_flag_parse(const char *s, json_object **ret, cell_error **err)
 {
 	_cleanup_free_ char *copy = xstrdup(s);
 	const char *type = "volume", *src = NULL, *dst = NULL, *size = NULL, *mode = NULL;
-	bool ro = false;
+	bool ro = false, nocopy = false;
 	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(t, '=');
 		if (v)
@@ -271,6 +330,8 @@ int cell_mount_flag_parse(const char *s, json_object **ret, cell_error **err)
 			mode = v;
 		else if (streq(t, "bind-propagation") && v)
 			;
+		else if (streq(t, "volume-nocopy"))
+			nocopy = !v || streq(v, "true") || streq(v, "1");
 		else
 			return cell_error_set(err, "invalid --mount `%s`: unknown field `%s`", s, t);
 	}
@@ -314,7 +375,15 @@ int cell_mount_flag_parse(const char *s, json_object **ret, cell_error **err)
 		*ret = m;
 		return 0;
 	}
-	return cell_error_set(err, "invalid --mount `%s`: type `%s` is not supported (bind or tmpfs)", s, type);
+	if (streq(type, "volume")) {
+		if (src && *src && !volume_name_ok(src))
+			return cell_error_set(err, "invalid --mount `%s`: `%s` is not a valid volume name "
+					      "([a-zA-Z0-9][a-zA-Z0-9_.-]+)", s, src);
+		*ret = volume_mount(src, dst, ro, nocopy);
+		return 0;
+	}
+	return cell_error_set(err, "invalid --mount `%s`: type `%s` is not supported (bind, volume or tmpfs)", s,
+			      type);
 }
 
 static const char *const all_caps[] = {
