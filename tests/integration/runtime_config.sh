@@ -115,3 +115,25 @@ is "$(cat "$HK2/out")" hooked "startContainer hook runs inside the container"
 is "$(inside '.linux.namespaces += [{"type":"cgroup"}]' cat /proc/self/cgroup | grep -vc ':/$')" 0 "cgroup namespace: every hierarchy shows the container's cgroup as /"
 # without a cgroup namespace, the cgroup mount shows the container's own cgroup (its limits)
 is "$(inside '.linux.resources.pids = {"limit": 77}' cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || inside '.linux.resources.pids = {"limit": 77}' cat /sys/fs/cgroup/pids.max)" 77 "the cgroup mount shows the container's own limits"
+# a user namespace joined by path owns the namespaces created with it (a pod
+# sharing one user namespace): they are made from inside it, and the
+# container runs as its root
+make_bundle; U=$BUNDLE; chmod 755 "$U"
+chown -R 100000:100000 "$U/rootfs"
+userns='.process.terminal = false | .linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]'
+cfg "$U" "$userns | .process.args = [\"payload\", \"sleep\", \"100\"]"
+check "create the container that owns a user namespace" -- "$RT" --root "$ROOT" create --bundle "$U" uown-$$
+upid=$("$RT" --root "$ROOT" state uown-$$ | jq -r .pid)
+cfg "$U" ".linux.namespaces = [.linux.namespaces[] | if .type == \"user\" then {\"type\":\"user\",\"path\":\"/proc/$upid/ns/user\"} else . end] | del(.linux.uidMappings, .linux.gidMappings)"
+check "create a container joining that user namespace with new mount, pid, uts, ipc, net namespaces" -- \
+	"$RT" --root "$ROOT" create --bundle "$U" ujoin-$$
+jpid=$("$RT" --root "$ROOT" state ujoin-$$ 2>/dev/null | jq -r .pid)
+is "$(readlink "/proc/$jpid/ns/user")" "$(readlink "/proc/$upid/ns/user")" "it is in the joined user namespace"
+uino=$(stat -L -c %i "/proc/$upid/ns/user")
+is "$(lsns -n -o ONS -p "$jpid" -t net | tr -d ' ')" "$uino" "its new network namespace is owned by the joined user namespace"
+is "$(lsns -n -o ONS -p "$jpid" -t mnt | tr -d ' ')" "$uino" "its new mount namespace is owned by it"
+[ "$(readlink "/proc/$jpid/ns/net")" != "$(readlink "/proc/$upid/ns/net")" ]; ok $? "and it is a new one"
+is "$(awk '/^Uid:/ {print $2}' "/proc/$jpid/status")" 100000 "it runs as the user namespace's root (host uid 100000)"
+is "$(awk -F: '$2 == "pids" {print $3}' "/proc/$jpid/cgroup" | grep -c "ujoin-$$")" 1 "it was moved into its own cgroup"
+check "delete both" -- "$RT" --root "$ROOT" delete --force ujoin-$$
+check "... and the owner" -- "$RT" --root "$ROOT" delete --force uown-$$

@@ -244,8 +244,78 @@ static uint64_t clone_flags(const struct cell_spec *s)
 	return f;
 }
 
+/* A user namespace joined by path owns new namespaces only if they are
+ * made from inside it, but joining it would cost us our capabilities on the
+ * host (cgroups, netlink, state). So a short-lived child joins it and clones
+ * the init with CLONE_PARENT: the init is still our child, and its new
+ * namespaces are owned by the joined user namespace (runc's nsexec stages
+ * do the same). The cgroup is joined afterwards: inside that user
+ * namespace the child may not write to the host's cgroup.procs. */
+static pid_t clone_init_in_userns(struct creation *c, cell_error **err)
+{
+	struct {
+		pid_t pid;
+		int err;
+		bool joined;
+	} r = { 0 };
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cell_error_errno(err, errno, "create a pipe to clone the init in a joined user namespace");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t mid = fork();
+	if (mid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return cell_error_errno(err, e, "fork to join user namespace `%s`", c->spec->ns[CELL_NS_USER].path);
+	}
+	if (mid == 0) {
+		close(p[0]);
+		if (setns(c->ns_fds[CELL_NS_USER], CLONE_NEWUSER) < 0) {
+			r.err = errno;
+		} else {
+			r.joined = true;
+			/* the init must not try to join it again */
+			c->ns_fds[CELL_NS_USER] = safe_close(c->ns_fds[CELL_NS_USER]);
+			struct clone_args args = { .flags = clone_flags(c->spec) | CLONE_PARENT };
+			r.pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+			if (r.pid == 0) {
+				close(p[1]);
+				return 0;	/* the init */
+			}
+			if (r.pid < 0)
+				r.err = errno;
+		}
+		ssize_t n = write(p[1], &r, sizeof(r));
+		_exit(n == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(p[1]);
+	ssize_t n;
+	do
+		n = read(p[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r))
+		return cell_error_set(err, "the child that joins user namespace `%s` died",
+				      c->spec->ns[CELL_NS_USER].path);
+	if (!r.joined)
+		return cell_error_errno(err, r.err, "join user namespace `%s`", c->spec->ns[CELL_NS_USER].path);
+	if (r.pid < 0)
+		return cell_error_errno(err, r.err, "clone the container init into new namespaces inside user "
+					"namespace `%s`", c->spec->ns[CELL_NS_USER].path);
+	c->pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
+	c->cloned_into_cgroup = false;
+	return r.pid;
+}
+
 static pid_t clone_init(struct creation *c, cell_error **err)
 {
+	if (c->ns_fds[CELL_NS_USER] >= 0 && clone_flags(c->spec) != 0)
+		return clone_init_in_userns(c, err);
 	struct clone_args args = {
 		.flags = clone_flags(c->spec) | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)&c->pidfd,

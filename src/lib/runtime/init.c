@@ -187,8 +187,11 @@ void cell_init_main(struct cell_init_ctx *c)
 		_exit(1);
 	if (join_namespaces(c, &err) < 0)
 		die(c, &err, false);
-	if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
-		cell_error_errno(&err, errno, "become root in the new user namespace (are uid and gid 0 mapped?)");
+	/* in a user namespace, new or joined, be its root for the setup: files
+	 * made by a host uid it does not map would fail with EOVERFLOW */
+	if (c->spec->ns[CELL_NS_USER].enabled && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		cell_error_errno(&err, errno, "become root in the %s user namespace (are uid and gid 0 mapped?)",
+				 c->new_userns ? "new" : "joined");
 		die(c, &err, false);
 	}
 	if (set_names(s, &err) < 0)
