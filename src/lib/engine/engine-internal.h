@@ -12,6 +12,7 @@ struct engine_spec {
 	char *hostname;
 	char **entrypoint, **cmd, **env;
 	const char *network;		/* "none", "host", "bridge" or a network name */
+	char **networks;		/* every network, the first is `network` (owned) */
 };
 
 int engine_spec_build(const struct cell_run_request *req, const struct cell_image *img, const char *id,

@@ -7,6 +7,7 @@
  * resolved later by engine_spec_set_user(), once the rootfs is mounted and
  * its /etc/passwd can be read. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -19,6 +20,7 @@
 #include "engine-internal.h"
 #include "image/image.h"
 #include "json.h"
+#include "net/net.h"
 #include "util.h"
 
 /* The default seccomp profile (seccomp.c); build with 0 to leave containers
@@ -324,6 +326,151 @@ static int secopts_parse(const struct cell_run_request *req, struct secopts *s, 
 	return 0;
 }
 
+/* ---- network flags ---- */
+
+static bool net_is_container(const char *m)
+{
+	return strncmp(m, "container:", 10) == 0;
+}
+
+static bool net_is_phys(const char *m)
+{
+	return strncmp(m, "phys:", 5) == 0;
+}
+
+/* none, host, container:X, phys:IF: a network namespace not of cell's networks */
+static bool net_special(const char *m)
+{
+	return streq(m, "none") || streq(m, "host") || net_is_container(m) || net_is_phys(m);
+}
+
+static bool ip_ok(const char *s)
+{
+	unsigned char b[16];
+	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+/* a host or domain name: letters, digits, '-', '_', '.' */
+static bool dns_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+			return false;
+	return true;
+}
+
+/* Every --network (each may be "a,b") into one list; the special modes alone. */
+static int networks_parse(const struct cell_run_request *req, char ***ret, cell_error **err)
+{
+	char *one[] = { (char *)(req->network ? req->network : "bridge"), NULL };
+	char **src = req->networks && req->networks[0] ? req->networks : one;
+	_cleanup_strv_ char **v = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+
+	for (size_t i = 0; src[i]; i++) {
+		_cleanup_free_ char *copy = xstrdup(src[i]);
+		size_t len = strlen(copy);
+		char *save = NULL;
+		if (!len || copy[0] == ',' || copy[len - 1] == ',' || strstr(copy, ",,"))
+			return cell_error_set(err, "invalid --network `%s`: an empty network name", src[i]);
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if ((net_is_container(t) && !t[10]) || (net_is_phys(t) && (!t[5] || strlen(t + 5) >= 16 ||
+			    strchr(t + 5, '/') || strchr(t + 5, ':'))) || (!net_special(t) && strchr(t, '/')))
+				return cell_error_set(err, "invalid --network `%s`: expected bridge, none, host, "
+						      "container:NAME|ID, phys:HOSTIF or a network name", t);
+			for (size_t j = 0; j < n; j++)
+				if (streq(v[j], t))
+					return cell_error_set(err, "invalid --network: `%s` is given twice", t);
+			v = realloc(v, (n + 2) * sizeof(char *));
+			if (!v)
+				abort();
+			v[n++] = xstrdup(t);
+			v[n] = NULL;
+		}
+	}
+	for (size_t i = 0; n > 1 && i < n; i++)
+		if (net_special(v[i]))
+			return cell_error_set(err, "--network %s cannot be combined with other networks", v[i]);
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+static int net_conflict(const char *flag, const char *mode, const char *why, cell_error **err)
+{
+	return cell_error_set(err, "conflicting options: %s and --network %s (%s)", flag, mode, why);
+}
+
+/* Which flags go with which mode, and the syntax of each value. */
+static int net_flags_check(const struct cell_run_request *req, char **nets, cell_error **err)
+{
+	const char *m = nets[0];
+	bool container = net_is_container(m), host = streq(m, "host");
+	bool ports = req->publish && req->publish[0];
+	const struct { const char *flag; bool given; } cell_only[] = {
+		{ "--ip", req->ip }, { "--ip6", req->ip6 }, { "--mac-address", req->mac_address },
+		{ "--network-alias", req->network_aliases && req->network_aliases[0] },
+	}, own_ns[] = {
+		{ "--hostname", req->hostname }, { "--dns", req->dns && req->dns[0] },
+		{ "--dns-search", req->dns_search && req->dns_search[0] },
+		{ "--dns-option", req->dns_options && req->dns_options[0] },
+		{ "--add-host", req->add_hosts && req->add_hosts[0] }, { "--netns-name", req->netns_name },
+	};
+	uint8_t mac[6];
+
+	if ((ports || req->publish_all) && net_special(m))
+		return cell_error_set(err, "%s cannot publish ports with --network %s", ports ? "-p" : "-P", m);
+	for (size_t i = 0; net_special(m) && i < ARRAY_SIZE(cell_only); i++)
+		if (cell_only[i].given)
+			return net_conflict(cell_only[i].flag, m, "it needs a network of cell's: bridge or a network name",
+					    err);
+	for (size_t i = 0; container && i < ARRAY_SIZE(own_ns); i++)
+		if (own_ns[i].given)
+			return net_conflict(own_ns[i].flag, m, "the container shares the other one's network namespace, "
+					    "hostname and /etc files", err);
+	if (host) {
+		for (size_t i = 1; i < ARRAY_SIZE(own_ns); i++)
+			if (own_ns[i].given && !streq(own_ns[i].flag, "--add-host"))
+				return net_conflict(own_ns[i].flag, m, "the host's own network namespace and resolv.conf "
+						    "are used", err);
+	}
+	if (req->ip && (strchr(req->ip, '/') || !ip_ok(req->ip) || strchr(req->ip, ':')))
+		return cell_error_set(err, "invalid --ip `%s`: expected an IPv4 address", req->ip);
+	if (req->ip6 && (strchr(req->ip6, '/') || !ip_ok(req->ip6) || !strchr(req->ip6, ':')))
+		return cell_error_set(err, "invalid --ip6 `%s`: expected an IPv6 address", req->ip6);
+	if (req->mac_address && (cell_mac_parse(req->mac_address, mac) < 0 || (mac[0] & 1) ||
+				 !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5])))
+		return cell_error_set(err, "invalid --mac-address `%s`: expected a unicast MAC xx:xx:xx:xx:xx:xx",
+				      req->mac_address);
+	for (char **it = req->dns; it && *it; it++)
+		if (!ip_ok(*it))
+			return cell_error_set(err, "invalid --dns `%s`: expected an IP address", *it);
+	for (char **it = req->dns_search; it && *it; it++)
+		if (!streq(*it, ".") && !dns_name_ok(*it))
+			return cell_error_set(err, "invalid --dns-search `%s`: expected a domain name", *it);
+	for (char **it = req->dns_options; it && *it; it++)
+		if (!**it || strpbrk(*it, " \t\n"))
+			return cell_error_set(err, "invalid --dns-option `%s`: one option without spaces (ndots:2)", *it);
+	for (char **it = req->add_hosts; it && *it; it++) {
+		/* NAME:IP or NAME=IP, the IP possibly IPv6 (split at the first) */
+		size_t k = strcspn(*it, ":=");
+		_cleanup_free_ char *name = strndup(*it, k);
+		const char *ip = (*it)[k] ? *it + k + 1 : "";
+		if (!dns_name_ok(name) || (!streq(ip, "host-gateway") && !ip_ok(ip)))
+			return cell_error_set(err, "invalid --add-host `%s`: expected NAME:IP (IP an address or "
+					      "host-gateway)", *it);
+	}
+	for (char **it = req->network_aliases; it && *it; it++)
+		if (!dns_name_ok(*it))
+			return cell_error_set(err, "invalid --network-alias `%s`: expected a host name", *it);
+	if (req->netns_name && (!*req->netns_name || strlen(req->netns_name) > 200 || strchr(req->netns_name, '/') ||
+				streq(req->netns_name, ".") || streq(req->netns_name, "..")))
+		return cell_error_set(err, "invalid --netns-name `%s`: 1-200 characters without '/'", req->netns_name);
+	return 0;
+}
+
 /* ---- the whole document ---- */
 
 static const char *const masked_paths[] = {
@@ -396,6 +543,14 @@ static json_object *namespaces(const char *network)
 	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
 		if (streq(ns[i], "network") && streq(network, "host"))
 			continue;
+		/* container:X joins X's netns: the path is set at each start (X's pid) */
+		if (streq(ns[i], "network") && net_is_container(network)) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "type", json_object_new_string("network"));
+			json_object_object_add(o, "path", json_object_new_string(""));
+			json_object_array_add(a, o);
+			continue;
+		}
 		/* Docker's default: a private cgroup namespace on cgroup v2 only */
 		if (streq(ns[i], "cgroup") && access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
 			continue;
@@ -444,15 +599,14 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	_cleanup_strv_ char **env = NULL, **caps = NULL, **ep = NULL, **cmd = NULL;
 	json_object *resources = NULL, *rlimits = NULL, *mounts = NULL;
 	struct secopts sec = { 0 };
-	const char *network = req->network ? req->network : "bridge";
+	_cleanup_strv_ char **nets = NULL;
+	const char *network;
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", cdir);
 	_cleanup_free_ char *cgpath = xasprintf("/cell/%s", id);
 
-	if (!*network || strchr(network, '/') || strncmp(network, "container:", 10) == 0)
-		return cell_error_set(err, "invalid --network `%s`: expected none, host, bridge or a network name",
-				      network);
-	if (req->publish && req->publish[0] && (streq(network, "none") || streq(network, "host")))
-		return cell_error_set(err, "-p cannot publish ports with --network %s", network);
+	if (networks_parse(req, &nets, err) < 0 || net_flags_check(req, nets, err) < 0)
+		return -1;
+	network = nets[0];
 	_cleanup_free_ char *init_bin = NULL;
 	if (req->init && engine_init_find(&init_bin, err) < 0)
 		return -1;
@@ -590,6 +744,7 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	ret->cmd = TAKE_PTR(cmd);
 	ret->env = TAKE_PTR(env);
 	ret->network = network;
+	ret->networks = TAKE_PTR(nets);
 	json_object_put(sec.seccomp);
 	return 0;
 fail:
@@ -607,6 +762,7 @@ void engine_spec_clear(struct engine_spec *s)
 	strv_free(s->entrypoint);
 	strv_free(s->cmd);
 	strv_free(s->env);
+	strv_free(s->networks);
 	memset(s, 0, sizeof(*s));
 }
 
