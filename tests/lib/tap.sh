@@ -54,7 +54,7 @@ fails() {	# description -- command...   (passes when the command fails)
 	local out; _capture "$@"; local rc=$?
 	[ $rc != 0 ]; ok $? "$d"
 	[ $rc != 0 ] || printf '#   %s\n' "command unexpectedly succeeded: $*" "$out" | head -20
-	LAST_OUT=$out
+	LAST_OUT=$out LAST_RC=$rc
 	return 0
 }
 is() {	# got want description
