@@ -72,22 +72,38 @@ static json_object *mounts_json(json_object *spec_mounts)
 	return a;
 }
 
-static int write_etc_files(const char *cdir, const char *hostname, const char *network, cell_error **err)
+static int write_etc_files(const char *cdir, const char *hostname, const char *network,
+			   const struct cell_run_request *req, char **add_hosts, cell_error **err)
 {
 	_cleanup_free_ char *hn = xasprintf("%s/hostname", cdir);
 	_cleanup_free_ char *hs = xasprintf("%s/hosts", cdir);
 	_cleanup_free_ char *rc = xasprintf("%s/resolv.conf", cdir);
 	_cleanup_free_ char *hn_text = xasprintf("%s\n", hostname);
-	_cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-					       "127.0.1.1\t%s\n", hostname);
+	_cleanup_free_ char *hosts = NULL;
 	_cleanup_free_ char *resolv = NULL;
 	cell_error *x = NULL;
+	{
+		char *s = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&s, &len);
+		fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
+		/* NAME:IP (attach rewrites the file with them on a network of cell's) */
+		for (char **it = add_hosts; it && *it; it++) {
+			const char *colon = strchr(*it, ':');
+			if (colon && colon[1])
+				fprintf(f, "%s\t%.*s\n", colon + 1, (int)(colon - *it), *it);
+		}
+		fclose(f);
+		hosts = s;
+	}
+	bool dns = (req->dns && *req->dns) || (req->dns_search && *req->dns_search) ||
+		   (req->dns_options && *req->dns_options);
 	if (streq(network, "host")) {
 		if (read_file("/etc/resolv.conf", &resolv, NULL, &x) < 0)
 			cell_error_free(&x);
-	} else if (engine_net_attached(network)) {
+	} else if (engine_net_attached(network) || strncmp(network, "phys:", 5) == 0 || dns) {
 		/* the host's servers minus loopback ones, unreachable from a netns */
-		resolv = cell_net_resolv("/etc/resolv.conf", NULL, NULL, &x);
+		resolv = cell_net_resolv_opts("/etc/resolv.conf", req->dns, req->dns_search, req->dns_options, &x);
 		cell_error_free(&x);
 	}
 	if (!resolv)
@@ -97,6 +113,174 @@ static int write_etc_files(const char *cdir, const char *hostname, const char *n
 	    write_file_atomic(rc, resolv, strlen(resolv), 0644, err) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- network parts: checks, the other container of container:X, the record ---- */
+
+/* --add-host lines for the hosts file, host-gateway replaced by gw (NULL: refused). */
+static int add_hosts_resolve(char **in, const char *gw, const char *mode, char ***ret, cell_error **err)
+{
+	size_t n = strv_len(in);
+	_cleanup_strv_ char **v = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strcspn(in[i], ":=");
+		const char *ip = in[i][k] ? in[i] + k + 1 : "";
+		if (streq(ip, "host-gateway")) {
+			if (!gw)
+				return cell_error_set(err, "--add-host %s: host-gateway needs a network of cell's (the "
+						      "container runs with --network %s)", in[i], mode);
+			ip = gw;
+		}
+		v[i] = xasprintf("%.*s:%s", (int)k, in[i], ip);
+	}
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+struct net_checked {
+	char *ip4;		/* --ip, or the IPv4 address --ip6 goes with */
+	char *target;		/* container:X: X's id */
+	char **add_hosts;	/* resolved, NAME:IP */
+};
+
+static void net_checked_clear(struct net_checked *c)
+{
+	free(c->ip4);
+	free(c->target);
+	strv_free(c->add_hosts);
+}
+
+/* container:X: X's netns (the path set at each start), hostname and /etc files. */
+static int join_container(struct cell_engine *e, const char *ref, struct engine_spec *sp, struct net_checked *c,
+			  cell_error **err)
+{
+	json_object *trec = NULL;
+	if (cell_ctr_lookup(e, ref, &c->target, err) < 0)
+		return cell_error_wrap(err, "--network container:%s", ref);
+	if (engine_record_read(e, c->target, &trec, err) < 0)
+		return cell_error_wrap(err, "--network container:%s", ref);
+	const char *hn = json_object_get_string(json_object_object_get(json_object_object_get(trec, "Config"),
+								       "Hostname"));
+	if (hn && *hn) {
+		free(sp->hostname);
+		sp->hostname = xstrdup(hn);
+		json_object_object_add(sp->doc, "hostname", json_object_new_string(hn));
+	}
+	json_object_put(trec);
+	_cleanup_free_ char *tdir = cell_ctr_dir(e, c->target);
+	json_object *mounts = json_object_object_get(sp->doc, "mounts");
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		const char *dst = json_object_get_string(json_object_object_get(m, "destination"));
+		if (dst && (streq(dst, "/etc/hostname") || streq(dst, "/etc/hosts") || streq(dst, "/etc/resolv.conf"))) {
+			_cleanup_free_ char *src = xasprintf("%s/%s", tdir, dst + 5);
+			json_object_object_add(m, "source", json_object_new_string(src));
+		}
+	}
+	/* the record names X by its id, as Docker's NetworkMode does */
+	free(sp->networks[0]);
+	sp->networks[0] = xasprintf("container:%s", c->target);
+	sp->network = sp->networks[0];
+	return 0;
+}
+
+static int net_check(struct cell_engine *e, const struct cell_run_request *req, struct engine_spec *sp,
+		     struct net_checked *c, cell_error **err)
+{
+	const char *first = sp->networks[0];
+	const char *gw = NULL;
+	char gwbuf[64];
+
+	if (strncmp(first, "container:", 10) == 0)
+		return join_container(e, first + 10, sp, c, err);
+	if (strncmp(first, "phys:", 5) == 0) {
+		_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+		struct cell_link l;
+		if (cell_nl_open(-1, &nl, err) < 0)
+			return -1;
+		int idx = cell_link_index(nl, first + 5, err);
+		if (idx < 0)
+			return -1;
+		if (idx == 0)
+			return cell_error_set(err, "--network %s: no interface `%s` on the host", first, first + 5);
+		if (cell_link_get(nl, first + 5, &l, err) < 0)
+			return -1;
+		if (streq(first + 5, "lo") || streq(l.kind, "bridge"))
+			return cell_error_set(err, "--network %s: a %s cannot be given to a container", first,
+					      streq(first + 5, "lo") ? "loopback" : "bridge");
+	}
+	for (char **it = sp->networks; engine_net_attached(first) && *it; it++) {
+		struct cell_network *net = NULL;
+		if (streq(*it, "bridge") || streq(*it, "default"))
+			continue;
+		if (cell_network_load(e->root, *it, &net, err) < 0) {
+			cell_error_free(err);
+			return cell_error_set(err, "network `%s` not found (create it with `cell network create`)", *it);
+		}
+		cell_network_free(net);
+	}
+	if (engine_net_attached(first)) {
+		if (cell_net_check_ip(e->root, engine_net_name(first), req->ip, req->ip6, &c->ip4, err) < 0)
+			return -1;
+		struct cell_network *net = NULL;
+		if (req->add_hosts && !streq(engine_net_name(first), CELL_DEFAULT_NETWORK) &&
+		    cell_network_load(e->root, engine_net_name(first), &net, err) == 0) {
+			gw = cell_prefix_str(&net->gateway, false, gwbuf, sizeof(gwbuf));
+			cell_network_free(net);
+		} else if (req->add_hosts) {
+			cell_error_free(err);
+			gw = "";	/* cell0's, known once attached */
+		}
+	} else if (streq(first, "host")) {
+		gw = "127.0.0.1";
+	}
+	if (add_hosts_resolve(req->add_hosts, gw, first, &c->add_hosts, err) < 0)
+		return -1;
+	if (req->netns_name) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", CELL_NETNS_DIR, req->netns_name);
+		if (access(p, F_OK) == 0)
+			return cell_error_set(err, "--netns-name %s: the name is in use (%s exists)", req->netns_name, p);
+	}
+	return 0;
+}
+
+/* What attach_network reads at every start, in Docker's places. */
+static void net_record(json_object *rec, const struct cell_run_request *req, const struct cell_image *img,
+		       const struct engine_spec *sp, const struct net_checked *c)
+{
+	json_object *hc = json_object_object_get(rec, "HostConfig"), *cfg = json_object_object_get(rec, "Config");
+	json_object *empty = json_object_new_array();
+	json_object_object_add(hc, "Dns", req->dns ? jstrv(req->dns) : json_object_get(empty));
+	json_object_object_add(hc, "DnsSearch", req->dns_search ? jstrv(req->dns_search) : json_object_get(empty));
+	json_object_object_add(hc, "DnsOptions", req->dns_options ? jstrv(req->dns_options) : json_object_get(empty));
+	json_object_object_add(hc, "ExtraHosts", req->add_hosts ? jstrv(req->add_hosts) : json_object_get(empty));
+	json_object_put(empty);
+	json_object_object_add(hc, "PublishAllPorts", json_object_new_boolean(req->publish_all));
+	json_object_object_add(hc, "NetnsName", json_object_new_string(req->netns_name ? req->netns_name : ""));
+	json_object *exp = json_object_new_object();
+	for (char **it = img->config.exposed_ports; it && *it; it++)
+		json_object_object_add(exp, *it, json_object_new_object());
+	json_object_object_add(cfg, "ExposedPorts", exp);
+	/* one endpoint per network, in order; the flags go to the first */
+	json_object *eps = json_object_new_object();
+	for (size_t i = 0; engine_net_attached(sp->network) && sp->networks[i]; i++) {
+		json_object *ep = json_object_new_object(), *ipam = json_object_new_object();
+		json_object *aliases = json_object_new_array();
+		if (i == 0) {
+			json_object_object_add(ipam, "IPv4Address", json_object_new_string(c->ip4 ? c->ip4 : ""));
+			json_object_object_add(ipam, "IPv6Address", json_object_new_string(req->ip6 ? req->ip6 : ""));
+			for (char **it = req->network_aliases; it && *it; it++)
+				json_object_array_add(aliases, json_object_new_string(*it));
+		}
+		json_object_object_add(ep, "IPAMConfig", ipam);
+		json_object_object_add(ep, "Aliases", aliases);
+		json_object_object_add(ep, "MacAddress",
+				       json_object_new_string(i == 0 && req->mac_address ? req->mac_address : ""));
+		json_object_object_add(eps, sp->networks[i], ep);
+	}
+	json_object *nc = json_object_new_object();
+	json_object_object_add(nc, "EndpointsConfig", eps);
+	json_object_object_add(rec, "NetworkingConfig", nc);
 }
 
 static json_object *new_state(void)
@@ -245,6 +429,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	struct cell_store *store = NULL;
 	struct cell_image *img = NULL;
 	struct engine_spec sp = { 0 };
+	struct net_checked nc = { 0 };
 	json_object *labels = NULL, *rec = NULL;
 	_cleanup_free_ char *id = cell_id_new();
 	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
@@ -280,15 +465,8 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		if (cell_port_parse(req->publish[i], &port, err) < 0)
 			goto out;
 	}
-	if (engine_net_attached(sp.network) && !streq(sp.network, "bridge")) {
-		struct cell_network *net = NULL;
-		if (cell_network_load(e->root, sp.network, &net, err) < 0) {
-			cell_error_free(err);
-			cell_error_set(err, "network `%s` not found (create it with `cell network create`)", sp.network);
-			goto out;
-		}
-		cell_network_free(net);
-	}
+	if (net_check(e, req, &sp, &nc, err) < 0)
+		goto out;
 	if (req->name) {
 		name = xstrdup(req->name);
 		if (engine_name_reserve(e, name, id, err) < 0)
@@ -333,7 +511,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	const char *user = req->user ? req->user : img->config.user;
 	if (engine_spec_set_user(sp.doc, rootfs, user, err) < 0)
 		goto out;
-	if (write_etc_files(cdir, sp.hostname, sp.network, err) < 0)
+	if (write_etc_files(cdir, sp.hostname, sp.network, req, nc.add_hosts, err) < 0)
 		goto out;
 	/* volumes: made and filled now that the image's content is mounted */
 	if (engine_volumes_resolve(e, sp.doc, rootfs, img->config.volumes, &vols, &vol_created, &vlock, err) < 0)
@@ -344,6 +522,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	rec = build_record(req, img, id, name, cdir, &sp, &c, labels);
 	labels = NULL;
 	engine_volumes_record(rec, vols);
+	net_record(rec, req, img, &sp, &nc);
 	r = engine_record_write(e, id, rec, err);
 	if (r == 0)
 		*ret_id = TAKE_PTR(id);
@@ -365,6 +544,7 @@ out:
 	json_object_put(rec);
 	json_object_put(labels);
 	engine_spec_clear(&sp);
+	net_checked_clear(&nc);
 	cell_image_free(img);
 	cell_store_free(store);
 	free(c.restart);
