@@ -6,6 +6,7 @@
 #define CELL_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -45,6 +46,11 @@ int cmd_enter(int argc, char **argv, cell_error **err);	/* enter.c */
 int cmd_unshare(int argc, char **argv, cell_error **err);	/* unshare.c */
 int cmd_network(int argc, char **argv, cell_error **err);	/* network.c */
 int cmd_netns(int argc, char **argv, cell_error **err);	/* netns.c */
+int cmd_volume(int argc, char **argv, cell_error **err);	/* volume.c, also: */
+void cli_human_size(uint64_t b, char *buf, size_t len);	/* Docker's HumanSize: 1.5MB */
+bool cli_confirm(const char *warning);	/* prune's "Are you sure?" on stdin */
+int cmd_system(int argc, char **argv, cell_error **err);	/* system.c: df, prune */
+int cmd_info(int argc, char **argv, cell_error **err);	/* info.c */
 
 int cmd_run(int argc, char **argv, cell_error **err);	/* run.c, also create and the engine helpers below */
 int cmd_create(int argc, char **argv, cell_error **err);

@@ -49,6 +49,7 @@ static const struct cell_cmd commands[] = {
 	{ "unshare", cmd_unshare, 0, "Run a command in new namespaces (unshare), warning about the traps" },
 	{ "network", cmd_network, CMD_NEEDS_ROOT, "Manage networks (create, ls, inspect, rm, prune, diagram)" },
 	{ "netns", cmd_netns, CMD_NEEDS_ROOT, "Named network namespaces in /run/netns, as `ip netns`" },
+	{ "volume", cmd_volume, CMD_NEEDS_ROOT, "Manage volumes (create, ls, inspect, rm, prune)" },
 };
 
 static void usage(FILE *f)

@@ -5,12 +5,26 @@
 
 #include "commands.h"
 #include "engine/engine.h"
+#include "engine/volume.h"
 #include "json.h"
 #include "util.h"
 
+struct rm_opts {
+	bool force, volumes;
+};
+
 static int rm_one(struct cell_engine *e, const char *id, void *data, cell_error **err)
 {
-	return cell_ctr_remove(e, id, *(bool *)data, err);
+	const struct rm_opts *o = data;
+	json_object *rec = NULL;
+	/* -v: the anonymous volumes go once the container is gone */
+	if (o->volumes && cell_ctr_load(e, id, &rec, err) < 0)
+		return -1;
+	int r = cell_ctr_remove(e, id, o->force, err);
+	if (r == 0 && rec)
+		engine_volumes_release_anonymous(e, rec);
+	json_object_put(rec);
+	return r;
 }
 
 int cmd_rm(int argc, char **argv, cell_error **err)
@@ -19,17 +33,17 @@ int cmd_rm(int argc, char **argv, cell_error **err)
 		{ "force", no_argument, NULL, 'f' }, { "volumes", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	bool force = false;
+	struct rm_opts o = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "fv", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': force = true; break;
-		case 'v': break;	/* no anonymous volumes yet */
+		case 'f': o.force = true; break;
+		case 'v': o.volumes = true; break;
 		case 'h': printf("Usage: cell rm [-f] [-v] CONTAINER...\n"); return 0;
 		default: return cell_error_set(err, "rm: bad option"), EXIT_CELL;
 		}
 	}
-	return cli_each(argc, argv, optind, true, rm_one, &force, err);
+	return cli_each(argc, argv, optind, true, rm_one, &o, err);
 }
 
 /* `cell container prune [-f]`: remove every stopped container. */

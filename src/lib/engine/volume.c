@@ -87,8 +87,8 @@ static json_object *labels_obj(char **labels, bool anonymous, cell_error **err)
 	return o;
 }
 
-int cell_volume_create(struct cell_engine *e, const char *name, char **labels, json_object **ret_rec,
-		       bool *ret_created, cell_error **err)
+int cell_volume_create(struct cell_engine *e, const char *name, char **labels, bool anonymous,
+		       json_object **ret_rec, bool *ret_created, cell_error **err)
 {
 	_cleanup_free_ char *anon = NULL;
 	if (!name)
@@ -96,7 +96,7 @@ int cell_volume_create(struct cell_engine *e, const char *name, char **labels, j
 	else if (!cell_volume_name_valid(name))
 		return cell_error_set(err, "invalid volume name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, "
 				      "at least two characters (a name with a `/` is a host path)", name);
-	json_object *lab = labels_obj(labels, anon != NULL, err);
+	json_object *lab = labels_obj(labels, anonymous, err);
 	if (!lab)
 		return -1;
 	_cleanup_free_ char *root = vol_root(e);
@@ -603,7 +603,7 @@ static int resolve_one(struct cell_engine *e, json_object *m, const char *rootfs
 	}
 	json_object *rec = NULL;
 	bool made = false;
-	if (cell_volume_create(e, anon ? NULL : src, NULL, &rec, &made, err) < 0) {
+	if (cell_volume_create(e, anon ? NULL : src, NULL, anon, &rec, &made, err) < 0) {
 		json_object_put(kept);
 		return -1;
 	}

@@ -32,11 +32,13 @@
 /* Docker's volume name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
 bool cell_volume_name_valid(const char *name);
 
-/* Create a volume (name NULL: anonymous) with labels "k=v". An existing
- * volume of that name is fine and returned as it is, as Docker does.
+/* Create a volume (name NULL: 64 random hex digits) with labels "k=v";
+ * anonymous adds the anonymous label (volumes a container made for itself;
+ * `volume create` without a name makes a named one, as Docker's). An
+ * existing volume of that name is fine and returned as it is, as Docker does.
  * ret_rec (may be NULL): the record; ret_created: whether it is new. */
-int cell_volume_create(struct cell_engine *e, const char *name, char **labels, json_object **ret_rec,
-		       bool *ret_created, cell_error **err);
+int cell_volume_create(struct cell_engine *e, const char *name, char **labels, bool anonymous,
+		       json_object **ret_rec, bool *ret_created, cell_error **err);
 /* The record of a volume; "no such volume" (errno ENOENT) when missing. */
 int cell_volume_get(struct cell_engine *e, const char *name, json_object **ret, cell_error **err);
 /* Every volume name, sorted (strv_free). */
