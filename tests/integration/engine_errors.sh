@@ -24,7 +24,7 @@ bad() {	# description regex -- cell arguments
 }
 
 bad "--memory 12q" "invalid --memory \`12q\`" -- run --rm -m 12q busybox true
-bad "-v without a colon" "invalid -v \`/tmp\`" -- run --rm -v /tmp busybox true
+bad "-v relative without a colon" "invalid -v \`rel\`" -- run --rm -v rel busybox true
 bad "-v missing host path" "no-such-dir" -- run --rm -v /no-such-dir:/x busybox true
 bad "--cpus -1" "invalid --cpus \`-1\`" -- run --rm --cpus -1 busybox true
 bad "--cpus abc" "invalid --cpus" -- run --rm --cpus abc busybox true
@@ -38,7 +38,7 @@ bad "--restart bad" "invalid --restart" -- run --restart sometimes busybox true
 bad "--restart with --rm" "conflicting" -- run --rm --restart always busybox true
 bad "--security-opt bad" "security-opt" -- run --rm --security-opt foo busybox true
 bad "--security-opt seccomp=missing" "seccomp" -- run --rm --security-opt seccomp=/no/such.json busybox true
-bad "--mount type=volume" "not supported" -- run --rm --mount type=volume,target=/x busybox true
+bad "--mount type=volume bad name" "not a valid volume name" -- run --rm --mount type=volume,source=a/b,target=/x busybox true
 bad "--mount no target" "target" -- run --rm --mount type=tmpfs busybox true
 bad "-w relative" "absolute" -- run --rm -w rel busybox true
 bad "--stop-signal bad" "stop-signal" -- run --rm --stop-signal NOPE busybox true

@@ -87,7 +87,29 @@ static void test_volumes(void)
 	IS_STR(json_object_get_string(json_object_object_get(m, "source")), "/tmp", "source");
 	OK(strstr(cj_to_string(m, false), "\"ro\"") != NULL, "ro option");
 	json_object_put(m);
-	OK(cell_volume_parse("/tmp", &m, &err) < 0 && strstr(err->msg, "host-path:container-path"), "-v without colon");
+	OK(cell_volume_parse("/tmp", &m, &err) == 0, "-v /ctr: an anonymous volume");
+	IS_STR(json_object_get_string(json_object_object_get(m, "type")), "volume", "-v /ctr: type volume");
+	IS_STR(json_object_get_string(json_object_object_get(m, "source")), "", "-v /ctr: no name");
+	json_object_put(m);
+	OK(cell_volume_parse("/c:ro", &m, &err) == 0 && strstr(cj_to_string(m, false), "\"ro\""),
+	   "-v /ctr:ro: an anonymous read-only volume");
+	json_object_put(m);
+	OK(cell_volume_parse("data:/d:ro,nocopy", &m, &err) == 0, "-v NAME:/ctr:ro,nocopy");
+	IS_STR(json_object_get_string(json_object_object_get(m, "source")), "data", "-v NAME: the name is the source");
+	OK(strstr(cj_to_string(m, false), "nocopy") != NULL, "-v nocopy kept for the engine");
+	json_object_put(m);
+	OK(cell_volume_parse("rel", &m, &err) < 0 && strstr(err->msg, "invalid -v"), "-v relative without colon");
+	cell_error_free(&err);
+	OK(cell_volume_parse("a/b:/x", &m, &err) < 0 && strstr(err->msg, "absolute"), "-v relative host path");
+	cell_error_free(&err);
+	OK(cell_volume_parse("x:/d", &m, &err) < 0 && strstr(err->msg, "volume name"), "-v one-letter volume name");
+	cell_error_free(&err);
+	OK(cell_mount_flag_parse("type=volume,source=v1,target=/v,readonly,volume-nocopy", &m, &err) == 0 &&
+	   strstr(cj_to_string(m, false), "nocopy") && strstr(cj_to_string(m, false), "\"ro\""),
+	   "--mount type=volume,readonly,volume-nocopy");
+	json_object_put(m);
+	OK(cell_mount_flag_parse("type=volume,source=a/b,target=/v", &m, &err) < 0 && strstr(err->msg, "volume name"),
+	   "--mount type=volume with a path as source refused");
 	cell_error_free(&err);
 	OK(cell_volume_parse("/tmp:rel", &m, &err) < 0, "-v relative target refused");
 	cell_error_free(&err);
