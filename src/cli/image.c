@@ -505,22 +505,26 @@ static int image_tag(int argc, char **argv, cell_error **err)
 
 static int image_history(int argc, char **argv, cell_error **err)
 {
-	static const struct option opts[] = { { "no-trunc", no_argument, NULL, 'T' }, { "quiet", no_argument, NULL, 'q' }, { 0 } };
+	static const struct option opts[] = { { "no-trunc", no_argument, NULL, 'T' }, { "quiet", no_argument, NULL, 'q' },
+					      { "format", required_argument, NULL, 'F' }, { 0 } };
 	_cleanup_store_ struct cell_store *s = NULL;
 	struct cell_image *img = NULL;
-	bool trunc = true, quiet = false;
+	bool trunc = true, quiet = false, json = false;
 	int c;
 
 	if (want_help(argc, argv, "Usage: cell image history [OPTIONS] IMAGE\n\nShow how an image was made.\n\n"
-				  "Options:\n      --no-trunc   do not truncate\n  -q, --quiet      only ids\n"))
+				  "Options:\n      --no-trunc       do not truncate\n  -q, --quiet          only ids\n"
+				  "      --format json    one JSON object per line, as Docker's\n"))
 		return 0;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		if (c == 'T')
 			trunc = false;
 		else if (c == 'q')
 			quiet = true;
+		else if (c == 'F' && (streq(optarg, "json") || streq(optarg, "table")))
+			json = streq(optarg, "json");
 		else
-			return usage_error(err, "image history", "bad option");
+			return usage_error(err, "image history", c == 'F' ? "--format: table or json" : "bad option");
 	}
 	if (optind + 1 != argc)
 		return usage_error(err, "image history", "requires exactly 1 argument");
@@ -554,15 +558,28 @@ static int image_history(int argc, char **argv, cell_error **err)
 		rows[k][2] = trunc && strlen(by) > 45 ? xasprintf("%.42s...", by) : xstrdup(by);
 		rows[k][3] = xstrdup(size);
 		rows[k][4] = xstrdup(comment);
+		if (json) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "Comment", json_object_new_string(comment));
+			json_object_object_add(o, "CreatedAt", json_object_new_string(created ? created : ""));
+			json_object_object_add(o, "CreatedBy", json_object_new_string(by));
+			json_object_object_add(o, "CreatedSince", json_object_new_string(since));
+			json_object_object_add(o, "ID", json_object_new_string(rows[k][0]));
+			json_object_object_add(o, "Size", json_object_new_string(size));
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(o);
+		}
 		for (int f = 0; f < 5; f++)
 			if ((int)strlen(rows[k][f]) > w[f])
 				w[f] = (int)strlen(rows[k][f]);
 	}
-	if (!quiet)
+	if (!quiet && !json)
 		printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], "IMAGE", w[1], "CREATED", w[2], "CREATED BY", w[3], "SIZE",
 		       "COMMENT");
 	for (size_t k = 0; k < n; k++) {
-		if (quiet)
+		if (json)
+			;	/* printed as they were made */
+		else if (quiet)
 			printf("%s\n", rows[k][0]);
 		else
 			printf("%-*s   %-*s   %-*s   %-*s   %s\n", w[0], rows[k][0], w[1], rows[k][1], w[2], rows[k][2],

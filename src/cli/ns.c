@@ -54,7 +54,7 @@ static const char ns_ls_usage[] =
 	"  -p, --task PID        only the namespaces of this process\n"
 	"  -o, --output COLS     columns, comma separated; \"+COLS\" appends to the defaults\n"
 	"      --output-all      every column\n"
-	"  -J, --json            JSON shaped like `lsns -J`\n"
+	"  -J, --json            JSON shaped like `lsns -J` (also --format json)\n"
 	"  -T, --tree            the user/pid namespace hierarchy (parents, then owned namespaces)\n"
 	"  -n, --noheadings      no header line\n\n"
 	"Containers are found in /run/cell/runtime (cell, shown by name), /run/cell-runtime\n"
@@ -381,6 +381,7 @@ static int ns_ls(int argc, char **argv, cell_error **err)
 		{ "output", required_argument, NULL, 'o' },
 		{ "output-all", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "tree", no_argument, NULL, 'T' },
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -416,6 +417,12 @@ static int ns_ls(int argc, char **argv, cell_error **err)
 		case 'o': outspec = optarg; break;
 		case 'A': all = true; break;
 		case 'J': json = true; break;
+		case 'F':	/* as the other lists: --format json is -J */
+			if (streq(optarg, "json"))
+				json = true;
+			else if (!streq(optarg, "table"))
+				return cell_error_set(err, "ns ls: --format `%s`: table or json", optarg);
+			break;
 		case 'T': tree = true; break;
 		case 'n': headings = false; break;
 		default: return cell_error_set(err, "ns ls: bad usage (see `cell ns ls --help`)");
