@@ -34,7 +34,7 @@ enum {
 	O_RM = 1000, O_NAME, O_ENV_FILE, O_MOUNT, O_HOSTNAME, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS,
 	O_CPUSET, O_PIDS, O_READ_ONLY, O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECOPT, O_ULIMIT, O_INIT,
 	O_RESTART, O_LOG_OPT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
-	O_EXPLAIN, O_DRY_RUN,
+	O_EXPLAIN, O_DRY_RUN, O_USERNS, O_UIDMAP, O_GIDMAP,
 	O_IP, O_IP6, O_MAC, O_DNS, O_DNS_SEARCH, O_DNS_OPTION, O_ADD_HOST, O_NET_ALIAS, O_NETNS_NAME,
 };
 
@@ -65,6 +65,9 @@ static const struct option run_opts[] = {
 	{ "security-opt", required_argument, NULL, O_SECOPT },
 	{ "ulimit", required_argument, NULL, O_ULIMIT },
 	{ "init", no_argument, NULL, O_INIT },
+	{ "userns", required_argument, NULL, O_USERNS },
+	{ "uidmap", required_argument, NULL, O_UIDMAP },
+	{ "gidmap", required_argument, NULL, O_GIDMAP },
 	{ "restart", required_argument, NULL, O_RESTART },
 	{ "stop-signal", required_argument, NULL, O_STOP_SIGNAL },
 	{ "stop-timeout", required_argument, NULL, O_STOP_TIMEOUT },
@@ -123,6 +126,9 @@ static void run_usage(const char *cmd)
 	       "      --privileged           every capability, no seccomp, no masked paths\n"
 	       "      --security-opt OPT     no-new-privileges, seccomp=unconfined|FILE\n"
 	       "      --init                 run cell-init as process 1: forwards signals, reaps zombies\n"
+	       "      --userns MODE          host (default) or auto: a user namespace on a free range of\n"
+	       "                             65536 host ids (/etc/subuid's `containers`, else above 100000)\n"
+	       "      --uidmap CTR:HOST:N, --gidmap CTR:HOST:N   a user namespace with these mappings\n"
 	       "      --ulimit NAME=SOFT[:HARD]\n"
 	       "      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	       "      --stop-signal SIG, --stop-timeout SECONDS\n"
@@ -169,6 +175,8 @@ static void run_args_free(struct run_args *a)
 	free(r->tmpfs);
 	free(r->publish);
 	free(r->log_opts);
+	free(r->uidmaps);
+	free(r->gidmaps);
 	free(r->networks);
 	free(r->network_aliases);
 	free(r->dns);
@@ -213,6 +221,9 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_SECOPT: cli_strv_push(&r->security_opts, optarg); break;
 		case O_ULIMIT: cli_strv_push(&r->ulimits, optarg); break;
 		case O_INIT: r->init = true; break;
+		case O_USERNS: r->userns = optarg; break;
+		case O_UIDMAP: cli_strv_push(&r->uidmaps, optarg); break;
+		case O_GIDMAP: cli_strv_push(&r->gidmaps, optarg); break;
 		case O_RESTART: r->restart = optarg; break;
 		case O_STOP_SIGNAL: r->stop_signal = optarg; break;
 		case O_STOP_TIMEOUT: r->stop_timeout = optarg; break;

@@ -70,6 +70,9 @@ struct cell_run_request {
 	const char *restart;		/* no|on-failure[:N]|always|unless-stopped */
 	const char *stop_signal, *stop_timeout;
 	bool read_only, privileged, rm, tty, interactive, init, detach;
+	/* --userns host|auto (NULL: host); --uidmap/--gidmap CTR:HOST:N (podman's) */
+	const char *userns;
+	char **uidmaps, **gidmaps;
 };
 
 /* Validate everything, then create the record, the rootfs mount and the
