@@ -60,6 +60,10 @@ for f in "$build/cell-runtime" "$build/tests/payload" /bin/bash "$(command -v jq
 	copy_with_libs "$f"
 done
 [ -x "$RUNC" ] && copy_with_libs "$RUNC"
+# crun: the fastest peer; it cannot run on hybrid layouts, so the VMs are
+# where it is compared (a refusal is printed, not hidden)
+CRUN=$(command -v crun || true)
+[ -n "$CRUN" ] && copy_with_libs "$CRUN"
 # the bench, the tap library it borrows test_rootfs from, and the rootfs
 # (made here first, so that the VM finds it fresh)
 CELL_TOP=$top bash -c '. "$CELL_TOP/tests/lib/tap.sh" >/dev/null; trap - EXIT; test_rootfs' >/dev/null ||
@@ -146,9 +150,10 @@ vm() {	# layout cmdline
 vm unified "cgroup_no_v1=all"
 vm legacy ""
 
-echo "=== summary: cell/runc ratio of median ms per container (without, with resources)"
+echo "=== summary: cell/runc and cell/crun ratios of median ms per container (without, with resources)"
 for l in host unified legacy; do
-	r=$(grep '^ratio' "$W/$l.out" 2>/dev/null | sed 's/ratio cell\/runc: //')
+	r=$(grep '^ratio cell/runc' "$W/$l.out" 2>/dev/null | sed 's/ratio cell\/runc: //')
+	rc=$(grep '^ratio cell/crun' "$W/$l.out" 2>/dev/null | sed 's/ratio cell\/crun: //')
 	lay=$(sed -n 's/.*, layout //p' "$W/$l.out" 2>/dev/null)
-	printf '%-8s %-8s %s\n' "$l" "${lay:-?}" "${r:-no figures}"
+	printf '%-8s %-8s runc: %s; crun: %s\n' "$l" "${lay:-?}" "${r:-no figures}" "${rc:-cannot run}"
 done

@@ -1,7 +1,8 @@
 #!/bin/bash
 # cgroup setup cost per container (issue 3): `run` of /bin/true with and
 # without linux.resources (memory+swap, cpu shares/quota/cpuset, pids,
-# devices deny-all + defaults), cell-runtime against runc on this host's
+# devices deny-all + defaults), cell-runtime against runc and crun (where
+# crun can run: not on hybrid) on this host's
 # layout, interleaved so that drift hits all alike. Prints the median ms per
 # container, the cost of the resources (with - without) and cell/runc ratios.
 # Only the layout it runs on is measured (hybrid on the development
@@ -58,6 +59,15 @@ if command -v runc >/dev/null; then
 	add runc "$W/plain" runc --root "$S/runc"
 	add runc+res "$W/res" runc --root "$S/runc"
 fi
+# crun 1.8 rejects ociVersion 1.2.0, and refuses hybrid layouts (it says so)
+if command -v crun >/dev/null; then
+	for b in plain res; do
+		mkdir -p "$W/crun-$b"
+		jq --arg r "$W/plain/rootfs" '.ociVersion = "1.0.2" | .root.path = $r' "$W/$b/config.json" > "$W/crun-$b/config.json"
+	done
+	add crun "$W/crun-plain" crun --root "$S/crun"
+	add crun+res "$W/crun-res" crun --root "$S/crun"
+fi
 [ ${#names[@]} -gt 0 ] || { echo "bench: no runtime can run a container here" >&2; exit 77; }
 
 declare -A T
@@ -90,4 +100,9 @@ if [ -n "${M[runc]:-}" ] && [ -n "${M[runc+res]:-}" ]; then
 	printf 'ratio cell/runc: %s without resources, %s with\n' \
 		"$(awk -v a="${M[cell]:-0}" -v b="${M[runc]}" 'BEGIN {printf "%.2f", a/b}')" \
 		"$(awk -v a="${M[cell+res]:-0}" -v b="${M[runc+res]}" 'BEGIN {printf "%.2f", a/b}')"
+fi
+if [ -n "${M[crun]:-}" ] && [ -n "${M[crun+res]:-}" ]; then
+	printf 'ratio cell/crun: %s without resources, %s with\n' \
+		"$(awk -v a="${M[cell]:-0}" -v b="${M[crun]}" 'BEGIN {printf "%.2f", a/b}')" \
+		"$(awk -v a="${M[cell+res]:-0}" -v b="${M[crun+res]}" 'BEGIN {printf "%.2f", a/b}')"
 fi
