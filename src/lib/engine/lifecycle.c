@@ -96,7 +96,8 @@ static int ensure_rootfs(struct cell_engine *e, const char *id, json_object *rec
 
 bool engine_net_attached(const char *mode)
 {
-	return mode && !streq(mode, "none") && !streq(mode, "host");
+	return mode && !streq(mode, "none") && !streq(mode, "host") && strncmp(mode, "container:", 10) != 0 &&
+	       strncmp(mode, "phys:", 5) != 0;
 }
 
 const char *engine_net_name(const char *mode)
@@ -121,7 +122,8 @@ static json_object *ports_json(const struct cell_net_result *r)
 
 struct net_record {
 	const char *network;
-	const struct cell_net_result *r;
+	const struct cell_net_result *r;	/* the first network's */
+	json_object *networks;			/* NetworkSettings.Networks */
 };
 
 static int record_network(json_object *rec, void *data, cell_error **err)
@@ -131,43 +133,216 @@ static int record_network(json_object *rec, void *data, cell_error **err)
 	json_object_object_add(ns, "IPAddress", json_object_new_string(n->r->ip));
 	json_object_object_add(ns, "IPPrefixLen", json_object_new_int(n->r->prefixlen));
 	json_object_object_add(ns, "Gateway", json_object_new_string(n->r->gateway));
+	json_object_object_add(ns, "GlobalIPv6Address", json_object_new_string(n->r->ip6));
+	json_object_object_add(ns, "GlobalIPv6PrefixLen", json_object_new_int(n->r->prefixlen6));
+	json_object_object_add(ns, "IPv6Gateway", json_object_new_string(n->r->gateway6));
 	json_object_object_add(ns, "MacAddress", json_object_new_string(n->r->mac));
 	json_object_object_add(ns, "Bridge", json_object_new_string(n->r->bridge));
 	json_object_object_add(ns, "Network", json_object_new_string(n->network));
 	json_object_object_add(ns, "Ports", ports_json(n->r));
+	json_object_object_add(ns, "Networks", json_object_get(n->networks));
 	json_object_object_add(rec, "NetworkSettings", ns);
 	return 0;
 }
 
+static json_object *endpoint_json(const struct cell_net_result *r, json_object *cfg, char **dns_names)
+{
+	json_object *ep = json_object_new_object(), *names = json_object_new_array();
+	json_object *ipam = json_object_object_get(cfg, "IPAMConfig"), *aliases = json_object_object_get(cfg, "Aliases");
+	json_object_object_add(ep, "IPAMConfig", ipam ? json_object_get(ipam) : json_object_new_object());
+	json_object_object_add(ep, "Aliases", aliases ? json_object_get(aliases) : json_object_new_array());
+	json_object_object_add(ep, "Gateway", json_object_new_string(r->gateway));
+	json_object_object_add(ep, "IPAddress", json_object_new_string(r->ip));
+	json_object_object_add(ep, "IPPrefixLen", json_object_new_int(r->prefixlen));
+	json_object_object_add(ep, "IPv6Gateway", json_object_new_string(r->gateway6));
+	json_object_object_add(ep, "GlobalIPv6Address", json_object_new_string(r->ip6));
+	json_object_object_add(ep, "GlobalIPv6PrefixLen", json_object_new_int(r->prefixlen6));
+	json_object_object_add(ep, "MacAddress", json_object_new_string(r->mac));
+	json_object_object_add(ep, "Interface", json_object_new_string(r->ifname));
+	json_object_object_add(ep, "Bridge", json_object_new_string(r->bridge));
+	for (char **it = dns_names; it && *it; it++)
+		json_object_array_add(names, json_object_new_string(*it));
+	json_object_object_add(ep, "DNSNames", names);
+	return ep;
+}
+
+static const char *cfg_str(json_object *o, const char *k)
+{
+	const char *s = json_object_get_string(json_object_object_get(o, k));
+	return s && *s ? s : NULL;
+}
+
+/* -p, then -P's EXPOSEd ports not published already (a host port chosen). */
+static int ports_of(json_object *rec, struct cell_port *ports, size_t max, size_t *ret_n, cell_error **err)
+{
+	json_object *hc = json_object_object_get(rec, "HostConfig");
+	json_object *pb = json_object_object_get(hc, "PortBindings");
+	size_t n = pb ? json_object_array_length(pb) : 0;
+	if (n > max)
+		return cell_error_set(err, "too many published ports (%zu, at most %zu)", n, max);
+	for (size_t i = 0; i < n; i++)
+		if (cell_port_parse(json_object_get_string(json_object_array_get_idx(pb, i)), &ports[i], err) < 0)
+			return -1;
+	if (json_object_get_boolean(json_object_object_get(hc, "PublishAllPorts"))) {
+		json_object *exp = json_object_object_get(json_object_object_get(rec, "Config"), "ExposedPorts");
+		json_object_object_foreach(exp, k, v) {
+			struct cell_port p;
+			bool dup = false;
+			(void)v;
+			if (cell_port_parse(k, &p, err) < 0)
+				return cell_error_wrap(err, "-P: the image's EXPOSE %s", k);
+			for (size_t i = 0; i < n && !dup; i++)
+				dup = ports[i].port == p.port && ports[i].proto == p.proto;
+			if (dup)
+				continue;
+			if (n >= max)
+				return cell_error_set(err, "-P: too many published ports (at most %zu)", max);
+			ports[n++] = p;
+		}
+	}
+	*ret_n = n;
+	return 0;
+}
+
 /* Lease an address, veth, routes and published ports for the created
- * container's netns, before its process starts. */
+ * container's netns, before its process starts: on each network of
+ * NetworkingConfig.EndpointsConfig in order (eth0, eth1, ...; the first
+ * holds the default route, the ports, the hosts file and the flags). */
 static int attach_network(struct cell_engine *e, const char *id, json_object *rec, pid_t pid, cell_error **err)
 {
 	json_object *hc = json_object_object_get(rec, "HostConfig");
 	const char *mode = json_object_get_string(json_object_object_get(hc, "NetworkMode"));
-	json_object *pb = json_object_object_get(hc, "PortBindings");
-	size_t n = pb ? json_object_array_length(pb) : 0;
+	json_object *eps = json_object_object_get(json_object_object_get(rec, "NetworkingConfig"), "EndpointsConfig");
 	struct cell_port ports[16];
-	if (n > ARRAY_SIZE(ports))
-		return cell_error_set(err, "too many published ports (%zu, at most %zu)", n, ARRAY_SIZE(ports));
-	for (size_t i = 0; i < n; i++)
-		if (cell_port_parse(json_object_get_string(json_object_array_get_idx(pb, i)), &ports[i], err) < 0)
-			return -1;
+	size_t n = 0;
+	if (ports_of(rec, ports, ARRAY_SIZE(ports), &n, err) < 0)
+		return -1;
 	_cleanup_free_ char *hosts = xasprintf("%s/%s/hosts", e->ctr_root, id);
 	const char *hostname = json_object_get_string(
 		json_object_object_get(json_object_object_get(rec, "Config"), "Hostname"));
 	const char *name = json_object_get_string(json_object_object_get(rec, "Name"));
-	char *aliases[2] = { (char *)(name && *name == '/' ? name + 1 : name), NULL };
-	struct cell_net_opts o = {
-		.hostname = hostname, .aliases = aliases, .ports = ports, .n_ports = n, .hosts_path = hosts,
-	};
-	struct cell_net_result r;
-	memset(&r, 0, sizeof(r));
-	const char *net = engine_net_name(mode);
-	if (cell_net_attach(e->root, net, id, pid, &o, &r, err) < 0)
+	name = name && *name == '/' ? name + 1 : name;
+	/* the networks: the endpoints in order (records older than them: the mode) */
+	_cleanup_strv_ char **nets = xcalloc(1, sizeof(char *));
+	size_t nn = 0;
+	json_object_object_foreach(eps, k, v) {
+		(void)v;
+		nets = realloc(nets, (nn + 2) * sizeof(char *));
+		nets[nn++] = xstrdup(k);
+		nets[nn] = NULL;
+	}
+	if (nn == 0) {
+		nets = realloc(nets, 2 * sizeof(char *));
+		nets[0] = xstrdup(mode ? mode : "bridge");
+		nets[1] = NULL;
+		nn = 1;
+	}
+	/* --add-host NAME:host-gateway: the first network's gateway */
+	_cleanup_strv_ char **extra = NULL;
+	json_object *eh = json_object_object_get(hc, "ExtraHosts");
+	size_t ne = eh ? json_object_array_length(eh) : 0;
+	extra = xcalloc(ne + 1, sizeof(char *));
+	for (size_t i = 0; i < ne; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(eh, i));
+		size_t kl = strcspn(s, ":=");
+		const char *ip = s[kl] ? s + kl + 1 : "";
+		char gw[64] = "";
+		if (streq(ip, "host-gateway")) {
+			struct cell_network *net = NULL;
+			if (cell_network_load(e->root, engine_net_name(nets[0]), &net, err) < 0)
+				return -1;
+			cell_prefix_str(&net->gateway, false, gw, sizeof(gw));
+			cell_network_free(net);
+			ip = gw;
+		}
+		extra[i] = xasprintf("%.*s:%s", (int)kl, s, ip);
+	}
+	json_object *networks = json_object_new_object();
+	struct cell_net_result first;
+	memset(&first, 0, sizeof(first));
+	int r = 0;
+	for (size_t i = 0; i < nn && r == 0; i++) {
+		json_object *cfg = json_object_object_get(eps, nets[i]);
+		json_object *ipam = json_object_object_get(cfg, "IPAMConfig");
+		json_object *al = json_object_object_get(cfg, "Aliases");
+		size_t na = al ? json_object_array_length(al) : 0;
+		_cleanup_free_ char **aliases = xcalloc(na + 2, sizeof(char *));
+		char ifname[IFNAMSIZ];
+		aliases[0] = (char *)name;
+		for (size_t j = 0; j < na; j++)
+			aliases[j + 1] = (char *)json_object_get_string(json_object_array_get_idx(al, j));
+		snprintf(ifname, sizeof(ifname), "eth%d", (int)(i % 1000));
+		struct cell_net_opts o = {
+			.hostname = hostname, .aliases = aliases, .ifname = ifname,
+			.ip = cfg_str(ipam, "IPv4Address"), .mac = cfg_str(cfg, "MacAddress"),
+			.ports = i == 0 ? ports : NULL, .n_ports = i == 0 ? n : 0,
+			.hosts_path = i == 0 ? hosts : NULL, .add_hosts = i == 0 ? extra : NULL,
+		};
+		struct cell_net_result res;
+		memset(&res, 0, sizeof(res));
+		r = cell_net_attach(e->root, engine_net_name(nets[i]), id, pid, &o, &res, err);
+		if (r == 0) {
+			char *dns[16] = { (char *)name, (char *)hostname };
+			size_t nd = hostname && *hostname && !streq(hostname, name) ? 2 : 1;
+			for (size_t j = 1; aliases[j] && nd < ARRAY_SIZE(dns) - 1; j++)
+				dns[nd++] = aliases[j];
+			dns[nd] = NULL;
+			json_object_object_add(networks, nets[i], endpoint_json(&res, cfg, dns));
+			if (i == 0)
+				first = res;
+		}
+	}
+	if (r == 0) {
+		struct net_record nr = { .network = engine_net_name(nets[0]), .r = &first, .networks = networks };
+		r = cell_ctr_update(e, id, record_network, &nr, err);
+	}
+	json_object_put(networks);
+	return r;
+}
+
+/* container:X: the bundle's network namespace is X's, whatever X's pid now. */
+static int join_netns(struct cell_engine *e, const char *id, const char *target, cell_error **err)
+{
+	json_object *trec = NULL, *doc = NULL;
+	_cleanup_free_ char *cfg = xasprintf("%s/%s/bundle/config.json", e->ctr_root, id);
+	_cleanup_free_ char *text = NULL, *ns = NULL;
+	if (cell_ctr_load(e, target, &trec, err) < 0)
+		return cell_error_wrap(err, "--network container:%.12s", target);
+	const char *st = cell_ctr_status(trec);
+	pid_t pid = cell_ctr_pid(trec);
+	const char *tname = rec_str(trec, "Name", NULL);
+	if ((!streq(st, "running") && !streq(st, "paused")) || pid <= 0) {
+		cell_error_set(err, "--network container:%s: the container is %s; its network namespace lives only "
+			       "while it runs (start it first)", tname && *tname == '/' ? tname + 1 : target, st);
+		json_object_put(trec);
 		return -1;
-	struct net_record nr = { .network = net, .r = &r };
-	return cell_ctr_update(e, id, record_network, &nr, err);
+	}
+	json_object_put(trec);
+	ns = xasprintf("/proc/%d/ns/net", (int)pid);
+	if (read_file(cfg, &text, NULL, err) < 0)
+		return -1;
+	doc = json_tokener_parse(text);
+	json_object *a = json_object_object_get(json_object_object_get(doc, "linux"), "namespaces");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *o = json_object_array_get_idx(a, i);
+		if (streq(json_object_get_string(json_object_object_get(o, "type")), "network"))
+			json_object_object_add(o, "path", json_object_new_string(ns));
+	}
+	const char *out = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+	int r = write_file_atomic(cfg, out, strlen(out), 0600, err);
+	json_object_put(doc);
+	return r;
+}
+
+static int record_sandbox(json_object *rec, void *data, cell_error **err)
+{
+	json_object *ns = json_object_object_get(rec, "NetworkSettings");
+	if (!ns) {
+		ns = json_object_new_object();
+		json_object_object_add(rec, "NetworkSettings", ns);
+	}
+	json_object_object_add(ns, "SandboxKey", json_object_new_string(data));
+	return 0;
 }
 
 /* `cell network connect` can give any container a lease, whatever its
@@ -194,6 +369,9 @@ static void detach_network(struct cell_engine *e, const char *id, json_object *r
 		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
 	cell_error *x = NULL;
 	if ((engine_net_attached(mode) || has_lease(e, id)) && cell_net_detach(e->root, id, &x) < 0)
+		cell_error_free(&x);
+	/* phys: back to the host, /run/netns/NAME gone (kept for prune on failure) */
+	if (cell_net_unhold(e->root, id, &x) < 0)
 		cell_error_free(&x);
 }
 
@@ -223,27 +401,46 @@ int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_
 	const char *mode = json_object_get_string(
 		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
 	bool attach = engine_net_attached(mode);
+	const char *netns_name = rec_str(rec, "HostConfig", "NetnsName");
+	const char *phys = mode && strncmp(mode, "phys:", 5) == 0 ? mode + 5 : NULL;
+	if (netns_name && !*netns_name)
+		netns_name = NULL;
+	/* set up between the runtime's create and start */
+	bool split = attach || phys || netns_name;
 	/* state and leases of an earlier run of this container */
 	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
 		cell_error_free(&x);
-	if (attach)
+	if (split)
 		detach_network(e, id, rec);
+	if (mode && strncmp(mode, "container:", 10) == 0 && join_netns(e, id, mode + 10, err) < 0)
+		goto out;
 	/* without a network to attach, run --detach does create + start in one */
-	if (attach ? cell_rt_create(id, &o, err) < 0 : cell_rt_run(id, &o, &status, err) < 0)
+	if (split ? cell_rt_create(id, &o, err) < 0 : cell_rt_run(id, &o, &status, err) < 0)
 		goto out;
 	struct cell_state *st = NULL;
 	if (cell_state_load(e->rt_root, id, false, &st, err) < 0)
 		goto undo;
 	*ret_pid = st->pid;
 	cell_state_free(st);
-	if (attach && (attach_network(e, id, rec, *ret_pid, err) < 0 || cell_rt_start(e->rt_root, id, err) < 0))
+	if (attach && attach_network(e, id, rec, *ret_pid, err) < 0)
+		goto undo;
+	if (split && !attach && !phys && cell_net_none(*ret_pid, err) < 0)
+		goto undo;
+	if ((phys || netns_name) && cell_net_hold(e->root, id, *ret_pid, phys, netns_name, err) < 0)
+		goto undo;
+	if (netns_name) {
+		_cleanup_free_ char *key = xasprintf("%s/%s", CELL_NETNS_DIR, netns_name);
+		if (cell_ctr_update(e, id, record_sandbox, key, err) < 0)
+			goto undo;
+	}
+	if (split && cell_rt_start(e->rt_root, id, err) < 0)
 		goto undo;
 	r = 0;
 	goto out;
 undo:
 	if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
 		cell_error_free(&x);
-	if (attach)
+	if (split)
 		detach_network(e, id, rec);
 out:
 	json_object_put(rec);
