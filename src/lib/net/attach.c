@@ -40,8 +40,10 @@
 static int write_sysctl(const char *path, const char *want, cell_error **err)
 {
 	_cleanup_free_ char *cur = NULL;
-	if (read_file(path, &cur, NULL, NULL) == 0 && strncmp(cur, want, strlen(want)) == 0)
+	cell_error *e = NULL;
+	if (read_file(path, &cur, NULL, &e) == 0 && strncmp(cur, want, strlen(want)) == 0)
 		return 0;
+	cell_error_free(&e);
 	return write_file(path, want, err);
 }
 
@@ -474,7 +476,10 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 static bool sysctl_on(const char *path)
 {
 	_cleanup_free_ char *v = NULL;
-	return read_file(path, &v, NULL, NULL) == 0 && v[0] == '1';
+	cell_error *e = NULL;
+	bool on = read_file(path, &v, NULL, &e) == 0 && v[0] == '1';
+	cell_error_free(&e);
+	return on;
 }
 
 struct json_object *cell_net_info(const char *root)
@@ -755,8 +760,13 @@ int cell_net_unhold(const char *root, const char *id, cell_error **err)
 		return -1;
 	path = hold_path(root, id, "json");
 	holder = hold_path(root, id, "ns");
-	if (read_file(path, &text, NULL, NULL) < 0)
-		return 0;	/* nothing held */
+	{
+		cell_error *e = NULL;
+		if (read_file(path, &text, NULL, &e) < 0) {
+			cell_error_free(&e);
+			return 0;	/* nothing held */
+		}
+	}
 	o = json_tokener_parse(text);
 	const char *phys = json_object_get_string(json_object_object_get(o, "phys"));
 	const char *name = json_object_get_string(json_object_object_get(o, "netns_name"));
@@ -818,8 +828,11 @@ static int unhold_dead(const char *root, cell_error **err)
 			continue;
 		id = strndup(de->d_name, n - 5);
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (read_file(path, &text, NULL, NULL) < 0)
+		cell_error *e = NULL;
+		if (read_file(path, &text, NULL, &e) < 0) {
+			cell_error_free(&e);
 			continue;
+		}
 		o = json_tokener_parse(text);
 		pid_t pid = json_object_get_int(json_object_object_get(o, "pid"));
 		uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(o, "start"));

@@ -161,8 +161,11 @@ char *cell_net_resolv_opts(const char *host_resolv_path, char **dns, char **sear
 	FILE *f = open_memstream(&s, &len);
 	bool have_search = search && *search;
 
-	if (read_file(host_resolv_path ? host_resolv_path : "/etc/resolv.conf", &host, NULL, NULL) < 0)
+	cell_error *e = NULL;
+	if (read_file(host_resolv_path ? host_resolv_path : "/etc/resolv.conf", &host, NULL, &e) < 0) {
+		cell_error_free(&e);
 		host = xstrdup("");
+	}
 	if (have_search) {
 		fprintf(f, "search");
 		for (char **it = search; *it; it++)
