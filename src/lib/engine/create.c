@@ -283,6 +283,26 @@ static void net_record(json_object *rec, const struct cell_run_request *req, con
 	json_object_object_add(rec, "NetworkingConfig", nc);
 }
 
+/* In its own user namespace the container's root must reach its root file
+ * system and own its /etc files: the container directory is searchable by
+ * its root's group only, the files are its root's (as Docker's userns-remap
+ * gives /var/lib/docker/<uid>.<gid> to the remapped root). */
+static int userns_own_files(const char *cdir, const struct engine_userns *u, cell_error **err)
+{
+	uint32_t uid = engine_userns_host(u->uid, u->n_uid, 0), gid = engine_userns_host(u->gid, u->n_gid, 0);
+	if (uid == UINT32_MAX || gid == UINT32_MAX)
+		return 0;	/* no root inside: nothing the container may own */
+	if (chown(cdir, 0, gid) < 0 || chmod(cdir, 0710) < 0)
+		return cell_error_errno(err, errno, "let the container's root group (%u) into `%s`", gid, cdir);
+	static const char *const files[] = { "hostname", "hosts", "resolv.conf" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", cdir, files[i]);
+		if (chown(p, uid, gid) < 0 && errno != ENOENT)
+			return cell_error_errno(err, errno, "chown `%s` to the container's root (%u:%u)", p, uid, gid);
+	}
+	return 0;
+}
+
 static json_object *new_state(void)
 {
 	json_object *st = json_object_new_object();
@@ -401,6 +421,9 @@ static json_object *build_record(const struct cell_run_request *req, const struc
 	json_object_object_add(hc, "LogConfig", lc);
 	json_object_object_add(hc, "Privileged", json_object_new_boolean(req->privileged));
 	json_object_object_add(hc, "Init", json_object_new_boolean(req->init));
+	json_object_object_add(hc, "UsernsMode", json_object_new_string(sp->userns.mode ? sp->userns.mode : ""));
+	if (sp->userns.mode)
+		json_object_object_add(hc, "IDMappings", engine_userns_record(&sp->userns));
 	json_object_object_add(hc, "ReadonlyRootfs", json_object_new_boolean(req->read_only));
 	json_object_object_add(hc, "CapAdd", jstrv(req->cap_add));
 	json_object_object_add(hc, "CapDrop", jstrv(req->cap_drop));
@@ -505,6 +528,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		cell_error_errno(err, errno, "create the bundle directory `%s`", bundle);
 		goto out;
 	}
+	/* before the mount: the image code reads the mappings it allocates */
+	if (engine_userns_allocate(e, id, cdir, &sp.userns, err) < 0)
+		goto out;
 	if (cell_image_mount_rootfs(store, img, cdir, &rootfs, err) < 0)
 		goto out;
 	mounted = true;
@@ -513,6 +539,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	if (write_etc_files(cdir, sp.hostname, sp.network, req, nc.add_hosts, err) < 0)
 		goto out;
+	if (sp.userns.mode && userns_own_files(cdir, &sp.userns, err) < 0)
+		goto out;
+	engine_userns_apply(sp.doc, &sp.userns);
 	/* volumes: made and filled now that the image's content is mounted */
 	if (engine_volumes_resolve(e, sp.doc, rootfs, img->config.volumes, &vols, &vol_created, &vlock, err) < 0)
 		goto out;

@@ -6,8 +6,33 @@
 
 struct cell_image;
 
+/* --userns / --uidmap / --gidmap (userns.c) */
+#define ENGINE_IDMAP_MAX 8
+struct engine_idmap {
+	uint32_t ctr, host, size;
+};
+struct engine_userns {
+	const char *mode;	/* NULL: the host's; "auto"; "private" (--uidmap/--gidmap) */
+	struct engine_idmap uid[ENGINE_IDMAP_MAX], gid[ENGINE_IDMAP_MAX];
+	size_t n_uid, n_gid;
+};
+/* Check the flags (nothing touched); ret->mode NULL without a user namespace. */
+int engine_userns_check(const struct cell_run_request *req, const char *network, struct engine_userns *ret,
+			cell_error **err);
+/* Pick the range for auto, write <cdir>/idmap.json (the allocation, read by
+ * the image mount), under <root>/userns.lock. */
+int engine_userns_allocate(struct cell_engine *e, const char *id, const char *cdir, struct engine_userns *u,
+			   cell_error **err);
+/* The user namespace and mappings into config.json. */
+void engine_userns_apply(json_object *doc, const struct engine_userns *u);
+/* The host id of container id `id`, UINT32_MAX when unmapped. */
+uint32_t engine_userns_host(const struct engine_idmap *m, size_t n, uint32_t id);
+/* HostConfig.IDMappings: {"UidMap": ["0:100000:65536"], "GidMap": [...]} */
+json_object *engine_userns_record(const struct engine_userns *u);
+
 /* The runtime config built from flags and image, plus what the record keeps. */
 struct engine_spec {
+	struct engine_userns userns;
 	json_object *doc;		/* config.json */
 	char *hostname;
 	char **entrypoint, **cmd, **env;
@@ -43,9 +68,12 @@ int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell
  * "" when the runtime has no such container. */
 int engine_rt_status(struct cell_engine *e, const char *id, char *ret_status, size_t len, int *ret_pid);
 
-/* The monitor's body (monitor.c): never returns. report: fd to tell the
- * starting CLI "ok" or the error, -1 if none. */
-void engine_monitor_main(struct cell_engine *e, const char *id, int report) __attribute__((noreturn));
+/* Start cell-monitor for the container (monitor.c) and wait until the
+ * container runs, or fail with the reason. attach_fd: a SOCK_SEQPACKET
+ * socket the monitor takes as its first attach client (-1: none). */
+int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err);
+/* cell_ctr_start with the monitor's first attach client (lifecycle.c). */
+int engine_ctr_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err);
 
 /* Create + start the runtime container with the given stdio; ret_pid the init. */
 int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_socket, pid_t *ret_pid,
@@ -58,6 +86,8 @@ int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error 
 char *engine_now(void);
 
 int engine_record_running(struct cell_engine *e, const char *id, pid_t pid, cell_error **err);
+/* The same, watched by process monitor rather than by us. */
+int engine_record_running_for(struct cell_engine *e, const char *id, pid_t pid, pid_t monitor, cell_error **err);
 int engine_record_error(struct cell_engine *e, const char *id, const cell_error *x);
 int engine_launch_tty(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_master, cell_error **err);
 int engine_name_reserve(struct cell_engine *e, const char *name, const char *id, cell_error **err);

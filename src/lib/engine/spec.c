@@ -610,6 +610,9 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	_cleanup_free_ char *init_bin = NULL;
 	if (req->init && engine_init_find(&init_bin, err) < 0)
 		return -1;
+	struct engine_userns userns;
+	if (engine_userns_check(req, network, &userns, err) < 0)
+		return -1;
 	if (req->hostname && (strlen(req->hostname) > 63 || !*req->hostname))
 		return cell_error_set(err, "invalid --hostname `%s`: 1 to 63 characters", req->hostname);
 	if (req->workdir && req->workdir[0] != '/')
@@ -739,6 +742,7 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 
 	memset(ret, 0, sizeof(*ret));
 	ret->doc = doc;
+	ret->userns = userns;
 	ret->hostname = TAKE_PTR(host);
 	ret->entrypoint = TAKE_PTR(ep);
 	ret->cmd = TAKE_PTR(cmd);
