@@ -50,6 +50,8 @@ static const struct cell_cmd commands[] = {
 	{ "network", cmd_network, CMD_NEEDS_ROOT, "Manage networks (create, ls, inspect, rm, prune, diagram)" },
 	{ "netns", cmd_netns, CMD_NEEDS_ROOT, "Named network namespaces in /run/netns, as `ip netns`" },
 	{ "volume", cmd_volume, CMD_NEEDS_ROOT, "Manage volumes (create, ls, inspect, rm, prune)" },
+	{ "system", cmd_system, CMD_NEEDS_ROOT, "Disk usage (df) and cleanup (prune)" },
+	{ "info", cmd_info, CMD_NEEDS_ROOT, "Show system-wide information" },
 };
 
 static void usage(FILE *f)
@@ -59,16 +61,6 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'cell COMMAND --help' for more on a command.\n");
-}
-
-int cmd_version(int argc, char **argv, cell_error **err)
-{
-	if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
-		printf("Usage: cell version\n\nShow the cell version.\n");
-		return 0;
-	}
-	printf("cell version %s\n", CELL_VERSION);
-	return 0;
 }
 
 int main(int argc, char **argv)

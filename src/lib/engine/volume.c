@@ -320,6 +320,11 @@ uint64_t cell_volume_size(struct cell_engine *e, const char *name)
 	return dir_size_at(AT_FDCWD, data, 0);
 }
 
+uint64_t cell_dir_size(const char *path)
+{
+	return dir_size_at(AT_FDCWD, path, 0);
+}
+
 int cell_volume_prune(struct cell_engine *e, bool all, char ***ret_names, uint64_t *ret_bytes, cell_error **err)
 {
 	_cleanup_close_ int lock = vol_lock(e, true, err);

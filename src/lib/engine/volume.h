@@ -52,6 +52,8 @@ int cell_volume_remove(struct cell_engine *e, const char *name, bool force, cell
 int cell_volume_prune(struct cell_engine *e, bool all, char ***ret_names, uint64_t *ret_bytes, cell_error **err);
 /* Bytes of the files in the volume's _data. */
 uint64_t cell_volume_size(struct cell_engine *e, const char *name);
+/* Bytes of the regular files under path (not following symlinks); 0 if missing. */
+uint64_t cell_dir_size(const char *path);
 /* Does the record carry the anonymous label? */
 bool cell_volume_is_anonymous(json_object *rec);
 /* Names of the anonymous volumes in a container record's Mounts (strv_free). */

@@ -1,0 +1,426 @@
+/* `cell system df [-v] [--format json]` and `cell system prune [-a] [-f]
+ * [--volumes]`, as Docker's (build cache is always 0: cell has no builder). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "engine/engine.h"
+#include "engine/volume.h"
+#include "image/image.h"
+#include "json.h"
+#include "util.h"
+
+/* ---- df ---- */
+
+struct layer {
+	const char *chain;	/* borrowed from the image */
+	uint64_t size;
+	bool active;
+};
+
+struct df_image {
+	struct cell_image *img;
+	int containers;
+	uint64_t size;
+};
+
+struct df_ctr {
+	char *id, *name, *image, *status;
+	uint64_t size;
+	int volumes;
+	bool running;
+};
+
+struct df {
+	struct df_image *images;
+	size_t n_images;
+	struct layer *layers;
+	size_t n_layers;
+	struct df_ctr *ctrs;
+	size_t n_ctrs;
+	char **vols;
+	uint64_t *vol_size;
+	int *vol_links;
+};
+
+static void add_layer(struct df *d, const char *chain, uint64_t size, bool active)
+{
+	for (size_t i = 0; i < d->n_layers; i++)
+		if (streq(d->layers[i].chain, chain)) {
+			d->layers[i].active |= active;
+			return;
+		}
+	d->layers = realloc(d->layers, (d->n_layers + 1) * sizeof(*d->layers));
+	d->layers[d->n_layers++] = (struct layer){ chain, size, active };
+}
+
+static void df_free(struct df *d)
+{
+	for (size_t i = 0; i < d->n_images; i++)
+		cell_image_free(d->images[i].img);
+	free(d->images);
+	free(d->layers);
+	for (size_t i = 0; i < d->n_ctrs; i++) {
+		free(d->ctrs[i].id);
+		free(d->ctrs[i].name);
+		free(d->ctrs[i].image);
+		free(d->ctrs[i].status);
+	}
+	free(d->ctrs);
+	strv_free(d->vols);
+	free(d->vol_size);
+	free(d->vol_links);
+}
+
+static const char *str_at(json_object *o, const char *a, const char *b)
+{
+	json_object *v = json_object_object_get(o, a);
+	if (b)
+		v = json_object_object_get(v, b);
+	return v ? json_object_get_string(v) : "";
+}
+
+static int df_collect(struct cell_engine *e, struct df *d, cell_error **err)
+{
+	struct cell_store *s = NULL;
+	struct cell_image_summary *sum = NULL;
+	size_t n = 0;
+	char **ids = NULL;
+	if (cell_store_open(e->root, &s, err) < 0 || cell_image_list(s, &sum, &n, err) < 0 ||
+	    cell_ctr_list(e, &ids, err) < 0 || cell_volume_list(e, &d->vols, err) < 0) {
+		cell_image_summary_free(sum, n);
+		cell_store_free(s);
+		strv_free(ids);
+		return -1;
+	}
+	for (size_t i = 0; ids[i]; i++) {
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
+			cell_error_free(&x);
+			continue;
+		}
+		const char *st = cell_ctr_status(rec);
+		const char *name = str_at(rec, "Name", NULL);
+		_cleanup_free_ char *cdir = cell_ctr_dir(e, ids[i]);
+		_cleanup_free_ char *upper = xasprintf("%s/upper", cdir);
+		struct df_ctr c = {
+			.id = xstrdup(ids[i]), .name = xstrdup(*name == '/' ? name + 1 : name),
+			.image = xstrdup(str_at(rec, "Image", NULL)), .status = xstrdup(st),
+			.size = cell_dir_size(upper),
+			.running = streq(st, "running") || streq(st, "paused") || streq(st, "restarting"),
+		};
+		json_object *mounts = json_object_object_get(rec, "Mounts");
+		for (size_t j = 0; mounts && j < json_object_array_length(mounts); j++) {
+			const char *t = str_at(json_object_array_get_idx(mounts, j), "Type", NULL);
+			const char *vn = str_at(json_object_array_get_idx(mounts, j), "Name", NULL);
+			if (!streq(t, "volume"))
+				continue;
+			c.volumes++;
+			for (size_t k = 0; d->vols[k]; k++)
+				if (streq(d->vols[k], vn)) {
+					d->vol_links = d->vol_links ? d->vol_links : xcalloc(strv_len(d->vols) + 1, sizeof(int));
+					d->vol_links[k]++;
+				}
+		}
+		d->ctrs = realloc(d->ctrs, (d->n_ctrs + 1) * sizeof(*d->ctrs));
+		d->ctrs[d->n_ctrs++] = c;
+		json_object_put(rec);
+	}
+	strv_free(ids);
+	size_t nv = strv_len(d->vols);
+	d->vol_size = xcalloc(nv + 1, sizeof(uint64_t));
+	if (!d->vol_links)
+		d->vol_links = xcalloc(nv + 1, sizeof(int));
+	for (size_t k = 0; k < nv; k++)
+		d->vol_size[k] = cell_volume_size(e, d->vols[k]);
+	for (size_t i = 0; i < n; i++) {
+		struct cell_image *img = NULL;
+		cell_error *x = NULL;
+		if (cell_image_resolve(s, sum[i].id, &img, &x) < 0) {
+			cell_error_free(&x);
+			continue;
+		}
+		struct df_image di = { .img = img };
+		for (size_t j = 0; j < d->n_ctrs; j++)
+			if (streq(d->ctrs[j].image, img->id))
+				di.containers++;
+		for (size_t j = 0; j < img->n_layers; j++) {
+			di.size += img->layer_sizes[j];
+			add_layer(d, img->chain_ids[j], img->layer_sizes[j], di.containers > 0);
+		}
+		d->images = realloc(d->images, (d->n_images + 1) * sizeof(*d->images));
+		d->images[d->n_images++] = di;
+	}
+	cell_image_summary_free(sum, n);
+	cell_store_free(s);
+	return 0;
+}
+
+static char *pct(uint64_t part, uint64_t whole)
+{
+	char a[32];
+	cli_human_size(part, a, sizeof(a));
+	if (!whole)
+		return xasprintf("%s", a);
+	return xasprintf("%s (%d%%)", a, (int)(part * 100 / whole));
+}
+
+static void df_row(json_object *rows, const char *type, size_t total, size_t active, uint64_t size,
+		   uint64_t reclaimable, bool with_pct)
+{
+	char sz[32];
+	cli_human_size(size, sz, sizeof(sz));
+	_cleanup_free_ char *rc = with_pct ? pct(reclaimable, size) : pct(reclaimable, 0);
+	json_object *o = json_object_new_object();
+	_cleanup_free_ char *t = xasprintf("%zu", total), *a = xasprintf("%zu", active);
+	json_object_object_add(o, "Active", json_object_new_string(a));
+	json_object_object_add(o, "Reclaimable", json_object_new_string(rc));
+	json_object_object_add(o, "Size", json_object_new_string(sz));
+	json_object_object_add(o, "TotalCount", json_object_new_string(t));
+	json_object_object_add(o, "Type", json_object_new_string(type));
+	json_object_array_add(rows, o);
+}
+
+static void df_verbose(const struct df *d)
+{
+	char sz[32];
+	printf("Images space usage:\n\n%-30s %-10s %-14s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "SIZE",
+	       "CONTAINERS");
+	for (size_t i = 0; i < d->n_images; i++) {
+		const struct cell_image *img = d->images[i].img;
+		const char *hex = strncmp(img->id, "sha256:", 7) == 0 ? img->id + 7 : img->id;
+		cli_human_size(d->images[i].size, sz, sizeof(sz));
+		size_t nn = strv_len(img->names);
+		for (size_t j = 0; j < (nn ? nn : 1); j++) {
+			_cleanup_free_ char *repo = xstrdup(nn ? img->names[j] : "<none>");
+			char *colon = strrchr(repo, ':');
+			const char *tag = "<none>";
+			if (colon && !strchr(colon, '/')) {
+				*colon = 0;
+				tag = colon + 1;
+			}
+			printf("%-30s %-10s %-14.12s %-10s %d\n", repo, tag, hex, sz, d->images[i].containers);
+		}
+	}
+	printf("\nContainers space usage:\n\n%-14s %-14s %-14s %-10s %-10s %s\n", "CONTAINER ID", "IMAGE",
+	       "LOCAL VOLUMES", "SIZE", "STATUS", "NAMES");
+	for (size_t i = 0; i < d->n_ctrs; i++) {
+		const struct df_ctr *c = &d->ctrs[i];
+		const char *ih = strncmp(c->image, "sha256:", 7) == 0 ? c->image + 7 : c->image;
+		cli_human_size(c->size, sz, sizeof(sz));
+		printf("%-14.12s %-14.12s %-14d %-10s %-10s %s\n", c->id, ih, c->volumes, sz, c->status, c->name);
+	}
+	printf("\nLocal Volumes space usage:\n\n%-66s %-6s %s\n", "VOLUME NAME", "LINKS", "SIZE");
+	for (size_t k = 0; d->vols[k]; k++) {
+		cli_human_size(d->vol_size[k], sz, sizeof(sz));
+		printf("%-66s %-6d %s\n", d->vols[k], d->vol_links[k], sz);
+	}
+	printf("\nBuild cache usage: 0B\n");
+}
+
+static int df(int argc, char **argv, cell_error **err)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' }, { "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	bool verbose = false;
+	const char *format = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': verbose = true; break;
+		case 'f': format = optarg; break;
+		case 'h': printf("Usage: cell system df [-v] [--format table|json|TEMPLATE]\n"); return 0;
+		default: return cell_error_set(err, "system df: bad option"), EXIT_CELL;
+		}
+	}
+	if (format && streq(format, "table"))
+		format = NULL;
+	struct cell_engine *e = NULL;
+	struct df d = { 0 };
+	if (cli_engine_open(&e, err) < 0)
+		return EXIT_CELL;
+	if (df_collect(e, &d, err) < 0) {
+		df_free(&d);
+		cell_engine_free(e);
+		return EXIT_CELL;
+	}
+	if (verbose && !format) {
+		df_verbose(&d);
+		df_free(&d);
+		cell_engine_free(e);
+		return 0;
+	}
+	json_object *rows = json_object_new_array();
+	size_t active = 0;
+	uint64_t size = 0, recl = 0;
+	for (size_t i = 0; i < d.n_images; i++)
+		active += d.images[i].containers > 0;
+	for (size_t i = 0; i < d.n_layers; i++) {
+		size += d.layers[i].size;
+		if (!d.layers[i].active)
+			recl += d.layers[i].size;
+	}
+	df_row(rows, "Images", d.n_images, active, size, recl, true);
+	active = 0, size = 0, recl = 0;
+	for (size_t i = 0; i < d.n_ctrs; i++) {
+		active += d.ctrs[i].running;
+		size += d.ctrs[i].size;
+		if (!d.ctrs[i].running)
+			recl += d.ctrs[i].size;
+	}
+	df_row(rows, "Containers", d.n_ctrs, active, size, recl, true);
+	active = 0, size = 0, recl = 0;
+	size_t nv = strv_len(d.vols);
+	for (size_t k = 0; k < nv; k++) {
+		active += d.vol_links[k] > 0;
+		size += d.vol_size[k];
+		if (!d.vol_links[k])
+			recl += d.vol_size[k];
+	}
+	df_row(rows, "Local Volumes", nv, active, size, recl, true);
+	df_row(rows, "Build Cache", 0, 0, 0, 0, false);
+	if (!format)
+		printf("%-15s %-9s %-9s %-9s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		json_object *o = json_object_array_get_idx(rows, i);
+		if (format && streq(format, "json"))
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		else if (format) {
+			cli_template(stdout, o, format);
+			putchar('\n');
+		} else
+			printf("%-15s %-9s %-9s %-9s %s\n", str_at(o, "Type", NULL), str_at(o, "TotalCount", NULL),
+			       str_at(o, "Active", NULL), str_at(o, "Size", NULL), str_at(o, "Reclaimable", NULL));
+	}
+	json_object_put(rows);
+	df_free(&d);
+	cell_engine_free(e);
+	return 0;
+}
+
+/* ---- prune ---- */
+
+static void print_list(const char *title, char **v)
+{
+	if (!v || !v[0])
+		return;
+	printf("%s:\n", title);
+	for (size_t i = 0; v[i]; i++)
+		printf("%s\n", v[i]);
+	printf("\n");
+}
+
+static int prune(int argc, char **argv, cell_error **err)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' }, { "force", no_argument, NULL, 'f' },
+		{ "volumes", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	bool all = false, force = false, volumes = false;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+af", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': all = true; break;
+		case 'f': force = true; break;
+		case 'V': volumes = true; break;
+		case 'h': printf("Usage: cell system prune [-a] [-f] [--volumes]\n"); return 0;
+		default: return cell_error_set(err, "system prune: bad option"), EXIT_CELL;
+		}
+	}
+	if (!force) {
+		_cleanup_free_ char *w = xasprintf("This will remove:\n  - all stopped containers\n%s%s"
+						   "  - unused build cache (none: cell has no builder)",
+						   volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
+						   all ? "  - all images without at least one container associated to them\n"
+						       : "  - all dangling images\n");
+		if (!cli_confirm(w))
+			return 0;
+	}
+	struct cell_engine *e = NULL;
+	struct cell_store *s = NULL;
+	char **ids = NULL, **ctrs = xcalloc(1, sizeof(char *)), **vols = NULL, **imgs = NULL;
+	uint64_t bytes = 0, b = 0;
+	int status = EXIT_CELL;
+	if (cli_engine_open(&e, err) < 0 || cell_ctr_list(e, &ids, err) < 0)
+		goto out;
+	size_t n = 0;
+	for (size_t i = 0; ids[i]; i++) {
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
+			cell_error_free(&x);
+			continue;
+		}
+		const char *st = cell_ctr_status(rec);
+		bool stopped = streq(st, "exited") || streq(st, "created") || streq(st, "dead");
+		_cleanup_free_ char *upper = xasprintf("%s/%s/upper", e->ctr_root, ids[i]);
+		uint64_t size = stopped ? cell_dir_size(upper) : 0;
+		json_object_put(rec);
+		if (!stopped)
+			continue;
+		if (cell_ctr_remove(e, ids[i], false, &x) < 0) {
+			fprintf(stderr, "cell: %s\n", x->msg);
+			cell_error_free(&x);
+			continue;
+		}
+		bytes += size;
+		ctrs = realloc(ctrs, (n + 2) * sizeof(char *));
+		ctrs[n++] = xstrdup(ids[i]);
+		ctrs[n] = NULL;
+	}
+	if (volumes) {
+		if (cell_volume_prune(e, false, &vols, &b, err) < 0)
+			goto out;
+		bytes += b;
+	}
+	if (cell_store_open(e->root, &s, err) < 0 || cell_image_prune(s, all, &imgs, &b, err) < 0)
+		goto out;
+	bytes += b;
+	print_list("Deleted Containers", ctrs);
+	print_list("Deleted Volumes", vols);
+	if (imgs && imgs[0]) {
+		printf("Deleted Images:\n");
+		for (size_t i = 0; imgs[i]; i++)
+			printf("deleted: %s\n", imgs[i]);
+		printf("\n");
+	}
+	char hs[32];
+	cli_human_size(bytes, hs, sizeof(hs));
+	printf("Total reclaimed space: %s\n", hs);
+	status = 0;
+out:
+	strv_free(ids);
+	strv_free(ctrs);
+	strv_free(vols);
+	strv_free(imgs);
+	cell_store_free(s);
+	cell_engine_free(e);
+	return status;
+}
+
+int cmd_system(int argc, char **argv, cell_error **err)
+{
+	static const struct { const char *name; int (*fn)(int, char **, cell_error **); } subs[] = {
+		{ "df", df }, { "prune", prune }, { "info", cmd_info },
+	};
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		fputs("Usage: cell system COMMAND\n\nCommands:\n"
+		      "  df [-v] [--format table|json|TEMPLATE]   disk usage of images, containers, volumes\n"
+		      "  prune [-a] [-f] [--volumes]              remove stopped containers, dangling (-a: unused)\n"
+		      "                                           images and, with --volumes, unused anonymous volumes\n"
+		      "  info [--format json]                     as `cell info`\n", argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_CELL : 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+		if (streq(subs[i].name, argv[1]))
+			return subs[i].fn(argc - 1, argv + 1, err);
+	return cell_error_set(err, "unknown command `system %s` (see `cell system --help`)", argv[1]), EXIT_CELL;
+}
