@@ -3,7 +3,8 @@
 # needs, and nothing when it is all there already.
 set -eu
 build="meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libseccomp-dev libcap-dev
- libmnl-dev libnftables-dev libarchive-dev libcurl4-openssl-dev libssl-dev busybox-static"
+ libmnl-dev libnftables-dev libarchive-dev libcurl4-openssl-dev nettle-dev busybox-static
+ libnftables1 libarchive13 libcurl4"
 test="iproute2 nftables util-linux procps runc tmux skopeo umoci podman containerd docker.io
  docker-registry jq crun qemu-system-x86 linux-image-cloud-amd64 cpio kmod apache2-utils file mmdebstrap iperf3"
 case "${1:-build}" in

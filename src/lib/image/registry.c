@@ -17,7 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -66,16 +66,13 @@ static bool is_local(const char *domain)
 
 static char *b64decode(const char *in)
 {
-	size_t n = strlen(in);
-	unsigned char *out = xcalloc(1, n + 4);
-	int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-	if (len < 0) {
+	size_t n = strlen(in), len = BASE64_DECODE_LENGTH(n);
+	struct base64_decode_ctx ctx;
+	uint8_t *out = xcalloc(1, len + 1);
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &len, out, n, in) || !base64_decode_final(&ctx)) {
 		free(out);
 		return NULL;
-	}
-	while (n > 0 && in[n - 1] == '=') {	/* DecodeBlock counts padding as zeros */
-		n--;
-		len--;
 	}
 	out[len] = '\0';
 	return (char *)out;
