@@ -137,3 +137,52 @@ if [ $have_sc = 1 ]; then
 else
 	for i in $(seq 16); do skip "no static helper"; done
 fi
+
+# ---- --userns ----
+# the container's root is an unprivileged host id: its directory and the
+# test root must be searchable by others (mktemp -d makes them 0700)
+chmod 711 "$TMPD"
+ns_ids() { c inspect -f '{{json .HostConfig.IDMappings}}' "$1"; }
+is "$(c run --rm busybox cat /proc/self/uid_map | tr -s ' ')" " 0 0 4294967295" "--userns host (default): the host's user namespace"
+c run -d --name u1 --userns auto busybox sleep 60 >/dev/null
+u1=$(c inspect -f '{{.Id}}' u1 2>/dev/null)
+like "$(ns_ids u1)" '"UidMap":\["0:[0-9]+:65536"\]' "--userns auto: a 65536-id range in HostConfig.IDMappings"
+base=$(ns_ids u1 | grep -o '"UidMap":\["0:[0-9]*' | grep -o '[0-9]*$')
+ok $([ "${base:-0}" -ge 100000 ]; echo $?) "--userns auto: the range starts at or above 100000 ($base)"
+is "$(c exec u1 cat /proc/self/uid_map | tr -s ' ')" " 0 $base 65536" "uid_map inside shows the mapping"
+is "$(c exec u1 cat /proc/self/gid_map | tr -s ' ')" " 0 $base 65536" "gid_map inside shows the mapping"
+is "$(c exec u1 id -u):$(c exec u1 id -g)" "0:0" "id inside says root"
+pid=$(c inspect -f '{{.State.Pid}}' u1)
+is "$(awk '/^Uid:/ {print $2}' /proc/$pid/status)" "$base" "on the host the container's root is uid $base"
+is "$(c exec u1 stat -c '%u:%g' / /bin/busybox /etc/passwd | sort -u)" "0:0" "the root file system looks owned by root inside"
+check "the container's root writes its root file system" -- c exec u1 sh -c 'echo x > /newfile && mkdir /newdir && chown 1000:1000 /newdir'
+is "$(stat -c '%u:%g' "$R/containers/$u1/upper/newfile")" "$base:$base" "a file it creates is host uid base+0 on disk"
+is "$(stat -c '%u' "$R/containers/$u1/upper/newdir")" "$((base + 1000))" "uid 1000 inside is base+1000 on disk"
+echo secret > "$TMPD/secret"; chmod 600 "$TMPD/secret"
+c rm -f u1 >/dev/null
+c run -d --name u2 --userns auto -v "$TMPD/secret:/secret:ro" busybox sleep 60 >/dev/null
+like "$(c exec u2 cat /secret 2>&1)" "Permission denied" "a host root-only file bound in is unreadable to the container's root"
+is "$(c exec u2 stat -c %u /secret)" 65534 "... it shows as the overflow uid"
+c run -d --name u3 --userns auto busybox sleep 60 >/dev/null
+b2=$(ns_ids u2 | grep -o '"UidMap":\["0:[0-9]*' | grep -o '[0-9]*$')
+b3=$(ns_ids u3 | grep -o '"UidMap":\["0:[0-9]*' | grep -o '[0-9]*$')
+ok $([ -n "$b2" ] && [ -n "$b3" ] && [ "$b2" != "$b3" ]; echo $?) "two auto containers get different ranges ($b2, $b3)"
+id2=$(c inspect -f '{{.Id}}' u2)
+ok $([ "$(grep -c "$R/containers/$id2/lower" /proc/mounts)" -ge 1 ]; echo $?) "the layers are mounted id-mapped under the container"
+c rm -f u2 >/dev/null
+is "$(grep -c "$id2" /proc/mounts)" 0 "rm leaves no mount behind (rootfs and id-mapped layers)"
+c run -d --name u4 --userns auto busybox sleep 60 >/dev/null
+is "$(ns_ids u4 | grep -o '"UidMap":\["0:[0-9]*' | grep -o '[0-9]*$')" "$b2" "rm released the range: the next container gets it"
+c rm -f u3 u4 >/dev/null
+is "$(c run --rm --uidmap 0:200000:1000 --gidmap 0:300000:1000 busybox sh -c 'cat /proc/self/uid_map /proc/self/gid_map' | tr -s ' ')" \
+	" 0 200000 1000
+ 0 300000 1000" "--uidmap/--gidmap: podman's explicit mappings"
+is "$(c run --rm --uidmap 0:200000:65536 busybox sh -c 'id -u; cat /proc/self/gid_map' | tr -s ' ')" "0
+ 0 200000 65536" "--uidmap alone maps the gids the same way"
+like "$(c run --rm --userns auto --init busybox ps -o pid,user,args | sed -n 2p | tr -s ' ')" "^ 1 root /sbin/docker-init -- ps" \
+	"--userns auto with --init"
+fails "--userns bogus refused" -- c run --rm --userns bogus busybox true
+like "$LAST_OUT" "invalid --userns \`bogus\`" "... saying why"
+fails "--uidmap malformed refused" -- c run --rm --uidmap 0:1 busybox true
+fails "--userns auto with --privileged refused" -- c run --rm --userns auto --privileged busybox true
+is "$(ls "$R/containers" | grep -cv '^\.')" 0 "nothing left by the refused ones"

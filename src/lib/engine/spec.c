@@ -520,6 +520,11 @@ int engine_init_find(char **ret, cell_error **err)
 	if (n < 0)
 		return cell_error_errno(err, errno, "--init: read `/proc/self/exe` to find cell-init beside cell");
 	self[n] = 0;
+	/* rebuilt or reinstalled while we ran: the new file is beside the old name */
+	static const char deleted[] = " (deleted)";
+	size_t l = strlen(self), d = sizeof(deleted) - 1;
+	if (l > d && streq(self + l - d, deleted))
+		self[l - d] = 0;
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = 0;
