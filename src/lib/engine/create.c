@@ -531,7 +531,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	/* before the mount: the image code reads the mappings it allocates */
 	if (engine_userns_allocate(e, id, cdir, &sp.userns, err) < 0)
 		goto out;
-	if (cell_image_mount_rootfs(store, img, cdir, &rootfs, err) < 0)
+	/* --rm: the container's directory goes with its mount */
+	if ((req->rm ? cell_image_mount_rootfs_volatile(store, img, cdir, &rootfs, err)
+		     : cell_image_mount_rootfs(store, img, cdir, &rootfs, err)) < 0)
 		goto out;
 	mounted = true;
 	const char *user = req->user ? req->user : img->config.user;

@@ -149,8 +149,8 @@ static int mkdir_one(const char *p, mode_t mode, cell_error **err)
 	return 0;
 }
 
-int cell_image_mount_rootfs(struct cell_store *s, const struct cell_image *img,
-			    const char *dir, char **ret_rootfs, cell_error **err)
+static int mount_rootfs(struct cell_store *s, const struct cell_image *img, const char *dir, bool vol,
+			char **ret_rootfs, cell_error **err)
 {
 	/* the mount is made from <root>/layers: every other path must be absolute */
 	if (mkdir_p(dir, 0700, err) < 0)
@@ -217,8 +217,16 @@ int cell_image_mount_rootfs(struct cell_store *s, const struct cell_image *img,
 		return cell_error_errno(err, errno, "open the current directory");
 	if (chdir(layers) < 0)
 		return cell_error_errno(err, errno, "chdir `%s`", layers);
-	int r = mount("overlay", rootfs, "overlay", 0, opts);
-	int e = errno;
+	int r = -1, e = EINVAL;
+	if (vol) {
+		_cleanup_free_ char *v = xasprintf("%s,volatile", opts);
+		r = mount("overlay", rootfs, "overlay", 0, v);
+		e = errno;
+	}
+	if (r < 0 && e == EINVAL) {	/* a kernel before 5.10 knows no `volatile` */
+		r = mount("overlay", rootfs, "overlay", 0, opts);
+		e = errno;
+	}
 	if (fchdir(cwd) < 0) { /* nothing better to do: the mount is made or not */ }
 	if (r < 0 && mapped) {
 		cell_error *x = NULL;
@@ -231,6 +239,18 @@ int cell_image_mount_rootfs(struct cell_store *s, const struct cell_image *img,
 					e == EINVAL ? ": upper/work on a filesystem overlay cannot use, or a layer dir is bad" : "");
 	*ret_rootfs = TAKE_PTR(rootfs);
 	return 0;
+}
+
+int cell_image_mount_rootfs(struct cell_store *s, const struct cell_image *img,
+			    const char *dir, char **ret_rootfs, cell_error **err)
+{
+	return mount_rootfs(s, img, dir, false, ret_rootfs, err);
+}
+
+int cell_image_mount_rootfs_volatile(struct cell_store *s, const struct cell_image *img,
+				     const char *dir, char **ret_rootfs, cell_error **err)
+{
+	return mount_rootfs(s, img, dir, true, ret_rootfs, err);
 }
 
 int cell_image_unmount_rootfs(const char *container_dir, bool remove, cell_error **err)
