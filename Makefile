@@ -49,6 +49,7 @@ bench: all test-deps
 install: all
 	install -D -m 0755 $(BUILD)/cell $(DESTDIR)$(PREFIX)/bin/cell
 	install -D -m 0755 $(BUILD)/cell-runtime $(DESTDIR)$(PREFIX)/bin/cell-runtime
+	install -D -m 0755 $(BUILD)/src/monitor/cell-monitor $(DESTDIR)$(PREFIX)/bin/cell-monitor
 	install -D -m 0644 docs/cell-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell-runtime.1
 	install -D -m 0644 docs/cell.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell.1
 

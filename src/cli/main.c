@@ -20,6 +20,7 @@ static const struct cell_cmd commands[] = {
 	{ "run", cmd_run, CMD_NEEDS_ROOT, "Create and start a container" },
 	{ "create", cmd_create, CMD_NEEDS_ROOT, "Create a container" },
 	{ "start", cmd_start, CMD_NEEDS_ROOT, "Start containers" },
+	{ "attach", cmd_attach, CMD_NEEDS_ROOT, "Attach to a running container's input and output" },
 	{ "stop", cmd_stop, CMD_NEEDS_ROOT, "Stop containers" },
 	{ "restart", cmd_restart, CMD_NEEDS_ROOT, "Restart containers" },
 	{ "kill", cmd_kill, CMD_NEEDS_ROOT, "Send a signal to containers" },
@@ -52,6 +53,7 @@ static const struct cell_cmd commands[] = {
 	{ "volume", cmd_volume, CMD_NEEDS_ROOT, "Manage volumes (create, ls, inspect, rm, prune)" },
 	{ "system", cmd_system, CMD_NEEDS_ROOT, "Disk usage (df) and cleanup (prune)" },
 	{ "info", cmd_info, CMD_NEEDS_ROOT, "Show system-wide information" },
+	{ "monitor-step", cmd_monitor_step, CMD_NEEDS_ROOT, NULL },	/* cell-monitor's, hidden */
 };
 
 static void usage(FILE *f)
@@ -59,7 +61,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: cell [--root DIR] [--debug] COMMAND [ARG...]\n\n"
 		   "A daemonless container engine.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'cell COMMAND --help' for more on a command.\n");
 }
 

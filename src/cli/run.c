@@ -36,6 +36,7 @@ enum {
 	O_RESTART, O_LOG_OPT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_NETWORK, O_TMPFS, O_SIG_PROXY, O_HELP,
 	O_EXPLAIN, O_DRY_RUN, O_USERNS, O_UIDMAP, O_GIDMAP,
 	O_IP, O_IP6, O_MAC, O_DNS, O_DNS_SEARCH, O_DNS_OPTION, O_ADD_HOST, O_NET_ALIAS, O_NETNS_NAME,
+	O_DETACH_KEYS,
 };
 
 static const struct option run_opts[] = {
@@ -90,6 +91,7 @@ static const struct option run_opts[] = {
 	{ "netns-name", required_argument, NULL, O_NETNS_NAME },
 	{ "log-opt", required_argument, NULL, O_LOG_OPT },
 	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
+	{ "detach-keys", required_argument, NULL, O_DETACH_KEYS },
 	{ "attach", required_argument, NULL, 'a' },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "explain", no_argument, NULL, O_EXPLAIN },
@@ -104,6 +106,8 @@ static void run_usage(const char *cmd)
 	       "  -d, --detach               run in the background, print the container id\n"
 	       "  -i, --interactive          keep stdin open\n"
 	       "  -t, --tty                  allocate a pseudo-terminal\n"
+	       "      --detach-keys KEYS     keys that detach from -it, leaving it running under its\n"
+	       "                             monitor (default \"ctrl-p,ctrl-q\"; `cell attach` comes back)\n"
 	       "      --rm                   remove the container when it exits\n"
 	       "      --name NAME            container name\n"
 	       "  -e, --env K=V              set an environment variable (K alone: from ours)\n"
@@ -158,6 +162,7 @@ struct run_args {
 	struct cell_run_request req;
 	char **cmd;
 	bool explain, dry_run;
+	const char *detach_keys;	/* --detach-keys, checked */
 };
 
 static void run_args_free(struct run_args *a)
@@ -244,6 +249,14 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_NET_ALIAS: cli_strv_push(&r->network_aliases, optarg); break;
 		case O_NETNS_NAME: r->netns_name = optarg; break;
 		case O_SIG_PROXY: case 'a': break;
+		case O_DETACH_KEYS: {
+			unsigned char keys[CELL_DETACH_KEYS_MAX];
+			size_t n;
+			if (cell_detach_keys_parse(optarg, keys, &n, err) < 0)
+				return -1;
+			a->detach_keys = optarg;
+			break;
+		}
 		case O_HELP: run_usage(argv[0]); return 1;
 		case O_EXPLAIN: a->explain = true; break;
 		case O_DRY_RUN: a->dry_run = true; break;
@@ -277,6 +290,7 @@ static int create_or_run(int argc, char **argv, bool run, cell_error **err)
 	}
 	if (cli_engine_open(&e, err) < 0)
 		goto out;
+	e->detach_keys = a.detach_keys;
 	if (a.explain) {
 		if (cell_explain_run(stdout, e, &a.req, err) < 0)
 			goto out;

@@ -10,44 +10,56 @@
 
 struct start_data {
 	bool attach;
+	struct cell_attach_opts o;
 	int status;
 };
 
 static int start_one(struct cell_engine *e, const char *id, void *data, cell_error **err)
 {
 	struct start_data *d = data;
-	if (d->attach) {
-		if (cell_ctr_run_attached(e, id, &d->status, err) < 0) {
-			d->status = cell_ctr_exit_code(*err);
-			return -1;
-		}
-		return 0;
-	}
-	if (cell_ctr_start(e, id, err) < 0) {
+	int r = d->attach ? cell_ctr_start_attached(e, id, &d->o, &d->status, err) : cell_ctr_start(e, id, err);
+	if (r < 0 && (!d->attach || d->status == 0))
 		d->status = cell_ctr_exit_code(*err);
-		return -1;
-	}
-	return 0;
+	return r;
+}
+
+static void usage(void)
+{
+	printf("Usage: cell start [OPTIONS] CONTAINER...\n\n"
+	       "Start stopped containers, each under its own monitor.\n\n"
+	       "Options:\n"
+	       "  -a, --attach               attach stdout/stderr (one container), exit with its status;\n"
+	       "                             Ctrl-P Ctrl-Q on a tty detaches and leaves it running\n"
+	       "  -i, --interactive          attach stdin too\n"
+	       "      --detach-keys KEYS     keys that detach, Docker's syntax (default \"ctrl-p,ctrl-q\")\n");
 }
 
 int cmd_start(int argc, char **argv, cell_error **err)
 {
+	enum { O_DETACH_KEYS = 1000 };
 	static const struct option opts[] = {
 		{ "attach", no_argument, NULL, 'a' }, { "interactive", no_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "detach-keys", required_argument, NULL, O_DETACH_KEYS }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	struct start_data d = { 0 };
+	struct start_data d = { .o = { .no_stdin = true, .sig_proxy = true } };
 	int c;
 	while ((c = getopt_long(argc, argv, "ai", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': d.attach = true; break;
-		case 'i': break;
-		case 'h': printf("Usage: cell start [-a] CONTAINER...\n"); return 0;
-		default: return cell_error_set(err, "start: bad option"), EXIT_CELL;
+		case 'i': d.o.no_stdin = false; d.attach = true; break;
+		case O_DETACH_KEYS: d.o.detach_keys = optarg; break;
+		case 'h': usage(); return 0;
+		default: return cell_error_set(err, "start: bad option (see `cell start --help`)"), EXIT_CELL;
 		}
 	}
 	if (d.attach && argc - optind != 1)
 		return cell_error_set(err, "start -a takes exactly one container"), EXIT_CELL;
+	if (d.o.detach_keys) {
+		unsigned char keys[CELL_DETACH_KEYS_MAX];
+		size_t n;
+		if (cell_detach_keys_parse(d.o.detach_keys, keys, &n, err) < 0)
+			return EXIT_CELL;
+	}
 	int r = cli_each(argc, argv, optind, !d.attach, start_one, &d, err);
 	if (d.attach)
 		return *err ? (d.status ? d.status : EXIT_CELL) : d.status;

@@ -72,6 +72,9 @@ int engine_rt_status(struct cell_engine *e, const char *id, char *ret_status, si
  * container runs, or fail with the reason. attach_fd: a SOCK_SEQPACKET
  * socket the monitor takes as its first attach client (-1: none). */
 int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err);
+/* A stop while the monitor waits to restart the container: wake it, and
+ * wait (5 s at most) until it recorded the container as exited. */
+void engine_monitor_cancel_restart(struct cell_engine *e, const char *id);
 /* cell_ctr_start with the monitor's first attach client (lifecycle.c). */
 int engine_ctr_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err);
 

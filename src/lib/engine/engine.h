@@ -34,6 +34,7 @@ struct cell_engine {
 	char *root;		/* engine root */
 	char *ctr_root;		/* <root>/containers */
 	char *rt_root;		/* runtime root */
+	const char *detach_keys;	/* `run -it --detach-keys`: NULL for Docker's ctrl-p,ctrl-q */
 };
 
 int cell_engine_open(const char *root, const char *runroot, struct cell_engine **ret, cell_error **err);
@@ -103,9 +104,32 @@ int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cel
 
 /* ---- lifecycle ---- */
 
-/* Start detached: fork the monitor, which creates and starts the container
- * and reports back once it runs (or why it did not). */
+/* Start detached: start cell-monitor, which creates and starts the
+ * container and reports back once it runs (or why it did not). */
 int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err);
+/* ---- attach (attach.c): the container's monitor relays stdio ---- */
+#define CELL_DETACH_KEYS_DEFAULT "ctrl-p,ctrl-q"
+#define CELL_DETACH_KEYS_MAX 16
+struct cell_attach_opts {
+	bool no_stdin;			/* --no-stdin */
+	bool sig_proxy;			/* pass our signals on (without a tty) */
+	const char *detach_keys;	/* NULL: CELL_DETACH_KEYS_DEFAULT */
+};
+/* Relay our stdio to a running container until it exits (*ret_status its
+ * exit status) or the detach keys are typed on its tty (*ret_status 0, the
+ * container runs on). */
+int cell_ctr_attach(struct cell_engine *e, const char *id, const struct cell_attach_opts *o, int *ret_status,
+		    cell_error **err);
+/* Start under a monitor and attach from the first byte (`start -a`). */
+int cell_ctr_start_attached(struct cell_engine *e, const char *id, const struct cell_attach_opts *o,
+			    int *ret_status, cell_error **err);
+/* Docker's --detach-keys "ctrl-p,ctrl-q" → the bytes 0x10 0x11. */
+int cell_detach_keys_parse(const char *s, unsigned char *ret, size_t *ret_len, cell_error **err);
+
+/* `cell monitor-step STEP ID [ARG]`, run by cell-monitor only (monitor.c):
+ * chan is the fd of its channel to the monitor. */
+int cell_monitor_step(struct cell_engine *e, const char *step, const char *id, const char *arg, int chan,
+		      cell_error **err);
 /* Run in the foreground with our stdio (a pty relayed when Config.Tty),
  * forwarding signals; *ret_status: Docker's exit status. With AutoRemove the
  * container is removed afterwards. */

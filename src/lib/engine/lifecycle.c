@@ -540,7 +540,7 @@ static int clear_stop_flag(json_object *rec, void *data, cell_error **err)
 	return 0;
 }
 
-int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err)
+int engine_ctr_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err)
 {
 	json_object *rec = NULL;
 	if (cell_ctr_load(e, id, &rec, err) < 0)
@@ -551,53 +551,12 @@ int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err)
 	json_object_put(rec);
 	if (r < 0 || cell_ctr_update(e, id, clear_stop_flag, NULL, err) < 0)
 		return -1;
+	return engine_monitor_start(e, id, attach_fd, err);
+}
 
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return cell_error_errno(err, errno, "create a pipe to the monitor");
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return cell_error_errno(err, errno, "fork the container monitor");
-	}
-	if (pid == 0) {
-		close(p[0]);
-		setsid();
-		pid_t m = fork();
-		if (m != 0)
-			_exit(m < 0 ? 1 : 0);
-		engine_monitor_main(e, id, p[1]);
-	}
-	close(p[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	/* the monitor writes "0" when the container runs, else "<code> <message>" */
-	char buf[4096];
-	size_t n = 0;
-	for (;;) {
-		ssize_t k = read(p[0], buf + n, sizeof(buf) - 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-		if (n >= sizeof(buf) - 1)
-			break;
-	}
-	close(p[0]);
-	buf[n] = 0;
-	if (n == 0)
-		return cell_error_set(err, "container `%.12s`: the monitor died before the container started", id);
-	if (buf[0] == '0' && (buf[1] == 0 || buf[1] == '\n'))
-		return 0;
-	char *msg = strchr(buf, ' ');
-	int code = atoi(buf);
-	int errnum = code == 127 ? ENOENT : code == 126 ? EACCES : 0;
-	cell_error_from_text(err, errnum, msg ? msg + 1 : buf);
-	return -1;
+int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err)
+{
+	return engine_ctr_start(e, id, -1, err);
 }
 
 /* ---- foreground run ---- */
@@ -635,6 +594,12 @@ static int record_running(json_object *rec, void *data, cell_error **err)
 int engine_record_running(struct cell_engine *e, const char *id, pid_t pid, cell_error **err)
 {
 	struct running_info ri = { .pid = pid, .monitor = getpid() };
+	return cell_ctr_update(e, id, record_running, &ri, err);
+}
+
+int engine_record_running_for(struct cell_engine *e, const char *id, pid_t pid, pid_t monitor, cell_error **err)
+{
+	struct running_info ri = { .pid = pid, .monitor = monitor };
 	return cell_ctr_update(e, id, record_running, &ri, err);
 }
 
@@ -882,6 +847,7 @@ int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error
 	const char *s = cell_ctr_status(rec);
 	if (!streq(s, "running") && !streq(s, "paused")) {
 		json_object_put(rec);
+		engine_monitor_cancel_restart(e, id);
 		settle(e, id, 0);
 		return 0;
 	}

@@ -1,30 +1,34 @@
-/* The per-container monitor, what `cell run -d` and `cell start` leave
- * behind (podman's conmon, smaller):
+/* `cell`'s side of the per-container monitor (the monitor itself is the
+ * small static executable src/monitor/monitor.c, cell-monitor):
  *
- *   cell start ──fork──► child ──setsid, fork──► monitor (child exits)
- *        │                                          │ subreaper, "cell-monitor"
- *        │                                          │ stdout/stderr pipes → 1, 2
- *        │                                          │ cell_rt_create + cell_rt_start
- *        ◄────────── "0" or "<code> <error>" ───────┤ on the report pipe
- *     exits                                         │ pipes → ctr.log (JSON lines)
- *                                                   │ init exits: OOM?, runtime delete,
- *                                                   │ exit code in the record
- *                                                   └ restart policy (backoff) or --rm
+ *   - engine_monitor_start: fork, setsid, fork, exec cell-monitor, and wait
+ *     for its "0" or "<code> <message>" once the container runs or failed;
+ *   - cell_monitor_step: what cell-monitor runs `cell monitor-step` for,
+ *     each in a short-lived child of the monitor: "launch" (create + start
+ *     with the monitor's pipes or a pty, network, record it running) and
+ *     "exited" (record the exit and OOM kill, runtime delete, network,
+ *     then --rm or the restart policy's verdict);
+ *   - the foreground run's pump (without a tty, `cell run` watches its own
+ *     container and tees its output to ctr.log).
  *
- * The monitor holds no lock while the container runs; it takes the
- * container's lock only to change the record. Killed, it leaves the
- * container running: `ps` then reads the runtime state, `rm -f` cleans up.
+ * The sequence and the messages are drawn in monitor-proto.h. The monitor
+ * holds no lock while the container runs; the steps take the container's
+ * lock only to change the record. Killed, the monitor leaves the container
+ * running: `ps` then reads the runtime state, `rm -f` cleans up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +37,7 @@
 
 #include "engine-internal.h"
 #include "json.h"
+#include "monitor-proto.h"
 #include "util.h"
 
 #define LOG_MAX_SIZE (10 * 1024 * 1024)	/* default --log-opt max-size: ctr.log → ctr.log.1 past it */
@@ -136,18 +141,6 @@ static void logw_init(struct logw *w, struct cell_engine *e, const char *id)
 	log_open(w);
 }
 
-static void report(int *fd, int code, const char *msg)
-{
-	if (*fd < 0)
-		return;
-	char *text = code ? xasprintf("%d %s", code, msg ? msg : "") : xstrdup("0");
-	ssize_t r = write(*fd, text, strlen(text));
-	(void)r;
-	free(text);
-	close(*fd);
-	*fd = -1;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -155,20 +148,12 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void mark_detached(struct cell_engine *e, const char *id);
+/* ---- the foreground run (no tty): our own pipes, tee to us and ctr.log ---- */
 
 /* Launch with stdout/stderr on pipes; ret_out/ret_err the read ends. */
-static int launch(struct cell_engine *e, const char *id, bool tty, pid_t *pid, int *ret_out, int *ret_err,
-		  cell_error **err)
+static int launch_piped(struct cell_engine *e, const char *id, pid_t *pid, int *ret_out, int *ret_err,
+			cell_error **err)
 {
-	if (tty) {
-		int master = -1;
-		if (engine_launch_tty(e, id, pid, &master, err) < 0)
-			return -1;
-		*ret_out = master;
-		*ret_err = -1;
-		return 0;
-	}
 	int o[2], x[2];
 	if (pipe2(o, O_CLOEXEC) < 0)
 		return cell_error_errno(err, errno, "create the stdout pipe");
@@ -257,6 +242,201 @@ static int pump(int sfd, pid_t pid, int out, int errfd, struct logw *w, bool tee
 	return ws;
 }
 
+int engine_launch_piped(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_out, int *ret_err,
+			cell_error **err)
+{
+	return launch_piped(e, id, ret_pid, ret_out, ret_err, err);
+}
+
+int engine_pump_foreground(struct cell_engine *e, const char *id, pid_t pid, int out, int errfd)
+{
+	/* SIGCHLD through a signalfd; the forwarded signals keep their handlers */
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct logw w;
+	logw_init(&w, e, id);
+	signal(SIGPIPE, SIG_IGN);
+	int ws = pump(sfd, pid, out, errfd, &w, true);
+	safe_close(sfd);
+	safe_close(w.fd);
+	free(w.path);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ws;
+}
+
+/* ---- starting cell-monitor ---- */
+
+/* The directory of our own executable: cell-monitor is installed beside it. */
+static char *self_path(cell_error **err)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n < 0)
+		return cell_error_errno(err, errno, "readlink /proc/self/exe (to find cell-monitor beside cell)"),
+		       NULL;
+	buf[n] = 0;
+	/* rebuilt or reinstalled while we ran: the new file is the one to run */
+	static const char deleted[] = " (deleted)";
+	size_t l = strlen(buf), d = sizeof(deleted) - 1;
+	if (l > d && streq(buf + l - d, deleted))
+		buf[l - d] = 0;
+	return xstrdup(buf);
+}
+
+struct monitor_args {
+	bool tty, open_stdin;
+	int64_t log_max;
+};
+
+static int monitor_args_of(struct cell_engine *e, const char *id, struct monitor_args *a, cell_error **err)
+{
+	json_object *rec = NULL;
+	if (engine_record_read(e, id, &rec, err) < 0)
+		return -1;
+	json_object *cfg = json_object_object_get(rec, "Config");
+	json_object *lc = json_object_object_get(json_object_object_get(rec, "HostConfig"), "LogConfig");
+	a->tty = json_object_get_boolean(json_object_object_get(cfg, "Tty"));
+	a->open_stdin = json_object_get_boolean(json_object_object_get(cfg, "OpenStdin"));
+	a->log_max = json_object_get_int64(json_object_object_get(lc, "MaxSize"));
+	json_object_put(rec);
+	return 0;
+}
+
+/* Read the monitor's verdict: "0", or "<code> <message>". */
+static int monitor_verdict(int fd, const char *id, cell_error **err)
+{
+	char buf[4096];
+	size_t n = 0;
+	for (;;) {
+		ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (n >= sizeof(buf) - 1)
+			break;
+	}
+	buf[n] = 0;
+	if (n == 0)
+		return cell_error_set(err, "container `%.12s`: the monitor died before the container started", id);
+	if (buf[0] == '0' && (buf[1] == 0 || buf[1] == '\n'))
+		return 0;
+	char *msg = strchr(buf, ' ');
+	int code = atoi(buf);
+	int errnum = code == 127 ? ENOENT : code == 126 ? EACCES : 0;
+	cell_error_from_text(err, errnum, msg ? msg + 1 : buf);
+	return -1;
+}
+
+int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err)
+{
+	struct monitor_args a = { 0 };
+	if (monitor_args_of(e, id, &a, err) < 0)
+		return -1;
+	_cleanup_free_ char *cell = self_path(err);
+	if (!cell)
+		return -1;
+	_cleanup_free_ char *dir = xstrdup(cell);
+	*strrchr(dir, '/') = 0;
+	/* installed beside cell; in the build tree, in its own folder */
+	static const char *const rel[] = { MONITOR_EXE, "src/monitor/" MONITOR_EXE, "../libexec/cell/" MONITOR_EXE };
+	_cleanup_free_ char *monitor = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(rel) && !monitor; i++) {
+		char *c = xasprintf("%s/%s", dir, rel[i]);
+		if (access(c, X_OK) == 0)
+			monitor = c;
+		else
+			free(c);
+	}
+	if (!monitor)
+		return cell_error_set(err, "no executable `%s` in `%s`: cell-monitor is installed beside cell "
+					   "(`make install` puts both in the same directory)", MONITOR_EXE, dir);
+	_cleanup_free_ char *root = realpath(e->root, NULL);
+	if (!root)
+		return cell_error_errno(err, errno, "resolve the engine root `%s`", e->root);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return cell_error_errno(err, errno, "create a pipe to the monitor");
+	_cleanup_free_ char *report = xasprintf("%d", p[1]);
+	_cleanup_free_ char *attach = xasprintf("%d", attach_fd);
+	_cleanup_free_ char *log_max = xasprintf("%" PRId64, a.log_max);
+	char *argv[16];
+	size_t n = 0;
+	argv[n++] = MONITOR_EXE;
+	argv[n++] = "--cell", argv[n++] = cell;
+	argv[n++] = "--root", argv[n++] = root;
+	argv[n++] = "--id", argv[n++] = (char *)id;
+	argv[n++] = "--report-fd", argv[n++] = report;
+	if (a.log_max > 0)
+		argv[n++] = "--log-max", argv[n++] = log_max;
+	if (attach_fd >= 0)
+		argv[n++] = "--attach-fd", argv[n++] = attach;
+	if (a.tty)
+		argv[n++] = "--tty";
+	if (a.open_stdin)
+		argv[n++] = "--stdin";
+	argv[n] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return cell_error_errno(err, errno, "fork the container monitor");
+	}
+	if (pid == 0) {
+		/* its own session, and not our child: it outlives us */
+		setsid();
+		pid_t m = fork();
+		if (m != 0)
+			_exit(m < 0 ? 1 : 0);
+		fcntl(p[1], F_SETFD, 0);
+		if (attach_fd >= 0)
+			fcntl(attach_fd, F_SETFD, 0);
+		execv(monitor, argv);
+		char msg[512];
+		int k = snprintf(msg, sizeof(msg), "125 execute `%s`: %s", monitor, strerror(errno));
+		if (write(p[1], msg, (size_t)k) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(p[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	int r = monitor_verdict(p[0], id, err);
+	close(p[0]);
+	return r;
+}
+
+void engine_monitor_cancel_restart(struct cell_engine *e, const char *id)
+{
+	for (int i = 0; i < 500; i++) {
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (engine_record_read(e, id, &rec, &x) < 0) {
+			cell_error_free(&x);
+			return;
+		}
+		json_object *st = json_object_object_get(rec, "State");
+		bool restarting = streq(cell_ctr_status(rec), "restarting");
+		pid_t mon = json_object_get_int(json_object_object_get(st, "MonitorPid"));
+		uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(st, "MonitorStart"));
+		json_object_put(rec);
+		if (!restarting || mon <= 0 || !start || proc_start_time(mon) != start)
+			return;
+		if (i % 100 == 0)
+			kill(mon, SIGUSR1);
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the steps cell-monitor runs ---- */
+
 struct policy {
 	char name[32];
 	int max, count;
@@ -296,13 +476,18 @@ static bool should_restart(const struct policy *p, int code)
 	return false;
 }
 
+static void set_monitor(json_object *st, pid_t monitor)
+{
+	json_object_object_add(st, "MonitorPid", json_object_new_int(monitor));
+	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)proc_start_time(monitor)));
+}
+
 static int set_restarting(json_object *rec, void *data, cell_error **err)
 {
 	json_object *st = json_object_object_get(rec, "State");
 	json_object_object_add(st, "Status", json_object_new_string("restarting"));
 	json_object_object_add(st, "Restarting", json_object_new_boolean(true));
-	json_object_object_add(st, "MonitorPid", json_object_new_int(getpid()));
-	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)proc_start_time(getpid())));
+	set_monitor(st, *(pid_t *)data);
 	json_object *rc = json_object_object_get(rec, "RestartCount");
 	json_object_object_add(rec, "RestartCount", json_object_new_int(json_object_get_int(rc) + 1));
 	return 0;
@@ -314,143 +499,129 @@ static int set_detached(json_object *rec, void *data, cell_error **err)
 	 * still starting its container */
 	json_object *st = json_object_object_get(rec, "State");
 	json_object_object_add(st, "Detached", json_object_new_boolean(true));
-	json_object_object_add(st, "MonitorPid", json_object_new_int(getpid()));
-	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)proc_start_time(getpid())));
+	set_monitor(st, *(pid_t *)data);
 	return 0;
 }
 
-static void mark_detached(struct cell_engine *e, const char *id)
+static void remove_now(struct cell_engine *e, const char *id)
 {
 	cell_error *x = NULL;
-	if (cell_ctr_update(e, id, set_detached, NULL, &x) < 0)
+	json_object *rec = NULL;
+	_cleanup_close_ int lock = engine_lock(e, id, &x);
+	if (engine_record_read(e, id, &rec, &x) == 0 && engine_destroy(e, id, rec, &x) < 0)
 		cell_error_free(&x);
+	cell_error_free(&x);
+	json_object_put(rec);
 }
 
-static void setup_process(int *report_fd)
+/* One message to the monitor, with an fd (the pty master) or -1. */
+static int say(int chan, int fd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(int chan, int fd, const char *fmt, ...)
 {
-	prctl(PR_SET_NAME, "cell-monitor", 0, 0, 0);
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	/* our stdio must not keep the caller's pipes open ($(cell run -d ...)) */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (*report_fd <= 2) {
-		int n = fcntl(*report_fd, F_DUPFD_CLOEXEC, 3);
-		close(*report_fd);
-		*report_fd = n;
+	char text[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	struct iovec iov = { .iov_base = text, .iov_len = (size_t)n };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	for (int i = 0; i < 3; i++)
-		dup2(null, i);
-	close(null);
-	/* everything else inherited from the CLI goes, except the report pipe */
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != *report_fd)
-			close(fd);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	umask(022);
+	return sendmsg(chan, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-int engine_launch_piped(struct cell_engine *e, const char *id, pid_t *ret_pid, int *ret_out, int *ret_err,
-			cell_error **err)
+/* Create and start (stdio: ours, which the monitor set up); restart_code is
+ * NULL the first time, else the last run's exit code. */
+static int step_launch(struct cell_engine *e, const char *id, const char *restart_code, int chan)
 {
-	return launch(e, id, false, ret_pid, ret_out, ret_err, err);
-}
-
-int engine_pump_foreground(struct cell_engine *e, const char *id, pid_t pid, int out, int errfd)
-{
-	/* SIGCHLD through a signalfd; the forwarded signals keep their handlers */
-	sigset_t mask, old;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	struct logw w;
-	logw_init(&w, e, id);
-	signal(SIGPIPE, SIG_IGN);
-	int ws = pump(sfd, pid, out, errfd, &w, true);
-	safe_close(sfd);
-	safe_close(w.fd);
-	free(w.path);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return ws;
-}
-
-void engine_monitor_main(struct cell_engine *e, const char *id, int report_fd)
-{
-	setup_process(&report_fd);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	mark_detached(e, id);
-	struct logw w;
-	logw_init(&w, e, id);
-	int64_t backoff = 100;
-	for (;;) {
-		struct policy pol = { 0 };
-		if (read_policy(e, id, &pol) < 0)
-			break;	/* removed */
-		pid_t pid = 0;
-		int out = -1, errfd = -1;
-		cell_error *x = NULL;
-		if (launch(e, id, pol.tty, &pid, &out, &errfd, &x) < 0) {
-			int code = cell_ctr_exit_code(x);
-			engine_record_error(e, id, x);
-			log_write(&w, "stderr", x->msg, strlen(x->msg));
-			report(&report_fd, code, x->msg);
+	pid_t monitor = getppid();
+	struct policy pol = { 0 };
+	cell_error *x = NULL;
+	if (read_policy(e, id, &pol) < 0)
+		return say(chan, -1, "err 125 the container's record disappeared before it started");
+	if (restart_code && pol.stopped_by_user) {
+		/* stopped during the backoff: record it as exited */
+		int code = atoi(restart_code);
+		if (engine_after_exit(e, id, code << 8, &x) < 0)
 			cell_error_free(&x);
-			if (pol.autorm) {
-				json_object *rec = NULL;
-				if (engine_record_read(e, id, &rec, &x) == 0 && engine_destroy(e, id, rec, &x) < 0)
-					cell_error_free(&x);
-				cell_error_free(&x);
-				json_object_put(rec);
-			}
-			break;
-		}
-		if (engine_record_running(e, id, pid, &x) < 0)
-			cell_error_free(&x);
-		report(&report_fd, 0, NULL);
-		int64_t started = now_ms();
-		int ws = pump(sfd, pid, out, errfd, &w, false);
-		int code = engine_after_exit(e, id, ws, &x);
-		if (code < 0) {
-			cell_error_free(&x);
-			break;	/* removed meanwhile */
-		}
-		if (read_policy(e, id, &pol) < 0)
-			break;
-		if (!should_restart(&pol, code)) {
-			if (pol.autorm) {
-				json_object *rec = NULL;
-				_cleanup_close_ int lock = engine_lock(e, id, &x);
-				if (engine_record_read(e, id, &rec, &x) == 0 && engine_destroy(e, id, rec, &x) < 0)
-					cell_error_free(&x);
-				cell_error_free(&x);
-				json_object_put(rec);
-			}
-			break;
-		}
-		/* Docker: the delay doubles from 100 ms, and resets after 10 s of running */
-		if (now_ms() - started > 10000)
-			backoff = 100;
-		if (cell_ctr_update(e, id, set_restarting, NULL, &x) < 0) {
-			cell_error_free(&x);
-			break;
-		}
-		struct timespec ts = { backoff / 1000, (backoff % 1000) * 1000000 };
-		nanosleep(&ts, NULL);
-		backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
-		if (read_policy(e, id, &pol) < 0 || pol.stopped_by_user) {
-			/* stopped during the backoff: record it as exited */
-			if (engine_after_exit(e, id, code << 8, &x) < 0)
-				cell_error_free(&x);
-			break;
-		}
+		return say(chan, -1, "stop %d", code);
 	}
-	report(&report_fd, 125, "the container's record disappeared before it started");
-	if (w.fd >= 0)
-		close(w.fd);
-	_exit(0);
+	if (cell_ctr_update(e, id, set_detached, &monitor, &x) < 0)
+		cell_error_free(&x);
+	pid_t pid = 0;
+	int master = -1;
+	int r = pol.tty ? engine_launch_tty(e, id, &pid, &master, &x) : engine_rt_launch(e, id, NULL, &pid, &x);
+	if (r < 0) {
+		int code = cell_ctr_exit_code(x);
+		engine_record_error(e, id, x);
+		say(chan, -1, "err %d %s", code, x->msg);
+		cell_error_free(&x);
+		if (pol.autorm)
+			remove_now(e, id);
+		return 0;
+	}
+	if (engine_record_running_for(e, id, pid, monitor, &x) < 0)
+		cell_error_free(&x);
+	return say(chan, master, "pid %d", (int)pid);
+}
+
+/* The init exited with wait status ws: record it, then --rm, or the restart
+ * policy's verdict. */
+static int step_exited(struct cell_engine *e, const char *id, const char *ws_text, int chan)
+{
+	pid_t monitor = getppid();
+	int ws = atoi(ws_text);
+	int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	cell_error *x = NULL;
+	int c = engine_after_exit(e, id, ws, &x);
+	if (c < 0) {
+		cell_error_free(&x);
+		return say(chan, -1, "stop %d", code);	/* removed meanwhile */
+	}
+	code = c;
+	struct policy pol = { 0 };
+	if (read_policy(e, id, &pol) < 0)
+		return say(chan, -1, "stop %d", code);
+	if (!should_restart(&pol, code)) {
+		if (pol.autorm)
+			remove_now(e, id);
+		return say(chan, -1, "stop %d", code);
+	}
+	if (cell_ctr_update(e, id, set_restarting, &monitor, &x) < 0) {
+		cell_error_free(&x);
+		return say(chan, -1, "stop %d", code);
+	}
+	return say(chan, -1, "restart %d", code);
+}
+
+int cell_monitor_step(struct cell_engine *e, const char *step, const char *id, const char *arg, int chan,
+		      cell_error **err)
+{
+	/* the container must not inherit the channel */
+	if (fcntl(chan, F_SETFD, FD_CLOEXEC) < 0)
+		return cell_error_errno(err, errno, "monitor-step: fd %d is not the monitor's channel", chan);
+	prctl(PR_SET_NAME, "cell-mon-step", 0, 0, 0);
+	int r;
+	if (streq(step, "launch"))
+		r = step_launch(e, id, arg, chan);
+	else if (streq(step, "exited") && arg)
+		r = step_exited(e, id, arg, chan);
+	else
+		return cell_error_set(err, "monitor-step: unknown step `%s`", step);
+	if (r < 0)
+		return cell_error_errno(err, errno, "monitor-step %s: tell the monitor", step);
+	return 0;
 }
