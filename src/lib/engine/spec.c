@@ -370,6 +370,13 @@ static int networks_parse(const struct cell_run_request *req, char ***ret, cell_
 	_cleanup_strv_ char **v = xcalloc(1, sizeof(char *));
 	size_t n = 0;
 
+	/* several --network with none, host, container: or phys: among them:
+	 * the last one wins, as one --network overrode another before */
+	for (size_t i = 0; src[0] && src[1] && src[i]; i++)
+		if (net_special(src[i]) || strstr(src[i], ",none") || strstr(src[i], "none,")) {
+			src += strv_len(src) - 1;
+			break;
+		}
 	for (size_t i = 0; src[i]; i++) {
 		_cleanup_free_ char *copy = xstrdup(src[i]);
 		size_t len = strlen(copy);
