@@ -123,6 +123,19 @@ like "$(c exec m2 ip route show default)" "via $N2.1 dev eth0" "net2,net1: net2 
 check "m2 pings m1 on net2 by name" -- c exec m2 ping -c1 -W2 "$(insp m1 .NetworkSettings.Networks.net2.IPAddress)"
 check "rm -f m1 m2" -- c rm -f m1 m2
 
+# ---- --ip6 on a dual-stack network (the IPv6 address carries the IPv4 host part) ----
+N3=$(free24 "$N1"); while [ "$N3" = "$N2" ]; do N3=$(free24 "$N1"); done
+P6=fdce:$(printf %x $((RANDOM % 65536))):$(printf %x $(($$ % 65536)))
+check "network create net6 ($N3.0/24, $P6::/64)" -- c network create --subnet "$N3.0/24" --subnet "$P6::/64" net6
+check "run v1 --ip6 $P6::21" -- c run -d --name v1 --network net6 --ip6 "$P6::21" busybox sleep 1000
+is "$(insp v1 .NetworkSettings.Networks.net6.GlobalIPv6Address)" "$P6::21" "inspect: GlobalIPv6Address is --ip6"
+is "$(insp v1 .NetworkSettings.Networks.net6.IPAddress)" "$N3.33" "the IPv4 address is the one --ip6 carries"
+like "$(c exec v1 ip -6 addr show eth0)" "inet6 $P6::21/64" "eth0 has the --ip6 address"
+fails125 "--ip6 outside the IPv6 subnet" "not an address cell can give" -- c run -d --network net6 --ip6 fd00:1::5 busybox true
+fails125 "--ip6 that does not go with --ip" "does not go with" -- c run -d --network net6 --ip "$N3.40" --ip6 "$P6::21" busybox true
+fails125 "--ip6 leased already" "already leased" -- c run -d --network net6 --ip6 "$P6::21" busybox true
+check "rm -f v1" -- c rm -f v1
+
 # ---- container: ----
 check "run j1 --network container:c1" -- c run -d --name j1 --network container:c1 busybox sleep 1000
 is "$(insp j1 .HostConfig.NetworkMode)" "container:$(insp c1 .Id)" "inspect: NetworkMode container:<id>"
