@@ -19,7 +19,6 @@
 #include "json.h"
 #include "engine/explain.h"
 #include "log.h"
-#include "net/ipam.h"	/* per-network detach: ipam_lock, ipam_release, net_refresh_hosts */
 #include "net/net.h"
 #include "util.h"
 
@@ -593,88 +592,6 @@ out:
 	return r;
 }
 
-/* Published ports as leases store them: "tcp:0.0.0.0:8080:80,...". */
-static size_t lease_ports(const char *s, struct cell_port *ports, size_t max)
-{
-	_cleanup_free_ char *copy = xstrdup(s ? s : "");
-	char *save = NULL;
-	size_t n = 0;
-	for (char *t = strtok_r(copy, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
-		char proto[8], ip[INET_ADDRSTRLEN];
-		unsigned hp, cp;
-		if (sscanf(t, "%7[a-z]:%15[0-9.]:%u:%u", proto, ip, &hp, &cp) != 4 || hp > 65535 || cp > 65535)
-			continue;
-		memset(&ports[n], 0, sizeof(ports[n]));
-		snprintf(ports[n].host_ip, sizeof(ports[n].host_ip), "%s", streq(ip, "0.0.0.0") ? "" : ip);
-		ports[n].host_port = (uint16_t)hp;
-		ports[n].port = (uint16_t)cp;
-		ports[n].proto = streq(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
-		n++;
-	}
-	return n;
-}
-
-static int disconnect_locked(const char *network, const char *id, const char *ref, cell_error **err)
-{
-	struct cell_lease *all = NULL;
-	size_t n = 0;
-	int r = -1;
-	bool found = false;
-	const char *hosts = NULL, *hostname = NULL;
-
-	if (cell_lease_list(cell_globals.root, NULL, &all, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (streq(all[i].container, id) && streq(all[i].network, network)) {
-			found = true;
-			if (all[i].hosts_path && *all[i].hosts_path)
-				hosts = all[i].hosts_path, hostname = all[i].hostname;
-			/* veth pair, lease file, and every nft rule of the container */
-			if (ipam_release(cell_globals.root, &all[i], err) < 0 ||
-			    net_refresh_hosts(cell_globals.root, network, err) < 0) {
-				cell_error_wrap(err, "disconnect container `%s` from network `%s`", ref, network);
-				goto out;
-			}
-		}
-	if (!found) {
-		cell_error_set(err, "container `%s` is not connected to network `%s`", ref, network);
-		goto out;
-	}
-	/* the rules of its other networks' published ports come back; the
-	 * hosts file passes to the next network, or keeps only its own name */
-	for (size_t i = 0; i < n; i++) {
-		struct cell_port ports[16];
-		size_t np;
-		if (!streq(all[i].container, id) || streq(all[i].network, network))
-			continue;
-		if (hosts) {
-			free(all[i].hosts_path);
-			all[i].hosts_path = xstrdup(hosts);
-			if (ipam_lease_write(cell_globals.root, &all[i], false, err) < 0 ||
-			    net_refresh_hosts(cell_globals.root, all[i].network, err) < 0)
-				goto out;
-			hosts = NULL;
-		}
-		np = lease_ports(all[i].ports, ports, ARRAY_SIZE(ports));
-		if (np && cell_nft_container_add(id, &all[i].ip, ports, np, err) < 0) {
-			cell_error_wrap(err, "publish the ports of container `%s` on network `%s` again", ref,
-					all[i].network);
-			goto out;
-		}
-	}
-	if (hosts) {
-		_cleanup_free_ char *text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-						      "127.0.1.1\t%s\n", hostname && *hostname ? hostname : ref);
-		if (rewrite_in_place(hosts, text, err) < 0 && cell_error_code(*err) != ENOENT)
-			goto out;
-		cell_error_free(err);
-	}
-	r = 0;
-out:
-	cell_lease_list_free(all, n);
-	return r;
-}
-
 static int net_disconnect(int argc, char **argv, cell_error **err)
 {
 	_cleanup_cell_network_ struct cell_network *n = NULL;
@@ -695,10 +612,12 @@ static int net_disconnect(int argc, char **argv, cell_error **err)
 		return EXIT_CELL;
 	if (ctr_find(ref, false, &c, err) < 0)
 		goto out;
-	{
-		_cleanup_close_ int lock = ipam_lock(cell_globals.root, err);
-		if (lock < 0 || disconnect_locked(n->name, c.id, ref, err) < 0)
-			goto out;
+	if (cell_net_detach_network(cell_globals.root, n->name, c.id, err) < 0) {
+		if (cell_error_code(*err) == ENOENT) {
+			cell_error_free(err);
+			cell_error_set(err, "container `%s` is not connected to network `%s`", ref, n->name);
+		}
+		goto out;
 	}
 	r = 0;
 out:

@@ -332,6 +332,32 @@ void cell_network_ip6(const struct cell_network *n, const struct cell_prefix *ip
 		ret->addr[15 - i] |= (uint8_t)(host >> (8 * i));
 }
 
+int net_ip6_of(const struct cell_prefix *ip4, struct cell_prefix *ret, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	struct cell_addr *a = NULL;
+	size_t n = 0;
+	int idx = 0, len4 = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (cell_nl_open(-1, &nl, err) < 0 || cell_addr_list(nl, AF_UNSPEC, &a, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !idx; i++)
+		if (a[i].prefix.family == AF_INET && a[i].prefix.len < 32 && cell_prefix_contains(&a[i].prefix, ip4))
+			idx = a[i].ifindex, len4 = a[i].prefix.len;
+	for (size_t i = 0; i < n && idx && !ret->family; i++) {
+		const uint8_t *x = a[i].prefix.addr;
+		if (a[i].ifindex != idx || a[i].prefix.family != AF_INET6 || a[i].scope != RT_SCOPE_UNIVERSE ||
+		    (x[0] == 0xfe && (x[1] & 0xc0) == 0x80))
+			continue;
+		struct cell_network net = { .subnet = { .family = AF_INET, .len = len4 } };
+		cell_prefix_network(&a[i].prefix, &net.subnet6);
+		cell_network_ip6(&net, ip4, ret);
+	}
+	free(a);
+	return 0;
+}
+
 static int build_v6(struct cell_network *n, const struct cell_network_opts *o, cell_error **err)
 {
 	char a[64];
@@ -862,5 +888,107 @@ int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error *
 	path = xasprintf("%s/%s", dir, cell_prefix_str(&l->ip, false, a, sizeof(a)));
 	if (unlink(path) < 0 && errno != ENOENT)
 		return cell_error_errno(err, errno, "remove lease `%s`", path);
+	return 0;
+}
+
+/* ---- one container off one network ---- */
+
+/* Rewrite in place, not by rename: the file is bind-mounted in a container. */
+static int hosts_rewrite(const char *path, const char *data, cell_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = strlen(data), off = 0;
+
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` for writing", path);
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return cell_error_errno(err, errno, "write `%s`", path);
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+static int detach_network_locked(const char *root, const char *network, const char *id, cell_error **err)
+{
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int r = -1;
+	bool found = false;
+	const char *hosts = NULL, *hostname = NULL;
+
+	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (streq(all[i].container, id) && streq(all[i].network, network)) {
+			found = true;
+			if (all[i].hosts_path && *all[i].hosts_path)
+				hosts = all[i].hosts_path, hostname = all[i].hostname;
+			/* veth pair, lease file, and every nft rule of the container */
+			if (ipam_release(root, &all[i], err) < 0 || net_refresh_hosts(root, network, err) < 0)
+				goto out;
+		}
+	if (!found) {
+		net_error(err, ENOENT, "container `%s` is not connected to network `%s`", id, network);
+		goto out;
+	}
+	/* the rules of its other networks' published ports come back; the
+	 * hosts file passes to the next network, or keeps only its own name */
+	for (size_t i = 0; i < n; i++) {
+		struct cell_port ports[16];
+		size_t np = 0;
+		if (!streq(all[i].container, id) || streq(all[i].network, network))
+			continue;
+		if (hosts) {
+			free(all[i].hosts_path);
+			all[i].hosts_path = xstrdup(hosts);
+			if (ipam_lease_write(root, &all[i], false, err) < 0 || net_refresh_hosts(root, all[i].network, err) < 0)
+				goto out;
+			hosts = NULL;
+		}
+		_cleanup_free_ char *copy = xstrdup(all[i].ports ? all[i].ports : "");
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t && np < ARRAY_SIZE(ports); t = strtok_r(NULL, ",", &save))
+			if (net_port_entry_parse(t, &ports[np]) == 0)
+				np++;
+		if (np && cell_nft_container_add(id, &all[i].ip, ports, np, err) < 0) {
+			cell_error_wrap(err, "publish its ports on network `%s` again", all[i].network);
+			goto out;
+		}
+	}
+	if (hosts) {
+		_cleanup_free_ char *text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+						      "127.0.1.1\t%s\n", hostname && *hostname ? hostname : id);
+		if (hosts_rewrite(hosts, text, err) < 0) {
+			if (cell_error_code(*err) != ENOENT)
+				goto out;
+			cell_error_free(err);
+		}
+	}
+	r = 0;
+out:
+	cell_lease_list_free(all, n);
+	return r;
+}
+
+int cell_net_detach_network(const char *root, const char *network, const char *container_id, cell_error **err)
+{
+	_cleanup_close_ int lock = -1;
+
+	if (!network)
+		network = CELL_DEFAULT_NETWORK;
+	if (check_net_name(network, err) < 0)
+		return -1;
+	lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	if (detach_network_locked(root, network, container_id, err) < 0) {
+		if (cell_error_code(*err) == ENOENT && strstr((*err)->msg, "is not connected"))
+			return -1;
+		return cell_error_wrap(err, "detach container `%s` from network `%s`", container_id, network);
+	}
 	return 0;
 }

@@ -28,13 +28,20 @@ int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
 /* attach.c: remove a network's bridge and rules (the table with the last). */
 int ipam_teardown(const struct cell_network *n, cell_error **err);
 
+/* The IPv6 address that goes with a container's IPv4 address ip4 (len =
+ * subnet len), read from the addresses of the bridge that holds ip4's
+ * subnet; family 0 when that network has no IPv6. */
+int net_ip6_of(const struct cell_prefix *ip4, struct cell_prefix *ret, cell_error **err);
+
 /* ports.c */
 const char *net_proto_name(int proto);
 /* Bind the host port once to see that it is free; 0 picks a free one. */
 int net_probe_port(struct cell_port *p, cell_error **err);
 /* Refuse a host port another lease publishes already. */
 int net_check_published(const struct cell_lease *all, size_t n, const struct cell_port *p, cell_error **err);
-/* "tcp:IP:HOSTPORT:PORT,..." as stored in leases. */
+/* "tcp:IP:HOSTPORT:PORT,..." as stored in leases (IPv6 as [IP]); one entry
+ * parsed back (0.0.0.0 gives host_ip ""), -1 if malformed. */
+int net_port_entry_parse(const char *entry, struct cell_port *ret);
 char *net_ports_str(const struct cell_port *ports, size_t n);
 
 /* hosts.c: rewrite every hosts file of the network's containers. Lock held. */

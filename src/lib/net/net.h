@@ -70,7 +70,8 @@ struct cell_link {
 	unsigned mtu;
 	unsigned flags;		/* IFF_UP, ... */
 	uint8_t mac[6];
-	char alias[64];		/* IFLA_IFALIAS: cell writes "cell:<container id>" */
+	char alias[256];	/* IFLA_IFALIAS: "cell:<container id>" on a veth,
+				 * "cell:net=<id> root=<root>" on a bridge */
 };
 
 /* Index of a link by name: > 0, or 0 when there is none (no error). */
@@ -214,27 +215,36 @@ void cell_lease_list_free(struct cell_lease *l, size_t n);
 /* ---- port publishing ---------------------------------------------------- */
 
 struct cell_port {
-	char host_ip[INET_ADDRSTRLEN];	/* "" = every host address */
+	char host_ip[INET6_ADDRSTRLEN];	/* "" = every host address (both families) */
 	uint16_t host_port;		/* 0 = choose a free one */
 	uint16_t port;			/* in the container */
 	int proto;			/* IPPROTO_TCP or IPPROTO_UDP */
 };
-/* Docker's -p: [IP:][HOSTPORT:]PORT[/tcp|udp]. A bare PORT leaves host_port 0. */
+/* Docker's -p: [IP:][HOSTPORT:]PORT[/tcp|udp], IP an IPv4 address or an
+ * IPv6 one in brackets ([::1]). A bare PORT leaves host_port 0. */
 int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err);
 
 /* ---- nftables (table `inet cell`) ---------------------------------------- */
 
 /* Rules of a network: masquerade out of its subnet (unless internal),
  * hairpin and localhost masquerade, forward drops for internal networks.
- * Each rule's comment is "cell-net:<name>". Idempotent. */
+ * Each rule's comment is "cell-net:<name>@<bridge>". Idempotent. */
 int cell_nft_network_add(const struct cell_network *n, cell_error **err);
 /* The same, but nothing is committed when every rule of the network is in
  * place (one listing, no transaction): what each attach calls. */
 int cell_nft_network_ensure(const struct cell_network *n, cell_error **err);
 /* Remove a network's rules; the whole table when no network's rules are
- * left in it (whichever root they came from). */
+ * left in it (whichever root they came from). By name: the rules of every
+ * root's network of that name; by bridge: of that one network. */
 int cell_nft_network_del(const char *name, cell_error **err);
-/* DNAT for a container's published ports; comment "cell-ctr:<id>". */
+int cell_nft_bridge_del(const char *bridge, cell_error **err);
+/* Remove network rules whose bridge is not bridge_alive(), and DNAT rules
+ * whose target lies in none of the live prefixes; returns how many. */
+int cell_nft_prune(bool (*bridge_alive)(const char *bridge, void *data), void *data,
+		   const struct cell_prefix *live, size_t n_live, cell_error **err);
+/* DNAT for a container's published ports; comment "cell-ctr:<id>". On a
+ * dual-stack network (its bridge has a global IPv6 address) ports without
+ * a host address publish on IPv6 too, and [IPv6]: ones only there. */
 int cell_nft_container_add(const char *id, const struct cell_prefix *ip,
 			   const struct cell_port *ports, size_t n, cell_error **err);
 /* Remove every rule of a container (idempotent). */
@@ -309,6 +319,12 @@ int cell_net_attach(const char *root, const char *network, const char *container
 /* Undo every attach of a container: veths, leases, nft rules. Idempotent,
  * works after a crash (found by container id in the lease files). */
 int cell_net_detach(const char *root, const char *container_id, cell_error **err);
+/* Take a container off one network (`network disconnect`): its veth on that
+ * network, lease, DNAT rules (those of its other networks are put back),
+ * hosts files (its own passes to its next network, or keeps only its own
+ * name). Fails with ENOENT when it is not connected to the network. */
+int cell_net_detach_network(const char *root, const char *network, const char *container_id,
+			    cell_error **err);
 /* Detach every lease whose container process is gone; returns how many. */
 int cell_net_prune_leases(const char *root, cell_error **err);
 
