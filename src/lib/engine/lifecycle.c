@@ -185,10 +185,12 @@ static int ports_of(json_object *rec, struct cell_port *ports, size_t max, size_
 			return -1;
 	if (json_object_get_boolean(json_object_object_get(hc, "PublishAllPorts"))) {
 		json_object *exp = json_object_object_get(json_object_object_get(rec, "Config"), "ExposedPorts");
-		json_object_object_foreach(exp, k, v) {
+		if (!exp || !json_object_is_type(exp, json_type_object))
+			exp = NULL;
+		for (struct lh_entry *le = exp ? json_object_get_object(exp)->head : NULL; le; le = le->next) {
+			const char *k = (const char *)lh_entry_k(le);
 			struct cell_port p;
 			bool dup = false;
-			(void)v;
 			if (cell_port_parse(k, &p, err) < 0)
 				return cell_error_wrap(err, "-P: the image's EXPOSE %s", k);
 			for (size_t i = 0; i < n && !dup; i++)
@@ -225,11 +227,13 @@ static int attach_network(struct cell_engine *e, const char *id, json_object *re
 	/* the networks: the endpoints in order (records older than them: the mode) */
 	_cleanup_strv_ char **nets = xcalloc(1, sizeof(char *));
 	size_t nn = 0;
-	json_object_object_foreach(eps, k, v) {
-		(void)v;
-		nets = realloc(nets, (nn + 2) * sizeof(char *));
-		nets[nn++] = xstrdup(k);
-		nets[nn] = NULL;
+	if (eps) {
+		json_object_object_foreach(eps, k, v) {
+			(void)v;
+			nets = realloc(nets, (nn + 2) * sizeof(char *));
+			nets[nn++] = xstrdup(k);
+			nets[nn] = NULL;
+		}
 	}
 	if (nn == 0) {
 		nets = realloc(nets, 2 * sizeof(char *));
