@@ -146,6 +146,9 @@ is "$(c run --rm --mount type=volume,source=nc,target=/srv/app,volume-nocopy vol
 	"volume-nocopy: not filled"
 is "$(c run --rm -v esc:/escape volimg ls /escape 2>/dev/null; ls -A "$R/volumes/esc/_data")" "" \
 	"an image symlink at the mount point does not copy host files"
+is "$(c run --rm -v inner:/srv/app/sub -v outer:/srv/app volimg sh -c 'echo x > /srv/app/sub/g; grep " /srv/app" /proc/mounts | cut -d" " -f2 | tr "\n" " "')" \
+	"/srv/app /srv/app/sub " "parents are mounted before children whatever the flag order (Docker)"
+ok $([ -f "$R/volumes/inner/_data/g" ]; echo $?) "the inner volume is the one written"
 c volume prune -af >/dev/null
 
 # ---- bad input: one line, exit 125, nothing created ----

@@ -639,6 +639,38 @@ static int resolve_one(struct cell_engine *e, json_object *m, const char *rootfs
 	return 0;
 }
 
+static size_t depth(json_object *m)
+{
+	_cleanup_free_ char *d = clean_path(json_object_get_string(json_object_object_get(m, "destination")));
+	size_t n = 0;
+	for (const char *p = d; *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+/* Docker mounts parents before children whatever the order of the flags
+ * (`-v a:/x/y -v b:/x` would hide a otherwise; an image volume /srv comes
+ * last but must go under a flag's /srv/app). The defaults (proc, dev, ...,
+ * the /etc files: create.c's first ten) keep their place. */
+#define DEFAULT_MOUNTS 10
+static void sort_by_depth(json_object *mounts)
+{
+	size_t n = json_object_array_length(mounts);
+	for (size_t i = DEFAULT_MOUNTS + 1; i < n; i++) {
+		/* insertion sort: stable, and n is small */
+		for (size_t j = i; j > DEFAULT_MOUNTS; j--) {
+			json_object *a = json_object_array_get_idx(mounts, j - 1);
+			json_object *b = json_object_array_get_idx(mounts, j);
+			if (depth(a) <= depth(b))
+				break;
+			json_object_get(a);
+			json_object_get(b);
+			json_object_array_put_idx(mounts, j - 1, b);
+			json_object_array_put_idx(mounts, j, a);
+		}
+	}
+}
+
 int engine_volumes_resolve(struct cell_engine *e, json_object *doc, const char *rootfs, char **image_volumes,
 			   json_object **ret_mounts, char ***ret_created, int *ret_lock, cell_error **err)
 {
@@ -672,6 +704,7 @@ int engine_volumes_resolve(struct cell_engine *e, json_object *doc, const char *
 		if (resolve_one(e, m, rootfs, entries, &created, err) < 0)
 			goto fail;
 	}
+	sort_by_depth(mounts);
 	*ret_mounts = entries;
 	*ret_created = created;
 	*ret_lock = lock;
