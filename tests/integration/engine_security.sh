@@ -98,6 +98,15 @@ is "$(c inspect -f '{{.State.ExitCode}}' withinit)" 143 "--init: exit code 143 a
 s=$(date +%s%N); c stop -t 2 noinit >/dev/null; ms=$(( ($(date +%s%N) - s) / 1000000 ))
 ok $([ $ms -ge 1800 ]; echo $?) "without --init SIGTERM is dropped, stop waits for the timeout (${ms} ms)"
 like "$(c inspect withinit)" '"Init": true' "inspect: HostConfig.Init"
+# -it: the command is the terminal's foreground process group, so ^C reaches it
+if command -v script >/dev/null; then
+	is "$(script -qec "\"$CELL\" --root \"$R\" run --rm -it --network none --init busybox sh -c 'cut -d\" \" -f5,8 /proc/\$\$/stat'" /dev/null | tr -dc '0-9 ')" \
+		"2 2" "--init -t: the command leads the terminal's foreground process group"
+	(sleep 1.5; printf '\003'; sleep 1) | timeout 20 script -qec "\"$CELL\" --root \"$R\" run --rm -it --network none --init busybox sleep 30" /dev/null >/dev/null
+	is $? 130 "--init -it: ^C kills the command (exit 130)"
+else
+	skip "no script(1)"; skip "no script(1)"
+fi
 is "$(c inspect -f '{{.Path}}' withinit)" "sh" "inspect: Path is the command, not the init"
 like "$(c inspect -f '{{json .Mounts}}' withinit)" '^\[\]$' "inspect: the init binary is not listed in Mounts"
 c rm -f noinit withinit >/dev/null
