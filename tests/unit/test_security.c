@@ -188,6 +188,8 @@ static void test_userns(void)
 		{ NULL, "0:1", "bridge", false, "invalid --uidmap `0:1`" },
 		{ NULL, "0:1:2:3", "bridge", false, "invalid --uidmap `0:1:2:3`" },
 		{ NULL, "0:x:2", "bridge", false, "invalid --uidmap" },
+		{ NULL, "0::1:2", "bridge", false, "invalid --uidmap `0::1:2`" },
+		{ NULL, ":0:1", "bridge", false, "invalid --uidmap" },
 		{ NULL, "0:1:0", "bridge", false, "the size must be positive" },
 		{ NULL, "0:4294967295:2", "bridge", false, "within 32 bits" },
 	};

@@ -40,11 +40,11 @@ static int parse_map(const char *flag, const char *v, struct engine_idmap *m, ce
 {
 	uint64_t f[3];
 	_cleanup_free_ char *s = xstrdup(v);
-	char *save = NULL, *t = strtok_r(s, ":", &save);
-	for (int i = 0; i < 3; i++, t = strtok_r(NULL, ":", &save))
-		if (!t || parse_uint64(t, &f[i]) < 0 || f[i] > UINT32_MAX)
+	char *rest = s, *t = NULL;
+	for (int i = 0; i < 3; i++)
+		if (!(t = strsep(&rest, ":")) || parse_uint64(t, &f[i]) < 0 || f[i] > UINT32_MAX)
 			return cell_error_set(err, "invalid %s `%s`: expected CONTAINER_ID:HOST_ID:SIZE", flag, v);
-	if (t)
+	if (rest)
 		return cell_error_set(err, "invalid %s `%s`: expected CONTAINER_ID:HOST_ID:SIZE", flag, v);
 	if (!f[2] || f[0] + f[2] > UINT32_MAX || f[1] + f[2] > UINT32_MAX)
 		return cell_error_set(err, "invalid %s `%s`: the size must be positive and the range within 32 bits",
