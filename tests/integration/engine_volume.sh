@@ -151,6 +151,27 @@ is "$(c run --rm -v inner:/srv/app/sub -v outer:/srv/app volimg sh -c 'echo x > 
 ok $([ -f "$R/volumes/inner/_data/g" ]; echo $?) "the inner volume is the one written"
 c volume prune -af >/dev/null
 
+# ---- concurrency: one owner of the name, rm never takes a volume a create is picking ----
+for i in 1 2 3 4 5 6; do c create -v shared:/d busybox true > "$TMPD/par.$i" 2>&1 & done; wait
+is "$(cat "$TMPD"/par.* | grep -Ec '^[0-9a-f]{64}$')" 6 "6 parallel creates of one new volume all succeed"
+is "$(c volume ls -q)" "shared" "and share one volume"
+for i in $(c ps -aq); do c rm "$i" >/dev/null; done
+# the protocol of <root>/volumes/.lock: creates hold it shared from picking
+# their volumes until their record is written, rm and prune exclusive
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+c volume create lk >/dev/null
+flock -s "$R/volumes/.lock" sleep 1.5 & sleep 0.2
+ok $([ "$(ms c volume rm lk)" -ge 1000 ]; echo $?) "volume rm waits for a create holding the volume lock"
+wait
+flock -s "$R/volumes/.lock" sleep 1.5 & sleep 0.2
+ok $([ "$(ms c create --name lk1 -v lk:/d busybox true)" -lt 1000 ]; echo $?) "creates share the volume lock"
+wait
+flock -x "$R/volumes/.lock" sleep 1.5 & sleep 0.2
+ok $([ "$(ms c create --name lk2 -v lk:/d busybox true)" -ge 1000 ]; echo $?) "a create waits while rm or prune decides"
+wait
+c rm lk1 lk2 >/dev/null
+c volume prune -af >/dev/null
+
 # ---- bad input: one line, exit 125, nothing created ----
 n0=$(nvols)
 out=$(c run --rm -v x:/d busybox true 2>&1); rc=$?
