@@ -2,8 +2,12 @@
 # Dual stack: a network with --ipv6 gives each container an IPv6 address
 # (the ULA subnet + the host part of its IPv4 address) and a default route
 # via the bridge; containers reach each other and the gateway over IPv6,
-# and an outside namespace over IPv6 through masquerade. Refusals: a subnet
-# on a host route, a gateway among container addresses.
+# and an outside namespace over IPv6 through masquerade. Published ports:
+# -p PORT publishes on both families (reached through a host IPv6 address
+# from the host and from the outside namespace), -p [IPv6]:H:P on that
+# address only, [::1] is refused (no proxy process: the kernel drops
+# loopback packets coming in from a bridge). Refusals: a subnet on a host
+# route, a gateway among container addresses, [IPv6] on an IPv4 network.
 # Packets go only to namespaces this test creates.
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
@@ -63,6 +67,40 @@ ip -n $ONS route add default via $OUT6::1
 ip netns exec $ONS "$NT" serve 7000 >/dev/null 2>&1 & S=$!; defer "kill $S"
 sleep 0.3
 is "$(in_ns $P1 "$NT" connect $OUT6::2 7000)" "peer $OUT6::1" "c1 reaches the outside over IPv6, masqueraded"
+
+# ---- published ports over IPv6 (the host's own address here is $OUT6::1) ----
+P=$((20000 + tag % 20000)); Q=$((P + 1))
+unshare --net sleep 1000 & P3=$!; defer "kill $P3"
+sleep 0.2
+check "attach c3 with -p $P:80 and -p [$OUT6::1]:$Q:80" -- \
+	"$NT" attach "$R" v6 c3-$tag $P3 -p $P:80 -p "[$OUT6::1]:$Q:80"
+defer "'$NT' detach '$R' c3-$tag"
+A3=$(C network inspect v6 | jq -r ".[0].Containers[\"c3-$tag\"].IPv6Address")
+in_ns $P3 "$NT" serve 80 >/dev/null 2>&1 & S3=$!; defer "kill $S3"
+sleep 0.3
+is "$(nft list chain inet cell published | grep -c "dnat ip6 to \[${A3%/64}\]:80 comment \"cell-ctr:c3-$tag\"")" 2 \
+	"two IPv6 DNAT rules to c3's ${A3%/64}"
+is "$("$NT" connect $OUT6::1 $P)" "peer $OUT6::1" "host -> [$OUT6::1]:$P (its own IPv6 address) reaches c3"
+is "$(ip netns exec $ONS "$NT" connect $OUT6::1 $P)" "peer $OUT6::2" "the outside namespace reaches c3 over IPv6, its address kept"
+is "$("$NT" connect 127.0.0.1 $P)" "peer 10.245.$((tag % 200)).1" "-p $P:80 publishes on IPv4 too (127.0.0.1)"
+is "$("$NT" connect $OUT6::1 $Q)" "peer $OUT6::1" "[$OUT6::1]:$Q reaches c3"
+fails "[$OUT6::1]:$Q is not published on IPv4" -- "$NT" connect 127.0.0.1 $Q
+t0=$(date +%s%N)
+fails "[::1]:$P is not DNATed (the kernel would drop the reply)" -- "$NT" connect ::1 $P
+ok "$(( ($(date +%s%N) - t0) >= 2000000000 ))" "[::1]:$P is refused at once, not left to time out"
+unshare --net sleep 1000 & P4=$!; defer "kill $P4"
+sleep 0.1
+fails "-p [::1]:H:P is refused" -- "$NT" attach "$R" v6 c4-$tag $P4 -p "[::1]:$((Q + 1)):80"
+like "$LAST_OUT" "::1 cannot be published without a proxy" "the error says why"
+check "network create v4only" -- C network create --subnet 10.245.$((tag % 200 + 1)).0/24 v4only
+defer "'$CELL' --root '$R' network rm -f v4only"
+fails "-p [IPv6]:H:P on a network without IPv6 is refused" -- \
+	"$NT" attach "$R" v4only c4-$tag $P4 -p "[$OUT6::1]:$((Q + 1)):80"
+like "$LAST_OUT" "has no IPv6" "the error says the network has no IPv6"
+is "$(ls "$R/networks/v4only.leases" | wc -l)" 0 "and leaves no lease"
+check "network rm v4only" -- C network rm v4only
+check "detach c3" -- "$NT" detach "$R" c3-$tag
+is "$(nft list table inet cell | grep -c "cell-ctr:c3-$tag")" 0 "c3's DNAT rules (both families) are gone"
 
 check "detach c1" -- "$NT" detach "$R" c1-$tag
 check "detach c2" -- "$NT" detach "$R" c2-$tag

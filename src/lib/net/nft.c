@@ -554,24 +554,29 @@ int cell_nft_container_add(const char *id, const struct cell_prefix *ip,
 	for (size_t i = 0; i < n; i++) {
 		const struct cell_port *p = &ports[i];
 		const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
-		bool any = !p->host_ip[0] || streq(p->host_ip, "0.0.0.0") || streq(p->host_ip, "::");
-		bool v6 = strchr(p->host_ip, ':') != NULL;
-		/* -p PORT and -p 0.0.0.0:PORT publish on both families as Docker does
-		 * (with ip6tables); -p [::]:PORT only on IPv6 */
-		if (!v6 && (!any || !streq(p->host_ip, "::")))
+		const char *hip = p->host_ip;
+		bool v6 = strchr(hip, ':') != NULL, all = !hip[0];
+		/* no address: both families, as Docker with ip6tables; 0.0.0.0
+		 * or [::]: that family only */
+		if (!v6)
 			fprintf(f, "add rule " TABLE " published %s%s %s dport %u dnat ip to %s:%u comment \"%s\"\n",
-				any ? "meta nfproto ipv4" : "ip daddr ", any ? "" : p->host_ip, proto, p->host_port,
-				a, p->port, cmt);
-		if (a6[0] && (v6 || any))
-			fprintf(f, "add rule " TABLE " published %s%s %s dport %u dnat ip6 to [%s]:%u comment \"%s\"\n",
-				any ? "meta nfproto ipv6" : "ip6 daddr ", any ? "" : p->host_ip, proto, p->host_port,
-				a6, p->port, cmt);
-		else if (v6 && !a6[0]) {
+				all || streq(hip, "0.0.0.0") ? "meta nfproto ipv4" : "ip daddr ",
+				all || streq(hip, "0.0.0.0") ? "" : hip, proto, p->host_port, a, p->port, cmt);
+		if (v6 && !a6[0]) {
 			fclose(f);
 			free(cmds);
-			return cell_error_set(err, "-p %s:%u: the network has no IPv6 (create it with --ipv6)",
-					      p->host_ip, p->host_port);
+			return cell_error_set(err, "-p [%s]:%u: the network has no IPv6 (create it with --ipv6)", hip,
+					      p->host_port);
 		}
+		/* never ::1: the reply, un-NATed to ::1, would come in on the
+		 * bridge, and the kernel drops loopback addresses arriving on
+		 * any other interface (RFC 4291 2.5.3; IPv6 has no
+		 * route_localnet). Left alone, [::1]:PORT is refused at once
+		 * instead of hanging. */
+		if (a6[0] && (v6 || all))
+			fprintf(f, "add rule " TABLE " published %s%s %s dport %u dnat ip6 to [%s]:%u comment \"%s\"\n",
+				all || streq(hip, "::") ? "ip6 daddr != ::1" : "ip6 daddr ",
+				all || streq(hip, "::") ? "" : hip, proto, p->host_port, a6, p->port, cmt);
 	}
 	fclose(f);
 	r = run_batch(cmds, cmt, err);

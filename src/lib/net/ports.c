@@ -16,7 +16,7 @@
 
 int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err)
 {
-	char buf[128], *proto, *parts[3] = { 0 }, *p, *ip6 = NULL;
+	char buf[128], *proto, *parts[3] = { 0 }, *p, ip6buf[128], *ip6 = NULL;
 	struct cell_port port = { .proto = IPPROTO_TCP };
 	int n = 0;
 	int64_t v;
@@ -30,7 +30,7 @@ int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err)
 		if (!end || end[1] != ':')
 			return cell_error_set(err, "-p `%s`: expected [IPv6]:[HOSTPORT]:PORT", s);
 		*end = '\0';
-		ip6 = buf + 1;
+		ip6 = strcpy(ip6buf, buf + 1);
 		memmove(buf, end + 1, strlen(end + 1) + 1);	/* ":HOSTPORT:PORT" */
 	}
 	proto = strchr(buf, '/');
@@ -65,6 +65,10 @@ int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err)
 		struct in6_addr a6;
 		if (n != 3 || *parts[0] || inet_pton(AF_INET6, ip6, &a6) != 1)
 			return cell_error_set(err, "-p `%s`: `%s` is not an IPv6 address ([IPv6]:HOSTPORT:PORT)", s, ip6);
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return cell_error_set(err, "-p `%s`: ::1 cannot be published without a proxy process (the kernel "
+					      "drops IPv6 loopback packets coming in from the bridge); publish on [::] or an "
+					      "IPv6 address of the host, or on 127.0.0.1", s);
 		inet_ntop(AF_INET6, &a6, port.host_ip, sizeof(port.host_ip));
 	} else if (n == 3 && *parts[0]) {
 		struct in_addr a;
