@@ -80,3 +80,34 @@ check "container 2 pings container 1" -- inside "$INIT2" ping -c1 -W3 "$SUB.2"
 fails "container 1 does not reach an address nobody has" -- inside "$INIT1" ping -c1 -W1 "$SUB.9"
 is "$(nsenter -t "$PID1" -u hostname 2>&1)" cellx$$-1 "the hostname is the container's"
 is "$(inside "$INIT1" cat /proc/1/comm 2>&1)" sleep "pid 1 inside is the command (fresh /proc)"
+
+# --network container:, phys:, volumes and several networks
+tgt=$(c run -d --name xtgt busybox sleep 100)
+tpid=$(c inspect -f '{{.State.Pid}}' xtgt)
+"$CELL" --root "$R" run --explain --dry-run --network container:xtgt busybox sleep 100 > "$TMPD/ctr.sh" 2>&1
+like "$(cat "$TMPD/ctr.sh")" "NETPID=\\\$\\{NETPID:-$tpid\\}" "container: the script names the other container's init"
+like "$(cat "$TMPD/ctr.sh")" "nsenter --net=/proc/\\\$NETPID/ns/net unshare --fork .*--ipc --mount-proc" "container: nsenter into its netns, unshare without --net"
+check "the container: script is valid bash" -- bash -n "$TMPD/ctr.sh"
+defer "grep -o ' $TMPD/c3/[^ ]*' /proc/mounts | xargs -r -n1 umount -l"
+CTR=cellx$$-3 ROOT="$TMPD/c3" bash "$TMPD/ctr.sh" > "$TMPD/c3.out" 2>&1
+ok $? "the container: script runs" || sed 's/^/#   /' "$TMPD/c3.out"
+pid3=$(sed -n 's/^container .*: pid \([0-9]*\)$/\1/p' "$TMPD/c3.out")
+[ -n "$pid3" ] && defer "kill -9 $pid3"
+init3=$(cat /proc/"${pid3:-0}"/task/"${pid3:-0}"/children 2>/dev/null | tr -d ' ')
+is "$(readlink /proc/"${init3:-0}"/ns/net)" "$(readlink /proc/$tpid/ns/net)" "... and its process shares the other container's network namespace"
+[ "$(readlink /proc/"${init3:-0}"/ns/mnt)" != "$(readlink /proc/$tpid/ns/mnt)" ]; ok $? "... but not its mount namespace"
+c stop -t 0 xtgt >/dev/null
+fails "container: of a stopped container is refused" -- c run --explain --dry-run --network container:xtgt busybox true
+like "$LAST_OUT" "not running" "... saying why"
+c rm -f xtgt >/dev/null
+
+"$CELL" --root "$R" run --explain --dry-run --network phys:nosuch0 busybox true > "$TMPD/phys.sh" 2>&1
+like "$(cat "$TMPD/phys.sh")" "ip link set \"\\\$IF\" netns \"\\\$PID\"" "phys: the interface is moved into the namespace"
+like "$(cat "$TMPD/phys.sh")" "unshare --fork .*--net --mount-proc" "phys: with a new network namespace"
+check "the phys: script is valid bash" -- bash -n "$TMPD/phys.sh"
+c run --explain --dry-run -v vol1:/data:ro -v /anon busybox true > "$TMPD/vol.sh" 2>&1
+like "$(cat "$TMPD/vol.sh")" "mount --bind '$R/volumes/vol1/_data' \"\\\$ROOT/rootfs\"'/data'" "a named volume is bound from cell's volume directory"
+like "$(cat "$TMPD/vol.sh")" "-v /anon: an anonymous volume" "an anonymous volume is explained"
+fails "several networks are not explained" -- "$CELL" --root "$R" run --explain --dry-run --network a --network b busybox true
+like "$LAST_OUT" "one network per container" "... with a clear message"
+is "$(nodes)" 0 "no container left by these dry runs"

@@ -40,6 +40,9 @@ struct engine_spec {
 	char **networks;		/* every network, the first is `network` (owned) */
 };
 
+/* Every --network (each may be "a,b") into one list, Docker's override and
+ * combination rules applied (none, host, container:, phys: stand alone). */
+int engine_networks_parse(const struct cell_run_request *req, char ***ret, cell_error **err);
 int engine_spec_build(const struct cell_run_request *req, const struct cell_image *img, const char *id,
 		      const char *cdir, struct engine_spec *ret, cell_error **err);
 void engine_spec_clear(struct engine_spec *s);

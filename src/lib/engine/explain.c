@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/engine.h"
+#include "engine/engine-internal.h"
 #include "engine/explain.h"
 #include "image/image.h"
 #include "util.h"
@@ -152,13 +154,32 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 	struct cell_store *store = NULL;
 	struct cell_image *img = NULL;
 	struct cell_network *n = NULL;
-	const char *net = req->network ? req->network : "bridge";
-	bool none = streq(net, "none"), host = streq(net, "host");
+	_cleanup_strv_ char **nets = NULL;
+	if (engine_networks_parse(req, &nets, err) < 0)
+		return -1;
+	if (strv_len(nets) > 1)
+		return cell_error_set(err, "--explain shows one network per container; `--network %s` with others "
+				      "is not explained (run it without --explain, or explain each network alone)", nets[0]);
+	const char *net = nets[0];
+	/* container:X and phys:IF are modes; nothing more to attach after them */
+	bool ctr = strncmp(net, "container:", 10) == 0, phys = strncmp(net, "phys:", 5) == 0;
+	bool none = streq(net, "none") || ctr || phys, host = streq(net, "host");
 	const char *netname = streq(net, "bridge") ? "cell0" : net;
 	const char *name = req->name ? req->name : "explain";
 	char sub[64] = "10.99.0.0/24", gw[64] = "10.99.0.1/24", ip[64] = "10.99.0.2/24", br[16], veth[16];
-	int r = -1;
+	int netpid = 0, r = -1;
 
+	if (ctr) {
+		_cleanup_free_ char *id = NULL;
+		json_object *rec = NULL;
+		if (cell_ctr_lookup(e, net + 10, &id, err) < 0 || cell_ctr_load(e, id, &rec, err) < 0)
+			return cell_error_wrap(err, "--network %s", net);
+		netpid = streq(cell_ctr_status(rec), "running") ? cell_ctr_pid(rec) : 0;
+		json_object_put(rec);
+		if (netpid <= 0)
+			return cell_error_set(err, "--network %s: that container is not running: it has no network "
+					      "namespace to join", net);
+	}
 	if (cell_store_open(e->root, &store, err) < 0 || cell_image_resolve(store, req->image, &img, err) < 0)
 		goto out;
 	if (!none && !host && network_exists(e->root, netname)) {
@@ -175,6 +196,14 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 
 	header(o, "`cell run` of one container");
 	fprintf(o, "CTR=${CTR:-%s}\nROOT=${ROOT:-/tmp/cell-explain-$CTR}\n", name);
+	if (ctr)
+		fprintf(o, "NETPID=${NETPID:-%d}   # the init of container %s, whose network namespace is shared\n",
+			netpid, net + 10);
+	if (phys) {
+		fprintf(o, "IF=${IF:-");
+		sq(o, net + 5);
+		fprintf(o, "}   # the host interface given to the container\n");
+	}
 	if (!none && !host) {
 		if (!n)
 			fprintf(o, "# (network %s does not exist yet: its addresses are placeholders)\n", netname);
@@ -200,17 +229,27 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 	for (char **v = req->volumes; v && *v; v++) {
 		_cleanup_free_ char *hostp = strdup(*v);
 		char *c = strchr(hostp, ':');
-		if (!c)
+		if (!c) {
+			fprintf(o, "# -v %s: an anonymous volume, a directory cell makes under\n"
+				   "#    %s/volumes/<64 hex>/_data and binds like the one below\n", *v, e->root);
 			continue;
+		}
 		*c++ = '\0';
 		char *opt = strchr(c, ':');
 		if (opt)
 			*opt++ = '\0';
-		fprintf(o, "# -v %s: a bind mount makes the host directory visible inside\n", *v);
+		/* a name, not a path: a named volume, a directory of cell's own */
+		bool named = !strchr(hostp, '/');
+		_cleanup_free_ char *src = named ? xasprintf("%s/volumes/%s/_data", e->root, hostp) : xstrdup(hostp);
+		if (named)
+			fprintf(o, "# -v %s: the named volume is a directory cell keeps (made on first use,\n"
+				   "#    filled from the image); a bind mount shows it inside\n", *v);
+		else
+			fprintf(o, "# -v %s: a bind mount makes the host directory visible inside\n", *v);
 		fprintf(o, "mkdir -p \"$ROOT/rootfs\"");
 		sq(o, c);
 		fprintf(o, "\nmount --bind ");
-		sq(o, hostp);
+		sq(o, src);
 		fprintf(o, " \"$ROOT/rootfs\"");
 		sq(o, c);
 		fputc('\n', o);
@@ -233,9 +272,13 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 		"#    host's; --root chroots into the overlay; --kill-child: the container\n"
 		"#    dies with unshare. In the background: $! is unshare itself, already\n"
 		"#    in the new net and mount namespaces.\n");
-	fprintf(o, "unshare --fork --kill-child --pid --mount --uts --ipc%s --mount-proc --root \"$ROOT/rootfs\" \\\n"
+	if (ctr)
+		fprintf(o, "#    --network container: no new network namespace; nsenter first joins the\n"
+			   "#    other container's (setns(2) on /proc/$NETPID/ns/net), then unshare\n"
+			   "#    makes the rest: both share interfaces, addresses and ports.\n");
+	fprintf(o, "%sunshare --fork --kill-child --pid --mount --uts --ipc%s --mount-proc --root \"$ROOT/rootfs\" \\\n"
 		   "\t/bin/sh -c 'hostname \"$0\"; exec \"$@\"' ",
-		host ? "" : " --net");
+		ctr ? "nsenter --net=/proc/$NETPID/ns/net " : "", host || ctr ? "" : " --net");
 	if (req->hostname)
 		sq(o, req->hostname);
 	else
@@ -258,6 +301,17 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 		   "\tkill -0 \"$PID\" 2>/dev/null || { echo \"unshare failed\" >&2; exit 1; }; sleep 0.05\ndone\n"
 		   "echo \"container $CTR: pid $PID\"\n\n");
 
+	if (phys)
+		fprintf(o,
+			"# 3. LXC's phys mode: the host interface itself moves into the container's\n"
+			"#    network namespace (it disappears from the host), and is brought up there.\n"
+			"ip link set \"$IF\" netns \"$PID\"\n"
+			"nsenter -t \"$PID\" -n ip link set lo up\n"
+			"nsenter -t \"$PID\" -n ip link set \"$IF\" up\n"
+			"# When the namespace dies a physical interface comes back to the host by\n"
+			"# itself, but a virtual one (veth, dummy) is destroyed with it: cell keeps\n"
+			"# the namespace alive and moves the interface back first:\n"
+			"# nsenter -t \"$PID\" -n ip link set \"$IF\" netns 1\n\n");
 	if (!none && !host) {
 		fprintf(o,
 			"# 3. A name for the net namespace: ip netns attach bind-mounts\n"

@@ -363,7 +363,7 @@ static bool dns_name_ok(const char *s)
 }
 
 /* Every --network (each may be "a,b") into one list; the special modes alone. */
-static int networks_parse(const struct cell_run_request *req, char ***ret, cell_error **err)
+int engine_networks_parse(const struct cell_run_request *req, char ***ret, cell_error **err)
 {
 	char *one[] = { (char *)(req->network ? req->network : "bridge"), NULL };
 	char **src = req->networks && req->networks[0] ? req->networks : one;
@@ -616,7 +616,7 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", cdir);
 	_cleanup_free_ char *cgpath = xasprintf("/cell/%s", id);
 
-	if (networks_parse(req, &nets, err) < 0 || net_flags_check(req, nets, err) < 0)
+	if (engine_networks_parse(req, &nets, err) < 0 || net_flags_check(req, nets, err) < 0)
 		return -1;
 	network = nets[0];
 	_cleanup_free_ char *init_bin = NULL;
