@@ -33,7 +33,8 @@ static const char network_usage[] =
 	"  ls [--format table|json] [-q] [--no-trunc]\n"
 	"  inspect NAME...\n"
 	"  rm [-f] NAME...\n"
-	"  prune             remove leases of dead containers, then unused networks\n"
+	"  prune             remove leases of dead containers, then unused networks, and the\n"
+	"                    bridges, veths and rules of engine roots deleted without `network rm`\n"
 	"  diagram [--format mermaid|dot]   the live topology, as the seeds draw it\n"
 	"  connect [--ip IP] [--alias NAME]... [-p [IP:]HOSTPORT:PORT[/udp]]... NETWORK CONTAINER\n"
 	"                    join a running container to a network: a veth pair on the\n"
@@ -232,6 +233,13 @@ static int net_prune(int argc, char **argv, cell_error **err)
 		return EXIT_CELL;
 	if (dead > 0)
 		printf("Released %d lease%s of containers that are gone\n", dead, dead > 1 ? "s" : "");
+	/* bridges, veths and rules of engine roots that were deleted */
+	int orphans = cell_net_prune_orphans(err);
+	if (orphans < 0)
+		return EXIT_CELL;
+	if (orphans > 0)
+		printf("Removed %d bridge%s or rule%s left by deleted engine roots\n", orphans, orphans > 1 ? "s" : "",
+		       orphans > 1 ? "s" : "");
 	if (cell_network_list(cell_globals.root, &names, err) < 0)
 		return EXIT_CELL;
 	for (char **it = names; *it; it++) {

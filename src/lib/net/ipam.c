@@ -47,11 +47,194 @@ int ipam_lock(const char *root, cell_error **err)
 {
 	_cleanup_free_ char *dir = ipam_dir(root);
 	_cleanup_free_ char *path = NULL;
+	bool first = access(dir, F_OK) < 0;
+	int fd;
 
 	if (mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	path = xasprintf("%s/.lock", dir);
-	return lock_file(path, true, err);
+	fd = lock_file(path, true, err);
+	if (fd >= 0 && first) {
+		/* a new root: what roots deleted without `network rm` left
+		 * (their bridges, veths and rules) goes now, once */
+		cell_error *e = NULL;
+		if (cell_net_prune_orphans(&e) < 0)
+			cell_error_free(&e);
+	}
+	return fd;
+}
+
+/* ---- bridges: which root owns them ---- */
+
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static char *root_abs(const char *root)
+{
+	char *a = realpath(root, NULL);
+	return a ? a : xstrdup(root);
+}
+
+char *net_default_bridge(const char *root)
+{
+	_cleanup_free_ char *abs = root_abs(root);
+	/* the engine's own root keeps the name it always had */
+	if (streq(abs, "/var/lib/cell"))
+		return xstrdup(CELL_DEFAULT_NETWORK);
+	return xasprintf("c0-%08x", fnv1a(abs));
+}
+
+/* "cell:net=<id> root=<root>": who owns a bridge, for prune. A root too long
+ * for IFLA_IFALIAS is left out, and such a bridge is never pruned. */
+static char *bridge_alias(const char *root, const struct cell_network *n)
+{
+	_cleanup_free_ char *abs = root_abs(root);
+	if (strlen(abs) + strlen(n->id) + 20 >= sizeof(((struct cell_link *)0)->alias) || strchr(abs, ' '))
+		return xasprintf("cell:net=%s", n->id);
+	return xasprintf("cell:net=%s root=%s", n->id, abs);
+}
+
+/* The network's bridge, made here if missing, carries its owner's alias. */
+static int bridge_claim(const char *root, const struct cell_network *n, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	_cleanup_free_ char *alias = bridge_alias(root, n);
+	struct cell_link l;
+	cell_error *e = NULL;
+
+	if (cell_nl_open(-1, &nl, err) < 0)
+		return -1;
+	if (cell_link_get(nl, n->bridge, &l, &e) < 0) {
+		if (cell_error_code(e) != ENODEV) {
+			*err = e;
+			return -1;
+		}
+		cell_error_free(&e);
+		if (cell_link_add_bridge(nl, n->bridge, 0, &e) < 0) {
+			if (cell_error_code(e) != EEXIST) {	/* another cell made it meanwhile */
+				*err = e;
+				return -1;
+			}
+			cell_error_free(&e);
+		}
+	} else if (streq(l.alias, alias)) {
+		return 0;
+	}
+	return cell_link_set_alias(nl, n->bridge, alias, err);
+}
+
+/* The bridge (its veths go with their containers) and the network's rules;
+ * the table with the last network's. */
+static int net_teardown(const struct cell_network *n, cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+
+	if (cell_nl_open(-1, &nl, err) < 0 || cell_link_del(nl, n->bridge, true, err) < 0)
+		return -1;
+	return cell_nft_bridge_del(n->bridge, err);
+}
+
+/* Does <root>/networks hold a network with this id? */
+static bool network_id_exists(const char *root, const char *id)
+{
+	_cleanup_strv_ char **names = NULL;
+	cell_error *e = NULL;
+	bool found = false;
+
+	if (cell_network_list(root, &names, &e) < 0) {
+		cell_error_free(&e);
+		return false;
+	}
+	for (char **it = names; *it && !found; it++) {
+		_cleanup_free_ char *path = xasprintf("%s/networks/%s.json", root, *it), *text = NULL;
+		json_object *o;
+		if (read_file(path, &text, NULL, &e) < 0) {
+			cell_error_free(&e);
+			continue;
+		}
+		o = json_tokener_parse(text);
+		found = o && streq(json_object_get_string(json_object_object_get(o, "id")) ?: "", id);
+		json_object_put(o);
+	}
+	return found;
+}
+
+static bool is_cell_bridge_name(const char *name)
+{
+	return streq(name, CELL_DEFAULT_NETWORK) || strncmp(name, "c0-", 3) == 0 || strncmp(name, "cb-", 3) == 0;
+}
+
+struct link_set {
+	const struct cell_link *v;
+	size_t n;
+};
+
+static bool link_exists_cb(const char *bridge, void *data)
+{
+	const struct link_set *ls = data;
+	for (size_t i = 0; i < ls->n; i++)
+		if (streq(ls->v[i].name, bridge))
+			return true;
+	return false;
+}
+
+int cell_net_prune_orphans(cell_error **err)
+{
+	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
+	struct cell_link *links = NULL;
+	struct cell_addr *addrs = NULL;
+	struct cell_prefix *live = NULL;
+	size_t n = 0, na = 0, nlive = 0;
+	int count = 0, r = -1;
+
+	if (cell_nl_open(-1, &nl, err) < 0 || cell_link_list(nl, &links, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char id[80], root[sizeof(links[i].alias)];
+		const char *rp;
+		if (!streq(links[i].kind, "bridge") || strncmp(links[i].alias, "cell:net=", 9) != 0 ||
+		    !(rp = strstr(links[i].alias, " root=")))
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)(rp - links[i].alias - 9), links[i].alias + 9);
+		snprintf(root, sizeof(root), "%s", rp + 6);
+		if (network_id_exists(root, id))
+			continue;
+		/* its veths first: a bridge's ports outlive it otherwise */
+		for (size_t j = 0; j < n; j++)
+			if (links[j].master == links[i].index && streq(links[j].kind, "veth") &&
+			    cell_link_del(nl, links[j].name, true, err) < 0)
+				goto out;
+		if (cell_link_del(nl, links[i].name, true, err) < 0 || cell_nft_bridge_del(links[i].name, err) < 0)
+			goto out;
+		links[i].name[0] = '\0';	/* gone, for the rules below */
+		count++;
+	}
+	/* rules whose bridge is gone, DNAT rules into no cell bridge's subnet */
+	if (cell_addr_list(nl, AF_UNSPEC, &addrs, &na, err) < 0)
+		goto out;
+	live = xcalloc(na + 1, sizeof(*live));
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < n; j++)
+			if (links[j].index == addrs[i].ifindex && links[j].name[0] && is_cell_bridge_name(links[j].name))
+				cell_prefix_network(&addrs[i].prefix, &live[nlive++]);
+	{
+		struct link_set ls = { links, n };
+		int k = cell_nft_prune(link_exists_cb, &ls, live, nlive, err);
+		if (k < 0)
+			goto out;
+		count += k;
+	}
+	r = count;
+out:
+	free(links);
+	free(addrs);
+	free(live);
+	return r;
 }
 
 static char *net_file(const char *root, const char *name)
@@ -413,7 +596,7 @@ static int build_network(const char *root, const char *name, const struct cell_n
 
 	n->name = xstrdup(name);
 	n->id = random_id();
-	n->bridge = streq(name, CELL_DEFAULT_NETWORK) ? xstrdup(name) : xasprintf("cb-%.10s", n->id);
+	n->bridge = streq(name, CELL_DEFAULT_NETWORK) ? net_default_bridge(root) : xasprintf("cb-%.10s", n->id);
 	rfc3339_now(ts, sizeof(ts));
 	n->created = xstrdup(ts);
 	n->internal = o->internal;
@@ -484,9 +667,9 @@ static int network_create_locked(const char *root, const char *name, const struc
 		return cell_error_wrap(err, "create network `%s`", name);
 	if (mkdir_p(ldir, 0700, err) < 0 || network_write(root, n, err) < 0)
 		return cell_error_wrap(err, "create network `%s`", name);
-	if (cell_network_setup(n, err) < 0) {
+	if (bridge_claim(root, n, err) < 0 || cell_network_setup(n, err) < 0) {
 		/* nothing half-configured: the bridge and rules go with the file */
-		ipam_teardown(n, &e);
+		net_teardown(n, &e);
 		cell_error_free(&e);
 		unlink(path);
 		rmdir(ldir);
@@ -518,7 +701,14 @@ int ipam_load_locked(const char *root, const char *name, struct cell_network **r
 	path = net_file(root, name);
 	if (streq(name, CELL_DEFAULT_NETWORK) && access(path, F_OK) < 0)
 		return network_create_locked(root, name, &def, ret, err);
-	return network_read(root, name, ret, err);
+	if (network_read(root, name, ret, err) < 0)
+		return -1;
+	/* an attach makes the bridge again after a reboot: with its owner */
+	if (bridge_claim(root, *ret, err) < 0) {
+		cell_network_freep(ret);
+		return -1;
+	}
+	return 0;
 }
 
 int cell_network_load(const char *root, const char *name, struct cell_network **ret, cell_error **err)
@@ -605,7 +795,7 @@ int cell_network_remove(const char *root, const char *name, bool force, cell_err
 			return cell_error_wrap(err, "remove network `%s`", name);
 		}
 	cell_lease_list_free(leases, nl);
-	if (ipam_teardown(n, err) < 0)
+	if (net_teardown(n, err) < 0)
 		return cell_error_wrap(err, "remove network `%s`", name);
 	path = net_file(root, name);
 	ldir = ipam_lease_dir(root, name);

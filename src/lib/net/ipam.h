@@ -13,7 +13,11 @@ char *ipam_lease_dir(const char *root, const char *network);
 /* Take <root>/networks/.lock (exclusive); returns the fd holding it.
  * Never nest: flock on a second fd of the same file would deadlock. */
 int ipam_lock(const char *root, cell_error **err);
-/* cell_network_load() with the lock already held (creates cell0 on first use). */
+/* The default network's bridge for a root: cell0 for /var/lib/cell, else
+ * c0-<8 hex of a hash of the root's absolute path>. */
+char *net_default_bridge(const char *root);
+/* cell_network_load() with the lock already held (creates cell0 on first use);
+ * the network's bridge exists afterwards, carrying its owner's alias. */
 int ipam_load_locked(const char *root, const char *name, struct cell_network **ret, cell_error **err);
 /* Next free address of the network's range, or the requested one if free. */
 int ipam_pick_address(const char *root, const struct cell_network *n, const char *requested,

@@ -145,7 +145,10 @@ int cell_route_list(struct cell_nl *nl, int family, struct cell_route **ret, siz
 struct cell_network {
 	char *name;
 	char *id;		/* 64 hex */
-	char *bridge;		/* "cell0" for the default network, "cb-<8 hex>" otherwise */
+	char *bridge;		/* the default network's: "cell0" for the root /var/lib/cell,
+				 * "c0-<8 hex of a hash of the root's path>" for another;
+				 * "cb-<10 hex>" for the others. Its alias (IFLA_IFALIAS)
+				 * "cell:net=<id> root=<root>" names its owner. */
 	char *created;		/* RFC 3339 */
 	struct cell_prefix subnet;
 	struct cell_prefix gateway;	/* len = subnet len */
@@ -325,6 +328,12 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
  * name). Fails with ENOENT when it is not connected to the network. */
 int cell_net_detach_network(const char *root, const char *network, const char *container_id,
 			    cell_error **err);
+/* Remove what engine roots deleted without `network rm` left: bridges whose
+ * alias names a root with no such network any more (and their veths, and
+ * their rules), network rules whose bridge is gone, DNAT rules into no cell
+ * bridge's subnet. Any root's, so no root argument; run by `network prune`
+ * and the first network operation of a new root. Returns how many. */
+int cell_net_prune_orphans(cell_error **err);
 /* Detach every lease whose container process is gone; returns how many. */
 int cell_net_prune_leases(const char *root, cell_error **err);
 
