@@ -116,6 +116,36 @@ static bool label_matches(json_object *rec, const char *want)
 	return !eq || streq(json_object_get_string(v), eq + 1);
 }
 
+/* The container's networks in order, "a,b" (Docker's .Networks): the
+ * endpoints asked at create, else the network mode of older records. */
+static char *networks_text(json_object *rec)
+{
+	json_object *eps = json_object_object_get(json_object_object_get(rec, "NetworkingConfig"), "EndpointsConfig");
+	if (!eps || json_object_object_length(eps) == 0)
+		return xstrdup(str_at(rec, "HostConfig", "NetworkMode"));
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	bool first = true;
+	json_object_object_foreach(eps, k, v) {
+		(void)v;
+		fprintf(f, "%s%s", first ? "" : ",", k);
+		first = false;
+	}
+	fclose(f);
+	return buf;
+}
+
+static bool network_matches(json_object *rec, const char *want)
+{
+	_cleanup_free_ char *nets = networks_text(rec);
+	char *save = NULL;
+	for (char *t = strtok_r(nets, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (streq(t, want))
+			return true;
+	return false;
+}
+
 static int filter_ok(json_object *rec, char **filters, cell_error **err)
 {
 	for (size_t i = 0; filters && filters[i]; i++) {
@@ -144,12 +174,15 @@ static int filter_ok(json_object *rec, char **filters, cell_error **err)
 			if (!streq(cell_ctr_status(rec), "exited") ||
 			    json_object_get_int(json_object_object_get(json_object_object_get(rec, "State"), "ExitCode")) != atoi(v))
 				return 0;
+		} else if (streq(k, "network")) {
+			if (!network_matches(rec, v))
+				return 0;
 		} else if (streq(k, "ancestor")) {
 			if (!streq(str_at(rec, "Config", "Image"), v) && !strstr(str_at(rec, "Image", NULL), v))
 				return 0;
 		} else {
 			return cell_error_set(err, "invalid --filter `%s`: unknown key `%s` (status, name, id, label, "
-					      "exited, ancestor)", f, k);
+					      "exited, ancestor, network)", f, k);
 		}
 	}
 	return 1;
@@ -204,7 +237,9 @@ static json_object *row(json_object *rec, bool trunc)
 	char *l = labels_text(rec);
 	json_object_object_add(o, "Labels", json_object_new_string(l));
 	free(l);
-	json_object_object_add(o, "Networks", json_object_new_string(str_at(rec, "HostConfig", "NetworkMode")));
+	char *nets = networks_text(rec);
+	json_object_object_add(o, "Networks", json_object_new_string(nets));
+	free(nets);
 	return o;
 }
 

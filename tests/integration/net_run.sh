@@ -116,6 +116,9 @@ check "rm -f r1" -- c rm -f r1
 # ---- several networks ----
 check "run m1 --network net1 --network net2" -- c run -d --name m1 --network net1 --network net2 busybox sleep 1000
 is "$(insp m1 '.NetworkSettings.Networks|keys|join(",")')" "net1,net2" "inspect: both networks"
+is "$(c ps --filter name=m1 --format '{{.Networks}}')" "net1,net2" "ps: .Networks lists both, in order"
+is "$(c ps --filter network=net2 --format '{{.Names}}' | grep -c '^m1$')" 1 "ps --filter network=net2 finds it"
+is "$(c ps --filter network=nosuchnet -q | wc -l)" 0 "ps --filter network= of another network does not"
 like "$(c exec m1 ip addr show eth1)" "inet $N2\." "eth1 is on net2"
 like "$(c exec m1 ip route show default)" "via $N1.1 dev eth0" "the first network holds the default route"
 check "run m2 --network net2,net1" -- c run -d --name m2 --network net2,net1 busybox sleep 1000
