@@ -11,6 +11,7 @@
 #include "engine/volume.h"
 #include "image/image.h"
 #include "json.h"
+#include "net/net.h"
 #include "util.h"
 
 /* ---- df ---- */
@@ -307,6 +308,71 @@ static int df(int argc, char **argv, cell_error **err)
 
 /* ---- prune ---- */
 
+/* Does any container (running or not) name the network in its NetworkMode
+ * ("net1,net2") or hold a connection to it? */
+static bool network_used(struct cell_engine *e, const char *net)
+{
+	char **ids = NULL;
+	cell_error *x = NULL;
+	bool used = false;
+	if (cell_ctr_list(e, &ids, &x) < 0) {
+		cell_error_free(&x);
+		return true;	/* unsure: keep it */
+	}
+	for (size_t i = 0; ids[i] && !used; i++) {
+		json_object *rec = NULL;
+		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
+			cell_error_free(&x);
+			continue;
+		}
+		_cleanup_free_ char *mode = xstrdup(str_at(rec, "HostConfig", "NetworkMode"));
+		for (char *save = NULL, *t = strtok_r(mode, ",", &save); t && !used; t = strtok_r(NULL, ",", &save))
+			used = streq(t, net);
+		json_object *nets = json_object_object_get(json_object_object_get(rec, "NetworkSettings"), "Networks");
+		if (nets && json_object_object_get_ex(nets, net, NULL))
+			used = true;
+		json_object_put(rec);
+	}
+	strv_free(ids);
+	if (!used) {
+		struct cell_lease *l = NULL;
+		size_t nl = 0;
+		if (cell_lease_list(e->root, net, &l, &nl, &x) < 0) {
+			cell_error_free(&x);
+			return true;
+		}
+		cell_lease_list_free(l, nl);
+		used = nl > 0;
+	}
+	return used;
+}
+
+/* User networks no container uses; the default network stays, as Docker's bridge. */
+static char **prune_networks(struct cell_engine *e)
+{
+	char **names = NULL, **gone = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	cell_error *x = NULL;
+	if (cell_network_list(e->root, &names, &x) < 0) {
+		cell_error_free(&x);
+		return gone;
+	}
+	for (size_t i = 0; names[i]; i++) {
+		if (streq(names[i], CELL_DEFAULT_NETWORK) || network_used(e, names[i]))
+			continue;
+		if (cell_network_remove(e->root, names[i], false, &x) < 0) {
+			fprintf(stderr, "cell: %s\n", x->msg);
+			cell_error_free(&x);
+			continue;
+		}
+		gone = realloc(gone, (n + 2) * sizeof(char *));
+		gone[n++] = xstrdup(names[i]);
+		gone[n] = NULL;
+	}
+	strv_free(names);
+	return gone;
+}
+
 static void print_list(const char *title, char **v)
 {
 	if (!v || !v[0])
@@ -336,7 +402,8 @@ static int prune(int argc, char **argv, cell_error **err)
 		}
 	}
 	if (!force) {
-		_cleanup_free_ char *w = xasprintf("This will remove:\n  - all stopped containers\n%s%s"
+		_cleanup_free_ char *w = xasprintf("This will remove:\n  - all stopped containers\n"
+						   "  - all networks not used by at least one container\n%s%s"
 						   "  - unused build cache (none: cell has no builder)",
 						   volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
 						   all ? "  - all images without at least one container associated to them\n"
@@ -346,7 +413,7 @@ static int prune(int argc, char **argv, cell_error **err)
 	}
 	struct cell_engine *e = NULL;
 	struct cell_store *s = NULL;
-	char **ids = NULL, **ctrs = xcalloc(1, sizeof(char *)), **vols = NULL, **imgs = NULL;
+	char **ids = NULL, **ctrs = xcalloc(1, sizeof(char *)), **vols = NULL, **imgs = NULL, **nets = NULL;
 	uint64_t bytes = 0, b = 0;
 	int status = EXIT_CELL;
 	if (cli_engine_open(&e, err) < 0 || cell_ctr_list(e, &ids, err) < 0)
@@ -376,6 +443,7 @@ static int prune(int argc, char **argv, cell_error **err)
 		ctrs[n++] = xstrdup(ids[i]);
 		ctrs[n] = NULL;
 	}
+	nets = prune_networks(e);
 	if (volumes) {
 		if (cell_volume_prune(e, false, &vols, &b, err) < 0)
 			goto out;
@@ -385,6 +453,7 @@ static int prune(int argc, char **argv, cell_error **err)
 		goto out;
 	bytes += b;
 	print_list("Deleted Containers", ctrs);
+	print_list("Deleted Networks", nets);
 	print_list("Deleted Volumes", vols);
 	if (imgs && imgs[0]) {
 		printf("Deleted Images:\n");
@@ -401,6 +470,7 @@ out:
 	strv_free(ctrs);
 	strv_free(vols);
 	strv_free(imgs);
+	strv_free(nets);
 	cell_store_free(s);
 	cell_engine_free(e);
 	return status;
@@ -414,8 +484,9 @@ int cmd_system(int argc, char **argv, cell_error **err)
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 		fputs("Usage: cell system COMMAND\n\nCommands:\n"
 		      "  df [-v] [--format table|json|TEMPLATE]   disk usage of images, containers, volumes\n"
-		      "  prune [-a] [-f] [--volumes]              remove stopped containers, dangling (-a: unused)\n"
-		      "                                           images and, with --volumes, unused anonymous volumes\n"
+		      "  prune [-a] [-f] [--volumes]              remove stopped containers, unused networks, dangling\n"
+		      "                                           (-a: unused) images and, with --volumes, unused\n"
+		      "                                           anonymous volumes\n"
 		      "  info [--format json]                     as `cell info`\n", argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_CELL : 0;
 	}

@@ -83,6 +83,17 @@ like "$dv" "dfv +1 +5kB" "system df -v: volume links and size"
 like "$dv" "Build cache usage: 0B" "system df -v: build cache"
 
 # ---- system prune ----
+NET=cinfo$$ NET2=cinfo2$$
+# removed before the engine root goes (after engine_cleanup: defers run last first)
+defer "'$CELL' --root '$R' network rm -f '$NET' >/dev/null 2>&1"
+defer "'$CELL' --root '$R' network rm -f '$NET2' >/dev/null 2>&1"
+for i in $(seq 20); do
+	"$CELL" --root "$R" network create --subnet "10.$((230 + RANDOM % 5)).$((RANDOM % 256)).0/24" "$NET" >/dev/null 2>&1 && break
+done
+for i in $(seq 20); do
+	"$CELL" --root "$R" network create --subnet "10.$((230 + RANDOM % 5)).$((RANDOM % 256)).0/24" "$NET2" >/dev/null 2>&1 && break
+done
+"$CELL" --root "$R" run -d --name onnet --network "$NET2" busybox sleep 100 >/dev/null
 echo n | c system prune >/dev/null 2>&1
 check "system prune answered no removes nothing" -- c inspect dfc
 c run -v /anonp busybox true >/dev/null
@@ -93,6 +104,10 @@ fails "system prune removes stopped containers" -- c inspect dfc
 check "system prune keeps running containers" -- c inspect i2
 is "$(c volume ls -q | sort | tr '\n' ' ')" "dfv iv " "system prune --volumes: anonymous unused ones only"
 check "system prune keeps used images" -- c image inspect busybox
+like "$p" "Deleted Networks:" "system prune: lists the networks"
+fails "system prune removes unused networks" -- c network inspect "$NET"
+check "system prune keeps networks a container uses" -- c network inspect "$NET2"
+c rm -f onnet >/dev/null
 
 # ---- stats ----
 c create --name i4 busybox true >/dev/null
