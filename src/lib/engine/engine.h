@@ -46,8 +46,8 @@ struct cell_run_request {
 	char **cmd;			/* NULL: the image's Cmd */
 	const char *name;		/* NULL: a random Docker-style name */
 	char **env, **env_files;	/* -e K=V or K (taken from our env), --env-file */
-	char **volumes;			/* -v host:ctr[:ro|rw] */
-	char **mounts;			/* --mount type=bind|tmpfs,... */
+	char **volumes;			/* -v host:ctr[:ro|rw], name:ctr, ctr (volumes: volume.h) */
+	char **mounts;			/* --mount type=bind|volume|tmpfs,... */
 	char **labels;			/* --label k=v */
 	char **cap_add, **cap_drop;
 	char **ulimits;			/* --ulimit nofile=1024:2048 */
@@ -179,9 +179,11 @@ int cell_restart_parse(const char *s, char **ret_name, int *ret_max, cell_error 
 int cell_cpus_parse(const char *s, int64_t *ret_quota, cell_error **err);
 /* --ulimit name=soft[:hard] → {"type":"RLIMIT_NOFILE","soft":..,"hard":..}. */
 int cell_ulimit_parse(const char *s, json_object **ret, cell_error **err);
-/* -v host:ctr[:opts] → OCI mount object (host path must exist, made absolute). */
+/* -v host:ctr[:opts] → OCI bind mount (host path must exist, made absolute);
+ * -v name:ctr[:ro,nocopy] and -v ctr[:ro] → a mount of type "volume" (source
+ * the name, "" when anonymous) that create.c resolves through volume.h. */
 int cell_volume_parse(const char *s, json_object **ret, cell_error **err);
-/* --mount type=bind|tmpfs,source=,target=,readonly,tmpfs-size= → OCI mount. */
+/* --mount type=bind|volume|tmpfs,source=,target=,readonly,volume-nocopy,tmpfs-size= → OCI mount. */
 int cell_mount_flag_parse(const char *s, json_object **ret, cell_error **err);
 /* A capability name as Docker accepts it ("net_admin", "CAP_NET_ADMIN", "ALL")
  * → "CAP_NET_ADMIN" (or "ALL"). NULL when unknown. Caller frees. */
