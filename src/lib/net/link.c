@@ -469,3 +469,32 @@ const char *cell_mac_str(const uint8_t mac[6], char buf[18])
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	return buf;
 }
+
+int cell_link_retire_veth(struct cell_nl *h, const char *name, bool owner_gone, cell_error **err)
+{
+	struct cell_link l;
+	cell_error *e = NULL;
+
+	if (!owner_gone)
+		return cell_link_del(h, name, true, err);
+	if (cell_link_get(h, name, &l, &e) < 0) {
+		if (cell_error_code(e) == ENODEV) {	/* the kernel was first */
+			cell_error_free(&e);
+			return 0;
+		}
+		*err = e;
+		return -1;
+	}
+	/* only a veth whose peer is elsewhere dies with that namespace */
+	if (!streq(l.kind, "veth") || l.link_netnsid < 0)
+		return cell_link_del(h, name, true, err);
+	if ((l.master && cell_link_set_master(h, name, NULL, &e) < 0) || cell_link_set_up(h, name, false, &e) < 0) {
+		if (cell_error_code(e) == ENODEV) {
+			cell_error_free(&e);
+			return 0;
+		}
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
