@@ -183,6 +183,12 @@ is "$(grep -c "$id2" /proc/mounts)" 0 "rm leaves no mount behind (rootfs and id-
 c run -d --name u4 --userns auto busybox sleep 60 >/dev/null
 is "$(ns_ids u4 | grep -o '"UidMap":\["0:[0-9]*' | grep -o '[0-9]*$')" "$b2" "rm released the range: the next container gets it"
 c rm -f u3 u4 >/dev/null
+is "$(c run --rm --userns auto -v secvol:/data busybox sh -c 'touch /data/f && stat -c %u:%g /data/f')" "0:0" \
+	"--userns auto: a new named volume belongs to the container's root"
+like "$(stat -c %u "$R/volumes/secvol/_data/f")" "^[1-9][0-9]{5,}$" "... which is an unprivileged uid on the host"
+is "$(c run --rm --userns auto -v secvol2:/etc busybox stat -c %u /etc/passwd)" 0 \
+	"--userns auto: image content copied into a volume keeps its owners inside"
+c volume rm secvol secvol2 >/dev/null
 is "$(c run --rm --uidmap 0:200000:1000 --gidmap 0:300000:1000 busybox sh -c 'cat /proc/self/uid_map /proc/self/gid_map' | tr -s ' ')" \
 	" 0 200000 1000
  0 300000 1000" "--uidmap/--gidmap: podman's explicit mappings"

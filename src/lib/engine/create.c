@@ -547,6 +547,8 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	/* volumes: made and filled now that the image's content is mounted */
 	if (engine_volumes_resolve(e, sp.doc, rootfs, img->config.volumes, &vols, &vol_created, &vlock, err) < 0)
 		goto out;
+	if (sp.userns.mode && engine_userns_volumes(e, vol_created, &sp.userns, err) < 0)
+		goto out;
 	const char *text = cj_to_string(sp.doc, false);
 	if (write_file_atomic(cfg, text, strlen(text), 0600, err) < 0)
 		goto out;

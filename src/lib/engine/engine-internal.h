@@ -23,6 +23,10 @@ int engine_userns_check(const struct cell_run_request *req, const char *network,
  * the image mount), under <root>/userns.lock. */
 int engine_userns_allocate(struct cell_engine *e, const char *id, const char *cdir, struct engine_userns *u,
 			   cell_error **err);
+/* Volumes for the container's root: <root>/volumes searchable, and the
+ * _data of the volumes this create made (names in created) its own when
+ * nothing from the image gave them an owner. */
+int engine_userns_volumes(struct cell_engine *e, char **created, const struct engine_userns *u, cell_error **err);
 /* The user namespace and mappings into config.json. */
 void engine_userns_apply(json_object *doc, const struct engine_userns *u);
 /* The host id of container id `id`, UINT32_MAX when unmapped. */

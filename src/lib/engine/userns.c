@@ -28,6 +28,8 @@
 #include "json.h"
 #include "util.h"
 
+static int let_search(const char *dir, cell_error **err);
+
 #define AUTO_SIZE 65536u
 #define AUTO_FIRST 100000u
 
@@ -237,15 +239,9 @@ int engine_userns_allocate(struct cell_engine *e, const char *id, const char *cd
 		return -1;
 	if (streq(u->mode, "auto") && pick_auto(e, id, u, err) < 0)
 		return -1;
-	/* the container's root (an unprivileged host uid) resolves its root
-	 * file system's path from here: search, not read, for others, as
-	 * Docker's userns-remap makes /var/lib/docker 0711 */
-	const char *const dirs[] = { e->root, e->ctr_root };
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		struct stat st;
-		if (stat(dirs[i], &st) == 0 && !(st.st_mode & S_IXOTH) && chmod(dirs[i], (st.st_mode & 07777) | S_IXOTH) < 0)
-			return cell_error_errno(err, errno, "let user namespaces search `%s` (chmod o+x)", dirs[i]);
-	}
+	/* the container's root resolves its root file system's path from here */
+	if (let_search(e->root, err) < 0 || let_search(e->ctr_root, err) < 0)
+		return -1;
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "uidMappings", maps_json(u->uid, u->n_uid));
 	json_object_object_add(o, "gidMappings", maps_json(u->gid, u->n_gid));
@@ -253,6 +249,36 @@ int engine_userns_allocate(struct cell_engine *e, const char *id, const char *cd
 	int r = write_file_atomic(path, text, strlen(text), 0600, err);
 	json_object_put(o);
 	return r;
+}
+
+/* o+x on dir: the container's root (an unprivileged host uid) resolves
+ * paths through it; search, not read, as Docker's userns-remap makes
+ * /var/lib/docker 0711 and its volumes 0701 */
+static int let_search(const char *dir, cell_error **err)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH) && chmod(dir, (st.st_mode & 07777) | S_IXOTH) < 0)
+		return cell_error_errno(err, errno, "let user namespaces search `%s` (chmod o+x)", dir);
+	return 0;
+}
+
+int engine_userns_volumes(struct cell_engine *e, char **created, const struct engine_userns *u, cell_error **err)
+{
+	_cleanup_free_ char *vols = xasprintf("%s/volumes", e->root);
+	if (let_search(vols, err) < 0)
+		return -1;
+	uint32_t uid = engine_userns_host(u->uid, u->n_uid, 0), gid = engine_userns_host(u->gid, u->n_gid, 0);
+	if (uid == UINT32_MAX || gid == UINT32_MAX)
+		return 0;
+	for (size_t i = 0; created && created[i]; i++) {
+		_cleanup_free_ char *data = xasprintf("%s/%s/_data", vols, created[i]);
+		struct stat st;
+		/* content copied from the image already has the mapped owners */
+		if (stat(data, &st) == 0 && st.st_uid == 0 && st.st_gid == 0 && chown(data, uid, gid) < 0)
+			return cell_error_errno(err, errno, "chown volume `%s` to the container's root (%u:%u)", data,
+						uid, gid);
+	}
+	return 0;
 }
 
 uint32_t engine_userns_host(const struct engine_idmap *m, size_t n, uint32_t id)
