@@ -332,8 +332,8 @@ static bool rule_matches(const char *c, enum match how, const char *what)
 
 /* Write "delete rule" commands for the rules that match to f; count the
  * rules of the other networks in *ret_nets, the matching ones in *ret_own. */
-static int collect_deletes_how(enum match how, const char *what, FILE *f, int *ret_nets, int *ret_own,
-			       cell_error **err)
+static int collect_deletes_how(enum match how, const char *what, FILE *f, struct rule_list *match, int *ret_nets,
+			       int *ret_own, cell_error **err)
 {
 	struct rule_list l;
 	int nets = 0, own = 0;
@@ -351,6 +351,12 @@ static int collect_deletes_how(enum match how, const char *what, FILE *f, int *r
 		own += how == MATCH_NET_OWN && !streq(r->comment, what) ? 1000 : 1;
 		if (f)
 			fprintf(f, "delete rule " TABLE " %s handle %llu\n", r->chain, (unsigned long long)r->handle);
+		if (match) {
+			match->v = realloc(match->v, (match->n + 1) * sizeof(*match->v));
+			if (!match->v)
+				abort();
+			match->v[match->n++] = *r;
+		}
 	}
 	rule_list_free(&l);
 	if (ret_nets)
@@ -376,16 +382,97 @@ static int run_batch(const char *cmds, const char *what, cell_error **err)
 	return r;
 }
 
+/* Delete rules by handle in one nf_tables transaction sent over netlink:
+ * libnftables would first fill a cache of the whole ruleset (every rule of
+ * every table, parsed back), 5-10 ms for a few DELRULE messages. */
+static int delete_rules(const struct rule_list *l, const char *what, cell_error **err)
+{
+	size_t size = MNL_SOCKET_BUFFER_SIZE + l->n * 256;
+	_cleanup_free_ char *buf = xmalloc(size);
+	struct mnl_nlmsg_batch *b;
+	struct mnl_socket *sock;
+	uint32_t seq = (uint32_t)time(NULL);
+	size_t replies = 0;
+	int r = 0;
+
+	if (l->n == 0)
+		return 0;
+	sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!sock)
+		return cell_error_errno(err, errno, "nftables: %s: open netfilter netlink socket", what);
+	if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = cell_error_errno(err, errno, "nftables: %s: bind netfilter netlink socket", what);
+		mnl_socket_close(sock);
+		return r;
+	}
+	b = mnl_nlmsg_batch_start(buf, size);
+	for (size_t i = 0; i <= l->n + 1; i++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b));
+		struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+		nlh->nlmsg_seq = seq + (uint32_t)i;
+		nlh->nlmsg_flags = NLM_F_REQUEST;
+		g->version = NFNETLINK_V0;
+		if (i == 0 || i == l->n + 1) {	/* the transaction's begin and end */
+			nlh->nlmsg_type = i == 0 ? NFNL_MSG_BATCH_BEGIN : NFNL_MSG_BATCH_END;
+			g->nfgen_family = AF_UNSPEC;
+			g->res_id = htons(NFNL_SUBSYS_NFTABLES);
+		} else {
+			const struct rule_ref *rr = &l->v[i - 1];
+			nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE;
+			nlh->nlmsg_flags |= NLM_F_ACK;
+			g->nfgen_family = NFPROTO_INET;
+			g->res_id = 0;
+			mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, "cell");
+			mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, rr->chain);
+			mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(rr->handle));
+		}
+		mnl_nlmsg_batch_next(b);
+	}
+	if (mnl_socket_sendto(sock, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0)
+		r = -errno;
+	mnl_nlmsg_batch_stop(b);
+	/* one reply per DELRULE: its ack, or its error (then nothing is done) */
+	while (r == 0 && replies < l->n) {
+		ssize_t n = mnl_socket_recvfrom(sock, buf, MNL_SOCKET_BUFFER_SIZE);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
+		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			replies++;
+			if (e->error && !r)
+				r = e->error;
+		}
+	}
+	mnl_socket_close(sock);
+	if (r < 0)
+		return cell_error_errno(err, -r, "nftables: %s: delete %zu rule%s", what, l->n, l->n > 1 ? "s" : "");
+	return 0;
+}
+
 static int delete_matching(enum match how, const char *what, int *ret_nets, cell_error **err)
 {
-	char *cmds = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&cmds, &len);
-	int r = collect_deletes_how(how, what, f, ret_nets, NULL, err);
-	fclose(f);
-	if (r == 0)
-		r = run_batch(cmds, what, err);
-	free(cmds);
+	struct rule_list match = { 0 };
+	cell_error *e = NULL;
+	int r;
+
+	/* twice at most: a rule deleted meanwhile by someone else (prune)
+	 * fails the whole transaction with ENOENT */
+	for (int tries = 0;; tries++) {
+		r = collect_deletes_how(how, what, NULL, &match, ret_nets, NULL, err);
+		if (r == 0)
+			r = delete_rules(&match, what, &e);
+		rule_list_free(&match);
+		if (r == 0 || !e || cell_error_code(e) != ENOENT || tries == 1)
+			break;
+		cell_error_free(&e);
+	}
+	if (e)
+		*err = e;
 	return r;
 }
 
@@ -454,7 +541,7 @@ static int network_add(const struct cell_network *n, bool force, cell_error **er
 	f = open_memstream(&cmds, &len);
 	/* replace, never duplicate, the network's rules, in one transaction;
 	 * the rules of the form without the bridge go too */
-	if (collect_deletes_how(MATCH_NET_OWN, cmt, f, NULL, &own, err) < 0) {
+	if (collect_deletes_how(MATCH_NET_OWN, cmt, f, NULL, NULL, &own, err) < 0) {
 		fclose(f);
 		free(cmds);
 		free(rules);
@@ -617,15 +704,11 @@ char *cell_nft_table_text(cell_error **err)
 int cell_nft_prune(bool (*bridge_alive)(const char *bridge, void *data), void *data,
 		   const struct cell_prefix *live, size_t n_live, cell_error **err)
 {
-	struct rule_list l;
-	char *cmds = NULL;
-	size_t len = 0;
-	FILE *f;
-	int count = 0, nets = 0, r;
+	struct rule_list l, gone = { 0 };
+	int nets = 0, r;
 
 	if (rules_list(&l, err) < 0)
 		return -1;
-	f = open_memstream(&cmds, &len);
 	for (size_t i = 0; i < l.n; i++) {
 		const struct rule_ref *rr = &l.v[i];
 		bool orphan = false;
@@ -642,14 +725,16 @@ int cell_nft_prune(bool (*bridge_alive)(const char *bridge, void *data), void *d
 					orphan = false;
 		}
 		if (orphan) {
-			fprintf(f, "delete rule " TABLE " %s handle %llu\n", rr->chain, (unsigned long long)rr->handle);
-			count++;
+			gone.v = realloc(gone.v, (gone.n + 1) * sizeof(*gone.v));
+			if (!gone.v)
+				abort();
+			gone.v[gone.n++] = *rr;
 		}
 	}
-	fclose(f);
-	r = run_batch(cmds, "remove orphaned rules", err);
-	free(cmds);
 	rule_list_free(&l);
+	r = delete_rules(&gone, "remove orphaned rules", err);
+	int count = (int)gone.n;
+	rule_list_free(&gone);
 	if (r < 0)
 		return -1;
 	if (count && table_del_if_unused(nets, err) < 0)
