@@ -89,6 +89,7 @@ int cmd_container(int argc, char **argv, cell_error **err)
 		{ "rm", cmd_rm }, { "logs", cmd_logs }, { "exec", cmd_exec }, { "inspect", cmd_inspect },
 		{ "wait", cmd_wait }, { "pause", cmd_pause }, { "unpause", cmd_unpause }, { "top", cmd_top },
 		{ "stats", cmd_stats }, { "rename", cmd_rename }, { "port", cmd_port }, { "prune", prune },
+		{ "attach", cmd_attach },
 	};
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 		printf("Usage: cell container COMMAND\n\nCommands:");
