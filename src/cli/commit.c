@@ -1,7 +1,9 @@
 /* `cell commit CONTAINER [REPOSITORY[:TAG]]`: the container's changes (its
  * overlay upper dir) become a new image on top of the one it runs. A running
  * container is paused meanwhile (Docker's --pause, on by default) so that the
- * layer is a consistent snapshot. */
+ * layer is a consistent snapshot. A container in a user namespace of its own
+ * (run --userns auto, --uidmap) wrote host ids: the layer holds its
+ * container ids, so the image runs the same with or without remapping. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -90,6 +92,11 @@ int cmd_commit(int argc, char **argv, cell_error **err)
 		cell_error_set(err, "container `%s` has no upper dir `%s` (was it created from an image?)", argv[optind], upper);
 		goto out;
 	}
+	/* --userns: the upper dir holds host ids, the layer gets the container's */
+	struct cell_id_shift ids;
+	if (cell_id_shift_read(dir, &ids, err) < 0)
+		goto out;
+	o.ids = &ids;
 	const char *status = cell_ctr_status(rec);
 	if (pause && status && streq(status, "running")) {
 		if (cell_ctr_pause(e, id, true, err) < 0) {

@@ -5,7 +5,10 @@
  *   0/0 character device NAME          → empty file .wh.NAME
  *   dir with trusted.overlay.opaque=y  → the dir, then DIR/.wh..wh..opq
  *   trusted.overlay.* xattrs            → dropped (overlay's bookkeeping)
- * Hard links inside the upper dir stay hard links. The tar is written to the
+ * Hard links inside the upper dir stay hard links. A container in a user
+ * namespace of its own wrote host ids (its mappings' hostID + id): the layer
+ * gets its container ids back, so that the image is the same as one committed
+ * from a container without remapping. The tar is written to the
  * store uncompressed while hashed (its digest is both blob and diff id), then
  * unpacked into layers/<chain> by the same guarded unpacker as any layer. */
 #define _GNU_SOURCE
@@ -29,6 +32,7 @@ struct committer {
 	struct cell_blob_writer *w;
 	cell_error *werr;
 	json_object *links;	/* "dev:ino" → first path, for hard links */
+	const struct cell_id_shift *ids;	/* NULL: ids as on disk */
 	char buf[1 << 16];
 };
 
@@ -89,6 +93,16 @@ static int add_one(struct committer *c, int dfd, const char *rel, const char *na
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
 		return add_whiteout(c, rel, name, err);
 
+	if (c->ids) {
+		uint32_t u = cell_id_to_ctr(c->ids, false, st.st_uid), g = cell_id_to_ctr(c->ids, true, st.st_gid);
+		if (u == UINT32_MAX || g == UINT32_MAX)
+			return cell_error_set(err, "`%s` is owned by host %s %u, outside the container's user namespace "
+					      "(its ids are not mapped to any id in the container): chown it into the "
+					      "range or remove it", path, u == UINT32_MAX ? "uid" : "gid",
+					      u == UINT32_MAX ? (unsigned)st.st_uid : (unsigned)st.st_gid);
+		st.st_uid = u;
+		st.st_gid = g;
+	}
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_copy_stat(e, &st);
 	archive_entry_set_pathname(e, path);
@@ -169,9 +183,10 @@ static int walk(struct committer *c, int dfd, const char *rel, cell_error **err)
 }
 
 /* The upper dir as a tar blob in the store. */
-static int diff_to_blob(struct cell_store *s, const char *upper, struct store_layer *l, cell_error **err)
+static int diff_to_blob(struct cell_store *s, const char *upper, const struct cell_id_shift *ids,
+			struct store_layer *l, cell_error **err)
 {
-	struct committer c = { .links = json_object_new_object() };
+	struct committer c = { .links = json_object_new_object(), .ids = ids && (ids->n_uid || ids->n_gid) ? ids : NULL };
 	_cleanup_close_ int dfd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = -1;
 
@@ -306,7 +321,7 @@ int cell_image_commit(struct cell_store *s, const char *base_ref, const char *up
 	if (store_use(s, false, err) < 0)
 		goto out;
 	ls = xcalloc(base->n_layers + 2, sizeof(*ls));
-	if (base_layers(s, base, ls, err) < 0 || diff_to_blob(s, upper_dir, &ls[base->n_layers], err) < 0)
+	if (base_layers(s, base, ls, err) < 0 || diff_to_blob(s, upper_dir, opts ? opts->ids : NULL, &ls[base->n_layers], err) < 0)
 		goto unlock;
 	config = new_config(base, &ls[base->n_layers], opts, err);
 	if (!config)
@@ -325,4 +340,69 @@ out:
 	if (ret_id)
 		*ret_id = xstrdup(id);
 	return 0;
+}
+
+/* ---- a container's id mappings ---- */
+
+static int read_ranges(json_object *o, const char *key, const char *path, struct cell_id_range *m, size_t *ret_n,
+		       cell_error **err)
+{
+	json_object *a = NULL;
+	_cleanup_free_ char *ctx = xasprintf("%s: %s", path, key);
+	if (cj_array(o, key, path, &a, err) < 0)
+		return -1;
+	size_t n = a ? json_object_array_length(a) : 0;
+	if (n > 8)
+		return cell_error_set(err, "`%s`: at most 8 mappings expected, found %zu", ctx, n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		uint64_t c = 0, h = 0, sz = 0;
+		if (cj_expect_object(e, ctx, err) < 0 || cj_uint64(e, "containerID", ctx, &c, err) < 0 ||
+		    cj_uint64(e, "hostID", ctx, &h, err) < 0 || cj_uint64(e, "size", ctx, &sz, err) < 0)
+			return -1;
+		if (c > UINT32_MAX || h > UINT32_MAX || !sz || c + sz > UINT32_MAX || h + sz > UINT32_MAX)
+			return cell_error_set(err, "`%s[%zu]`: ids out of range", ctx, i);
+		m[i] = (struct cell_id_range){ (uint32_t)c, (uint32_t)h, (uint32_t)sz };
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int cell_id_shift_read(const char *container_dir, struct cell_id_shift *ret, cell_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/idmap.json", container_dir);
+	memset(ret, 0, sizeof(*ret));
+	if (access(path, F_OK) < 0)
+		return 0;
+	json_object *o = NULL;
+	if (cj_parse_file(path, &o, err) < 0)
+		return -1;
+	int r = read_ranges(o, "uidMappings", path, ret->uid, &ret->n_uid, err) < 0 ||
+		read_ranges(o, "gidMappings", path, ret->gid, &ret->n_gid, err) < 0 ? -1 : 0;
+	json_object_put(o);
+	return r;
+}
+
+uint32_t cell_id_to_ctr(const struct cell_id_shift *s, bool gid, uint32_t host_id)
+{
+	const struct cell_id_range *m = gid ? s->gid : s->uid;
+	size_t n = gid ? s->n_gid : s->n_uid;
+	if (!s->n_uid && !s->n_gid)
+		return host_id;
+	for (size_t i = 0; i < n; i++)
+		if (host_id >= m[i].host && host_id - m[i].host < m[i].size)
+			return m[i].ctr + (host_id - m[i].host);
+	return UINT32_MAX;
+}
+
+uint32_t cell_id_to_host(const struct cell_id_shift *s, bool gid, uint32_t ctr_id)
+{
+	const struct cell_id_range *m = gid ? s->gid : s->uid;
+	size_t n = gid ? s->n_gid : s->n_uid;
+	if (!s->n_uid && !s->n_gid)
+		return ctr_id;
+	for (size_t i = 0; i < n; i++)
+		if (ctr_id >= m[i].ctr && ctr_id - m[i].ctr < m[i].size)
+			return m[i].host + (ctr_id - m[i].ctr);
+	return UINT32_MAX;
 }

@@ -166,12 +166,30 @@ int cell_image_save(struct cell_store *s, char **refs, const char *out, enum cel
  * entries; the base config is kept with the changes applied and a history
  * entry added. ret_id: the new image id (caller frees). The engine's
  * `cell commit CONTAINER` calls this with the container's upper dir. */
+/* A container's id mappings (<container dir>/idmap.json, written by `run
+ * --userns auto|--uidmap`): what it writes lands on disk as host ids. */
+struct cell_id_shift {
+	size_t n_uid, n_gid;		/* 0: no user namespace of its own, ids as on disk */
+	struct cell_id_range {
+		uint32_t ctr, host, size;
+	} uid[8], gid[8];
+};
+/* Read <container_dir>/idmap.json; a missing file gives n_uid = n_gid = 0. */
+int cell_id_shift_read(const char *container_dir, struct cell_id_shift *ret, cell_error **err);
+/* host id → container id, container id → host id (identity without
+ * mappings); UINT32_MAX when the id is outside the mappings. */
+uint32_t cell_id_to_ctr(const struct cell_id_shift *s, bool gid, uint32_t host_id);
+uint32_t cell_id_to_host(const struct cell_id_shift *s, bool gid, uint32_t ctr_id);
+
 struct cell_commit_opts {
 	const char *name;		/* "repo:tag" or NULL */
 	char **changes;			/* --change lines, NULL-terminated, or NULL */
 	const char *message;		/* history comment */
 	const char *author;
 	const char *created_by;		/* history "created_by", default "cell commit" */
+	/* the upper dir's host ids become these container ids in the layer (NULL:
+	 * as they are); an id outside the mappings fails the commit */
+	const struct cell_id_shift *ids;
 };
 int cell_image_commit(struct cell_store *s, const char *base_ref, const char *upper_dir,
 		      const struct cell_commit_opts *opts, char **ret_id, cell_error **err);
