@@ -97,6 +97,9 @@ sleep 0.5
 type_in 'exit 2' Enter
 wait_for 'ATTACH_EXIT=2'; ok $? "run -it --rm: attach gets the exit status"
 fails "run -it --rm: removed after the exit" -- c inspect it2
+n0=$(c ps -aq | wc -l)
+c run -it --rm busybox nosuchcmd </dev/null >/dev/null 2>&1; is "$?" "127" "run -it --rm of a missing command: 127"
+is "$(c ps -aq | wc -l)" "$n0" "run -it --rm of a missing command: removed"
 
 # ---- without a tty: stdin piped, stdout and stderr apart ----
 c run -di --name pipe1 busybox sh -c 'read a; echo got:$a; read b; echo err:$b >&2; exit 4' >/dev/null

@@ -567,11 +567,12 @@ static int step_launch(struct cell_engine *e, const char *id, const char *restar
 	if (r < 0) {
 		int code = cell_ctr_exit_code(x);
 		engine_record_error(e, id, x);
-		say(chan, -1, "err %d %s", code, x->msg);
-		cell_error_free(&x);
+		/* before the word: the monitor exits on it, and we die with it */
 		if (pol.autorm)
 			remove_now(e, id);
-		return 0;
+		r = say(chan, -1, "err %d %s", code, x->msg);
+		cell_error_free(&x);
+		return r;
 	}
 	if (engine_record_running_for(e, id, pid, monitor, &x) < 0)
 		cell_error_free(&x);
