@@ -634,8 +634,9 @@ int main(int argc, char **argv)
 				m.err.fd = xclose(m.err.fd);
 			if (p[5].revents)
 				stdin_flush();
-			/* backwards: client_drop moves the last one into the gap */
-			for (size_t i = nc; i-- > 0;)
+			/* backwards: client_drop moves the last one into the gap; and
+			 * no more input while some waits for the container to read */
+			for (size_t i = nc; i-- > 0 && !m.inlen;)
 				if (p[6 + i].revents && i < m.n_clients && !client_read(i))
 					client_drop(i);
 			if (p[1].revents & POLLIN) {
