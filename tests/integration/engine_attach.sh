@@ -136,8 +136,12 @@ c run -d --name k1 busybox sleep 1000 >/dev/null
 id=$(c inspect -f '{{.Id}}' k1)
 mon=$(c inspect -f '{{.State.MonitorPid}}' k1)
 pid=$(c inspect -f '{{.State.Pid}}' k1)
+"$CELL" --root "$R" attach --no-stdin k1 > "$TMPD/k1" 2>&1 &
+a=$!
+sleep 0.5
 kill -9 "$mon"
-sleep 0.3
+wait "$a"; is "$?" "125" "monitor killed under an attach: the client ends, status 125"
+like "$(cat "$TMPD/k1")" "monitor went away" "monitor killed under an attach: says so"
 is "$(status k1)" "running" "monitor killed: ps still shows the container running"
 fails "monitor killed: attach fails" -- c attach k1
 like "$LAST_OUT" "no monitor" "monitor killed: attach says why"
@@ -146,5 +150,13 @@ ok $([ ! -e /proc/"$pid" ] || grep -q '^State:.*Z' /proc/"$pid"/status; echo $?)
 	"rm -f: the container's process is gone (or a zombie of pid 1)"
 ok $([ ! -e "$R/containers/$id" ]; echo $?) "rm -f: its directory (and attach.sock) are gone"
 ok $(! grep -q "$id" /proc/mounts; echo $?) "rm -f: no mount left"
+
+# rm -f of a container someone is attached to: Docker's 137
+c run -dit --name k2 busybox sh >/dev/null
+"$CELL" --root "$R" attach --no-stdin k2 >/dev/null 2>&1 &
+a=$!
+sleep 0.5
+c rm -f k2 >/dev/null
+wait "$a"; is "$?" "137" "rm -f under an attach: the client ends with 137"
 
 c rm -f sh1 it1 pipe1 sig1 st1 st2 st3 >/dev/null 2>&1

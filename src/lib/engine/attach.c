@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine-internal.h"
@@ -237,19 +238,34 @@ static int relay_init(struct cell_engine *e, json_object *rec, const struct cell
 	return cell_detach_keys_parse(keys, r->keys, &r->n_keys, err);
 }
 
-/* The monitor left without the exit status (killed): what the record says. */
+/* The monitor left without the exit status (killed: by `rm -f`, which then
+ * removes the container, or alone): what the record says, once settled. */
 static int status_after_loss(struct cell_engine *e, const char *id, int *ret_status, cell_error **err)
 {
-	json_object *rec = NULL;
-	if (cell_ctr_load(e, id, &rec, err) < 0)
-		return -1;
-	const char *s = cell_ctr_status(rec);
-	bool live = streq(s, "running") || streq(s, "paused") || streq(s, "restarting");
-	*ret_status = json_object_get_int(json_object_object_get(json_object_object_get(rec, "State"), "ExitCode"));
-	json_object_put(rec);
-	if (live)
-		return cell_error_set(err, "container `%.12s`: its monitor went away (killed?); the container still runs", id);
-	return 0;
+	_cleanup_free_ char *dir = cell_ctr_dir(e, id);
+	for (int i = 0; i < 40; i++) {
+		json_object *rec = NULL;
+		cell_error *x = NULL;
+		if (access(dir, F_OK) < 0 || cell_ctr_load(e, id, &rec, &x) < 0) {
+			cell_error_free(&x);
+			*ret_status = 128 + SIGKILL;	/* removed with `rm -f` */
+			return 0;
+		}
+		const char *s = cell_ctr_status(rec);
+		bool live = streq(s, "running") || streq(s, "paused") || streq(s, "restarting");
+		json_object *st = json_object_object_get(rec, "State");
+		/* an exit nobody recorded (the monitor is gone): killed, as `cell wait` says */
+		const char *fin = json_object_get_string(json_object_object_get(st, "FinishedAt"));
+		const char *sta = json_object_get_string(json_object_object_get(st, "StartedAt"));
+		bool recorded = fin && sta && strcmp(fin, sta) >= 0;
+		*ret_status = recorded ? json_object_get_int(json_object_object_get(st, "ExitCode")) : 128 + SIGKILL;
+		json_object_put(rec);
+		if (!live)
+			return 0;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return cell_error_set(err, "container `%.12s`: its monitor went away (killed?); the container still runs", id);
 }
 
 static int relay_finish(struct cell_engine *e, const char *id, struct relay *r, int *ret_status, cell_error **err)
