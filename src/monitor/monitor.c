@@ -391,7 +391,7 @@ static void took_pid(pid_t pid, int master)
 	if (master >= 0) {
 		m.master = master;
 		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-		m.out.fd = dup(master);
+		m.out.fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
 		m.in = m.open_stdin ? master : -1;
 	}
 	for (size_t i = 0; i < sizeof(m.stash) / sizeof(m.stash[0]); i++)
