@@ -1,7 +1,7 @@
 /* The engine: containers as `cell` sees them, on top of the runtime and the
  * image store. No daemon: each detached container has one small monitor
- * process (monitor.c); every other command reads the records and asks the
- * runtime for the truth.
+ * process (cell-monitor, src/monitor/; cell's side in monitor.c); every
+ * other command reads the records and asks the runtime for the truth.
  *
  * Layout under the engine root (`cell --root`, default /var/lib/cell):
  *
@@ -12,6 +12,7 @@
  *   containers/<id>/bundle/       config.json for the runtime
  *   containers/<id>/rootfs        overlay (upper, work beside it)
  *   containers/<id>/ctr.log       JSON lines {"log","stream","time"}, .1 rotated
+ *   containers/<id>/attach.sock   the monitor's attach socket (monitor-proto.h)
  *   containers/<id>/hosts, hostname, resolv.conf
  *   containers/.names/<name>      symlink to the id: the name's one owner,
  *                                 made with symlink() so two creates of one
