@@ -612,8 +612,12 @@ int cell_monitor_step(struct cell_engine *e, const char *step, const char *id, c
 		      cell_error **err)
 {
 	/* the container must not inherit the channel */
-	if (fcntl(chan, F_SETFD, FD_CLOEXEC) < 0)
-		return cell_error_errno(err, errno, "monitor-step: fd %d is not the monitor's channel", chan);
+	int type = 0;
+	socklen_t len = sizeof(type);
+	if (getsockopt(chan, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET ||
+	    fcntl(chan, F_SETFD, FD_CLOEXEC) < 0)
+		return cell_error_set(err, "monitor-step: fd %d is not a channel to cell-monitor (only cell-monitor "
+					   "runs this command)", chan);
 	prctl(PR_SET_NAME, "cell-mon-step", 0, 0, 0);
 	int r;
 	if (streq(step, "launch"))
