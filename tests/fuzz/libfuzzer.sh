@@ -19,7 +19,7 @@ if [ ! -f "$B/build.ninja" ]; then
 		-Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
 ninja -C "$B" libcell.a >/dev/null
-pkgs="json-c libseccomp libmnl libnftables libarchive libcurl libcrypto"
+pkgs="json-c libseccomp libmnl libnftables libarchive libcurl nettle"
 # shellcheck disable=SC2046
 clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -DCELL_VERSION='"fuzz"' \
 	-Isrc/lib -Isrc/lib/core $(pkg-config --cflags $pkgs) \
