@@ -2,8 +2,10 @@
 # One default bridge per engine root: two roots at once each get their own
 # (c0-<hash of the root>, never the shared cell0), named as theirs in its
 # alias, isolated from each other. A root deleted without `network rm`
-# leaves its bridge, veths and rules; `network prune` from another root, or
-# the first network operation of a new root, removes them and nothing else.
+# leaves its bridge, veths and rules; once its containers are gone too,
+# `network prune` from another root, or the first network operation of a
+# new root, removes them and nothing else (while a container still runs on
+# it, the root may only be out of sight, in another mount namespace).
 # Packets go only to namespaces this test creates.
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
@@ -55,7 +57,10 @@ like "$(nft list table inet cell)" "comment \"cell-net:cell0@$BB\"" "B's rules a
 # ---- root A deleted under it: prune from root B -----------------------------
 VA=$("$CELL" --root "$A" network inspect cell0 | jq -r ".[0].Containers[\"ca-$tag\"].Veth")
 rm -rf "$A"
-out=$("$CELL" --root "$B" network prune 2>&1); ok $? "network prune from root B"
+check "network prune from root B while A's container runs" -- "$CELL" --root "$B" network prune
+check "A's bridge stays while a container runs on it" -- ip link show dev "$BA"
+kill $PA; wait $PA 2>/dev/null; sleep 0.1
+out=$("$CELL" --root "$B" network prune 2>&1); ok $? "network prune from root B once A's container is gone"
 like "$out" "^Removed [0-9]+ bridges or rules left by deleted engine roots" "prune says so"
 fails "A's bridge $BA is gone" -- ip link show dev "$BA"
 fails "A's veth $VA is gone" -- ip link show dev "$VA"
@@ -73,6 +78,7 @@ check "root A2: a container on its default network" -- "$NT" attach "$A2" cell0 
 BA2=$(bridge_of "$A2")
 defer "ip link del '$BA2' 2>/dev/null"
 rm -rf "$A2"
+kill $PA3; wait $PA3 2>/dev/null; sleep 0.1
 check "root C's first network operation (network create)" -- \
 	"$CELL" --root "$C" network create --subnet 10.244.$((tag % 200)).0/24 cnet
 defer "'$CELL' --root '$C' network rm -f cnet"

@@ -204,6 +204,14 @@ int cell_net_prune_orphans(cell_error **err)
 		snprintf(root, sizeof(root), "%s", rp + 6);
 		if (network_id_exists(root, id))
 			continue;
+		/* a container still running on it: the root may only be out of
+		 * our sight (a root in another mount namespace); it goes once
+		 * its containers are gone */
+		bool in_use = false;
+		for (size_t j = 0; j < n && !in_use; j++)
+			in_use = links[j].master == links[i].index && cell_link_veth_peer_alive(nl, &links[j]);
+		if (in_use)
+			continue;
 		/* its veths first: a bridge's ports outlive it otherwise */
 		for (size_t j = 0; j < n; j++)
 			if (links[j].master == links[i].index && streq(links[j].kind, "veth") &&

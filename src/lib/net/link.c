@@ -470,6 +470,29 @@ const char *cell_mac_str(const uint8_t mac[6], char buf[18])
 	return buf;
 }
 
+bool cell_link_veth_peer_alive(struct cell_nl *h, const struct cell_link *l)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct cell_link peer;
+	cell_error *e = NULL;
+
+	if (!streq(l->kind, "veth") || l->link_netnsid < 0 || l->link <= 0)
+		return false;
+	/* asked in the peer's netns by its id: the kernel refuses (EINVAL)
+	 * once that namespace is dead or dying, although the id still shows
+	 * on our side until its cleanup has run */
+	nlh = nl_msg(&h->nl, buf, RTM_GETLINK, 0);
+	put_ifinfo(nlh, l->link);
+	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (uint32_t)l->link_netnsid);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	memset(&peer, 0, sizeof(peer));
+	if (nl_request_cb(&h->nl, nlh, get_one_cb, &peer, "look up a veth peer", &e) == 0)
+		return true;
+	cell_error_free(&e);
+	return false;
+}
+
 int cell_link_retire_veth(struct cell_nl *h, const char *name, bool owner_gone, cell_error **err)
 {
 	struct cell_link l;

@@ -113,6 +113,9 @@ int cell_link_del(struct cell_nl *nl, const char *name, bool missing_ok, cell_er
  * whose netns something still holds is then a link that carries nothing;
  * it goes with that netns. */
 int cell_link_retire_veth(struct cell_nl *nl, const char *name, bool owner_gone, cell_error **err);
+/* Whether the peer of veth l (as cell_link_get/list give it) lives in a
+ * netns that is still alive; false for a peer in our own netns. */
+bool cell_link_veth_peer_alive(struct cell_nl *nl, const struct cell_link *l);
 int cell_mac_parse(const char *s, uint8_t mac[6]);
 const char *cell_mac_str(const uint8_t mac[6], char buf[18]);
 
@@ -339,9 +342,9 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
 int cell_net_detach_network(const char *root, const char *network, const char *container_id,
 			    cell_error **err);
 /* Remove what engine roots deleted without `network rm` left: bridges whose
- * alias names a root with no such network any more (and their veths, and
- * their rules), network rules whose bridge is gone, DNAT rules into no cell
- * bridge's subnet. Any root's, so no root argument; run by `network prune`
+ * alias names a root with no such network any more and no running
+ * container (and their veths, and their rules), network rules whose bridge
+ * is gone, DNAT rules into no cell bridge's subnet. Any root's, so no root argument; run by `network prune`
  * and the first network operation of a new root. Returns how many. */
 int cell_net_prune_orphans(cell_error **err);
 /* Detach every lease whose container process is gone; returns how many. */
