@@ -68,4 +68,9 @@ out=$(c exec "$id" true 2>&1); rc=$?
 is "$rc" 125 "exec in a stopped container: 125"
 like "$out" "not running" "exec in a stopped container: says so"
 c rm "$id" >/dev/null
+# a detached start that fails: 127, and ps tells when, not year 1
+c run -d --name failstart busybox no-such-command > /dev/null 2>&1; is $? 127 "run -d of a missing command: 127"
+like "$(c ps -a --filter name=failstart --format '{{.Status}}')" "^Exited \(127\) (Less than a second|[0-9]+ seconds?) ago$" "ps: the failed start finished just now"
+like "$(c inspect -f '{{.State.Error}}' failstart)" "not found" "inspect: State.Error says why"
+c rm failstart >/dev/null
 ok $(nothing_made; echo $?) "all removed"

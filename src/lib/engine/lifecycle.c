@@ -611,8 +611,11 @@ static int record_error(json_object *rec, void *data, cell_error **err)
 {
 	const cell_error *x = data;
 	json_object *st = state_obj(rec);
+	_cleanup_free_ char *now = engine_now();
 	set_str(st, "Status", "exited");
 	set_str(st, "Error", x->msg);
+	/* a start that failed has finished now (ps: "Exited (127) N seconds ago") */
+	set_str(st, "FinishedAt", now);
 	json_object_object_add(st, "ExitCode", json_object_new_int(cell_ctr_exit_code(x)));
 	json_object_object_add(st, "Running", json_object_new_boolean(false));
 	json_object_object_add(st, "Pid", json_object_new_int(0));
