@@ -21,7 +21,7 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	"$NT" detach "$R" b1 >/dev/null 2>&1 || true
 	"$NT" detach "$R" b2 >/dev/null 2>&1 || true
-	"$CELL" --root "$R" network rm -f bench || true
+	"$CELL" --root "$R" network rm -f bench >/dev/null || true
 	echo "$fwd" > /proc/sys/net/ipv4/ip_forward
 	rm -rf "$R"
 }
