@@ -125,6 +125,13 @@ static int bridge_claim(const char *root, const struct cell_network *n, cell_err
 	} else if (streq(l.alias, alias)) {
 		return 0;
 	}
+	/* cell0 was every root's default bridge before each root had its own:
+	 * only /var/lib/cell's names it, so no other root's removal prunes it */
+	if (streq(n->bridge, CELL_DEFAULT_NETWORK)) {
+		_cleanup_free_ char *def = net_default_bridge(root);
+		if (!streq(def, CELL_DEFAULT_NETWORK))
+			return 0;
+	}
 	return cell_link_set_alias(nl, n->bridge, alias, err);
 }
 
