@@ -1,6 +1,7 @@
 #!/bin/bash
 # `cell network` and `cell netns` from the command line: create/ls/inspect/
-# rm/prune with their refusals, the default network cell0, and /run/netns
+# rm/prune with their refusals, the default network cell0 (on a bridge of
+# the root's own), and /run/netns
 # files that `ip netns` and `cell netns` share both ways.
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
@@ -53,21 +54,21 @@ is "$(C network ls -q | wc -l)" 0 "and removes the network it no longer uses"
 fails "and its bridge" -- ip link show dev "$BR"
 
 # ---- the default network ---------------------------------------------------------------
-if ip link show dev cell0 >/dev/null 2>&1 || [ -e /var/lib/cell/networks/cell0.json ] || nft list table inet cell 2>/dev/null | grep -q "cell-net:cell0"; then
-	skip "cell0 exists on this host (another cell root); not touching it"
-else
-	unshare --net sleep 1000 & P=$!; defer "kill $P"; sleep 0.2
-	defer "'$CELL' --root '$R' network rm -f cell0; ip link del cell0"
-	check "attach to the default network creates cell0" -- "$NT" attach "$R" cell0 d-$tag $P
-	defer "'$NT' detach '$R' d-$tag"
-	SUB0=$(C network inspect cell0 | jq -r '.[0].IPAM.Config[0].Subnet')
-	ok "$(ip -4 route show table all | grep -v ' dev cell0' | awk '{print $1}' | while read -r r; do
-		[ "$r" = default ] && continue; python3 -c "import ipaddress,sys; sys.exit(0 if ipaddress.ip_network('$r',False).overlaps(ipaddress.ip_network('$SUB0')) else 1)" && echo "$r"; done | wc -l)" \
-		"cell0's subnet $SUB0 collides with no host route"
-	check "bridge cell0 exists" -- ip link show dev cell0
-	check "detach" -- "$NT" detach "$R" d-$tag
-	check "network rm cell0" -- C network rm cell0
-fi
+# a root of its own gets a bridge of its own, never the host's shared cell0
+unshare --net sleep 1000 & P=$!; defer "kill $P"; sleep 0.2
+check "attach to the default network creates it" -- "$NT" attach "$R" cell0 d-$tag $P
+BR0=$(C network inspect cell0 | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+defer "'$CELL' --root '$R' network rm -f cell0; ip link del '$BR0' 2>/dev/null"
+defer "'$NT' detach '$R' d-$tag"
+like "$BR0" '^c0-[0-9a-f]{8}$' "its bridge is $BR0 (c0-<hash of the root>), not cell0"
+SUB0=$(C network inspect cell0 | jq -r '.[0].IPAM.Config[0].Subnet')
+ok "$(ip -4 route show table all | grep -v " dev $BR0" | awk '{print $1}' | while read -r r; do
+	[ "$r" = default ] && continue; python3 -c "import ipaddress,sys; sys.exit(0 if ipaddress.ip_network('$r',False).overlaps(ipaddress.ip_network('$SUB0')) else 1)" && echo "$r"; done | wc -l)" \
+	"the default network's subnet $SUB0 collides with no host route"
+like "$(ip -d link show dev "$BR0")" "alias cell:net=[0-9a-f]+ root=$(realpath "$R")$" "bridge $BR0 names its root"
+check "detach" -- "$NT" detach "$R" d-$tag
+check "network rm cell0" -- C network rm cell0
+fails "its bridge is gone" -- ip link show dev "$BR0"
 
 # ---- netns files, both ways ------------------------------------------------------------
 A=cellt-a-$tag B=cellt-b-$tag
