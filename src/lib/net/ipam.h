@@ -27,7 +27,10 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 /* Remove temp files of lease writers that died (kill -9 mid-attach). */
 void ipam_sweep_temp(const char *root, const char *network);
 int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error **err);
-/* attach.c: undo one lease (veth, nft rules, file). Lock held. */
+/* attach.c: undo one lease (veth, nft rules, file). Lock held. The veth of
+ * a lease whose process is gone (pid/start_time, no netns_path) is best
+ * retired with cell_link_retire_veth(nl, veth, true, err): a delete waits
+ * out an RCU grace period, 15-25 ms of every short `run --rm` (bench/net.sh). */
 int ipam_release(const char *root, const struct cell_lease *l, cell_error **err);
 /* attach.c: remove a network's bridge and rules (the table with the last). */
 int ipam_teardown(const struct cell_network *n, cell_error **err);
