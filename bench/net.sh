@@ -26,8 +26,8 @@ B=${CELL_BUILD:-$TOP/build}
 trap - EXIT
 W=$(mktemp -d /tmp/cell-bench-net.XXXXXX)
 # private copies: a rebuild of build/ meanwhile must not change what is measured
-mkdir -p "$W/bin" && cp "$B/cell" "$B/cell-runtime" "$B/tests/nettool" "$W/bin/" &&
-	{ [ ! -e "$B/cell-monitor" ] || cp "$B/cell-monitor" "$W/bin/"; } || exit 1
+mkdir -p "$W/bin" && cp "$B/cell" "$B/cell-runtime" "$B/tests/nettool" "$W/bin/" || exit 1
+for m in "$B/cell-monitor" "$B/src/monitor/cell-monitor"; do [ -x "$m" ] && cp "$m" "$W/bin/" && break; done
 CELL=$W/bin/cell NT=$W/bin/nettool
 R=$W/root NET=cnet$$ tag=$$
 OUT=198.19.$((tag % 250))	# RFC 2544's benchmark range, on a veth of our own: "an address of the host"
