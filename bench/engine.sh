@@ -2,9 +2,11 @@
 # The engine against cell-runtime alone, podman and Docker (issue 5):
 #   - `run --rm IMAGE true`: cell-runtime run (the same rootfs, a bundle made
 #     once), cell-runtime run of the bundle cell itself writes (same config),
-#     cell run --network none and on a bridge network, podman run --rm
-#     --network none, docker run --rm --network none; interleaved (A B C ...
-#     A B C) so that the machine's noise hits all alike; medians and ratios
+#     cell run --network none, interleaved (A B C ... A B C) so that the
+#     machine's noise hits all alike; then, each in a loop of its own (they
+#     leave work behind that would land on the next sample), cell run on a
+#     bridge network, podman run --rm --network none and docker run --rm
+#     --network none; medians and ratios
 #   - process start: `cell version` against `cell-runtime --version`
 #   - exec: cell exec against cell-runtime exec, podman exec and docker exec
 #   - 50 concurrent `cell run -d` then one `rm -f` of them all
@@ -122,18 +124,22 @@ else
 	fi
 fi
 
-# interleaved runs: T[k] collects the wall times (us) of command k
+# cell's and cell-runtime's commands interleaved (T[k] collects the wall
+# times in us of command k); podman and Docker each in a loop of its own
+# afterwards: their teardown goes on after the command returns (shims,
+# storage, events) and would land on the next samples otherwise
 declare -a T NAMES
 k=0
 rt_run() { k=$((k + 1)); "$RT" --root "$W/rt" run --bundle "$1" "bench-$$-$k"; }
-cmds=("rt_run $W/bundle" "rt_run $CB"
-      "$CELL --root $R run --rm --network none busybox true"
-      "$CELL --root $R run --rm --network $NET busybox true")
+cmds=("rt_run $W/bundle" "rt_run $CB" "$CELL --root $R run --rm --network none busybox true")
 NAMES=("cell-runtime run (spec's default bundle)" "cell-runtime run (the bundle cell writes)"
        "cell run --rm --network none" "cell run --rm (bridge network)")
-[ -n "$podman_ok" ] && cmds+=("${P[*]} run --rm --network none --cgroup-parent /$PCG $pimg true") &&
+# a bridged run also leaves the kernel work (its netns and veth go a grace
+# period later): alone too
+OTHERS=("$CELL --root $R run --rm --network $NET busybox true")
+[ -n "$podman_ok" ] && OTHERS+=("${P[*]} run --rm --network none --cgroup-parent /$PCG $pimg true") &&
 	NAMES+=("podman run --rm --network none")
-[ -n "$docker_ok" ] && cmds+=("${DK[*]} run --rm --network none busybox:latest true") &&
+[ -n "$docker_ok" ] && OTHERS+=("${DK[*]} run --rm --network none busybox:latest true") &&
 	NAMES+=("docker run --rm --network none")
 measure() {	# measure N CMD...: interleaved; fills T
 	local n=$1 i j s; shift
@@ -148,13 +154,23 @@ measure() {	# measure N CMD...: interleaved; fills T
 	done
 }
 median() { printf '%s\n' $1 | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+# measure_all CMD...: the interleaved set, then each of OTHERS alone; fills M
+measure_all() {
+	local j x
+	M=()
+	measure "$N" "$@"
+	for ((j = 0; j < $#; j++)); do M[j]=$(median "${T[j]}"); done
+	for x in "${OTHERS[@]}"; do
+		measure "$N" "$x"
+		M+=("$(median "${T[0]}")")
+	done
+}
+ratio() { printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; }
 
-echo "# $N iterations each, interleaved, medians; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-measure "$N" "${cmds[@]}"
+echo "# $N iterations each (cell and cell-runtime interleaved), medians; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -a M
-for ((j = 0; j < ${#cmds[@]}; j++)); do
-	M[j]=$(median "${T[j]}")
+measure_all "${cmds[@]}"
+for ((j = 0; j < ${#M[@]}; j++)); do
 	printf '%-44s %8.1f ms\n' "${NAMES[j]}" "$(echo "scale=1; ${M[j]} / 1000" | bc)"
 done
 a=${M[0]} b=${M[2]}
@@ -172,6 +188,7 @@ else
 fi
 
 # what every `cell` command pays before main(): its shared libraries
+OTHERS=()
 measure "$N" "$CELL version" "$RT --version"
 v1=$(median "${T[0]}") v2=$(median "${T[1]}")
 printf '%-44s %8.1f ms  (%d shared libraries)\n' "cell version (process start)" "$(echo "scale=1; $v1 / 1000" | bc)" \
@@ -184,19 +201,19 @@ jq '.process.args = ["sleep", "1000"]' "$W/bundle/config.json" > "$W/c" && mv "$
 "$RT" --root "$W/rt" run -d --bundle "$W/bundle" bench-exec >/dev/null 2>&1
 ecmds=("$CELL --root $R exec $id true" "$RT --root $W/rt exec bench-exec true")
 ENAMES=("cell exec" "cell-runtime exec")
+OTHERS=()
 if [ -n "$podman_ok" ] && pid=$("${P[@]}" run -d --network none --cgroup-parent "/$PCG" "$pimg" sleep 1000 2>/dev/null); then
-	ecmds+=("${P[*]} exec $pid true"); ENAMES+=("podman exec")
+	OTHERS+=("${P[*]} exec $pid true"); ENAMES+=("podman exec")
 fi
 if [ -n "$docker_ok" ] && did=$("${DK[@]}" run -d --network none busybox:latest sleep 1000 2>/dev/null); then
-	ecmds+=("${DK[*]} exec $did true"); ENAMES+=("docker exec")
+	OTHERS+=("${DK[*]} exec $did true"); ENAMES+=("docker exec")
 fi
-measure "$N" "${ecmds[@]}"
-for ((j = 0; j < ${#ecmds[@]}; j++)); do
-	M[j]=$(median "${T[j]}")
+measure_all "${ecmds[@]}"
+for ((j = 0; j < ${#M[@]}; j++)); do
 	printf '%-44s %8.1f ms\n' "${ENAMES[j]}" "$(echo "scale=1; ${M[j]} / 1000" | bc)"
 done
 echo "cell exec / cell-runtime exec: $(ratio "${M[0]}" "${M[1]}")"
-for ((j = 2; j < ${#ecmds[@]}; j++)); do echo "${ENAMES[j]} / cell exec: $(ratio "${M[j]}" "${M[0]}")"; done
+for ((j = 2; j < ${#M[@]}; j++)); do echo "${ENAMES[j]} / cell exec: $(ratio "${M[j]}" "${M[0]}")"; done
 mon=$("$CELL" --root "$R" inspect -f '{{.State.MonitorPid}}' "$id")
 rss=$(ps -o rss= -p "$mon" 2>/dev/null | tr -d ' ')
 echo "monitor RSS: ${rss:-?} KiB (pid $mon, $(tr '\0' ' ' < /proc/"$mon"/cmdline 2>/dev/null | cut -c1-40); goal < 1024)"
