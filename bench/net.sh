@@ -51,6 +51,11 @@ tar -C "$rootfs" -cf "$W/rootfs.tar" .
 "$CELL" --root "$R" network create --subnet "10.252.$((RANDOM % 256)).0/24" "$NET" >/dev/null || exit 1
 BR=$("$CELL" --root "$R" network inspect "$NET" | jq -r '.[0].Options["com.docker.network.bridge.name"]')
 
+# a failing run would be timed as a fast one
+for a in "--network none" "--network $NET"; do
+	"$CELL" --root "$R" run --rm $a busybox true >/dev/null ||
+		{ echo "bench/net.sh: cell run --rm $a busybox true fails" >&2; exit 1; }
+done
 echo "# cell run --rm busybox true: $N runs each, interleaved, medians; load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A T
 P=$((40000 + tag % 20000))
