@@ -169,7 +169,7 @@ struct cell_network {
 	bool internal;		/* no masquerade, no forwarding out of the bridge */
 	/* IPv6 (--ipv6): family 0 when the network has none. Each container's
 	 * IPv6 address is subnet6 + the host part of its IPv4 address, so the
-	 * IPv4 lease makes it unique. No DNAT over IPv6 (ports publish on IPv4). */
+	 * IPv4 lease makes it unique. Published ports get DNAT over IPv6 too. */
 	struct cell_prefix subnet6;
 	struct cell_prefix gateway6;	/* len = subnet6 len */
 };
