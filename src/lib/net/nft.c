@@ -116,6 +116,7 @@ struct rule_ref {
 	uint64_t handle;
 	char comment[256];	/* "" when the rule has none */
 	struct cell_prefix target;	/* first address a rule loads (a DNAT target), family 0 if none */
+	char ifname[IFNAMSIZ];	/* first interface name it compares with (iifname/oifname), "" if none */
 };
 
 struct rule_list {
@@ -187,6 +188,27 @@ static void rule_target(const struct nlattr *exprs, struct cell_prefix *ret)
 	}
 }
 
+/* The first interface name a rule compares with: a `cmp` against IFNAMSIZ
+ * bytes (an exact iifname/oifname; a wildcard compares fewer). */
+static void rule_ifname(const struct nlattr *exprs, char *buf)
+{
+	const struct nlattr *e;
+
+	mnl_attr_for_each_nested(e, exprs) {
+		const struct nlattr *tb[32] = { 0 }, *cmp[32] = { 0 }, *data[32] = { 0 };
+		if (mnl_attr_parse_nested(e, attr_table_cb, tb) < 0 || !tb[NFTA_EXPR_NAME] || !tb[NFTA_EXPR_DATA] ||
+		    !streq(mnl_attr_get_str(tb[NFTA_EXPR_NAME]), "cmp"))
+			continue;
+		if (mnl_attr_parse_nested(tb[NFTA_EXPR_DATA], attr_table_cb, cmp) < 0 || !cmp[NFTA_CMP_DATA] ||
+		    mnl_attr_parse_nested(cmp[NFTA_CMP_DATA], attr_table_cb, data) < 0 || !data[NFTA_DATA_VALUE] ||
+		    mnl_attr_get_payload_len(data[NFTA_DATA_VALUE]) != IFNAMSIZ)
+			continue;
+		memcpy(buf, mnl_attr_get_payload(data[NFTA_DATA_VALUE]), IFNAMSIZ);
+		buf[IFNAMSIZ - 1] = '\0';
+		return;
+	}
+}
+
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rule_list *l = data;
@@ -206,8 +228,10 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	r->handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
 	if (tb[NFTA_RULE_USERDATA])
 		udata_comment(tb[NFTA_RULE_USERDATA], r->comment, sizeof(r->comment));
-	if (tb[NFTA_RULE_EXPRESSIONS])
+	if (tb[NFTA_RULE_EXPRESSIONS]) {
 		rule_target(tb[NFTA_RULE_EXPRESSIONS], &r->target);
+		rule_ifname(tb[NFTA_RULE_EXPRESSIONS], r->ifname);
+	}
 	return MNL_CB_OK;
 }
 
@@ -310,17 +334,20 @@ static void net_comment(const struct cell_network *n, char *buf, size_t len)
 
 enum match { MATCH_EXACT, MATCH_NET_NAME, MATCH_NET_BRIDGE, MATCH_NET_OWN };
 
-static bool rule_matches(const char *c, enum match how, const char *what)
+static bool rule_matches(const struct rule_ref *r, enum match how, const char *what)
 {
+	const char *c = r->comment;
 	size_t l = strlen(what);
 	switch (how) {
 	case MATCH_EXACT:
 		return streq(c, what);
 	case MATCH_NET_NAME:	/* what = "cell-net:<name>": with or without "@<bridge>" */
 		return strncmp(c, what, l) == 0 && (c[l] == '\0' || c[l] == '@');
-	case MATCH_NET_OWN: {	/* what = "cell-net:<name>@<bridge>": it, or "cell-net:<name>" */
+	case MATCH_NET_OWN: {	/* what = "cell-net:<name>@<bridge>": it, or "cell-net:<name>" on that
+				 * bridge (another root's network of that name has another bridge) */
 		const char *at = strrchr(what, '@');
-		return streq(c, what) || (at && strlen(c) == (size_t)(at - what) && strncmp(c, what, at - what) == 0);
+		return streq(c, what) || (at && strlen(c) == (size_t)(at - what) && strncmp(c, what, at - what) == 0 &&
+					  streq(r->ifname, at + 1));
 	}
 	case MATCH_NET_BRIDGE: {	/* what = "@<bridge>" */
 		size_t cl = strlen(c);
@@ -342,7 +369,7 @@ static int collect_deletes_how(enum match how, const char *what, FILE *f, struct
 		return -1;
 	for (size_t i = 0; i < l.n; i++) {
 		const struct rule_ref *r = &l.v[i];
-		if (!rule_matches(r->comment, how, what)) {
+		if (!rule_matches(r, how, what)) {
 			if (strncmp(r->comment, "cell-net:", 9) == 0)
 				nets++;
 			continue;
