@@ -28,7 +28,6 @@ for k in net/ipv4/ip_forward net/ipv6/conf/all/forwarding; do
 	defer "echo $(cat /proc/sys/$k) > /proc/sys/$k"
 done
 had_table=0; nft list table inet cell >/dev/null 2>&1 && had_table=1
-links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort)
 
 fails "an IPv6 subnet on a host route is refused" -- C network create --subnet 10.245.1.0/24 --subnet fd00::/64 nx
 fails "a gateway among the container addresses is refused" -- \
@@ -76,7 +75,9 @@ check "attach c3 with -p $P:80 and -p [$OUT6::1]:$Q:80" -- \
 	"$NT" attach "$R" v6 c3-$tag $P3 -p $P:80 -p "[$OUT6::1]:$Q:80"
 defer "'$NT' detach '$R' c3-$tag"
 A3=$(C network inspect v6 | jq -r ".[0].Containers[\"c3-$tag\"].IPv6Address")
-in_ns $P3 "$NT" serve 80 >/dev/null 2>&1 & S3=$!; defer "kill $S3"
+# nsenter itself, not a subshell running it: nsenter execs the server, so
+# $! is the server and the kill reaches it
+nsenter --net=/proc/$P3/ns/net "$NT" serve 80 >/dev/null 2>&1 & S3=$!; defer "kill $S3"
 sleep 0.3
 is "$(nft list chain inet cell published | grep -c "dnat ip6 to \[${A3%/64}\]:80 comment \"cell-ctr:c3-$tag\"")" 2 \
 	"two IPv6 DNAT rules to c3's ${A3%/64}"
@@ -100,6 +101,8 @@ like "$LAST_OUT" "has no IPv6" "the error says the network has no IPv6"
 is "$(ls "$R/networks/v4only.leases" | wc -l)" 0 "and leaves no lease"
 check "network rm v4only" -- C network rm v4only
 check "detach c3" -- "$NT" detach "$R" c3-$tag
+kill $S3; wait $S3 2>/dev/null
+fails "the test's server is gone" -- kill -0 $S3
 is "$(nft list table inet cell | grep -c "cell-ctr:c3-$tag")" 0 "c3's DNAT rules (both families) are gone"
 
 check "detach c1" -- "$NT" detach "$R" c1-$tag
@@ -111,5 +114,6 @@ else
 	skip "table inet cell was there before this test"
 fi
 _run_deferred; _deferred=()
-is "$(ip -o link show | awk -F': ' '{print $2}' | sort)" "$links_before" "no link left behind"
+# links of this test only: other tests may come and go meanwhile
+is "$(ip -o link show | sed -E 's/^[0-9]+: //' | grep -E "^($BR|$OV)(@|:)|alias cell:c[0-9]-$tag")" "" "no link left behind"
 is "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "$fwd6_before" "IPv6 forwarding restored"
