@@ -233,6 +233,11 @@ static int mount_rootfs(struct cell_store *s, const struct cell_image *img, cons
 		if (unmount_lowers(container_dir, &x) < 0)
 			cell_error_free(&x);
 	}
+	_cleanup_free_ char *dirty = r < 0 ? xasprintf("%s/work/incompat/volatile", work) : NULL;
+	if (r < 0 && e == EINVAL && access(dirty, F_OK) == 0)
+		return cell_error_set(err, "mount overlay on `%s`: its upper dir `%s` was mounted volatile (run --rm) "
+				      "when the system went down and may have lost writes; the container can only be "
+				      "removed (`cell rm -f`)", rootfs, upper);
 	if (r < 0)
 		return cell_error_errno(err, e, "mount overlay on `%s` (%zu layers from `%s`, upper `%s`)%s",
 					rootfs, img->n_layers, layers, upper,
