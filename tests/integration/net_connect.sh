@@ -10,9 +10,6 @@ need_root
 "$CELL" network --help 2>/dev/null | grep -q connect || skip_all "no \`cell network connect\` in this build"
 command -v jq >/dev/null || skip_all "needs jq"
 tmpdir
-# our own copy: another build relinking build/cell mid-test cannot break
-# the test or its cleanup
-cp "$CELL" "$TMPD/cell" && CELL=$TMPD/cell
 R=$TMPD/root
 c() { "$CELL" --root "$R" "$@"; }
 had_table=0; nft list table inet cell >/dev/null 2>&1 && had_table=1

@@ -125,8 +125,12 @@ int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
 	if (l->veth && *l->veth) {
 		if (cell_nl_open(-1, &nl, err) < 0)
 			return -1;
-		/* deleting one end deletes the pair, wherever the peer is */
-		if (cell_link_del(nl, l->veth, true, err) < 0)
+		/* deleting one end deletes the pair, wherever the peer is; once the
+		 * container's process is gone the kernel does it with the netns,
+		 * without the RCU wait a delete here costs (link.c) */
+		bool gone = l->pid > 0 && !(l->netns_path && *l->netns_path) &&
+			    proc_start_time(l->pid) != l->start_time;
+		if (cell_link_retire_veth(nl, l->veth, gone, err) < 0)
 			return -1;
 	}
 	if (cell_nft_container_del(l->container, err) < 0)
@@ -322,6 +326,12 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 	st->lease_made = true;
 
 	if (cell_nl_open(-1, &nl, err) < 0)
+		goto out;
+	/* the name is this container's on this network: one found is its own
+	 * veth from a run before, retired and not yet taken by the kernel with
+	 * that run's netns (a restart right after an exit) */
+	int stale = cell_link_index(nl, veth, err);
+	if (stale < 0 || (stale > 0 && cell_link_del(nl, veth, true, err) < 0))
 		goto out;
 	if (cell_link_add_veth(nl, veth, ifname, nsfd, err) < 0)
 		goto out;
