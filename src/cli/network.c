@@ -176,15 +176,33 @@ static int net_ls(int argc, char **argv, cell_error **err)
 
 static int net_inspect(int argc, char **argv, cell_error **err)
 {
-	json_object *arr = json_object_new_array();
-	int r = 0;
+	const char *format = NULL;
+	int i = 1, r = 0;
 
-	if (argc < 2) {
-		json_object_put(arr);
+	/* -f/--format TEMPLATE: each network through the template, as docker */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if ((streq(argv[i], "-f") || streq(argv[i], "--format")) && i + 1 < argc)
+			format = argv[++i];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			format = argv[i] + 9;
+		else if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
+			printf("Usage: cell network inspect [-f TEMPLATE|json] NAME...\n\n"
+			       "The networks as a JSON array, or each through a template ({{.Name}}, {{.IPAM.Config}}).\n");
+			return 0;
+		} else {
+			cell_error_set(err, "network inspect: unknown option `%s` (see `cell network inspect --help`)",
+				       argv[i]);
+			return EXIT_CELL;
+		}
+	}
+	if (format && streq(format, "json"))
+		format = NULL;
+	if (i == argc) {
 		cell_error_set(err, "network inspect: expected NAME...");
 		return EXIT_CELL;
 	}
-	for (int i = 1; i < argc; i++) {
+	json_object *arr = json_object_new_array();
+	for (; i < argc; i++) {
 		_cleanup_cell_network_ struct cell_network *n = NULL;
 		if (cell_network_load(cell_globals.root, argv[i], &n, err) < 0) {
 			r = EXIT_CELL;
@@ -192,7 +210,10 @@ static int net_inspect(int argc, char **argv, cell_error **err)
 		}
 		json_object_array_add(arr, cell_network_json(cell_globals.root, n));
 	}
-	if (r == 0)
+	if (r == 0 && format)
+		for (size_t k = 0; k < json_object_array_length(arr); k++)
+			cli_template(stdout, json_object_array_get_idx(arr, k), format), fputc('\n', stdout);
+	else if (r == 0)
 		printf("%s\n", cj_to_string(arr, true));
 	json_object_put(arr);
 	return r;

@@ -23,6 +23,10 @@ BR=$(C network inspect n1 | jq -r '.[0].Options["com.docker.network.bridge.name"
 defer "'$CELL' --root '$R' network rm -f n1; ip link del '$BR'"
 is "$(C network inspect n1 | jq -r '.[0].IPAM.Config[0] | "\(.Subnet) \(.Gateway) \(.IPRange)"')" \
 	"$S1 10.249.$((tag % 200)).254 10.249.$((tag % 200)).128/25" "inspect shows subnet, gateway and range"
+is "$(C network inspect -f '{{.Name}} {{.Driver}}' n1)" "n1 bridge" "inspect -f TEMPLATE"
+is "$(C network inspect --format json n1 | jq -r '.[0].Name')" "n1" "inspect --format json"
+fails "inspect with an unknown option" -- C network inspect --bogus n1
+like "$LAST_OUT" "unknown option" "... says so"
 is "$(ip -4 -br addr show dev "$BR" | awk '{print $3}')" "10.249.$((tag % 200)).254/24" "the bridge has the chosen gateway"
 is "$(cat "$R/networks/n1.json" | jq -r .subnet)" "$S1" "stored in <root>/networks/n1.json"
 is "$(C network ls -q)" "${id:0:12}" "ls -q prints the short id"
