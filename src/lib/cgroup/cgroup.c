@@ -578,12 +578,15 @@ int cell_cgroup_clone_fd(struct cell_cgroup *cg)
 	return cg->clone_fd;
 }
 
-/* A v1 migration through cgroup.procs takes cgroup_threadgroup_rwsem for
- * writing, which waits for an RCU grace period: about 20 ms per container
- * here. The processes we move are single-threaded (just cloned or forked),
- * so writing their tid to `tasks` moves the same thing without that lock.
+/* A migration written by another process takes cgroup_threadgroup_rwsem for
+ * writing, which waits for an RCU grace period: 5-20 ms per hierarchy here,
+ * through `tasks` as through cgroup.procs. Only a thread moving itself
+ * (writing "0" to `tasks`) skips it (kernel/cgroup: threadgroup_locked =
+ * pid || threadgroup). So the runtime opens the v1 `tasks` files (the
+ * permission check is the opener's) and the single-threaded init writes
+ * "0" to them itself: cell_cgroup_self_fds() + cell_cgroup_join_self().
  * The cgroup2 dir is joined with CLONE_INTO_CGROUP when it can be. */
-static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, cell_error **err)
+static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, bool skip_v1, cell_error **err)
 {
 	char v[24];
 	snprintf(v, sizeof(v), "%d", (int)pid);
@@ -591,7 +594,7 @@ static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, cell_error **e
 		struct cg_writer w = { .dir = cg->d[i].dir };
 		bool v2 = &cg->d[i] == v2_dir(cg);
 		char what[64];
-		if (v2 && skip_v2)
+		if ((v2 && skip_v2) || (!v2 && skip_v1))
 			continue;
 		snprintf(what, sizeof(what), "move pid %d into cgroup", (int)pid);
 		if (cg_write(&w, what, v2 ? "cgroup.procs" : "tasks", v, err) < 0)
@@ -602,12 +605,65 @@ static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, cell_error **e
 
 int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err)
 {
-	return enter(cg, pid, false, err);
+	return enter(cg, pid, false, false, err);
 }
 
 int cell_cgroup_enter_cloned(struct cell_cgroup *cg, pid_t pid, cell_error **err)
 {
-	return enter(cg, pid, true, err);
+	return enter(cg, pid, true, false, err);
+}
+
+int cell_cgroup_enter_v2(struct cell_cgroup *cg, pid_t pid, cell_error **err)
+{
+	return enter(cg, pid, false, true, err);
+}
+
+int cell_cgroup_self_fds(struct cell_cgroup *cg, struct cell_cgroup_self *ret, cell_error **err)
+{
+	*ret = (struct cell_cgroup_self){ 0 };
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->d[i].v2)
+			continue;
+		if (ret->n == ARRAY_SIZE(ret->fds)) {
+			cell_cgroup_self_close(ret);
+			return cell_error_set(err, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE(ret->fds));
+		}
+		_cleanup_free_ char *p = xasprintf("%s/tasks", cg->d[i].dir);
+		int fd = open(p, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			cell_cgroup_self_close(ret);
+			return cell_error_errno(err, e, "open `%s` for the init to join its cgroup", p);
+		}
+		ret->dirs[ret->n] = cg->d[i].dir;
+		ret->fds[ret->n++] = fd;
+	}
+	return 0;
+}
+
+int cell_cgroup_join_self(struct cell_cgroup_self *s, cell_error **err)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->fds[i] < 0)
+			continue;
+		ssize_t n;
+		do
+			n = write(s->fds[i], "0", 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			return cell_error_errno(err, n < 0 ? errno : EIO, "join cgroup `%s` (write 0 to its tasks)",
+						s->dirs[i]);
+		s->fds[i] = safe_close(s->fds[i]);
+	}
+	s->n = 0;
+	return 0;
+}
+
+void cell_cgroup_self_close(struct cell_cgroup_self *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		s->fds[i] = safe_close(s->fds[i]);
+	s->n = 0;
 }
 
 const char *cell_cgroup_path(const struct cell_cgroup *cg)

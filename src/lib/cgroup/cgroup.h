@@ -60,6 +60,23 @@ int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err);
 /* The same after a clone3 with CLONE_INTO_CGROUP on cell_cgroup_clone_fd():
  * only the v1 hierarchies are left to join (hybrid). */
 int cell_cgroup_enter_cloned(struct cell_cgroup *cg, pid_t pid, cell_error **err);
+/* Only the cgroup2 part (the v1 ones joined by the process itself). */
+int cell_cgroup_enter_v2(struct cell_cgroup *cg, pid_t pid, cell_error **err);
+
+/* A process joining its v1 hierarchies itself: another process writing its
+ * pid waits out an RCU grace period per hierarchy (5-20 ms), a thread
+ * writing "0" for itself does not. The runtime opens the `tasks` files
+ * (permission is checked against the opener) before cloning the init; the
+ * single-threaded init writes "0" to each. dirs borrow from the cgroup. */
+struct cell_cgroup_self {
+	int fds[16];
+	const char *dirs[16];
+	size_t n;
+};
+int cell_cgroup_self_fds(struct cell_cgroup *cg, struct cell_cgroup_self *ret, cell_error **err);
+/* Write "0" to each and close it; the caller must be single-threaded. */
+int cell_cgroup_join_self(struct cell_cgroup_self *s, cell_error **err);
+void cell_cgroup_self_close(struct cell_cgroup_self *s);
 
 /* The cgroup path as the container sees it in /proc/self/cgroup ("/cell/ID"),
  * and the absolute directory for a controller ("memory", or "" for v2). */

@@ -304,7 +304,7 @@ int cg_resolve_path(const char *id, const char *cgroups_path, const char *own, c
 	} else {
 		joined = xasprintf("%s/%s", own && *own ? own : "/", cgroups_path);
 	}
-	char *out;
+	char *out = NULL;
 	if (normalize(joined, &out, err, cgroups_path ? cgroups_path : joined) < 0)
 		return -1;
 	if (streq(out, "/")) {

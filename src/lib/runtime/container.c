@@ -63,6 +63,7 @@ struct creation {
 	int pidfd;
 	int *idmap_trees;	/* per mount, detached id-mapped trees (idmap.h) */
 	bool cloned_into_cgroup; /* clone3 put the init in the cgroup2 part already */
+	struct cell_cgroup_self cg_self;	/* v1 `tasks` the init writes "0" to itself */
 };
 
 static void creation_init(struct creation *c)
@@ -75,6 +76,7 @@ static void creation_init(struct creation *c)
 
 static void creation_release(struct creation *c)
 {
+	cell_cgroup_self_close(&c->cg_self);
 	for (int t = 0; t < CELL_NS_COUNT; t++)
 		c->ns_fds[t] = safe_close(c->ns_fds[t]);
 	c->console = safe_close(c->console);
@@ -476,9 +478,14 @@ static json_object *resources_with_devices(const struct cell_spec *s)
 static int join_cgroup_and_devices(struct creation *c, cell_error **err)
 {
 	const struct cell_spec *s = c->spec;
-	if (c->cg && (c->cloned_into_cgroup ? cell_cgroup_enter_cloned(c->cg, c->pid, err)
-					    : cell_cgroup_enter(c->cg, c->pid, err)) < 0)
+	/* the v1 hierarchies the init joins itself (cell_cgroup_self_fds) */
+	if (c->cg && c->cg_self.n > 0) {
+		if (!c->cloned_into_cgroup && cell_cgroup_enter_v2(c->cg, c->pid, err) < 0)
+			return -1;
+	} else if (c->cg && (c->cloned_into_cgroup ? cell_cgroup_enter_cloned(c->cg, c->pid, err)
+						   : cell_cgroup_enter(c->cg, c->pid, err)) < 0) {
 		return -1;
+	}
 	if (move_net_devices(c, err) < 0)
 		return -1;
 	if (s->process.has_oom_score_adj) {
@@ -548,6 +555,8 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	for (char **n = cell_cgroup_notes(c->cg); n && *n; n++)
 		cell_warn("linux.resources: %s", *n);
 	c->st->cgroup = cell_cgroup_to_json(c->cg);
+	if (cell_cgroup_self_fds(c->cg, &c->cg_self, err) < 0)
+		return -1;
 	c->exec_sock = exec_socket_listen(c->st, err);
 	if (c->exec_sock < 0)
 		return -1;
@@ -567,6 +576,7 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 			.new_userns = s->ns[CELL_NS_USER].enabled && !s->ns[CELL_NS_USER].path,
 			.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
 			.preserve_fds = o->preserve_fds, .idmap_trees = c->idmap_trees,
+			.cg_self = &c->cg_self,
 		};
 		/* the state lock is shared with our copy of its open file: a
 		 * parked init holding it would block every later command */
@@ -577,6 +587,11 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 		cell_init_main(&ic);
 	}
 	close(sp[1]);
+	/* the init has its copies of the `tasks` files; ours are done with */
+	struct cell_cgroup_self mine = c->cg_self;
+	cell_cgroup_self_close(&mine);
+	for (size_t i = 0; i < c->cg_self.n; i++)
+		c->cg_self.fds[i] = -1;
 	if (c->pid < 0) {
 		c->pid = 0;
 		return -1;

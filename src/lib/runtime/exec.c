@@ -214,7 +214,8 @@ static void close_ns(struct exec_ns *ns)
 }
 
 __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, struct cell_process *p,
-						 struct cell_seccomp *seccomp, bool userns, int preserve_fds)
+						 struct cell_seccomp *seccomp, bool userns, int preserve_fds,
+						 struct cell_cgroup_self *cg_self)
 {
 	cell_error *err = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -226,6 +227,9 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 	prctl(PR_SET_NAME, "cell:[2:EXEC]", 0, 0, 0);
 	if (sync_expect(sock, SYNC_GO, "exec setup", NULL, NULL, &err) < 0)
 		_exit(1);
+	/* into the v1 hierarchies by ourselves: no RCU wait (cgroup.h) */
+	if (cell_cgroup_join_self(cg_self, &err) < 0)
+		goto fail;
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cell_ns_type t = order[i];
 		if (ns->fd[t] >= 0 && setns(ns->fd[t], cell_ns_clone_flag(t)) < 0) {
@@ -307,6 +311,7 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	json_object *caps_holder = NULL;
 	struct cell_seccomp *seccomp = NULL;
 	struct cell_cgroup *cg = NULL;
+	struct cell_cgroup_self cg_self = { 0 };
 	struct exec_ns ns;
 	int sp[2] = { -1, -1 }, master = -1, r = -1;
 	_cleanup_free_ char *cache = xasprintf("%s/.seccomp-cache", root && *root ? root : CELL_RUNTIME_ROOT);
@@ -331,7 +336,8 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	}
 	if (s->seccomp && cell_seccomp_compile_cached(s->seccomp, cache, &seccomp, err) < 0)
 		goto out;
-	if (st->cgroup && cell_cgroup_from_json(st->cgroup, &cg, err) < 0)
+	if (st->cgroup && (cell_cgroup_from_json(st->cgroup, &cg, err) < 0 ||
+			   cell_cgroup_self_fds(cg, &cg_self, err) < 0))
 		goto out;
 	if (open_target_ns(st->pid, &ns, err) < 0)
 		goto out;
@@ -369,10 +375,14 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	}
 	if (pid == 0) {
 		close(sp[0]);
-		exec_child(sp[1], &ns, &p, seccomp, ns.fd[CELL_NS_USER] >= 0, o->preserve_fds);
+		exec_child(sp[1], &ns, &p, seccomp, ns.fd[CELL_NS_USER] >= 0, o->preserve_fds, &cg_self);
 	}
 	sp[1] = safe_close(sp[1]);
-	if (cg && (cgfd >= 0 ? cell_cgroup_enter_cloned(cg, pid, err) : cell_cgroup_enter(cg, pid, err)) < 0)
+	/* the v1 hierarchies: the child joins them itself */
+	bool self_v1 = cg_self.n > 0;
+	cell_cgroup_self_close(&cg_self);
+	if (cg && (self_v1 ? (cgfd < 0 ? cell_cgroup_enter_v2(cg, pid, err) : 0)
+			   : (cgfd >= 0 ? cell_cgroup_enter_cloned(cg, pid, err) : cell_cgroup_enter(cg, pid, err))) < 0)
 		goto kill;
 	if (sync_send(sp[0], SYNC_GO, 0, NULL, -1) < 0) {
 		cell_error_errno(err, errno, "start the exec process");
@@ -430,6 +440,7 @@ out:
 	safe_close(sp[0]);
 	safe_close(sp[1]);
 	close_ns(&ns);
+	cell_cgroup_self_close(&cg_self);
 	cell_cgroup_free(cg);
 	if (seccomp)
 		cell_seccomp_free(seccomp);

@@ -185,6 +185,9 @@ void cell_init_main(struct cell_init_ctx *c)
 
 	if (sync_expect(c->sync, SYNC_GO, "start of setup", NULL, &state_json, &err) < 0)
 		_exit(1);
+	/* into the v1 hierarchies by ourselves: no RCU wait (cgroup.h) */
+	if (c->cg_self && cell_cgroup_join_self(c->cg_self, &err) < 0)
+		die(c, &err, false);
 	if (join_namespaces(c, &err) < 0)
 		die(c, &err, false);
 	/* in a user namespace, new or joined, be its root for the setup: files

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "cgroup/cgroup.h"
 #include "spec/spec.h"
 
 struct cell_seccomp;
@@ -20,6 +21,7 @@ struct cell_init_ctx {
 	bool no_pivot, no_new_keyring;
 	int preserve_fds;
 	const int *idmap_trees;		/* per mount, prepared id-mapped trees or NULL */
+	struct cell_cgroup_self *cg_self; /* v1 `tasks` to write "0" to ourselves, or NULL */
 };
 
 /* Never returns. */
