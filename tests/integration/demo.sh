@@ -8,7 +8,7 @@ need_root
 "$CELL" network --help 2>/dev/null | grep -q connect || skip_all "no \`cell network connect\` in this build"
 [ -e /run/netns/demo-outside ] && skip_all "a demo is running on this host (/run/netns/demo-outside)"
 tmpdir
-cp "$CELL" "$TMPD/cell" && CELL=$TMPD/cell	# immune to a relink of build/cell
+# (the built cell itself: cell-monitor and cell-init are found beside it)
 R=$TMPD/root
 c() { "$CELL" --root "$R" "$@"; }
 engine_cleanup() {	# only if the demo's own cleanup failed
