@@ -272,6 +272,21 @@ int lock_file(const char *path, bool exclusive, cell_error **err)
 	return fd;
 }
 
+int lock_dir(const char *path, bool exclusive, cell_error **err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` to lock it", path);
+	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return cell_error_errno(err, e, "lock `%s`", path);
+	}
+	return fd;
+}
+
 int parse_int64(const char *s, int64_t *ret)
 {
 	char *end;

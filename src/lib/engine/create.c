@@ -458,7 +458,6 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
 	_cleanup_free_ char *name = NULL;
 	_cleanup_free_ char *bundle = xasprintf("%s/bundle", cdir);
-	_cleanup_free_ char *lock = xasprintf("%s/lock", cdir);
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", bundle);
 	_cleanup_free_ char *rootfs = NULL;
 	bool named = false, made_dir = false, mounted = false;
@@ -521,7 +520,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	made_dir = true;
 	/* held until the record exists: a directory without a record whose
 	 * lock is free was left by a killed create (see cell_ctr_load) */
-	lfd = lock_file(lock, true, err);
+	lfd = lock_dir(cdir, true, err);
 	if (lfd < 0)
 		goto out;
 	if (mkdir(bundle, 0700) < 0) {

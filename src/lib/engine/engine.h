@@ -8,7 +8,8 @@
  *   containers/<id>/config.json   the record (Docker's inspect keys: Id, Name,
  *                                 Created, Image, ImageID, Config, HostConfig,
  *                                 State, Mounts, LogPath ...), atomic writes
- *   containers/<id>/lock          flock()ed while the record changes
+ *   containers/<id>/              the directory itself is flock()ed while the
+ *                                 record changes (no lock file to create)
  *   containers/<id>/bundle/       config.json for the runtime
  *   containers/<id>/rootfs        overlay (upper, work beside it)
  *   containers/<id>/ctr.log       JSON lines {"log","stream","time"}, .1 rotated

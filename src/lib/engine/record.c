@@ -58,8 +58,9 @@ char *engine_now(void)
 
 int engine_lock(struct cell_engine *e, const char *id, cell_error **err)
 {
-	_cleanup_free_ char *p = xasprintf("%s/%s/lock", e->ctr_root, id);
-	return lock_file(p, true, err);
+	/* the container's directory itself: no lock file to create */
+	_cleanup_free_ char *p = xasprintf("%s/%s", e->ctr_root, id);
+	return lock_dir(p, true, err);
 }
 
 int engine_record_read(struct cell_engine *e, const char *id, json_object **ret, cell_error **err)
@@ -252,10 +253,9 @@ static bool monitor_alive(json_object *st)
 static json_object *dead_record(struct cell_engine *e, const char *id)
 {
 	_cleanup_free_ char *dir = cell_ctr_dir(e, id);
-	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
-	if (access(dir, F_OK) < 0)
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	_cleanup_close_ int fd = open(lock, O_RDWR | O_CLOEXEC);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return NULL;	/* being created right now */
 	json_object *rec = json_object_new_object();

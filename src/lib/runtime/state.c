@@ -36,21 +36,6 @@ int cell_state_check_id(const char *id, cell_error **err)
 	return 0;
 }
 
-static int lock_dir(const char *dir, cell_error **err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open state directory `%s`", dir);
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
-		int e = errno;
-		close(fd);
-		return cell_error_errno(err, e, "lock state directory `%s`", dir);
-	}
-	return fd;
-}
-
 int cell_state_new(const char *root, const char *id, struct cell_state **ret, cell_error **err)
 {
 	struct cell_state *st;
@@ -72,7 +57,7 @@ int cell_state_new(const char *root, const char *id, struct cell_state **ret, ce
 			return cell_error_set(err, "container `%s` already exists (in %s)", id, root);
 		return cell_error_errno(err, e, "create state directory `%s/%s`", root, id);
 	}
-	st->lock_fd = lock_dir(st->dir, err);
+	st->lock_fd = lock_dir(st->dir, true, err);
 	if (st->lock_fd < 0) {
 		rmdir(st->dir);
 		cell_state_free(st);
@@ -137,7 +122,7 @@ int cell_state_load(const char *root, const char *id, bool lock, struct cell_sta
 		return cell_error_errno(err, ENOENT, "container `%s` does not exist (in %s)", id, root);
 	}
 	if (lock) {
-		st->lock_fd = lock_dir(st->dir, err);
+		st->lock_fd = lock_dir(st->dir, true, err);
 		if (st->lock_fd < 0) {
 			cell_state_free(st);
 			return -1;
