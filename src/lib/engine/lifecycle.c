@@ -756,17 +756,24 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 		ws = engine_pump_foreground(e, id, pid, out, errfd);
 		fg_pid = 0;
 	}
-	int code = engine_after_exit(e, id, ws, &x);
-	if (code < 0) {
+	int code;
+	if (autorm) {
+		/* removed at once: no exit record to write first (the record is
+		 * one more file to create; ps reads a stopped runtime state as
+		 * exited should the removal fail) */
+		code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		json_object *now = NULL;	/* with what the start added (networks) */
+		if (engine_record_read(e, id, &now, &x) < 0)
+			cell_error_free(&x);
+		else if (engine_destroy(e, id, now, &x) < 0)
+			cell_error_free(&x);
+		json_object_put(now);
+	} else if ((code = engine_after_exit(e, id, ws, &x)) < 0) {
 		/* removed meanwhile (rm -f) */
 		cell_error_free(&x);
 		code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	}
 	*ret_status = code;
-	if (autorm) {
-		if (engine_destroy(e, id, rec, &x) < 0)
-			cell_error_free(&x);
-	}
 	json_object_put(rec);
 	return 0;
 }
