@@ -510,25 +510,6 @@ static int lease_count(const char *network, const char *id, cell_error **err)
 	return count;
 }
 
-/* Rewrite a file in place (not rename: it is bind-mounted into a container). */
-static int rewrite_in_place(const char *path, const char *data, cell_error **err)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = strlen(data), off = 0;
-
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open `%s` for writing", path);
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cell_error_errno(err, errno, "write `%s`", path);
-		off += (size_t)w;
-	}
-	return 0;
-}
-
 static int net_connect(int argc, char **argv, cell_error **err)
 {
 	static const struct option opts[] = {
@@ -611,7 +592,7 @@ static int net_connect(int argc, char **argv, cell_error **err)
 	cell_error *x = NULL;
 	if (read_file(rc, &old, NULL, &x) == 0 && !*old) {
 		_cleanup_free_ char *text = cell_net_resolv("/etc/resolv.conf", NULL, NULL, &x);
-		if (text && *text && rewrite_in_place(rc, text, &x) < 0)
+		if (text && *text && rewrite_file(rc, text, &x) < 0)
 			cell_warn("container `%s`: %s", ref, x->msg);
 	}
 	cell_error_free(&x);

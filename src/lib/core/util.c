@@ -142,11 +142,8 @@ int read_file(const char *path, char **ret, size_t *ret_len, cell_error **err)
 	return read_file_at(AT_FDCWD, path, ret, ret_len, err);
 }
 
-int write_file_at(int dirfd, const char *path, const char *data, size_t len, cell_error **err)
+static int write_all(int fd, const char *path, const char *data, size_t len, cell_error **err)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open `%s` for writing", path);
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
 		if (n < 0) {
@@ -159,6 +156,22 @@ int write_file_at(int dirfd, const char *path, const char *data, size_t len, cel
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int write_file_at(int dirfd, const char *path, const char *data, size_t len, cell_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` for writing", path);
+	return write_all(fd, path, data, len, err);
+}
+
+int rewrite_file(const char *path, const char *data, cell_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` for writing", path);
+	return write_all(fd, path, data, strlen(data), err);
 }
 
 int write_file(const char *path, const char *data, cell_error **err)
@@ -257,11 +270,8 @@ int rm_rf(const char *path, cell_error **err)
 	return 0;
 }
 
-int lock_file(const char *path, bool exclusive, cell_error **err)
+static int lock_fd(int fd, const char *path, bool exclusive, cell_error **err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open lock `%s`", path);
 	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
 		if (errno == EINTR)
 			continue;
@@ -272,19 +282,20 @@ int lock_file(const char *path, bool exclusive, cell_error **err)
 	return fd;
 }
 
+int lock_file(const char *path, bool exclusive, cell_error **err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open lock `%s`", path);
+	return lock_fd(fd, path, exclusive, err);
+}
+
 int lock_dir(const char *path, bool exclusive, cell_error **err)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return cell_error_errno(err, errno, "open `%s` to lock it", path);
-	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno == EINTR)
-			continue;
-		int e = errno;
-		close(fd);
-		return cell_error_errno(err, e, "lock `%s`", path);
-	}
-	return fd;
+	return lock_fd(fd, path, exclusive, err);
 }
 
 int parse_int64(const char *s, int64_t *ret)

@@ -47,6 +47,9 @@ int read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, cell_
 /* Write a string to an existing file such as a cgroup or /proc knob. */
 int write_file(const char *path, const char *data, cell_error **err);
 int write_file_at(int dirfd, const char *path, const char *data, size_t len, cell_error **err);
+/* Truncate and write an existing file in place, not following a symlink:
+ * for files bind-mounted elsewhere, which a rename would detach. */
+int rewrite_file(const char *path, const char *data, cell_error **err);
 /* Write a file atomically: temp file in the same dir, fsync-less rename. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, cell_error **err);
 

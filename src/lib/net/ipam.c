@@ -1098,25 +1098,6 @@ int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error *
 
 /* ---- one container off one network ---- */
 
-/* Rewrite in place, not by rename: the file is bind-mounted in a container. */
-static int hosts_rewrite(const char *path, const char *data, cell_error **err)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = strlen(data), off = 0;
-
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open `%s` for writing", path);
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cell_error_errno(err, errno, "write `%s`", path);
-		off += (size_t)w;
-	}
-	return 0;
-}
-
 static int detach_network_locked(const char *root, const char *network, const char *id, cell_error **err)
 {
 	struct cell_lease *all = NULL;
@@ -1167,7 +1148,7 @@ static int detach_network_locked(const char *root, const char *network, const ch
 	if (hosts) {
 		_cleanup_free_ char *text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 						      "127.0.1.1\t%s\n", hostname && *hostname ? hostname : id);
-		if (hosts_rewrite(hosts, text, err) < 0) {
+		if (rewrite_file(hosts, text, err) < 0) {
 			if (cell_error_code(*err) != ENOENT)
 				goto out;
 			cell_error_free(err);
