@@ -36,43 +36,25 @@ struct idmaps {
 	size_t n_uid, n_gid;
 };
 
-static int parse_maps(json_object *o, const char *key, const char *path, struct cell_idmap *m, size_t *ret_n,
-		      cell_error **err)
-{
-	json_object *a = NULL;
-	_cleanup_free_ char *ctx = xasprintf("%s: %s", path, key);
-	if (cj_array(o, key, path, &a, err) < 0)
-		return -1;
-	size_t n = a ? json_object_array_length(a) : 0;
-	if (n == 0 || n > 8)
-		return cell_error_set(err, "`%s`: 1 to 8 mappings expected, found %zu", ctx, n);
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(a, i);
-		uint64_t c = 0, h = 0, sz = 0;
-		if (cj_expect_object(e, ctx, err) < 0 || cj_uint64(e, "containerID", ctx, &c, err) < 0 ||
-		    cj_uint64(e, "hostID", ctx, &h, err) < 0 || cj_uint64(e, "size", ctx, &sz, err) < 0)
-			return -1;
-		if (c > UINT32_MAX || h > UINT32_MAX || !sz || sz > UINT32_MAX)
-			return cell_error_set(err, "`%s[%zu]`: ids out of range", ctx, i);
-		m[i] = (struct cell_idmap){ (uint32_t)c, (uint32_t)h, (uint32_t)sz };
-	}
-	*ret_n = n;
-	return 0;
-}
-
-/* 1 and the mappings when the container has a user namespace of its own. */
+/* 1 and the mappings when the container has a user namespace of its own
+ * (<container_dir>/idmap.json, read by cell_id_shift_read()). */
 static int read_idmaps(const char *container_dir, struct idmaps *m, cell_error **err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/idmap.json", container_dir);
-	if (access(path, F_OK) < 0)
-		return 0;
-	json_object *o = NULL;
-	if (cj_parse_file(path, &o, err) < 0)
+	struct cell_id_shift s;
+	if (cell_id_shift_read(container_dir, &s, err) < 0)
 		return -1;
-	int r = parse_maps(o, "uidMappings", path, m->uid, &m->n_uid, err) < 0 ||
-		parse_maps(o, "gidMappings", path, m->gid, &m->n_gid, err) < 0 ? -1 : 1;
-	json_object_put(o);
-	return r;
+	if (s.n_uid == 0 && s.n_gid == 0)
+		return 0;
+	if (s.n_uid == 0 || s.n_gid == 0)
+		return cell_error_set(err, "`%s/idmap.json`: both uidMappings and gidMappings are needed",
+				      container_dir);
+	for (size_t i = 0; i < s.n_uid; i++)
+		m->uid[i] = (struct cell_idmap){ s.uid[i].ctr, s.uid[i].host, s.uid[i].size };
+	for (size_t i = 0; i < s.n_gid; i++)
+		m->gid[i] = (struct cell_idmap){ s.gid[i].ctr, s.gid[i].host, s.gid[i].size };
+	m->n_uid = s.n_uid;
+	m->n_gid = s.n_gid;
+	return 1;
 }
 
 static uint32_t host_of_root(const struct cell_idmap *m, size_t n)
