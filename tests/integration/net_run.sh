@@ -124,7 +124,16 @@ like "$(c exec m1 ip route show default)" "via $N1.1 dev eth0" "the first networ
 check "run m2 --network net2,net1" -- c run -d --name m2 --network net2,net1 busybox sleep 1000
 like "$(c exec m2 ip route show default)" "via $N2.1 dev eth0" "net2,net1: net2 holds the default route"
 check "m2 pings m1 on net2 by name" -- c exec m2 ping -c1 -W2 "$(insp m1 .NetworkSettings.Networks.net2.IPAddress)"
-check "rm -f m1 m2" -- c rm -f m1 m2
+# a container on several networks resolves the peers of each, not only the first's
+check "run m3 on net2 only" -- c run -d --name m3 --network net2 busybox sleep 1000
+m3ip=$(insp m3 .NetworkSettings.Networks.net2.IPAddress)
+like "$(c exec m1 cat /etc/hosts)" "$m3ip[[:space:]].*m3" "m1 (net1 first) lists m3, a peer on net2 only"
+check "m1 pings m3 by name" -- c exec m1 ping -c1 -W2 m3
+like "$(c exec m3 cat /etc/hosts)" "m1" "m3 lists m1"
+check "network disconnect net2 m1" -- c network disconnect net2 m1
+ok $(c exec m1 cat /etc/hosts | grep -q "[[:space:]]m3"; [ $? != 0 ]; echo $?) "after the disconnect m1 no longer lists m3"
+ok $(c exec m3 cat /etc/hosts | grep -q "[[:space:]]m1"; [ $? != 0 ]; echo $?) "nor m3 m1"
+check "rm -f m1 m2 m3" -- c rm -f m1 m2 m3
 
 # ---- --ip6 on a dual-stack network (the IPv6 address carries the IPv4 host part) ----
 N3=$(free24 "$N1"); while [ "$N3" = "$N2" ]; do N3=$(free24 "$N1"); done

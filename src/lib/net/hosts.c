@@ -14,35 +14,17 @@
 
 /* ---- hosts files kept current ---- */
 
-/* Rewrite in place (not rename: the file is bind-mounted into a container). */
-static int write_in_place(const char *path, const char *data, cell_error **err)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = strlen(data), off = 0;
-
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open hosts file `%s`", path);
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return cell_error_errno(err, errno, "write hosts file `%s`", path);
-		}
-		off += (size_t)w;
-	}
-	return 0;
-}
-
-/* Every container of the network with a hosts file gets it rewritten.
- * Lock held. A container whose file is gone is skipped: it is stopping. */
+/* Every container on the network gets its hosts file rewritten: the one
+ * its lease carries (a container on several networks has one file, on the
+ * lease of one of them, listing the peers of all). Lock held. A container
+ * whose file is gone is skipped: it is stopping. */
 int net_refresh_hosts(const char *root, const char *network, cell_error **err)
 {
 	struct cell_lease *all = NULL;
 	size_t n = 0;
 	int r = 0;
 
-	if (cell_lease_list(root, network, &all, &n, err) < 0)
+	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char ip[64];
@@ -50,13 +32,19 @@ int net_refresh_hosts(const char *root, const char *network, cell_error **err)
 		cell_error *e = NULL;
 		if (!all[i].hosts_path || !*all[i].hosts_path)
 			continue;
+		bool on = false;
+		for (size_t j = 0; j < n && !on; j++)
+			on = streq(all[j].container, all[i].container) && streq(all[j].network, network);
+		if (!on)
+			continue;
 		cell_prefix_str(&all[i].ip, false, ip, sizeof(ip));
-		text = cell_net_hosts(root, network, all[i].container, all[i].hostname, ip, all[i].add_hosts, err);
+		text = cell_net_hosts(root, all[i].network, all[i].container, all[i].hostname, ip, all[i].add_hosts,
+				      err);
 		if (!text) {
 			r = -1;
 			break;
 		}
-		if (write_in_place(all[i].hosts_path, text, &e) < 0) {
+		if (rewrite_file(all[i].hosts_path, text, &e) < 0) {
 			if (cell_error_code(e) == ENOENT) {
 				cell_error_free(&e);
 				continue;
@@ -83,7 +71,9 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 	cell_error *e = NULL;
 
 	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-	if (root && network && cell_lease_list(root, network, &all, &n, err) < 0) {
+	/* every network's leases: the peers are those of each network the
+	 * container is on, not only of this one */
+	if (root && network && cell_lease_list(root, NULL, &all, &n, err) < 0) {
 		fclose(f);
 		free(s);
 		return NULL;
@@ -101,7 +91,7 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 		size_t used = snprintf(names, sizeof(names), "%s", hostname);
 		struct cell_prefix p4, p6;
 		for (size_t i = 0; i < n; i++)
-			if (container_id && streq(all[i].container, container_id))
+			if (container_id && streq(all[i].container, container_id) && streq(all[i].network, network))
 				for (char **it = all[i].aliases; it && *it && used < sizeof(names); it++)
 					used += snprintf(names + used, sizeof(names) - used, " %s", *it);
 		fprintf(f, "%s\t%s\n", ip, names);
@@ -117,6 +107,12 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 		size_t used = 0;
 		if (container_id && streq(l->container, container_id))
 			continue;
+		/* a peer: on this network, or on another the container is on too */
+		bool shared = streq(l->network, network);
+		for (size_t j = 0; j < n && !shared && container_id; j++)
+			shared = streq(all[j].container, container_id) && streq(all[j].network, l->network);
+		if (!shared)
+			continue;
 		if (*l->hostname)
 			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
 		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
@@ -124,11 +120,20 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 		if (!used)
 			continue;
 		fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
-		if (net && net->subnet6.family) {
+		/* its IPv6 line comes from its own network's subnet */
+		struct cell_network *ln = NULL;
+		if (!streq(l->network, network)) {
+			_cleanup_free_ char *path = xasprintf("%s/networks/%s.json", root, l->network);
+			if (access(path, F_OK) == 0 && cell_network_load(root, l->network, &ln, &e) < 0)
+				cell_error_free(&e);
+		}
+		const struct cell_network *pn = streq(l->network, network) ? net : ln;
+		if (pn && pn->subnet6.family) {
 			struct cell_prefix p6;
-			cell_network_ip6(net, &l->ip, &p6);
+			cell_network_ip6(pn, &l->ip, &p6);
 			fprintf(f, "%s\t%s\n", cell_prefix_str(&p6, false, a, sizeof(a)), names);
 		}
+		cell_network_free(ln);
 	}
 	cell_lease_list_free(all, n);
 	cell_network_free(net);

@@ -1134,6 +1134,8 @@ static int detach_network_locked(const char *root, const char *network, const ch
 			if (ipam_lease_write(root, &all[i], false, err) < 0 || net_refresh_hosts(root, all[i].network, err) < 0)
 				goto out;
 			hosts = NULL;
+		} else if (all[i].hosts_path && *all[i].hosts_path && net_refresh_hosts(root, all[i].network, err) < 0) {
+			goto out;	/* its file, on this lease, loses the peers it no longer shares */
 		}
 		_cleanup_free_ char *copy = xstrdup(all[i].ports ? all[i].ports : "");
 		char *save = NULL;
