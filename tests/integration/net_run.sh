@@ -134,6 +134,22 @@ check "network disconnect net2 m1" -- c network disconnect net2 m1
 ok $(c exec m1 cat /etc/hosts | grep -q "[[:space:]]m3"; [ $? != 0 ]; echo $?) "after the disconnect m1 no longer lists m3"
 ok $(c exec m3 cat /etc/hosts | grep -q "[[:space:]]m1"; [ $? != 0 ]; echo $?) "nor m3 m1"
 check "rm -f m1 m2 m3" -- c rm -f m1 m2 m3
+# Docker 25's per-network options: --network name=NET,ip=,alias=,mac-address=
+check "run a1 --network net1 --network name=net2,ip=...,alias=,mac-address=" -- \
+	c run -d --name a1 --network net1 --network "name=net2,ip=$N2.50,alias=a1two,mac-address=02:42:00:00:00:50" busybox sleep 1000
+like "$(c exec a1 ip addr show eth1)" "inet $N2.50/24" "eth1 has the address given for net2"
+like "$(c exec a1 ip link show eth1)" "02:42:00:00:00:50" "and its MAC"
+is "$(insp a1 '.NetworkSettings.Networks.net2.Aliases|join(",")')" "a1two" "inspect: the alias is net2's"
+check "run a2 on net2" -- c run -d --name a2 --network net2 busybox sleep 1000
+check "a2 pings a1 by its net2 alias" -- c exec a2 ping -c1 -W2 a1two
+fails "an address outside the named network" -- c run --rm --network "name=net2,ip=$N1.51" busybox true
+like "$LAST_OUT" "not a host address of network .net2." "... says which network"
+fails "an unknown key" -- c run --rm --network name=net2,speed=fast busybox true
+like "$LAST_OUT" "unknown key .speed." "... names it"
+fails "--ip and ip= for the same network" -- c run --rm --ip "$N2.52" --network "name=net2,ip=$N2.53" busybox true
+like "$LAST_OUT" "conflicting options" "... is a conflict"
+fails "options on none" -- c run --rm --network name=none,alias=x busybox true
+check "rm -f a1 a2" -- c rm -f a1 a2
 
 # ---- --ip6 on a dual-stack network (the IPv6 address carries the IPv4 host part) ----
 N3=$(free24 "$N1"); while [ "$N3" = "$N2" ]; do N3=$(free24 "$N1"); done

@@ -139,6 +139,7 @@ static int add_hosts_resolve(char **in, const char *gw, const char *mode, char *
 
 struct net_checked {
 	char *ip4;		/* --ip, or the IPv4 address --ip6 goes with */
+	json_object *ip4s;	/* network → its checked IPv4 address, from --network name=N,ip=... */
 	char *target;		/* container:X: X's id */
 	char **add_hosts;	/* resolved, NAME:IP */
 };
@@ -146,6 +147,7 @@ struct net_checked {
 static void net_checked_clear(struct net_checked *c)
 {
 	free(c->ip4);
+	json_object_put(c->ip4s);
 	free(c->target);
 	strv_free(c->add_hosts);
 }
@@ -222,6 +224,19 @@ static int net_check(struct cell_engine *e, const struct cell_run_request *req, 
 	if (engine_net_attached(first)) {
 		if (cell_net_check_ip(e->root, engine_net_name(first), req->ip, req->ip6, &c->ip4, err) < 0)
 			return -1;
+		/* --network name=N,ip=...,ip6=...: each network's own, checked the same way */
+		c->ip4s = json_object_new_object();
+		for (char **it = sp->networks; *it; it++) {
+			json_object *o = json_object_object_get(sp->net_opts, *it);
+			const char *ip = json_object_get_string(json_object_object_get(o, "ip"));
+			const char *ip6 = json_object_get_string(json_object_object_get(o, "ip6"));
+			_cleanup_free_ char *ip4 = NULL;
+			if (!ip && !ip6)
+				continue;
+			if (cell_net_check_ip(e->root, *it, ip, ip6, &ip4, err) < 0)
+				return cell_error_wrap(err, "--network name=%s", *it);
+			json_object_object_add(c->ip4s, *it, json_object_new_string(ip4 ? ip4 : ""));
+		}
 		struct cell_network *net = NULL;
 		if (req->add_hosts && !streq(engine_net_name(first), CELL_DEFAULT_NETWORK) &&
 		    cell_network_load(e->root, engine_net_name(first), &net, err) == 0) {
@@ -266,7 +281,19 @@ static void net_record(json_object *rec, const struct cell_run_request *req, con
 	for (size_t i = 0; engine_net_attached(sp->network) && sp->networks[i]; i++) {
 		json_object *ep = json_object_new_object(), *ipam = json_object_new_object();
 		json_object *aliases = json_object_new_array();
-		if (i == 0) {
+		/* --network name=N,ip=...: that network's; else the flags, for the first */
+		json_object *o = json_object_object_get(sp->net_opts, sp->networks[i]);
+		const char *mac = i == 0 ? req->mac_address : NULL;
+		if (o) {
+			const char *ip4 = json_object_get_string(json_object_object_get(c->ip4s, sp->networks[i]));
+			const char *ip6 = json_object_get_string(json_object_object_get(o, "ip6"));
+			json_object_object_add(ipam, "IPv4Address", json_object_new_string(ip4 ? ip4 : ""));
+			json_object_object_add(ipam, "IPv6Address", json_object_new_string(ip6 ? ip6 : ""));
+			json_object *al = json_object_object_get(o, "aliases");
+			for (size_t k = 0; al && k < json_object_array_length(al); k++)
+				json_object_array_add(aliases, json_object_get(json_object_array_get_idx(al, k)));
+			mac = json_object_get_string(json_object_object_get(o, "mac"));
+		} else if (i == 0) {
 			json_object_object_add(ipam, "IPv4Address", json_object_new_string(c->ip4 ? c->ip4 : ""));
 			json_object_object_add(ipam, "IPv6Address", json_object_new_string(req->ip6 ? req->ip6 : ""));
 			for (char **it = req->network_aliases; it && *it; it++)
@@ -274,8 +301,7 @@ static void net_record(json_object *rec, const struct cell_run_request *req, con
 		}
 		json_object_object_add(ep, "IPAMConfig", ipam);
 		json_object_object_add(ep, "Aliases", aliases);
-		json_object_object_add(ep, "MacAddress",
-				       json_object_new_string(i == 0 && req->mac_address ? req->mac_address : ""));
+		json_object_object_add(ep, "MacAddress", json_object_new_string(mac ? mac : ""));
 		json_object_object_add(eps, sp->networks[i], ep);
 	}
 	json_object *nc = json_object_new_object();

@@ -42,11 +42,16 @@ struct engine_spec {
 	char **entrypoint, **cmd, **env;
 	const char *network;		/* "none", "host", "bridge" or a network name */
 	char **networks;		/* every network, the first is `network` (owned) */
+	json_object *net_opts;		/* name → {ip, ip6, mac, aliases} of --network name=N,ip=... */
 };
 
-/* Every --network (each may be "a,b") into one list, Docker's override and
- * combination rules applied (none, host, container:, phys: stand alone). */
-int engine_networks_parse(const struct cell_run_request *req, char ***ret, cell_error **err);
+/* Every --network (each may be "a,b", or Docker 25's "name=N,ip=IP,ip6=IP,
+ * alias=A,mac-address=M") into one list, Docker's override and combination
+ * rules applied (none, host, container:, phys: stand alone). ret_opts (may
+ * be NULL): name → {"ip","ip6","mac","aliases":[...]} for the networks given
+ * with options, NULL when none was. */
+int engine_networks_parse(const struct cell_run_request *req, char ***ret, json_object **ret_opts,
+			  cell_error **err);
 int engine_spec_build(const struct cell_run_request *req, const struct cell_image *img, const char *id,
 		      const char *cdir, struct engine_spec *ret, cell_error **err);
 void engine_spec_clear(struct engine_spec *s);

@@ -155,7 +155,7 @@ int cell_explain_run(FILE *o, struct cell_engine *e, const struct cell_run_reque
 	struct cell_image *img = NULL;
 	struct cell_network *n = NULL;
 	_cleanup_strv_ char **nets = NULL;
-	if (engine_networks_parse(req, &nets, err) < 0)
+	if (engine_networks_parse(req, &nets, NULL, err) < 0)
 		return -1;
 	if (strv_len(nets) > 1)
 		return cell_error_set(err, "--explain shows one network per container; `--network %s` with others "

@@ -363,12 +363,88 @@ static bool dns_name_ok(const char *s)
 }
 
 /* Every --network (each may be "a,b") into one list; the special modes alone. */
-int engine_networks_parse(const struct cell_run_request *req, char ***ret, cell_error **err)
+static void json_putp(json_object **o)
+{
+	json_object_put(*o);
+}
+
+/* Docker 25's advanced syntax: name=NET,alias=A,ip=IP,ip6=IP,mac-address=M
+ * (keys repeated for aliases). Adds {"ip","ip6","mac","aliases"} under the
+ * name to opts; *ret_name is the network (caller frees). */
+static int network_advanced_parse(const char *s, json_object *opts, char **ret_name, cell_error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	_cleanup_free_ char *name = NULL;
+	json_object *o = json_object_new_object(), *aliases = json_object_new_array();
+	char *save = NULL;
+	uint8_t mac[6];
+	int r = -1;
+
+	json_object_object_add(o, "aliases", aliases);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq || eq == t || !eq[1]) {
+			cell_error_set(err, "invalid --network `%s`: `%s` is not KEY=VALUE (name, alias, ip, ip6, "
+				       "mac-address)", s, t);
+			goto out;
+		}
+		*eq++ = '\0';
+		const char *v = eq;
+		if (streq(t, "name")) {
+			free(name);
+			name = xstrdup(v);
+		} else if (streq(t, "alias")) {
+			if (!dns_name_ok(v)) {
+				cell_error_set(err, "invalid --network `%s`: alias `%s` is not a host name", s, v);
+				goto out;
+			}
+			json_object_array_add(aliases, json_object_new_string(v));
+		} else if (streq(t, "ip") || streq(t, "ip6")) {
+			bool six = streq(t, "ip6");
+			if (strchr(v, '/') || !ip_ok(v) || (six != (strchr(v, ':') != NULL))) {
+				cell_error_set(err, "invalid --network `%s`: %s `%s` is not an IPv%c address", s, t, v,
+					       six ? '6' : '4');
+				goto out;
+			}
+			json_object_object_add(o, t, json_object_new_string(v));
+		} else if (streq(t, "mac-address")) {
+			if (cell_mac_parse(v, mac) < 0 || (mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5])) {
+				cell_error_set(err, "invalid --network `%s`: mac-address `%s` is not a unicast MAC", s, v);
+				goto out;
+			}
+			json_object_object_add(o, "mac", json_object_new_string(v));
+		} else {
+			cell_error_set(err, "invalid --network `%s`: unknown key `%s` (name, alias, ip, ip6, "
+				       "mac-address)", s, t);
+			goto out;
+		}
+	}
+	if (!name) {
+		cell_error_set(err, "invalid --network `%s`: no name=NETWORK", s);
+		goto out;
+	}
+	if (net_special(name) || streq(name, "bridge") || streq(name, "default")) {
+		cell_error_set(err, "invalid --network `%s`: options go with a network of your own, not `%s`", s,
+			       name);
+		goto out;
+	}
+	json_object_object_add(opts, name, json_object_get(o));
+	*ret_name = TAKE_PTR(name);
+	r = 0;
+out:
+	json_object_put(o);
+	return r;
+}
+
+int engine_networks_parse(const struct cell_run_request *req, char ***ret, json_object **ret_opts,
+			  cell_error **err)
 {
 	char *one[] = { (char *)(req->network ? req->network : "bridge"), NULL };
 	char **src = req->networks && req->networks[0] ? req->networks : one;
 	_cleanup_strv_ char **v = xcalloc(1, sizeof(char *));
+	json_object *opts = json_object_new_object();
 	size_t n = 0;
+	int r = -1;
 
 	/* several --network with none, host, container: or phys: among them:
 	 * the last one wins, as one --network overrode another before */
@@ -378,19 +454,42 @@ int engine_networks_parse(const struct cell_run_request *req, char ***ret, cell_
 			break;
 		}
 	for (size_t i = 0; src[i]; i++) {
+		if (strchr(src[i], '=')) {
+			char *name = NULL;
+			if (network_advanced_parse(src[i], opts, &name, err) < 0)
+				goto fail;
+			for (size_t j = 0; j < n; j++)
+				if (streq(v[j], name)) {
+					cell_error_set(err, "invalid --network: `%s` is given twice", name);
+					free(name);
+					goto fail;
+				}
+			v = realloc(v, (n + 2) * sizeof(char *));
+			if (!v)
+				abort();
+			v[n++] = name;
+			v[n] = NULL;
+			continue;
+		}
 		_cleanup_free_ char *copy = xstrdup(src[i]);
 		size_t len = strlen(copy);
 		char *save = NULL;
-		if (!len || copy[0] == ',' || copy[len - 1] == ',' || strstr(copy, ",,"))
-			return cell_error_set(err, "invalid --network `%s`: an empty network name", src[i]);
+		if (!len || copy[0] == ',' || copy[len - 1] == ',' || strstr(copy, ",,")) {
+			cell_error_set(err, "invalid --network `%s`: an empty network name", src[i]);
+			goto fail;
+		}
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			if ((net_is_container(t) && !t[10]) || (net_is_phys(t) && (!t[5] || strlen(t + 5) >= 16 ||
-			    strchr(t + 5, '/') || strchr(t + 5, ':'))) || (!net_special(t) && strchr(t, '/')))
-				return cell_error_set(err, "invalid --network `%s`: expected bridge, none, host, "
-						      "container:NAME|ID, phys:HOSTIF or a network name", t);
+			    strchr(t + 5, '/') || strchr(t + 5, ':'))) || (!net_special(t) && strchr(t, '/'))) {
+				cell_error_set(err, "invalid --network `%s`: expected bridge, none, host, "
+					       "container:NAME|ID, phys:HOSTIF or a network name", t);
+				goto fail;
+			}
 			for (size_t j = 0; j < n; j++)
-				if (streq(v[j], t))
-					return cell_error_set(err, "invalid --network: `%s` is given twice", t);
+				if (streq(v[j], t)) {
+					cell_error_set(err, "invalid --network: `%s` is given twice", t);
+					goto fail;
+				}
 			v = realloc(v, (n + 2) * sizeof(char *));
 			if (!v)
 				abort();
@@ -399,10 +498,19 @@ int engine_networks_parse(const struct cell_run_request *req, char ***ret, cell_
 		}
 	}
 	for (size_t i = 0; n > 1 && i < n; i++)
-		if (net_special(v[i]))
-			return cell_error_set(err, "--network %s cannot be combined with other networks", v[i]);
+		if (net_special(v[i])) {
+			cell_error_set(err, "--network %s cannot be combined with other networks", v[i]);
+			goto fail;
+		}
 	*ret = TAKE_PTR(v);
-	return 0;
+	if (ret_opts && json_object_object_length(opts) > 0)
+		*ret_opts = json_object_get(opts);
+	else if (ret_opts)
+		*ret_opts = NULL;
+	r = 0;
+fail:
+	json_object_put(opts);
+	return r;
 }
 
 static int net_conflict(const char *flag, const char *mode, const char *why, cell_error **err)
@@ -612,12 +720,18 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	json_object *resources = NULL, *rlimits = NULL, *mounts = NULL;
 	struct secopts sec = { 0 };
 	_cleanup_strv_ char **nets = NULL;
+	__attribute__((cleanup(json_putp))) json_object *net_opts = NULL;
 	const char *network;
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", cdir);
 	_cleanup_free_ char *cgpath = xasprintf("/cell/%s", id);
 
-	if (engine_networks_parse(req, &nets, err) < 0 || net_flags_check(req, nets, err) < 0)
+	if (engine_networks_parse(req, &nets, &net_opts, err) < 0 || net_flags_check(req, nets, err) < 0)
 		return -1;
+	/* --ip and friends are the first network's: not twice */
+	if (json_object_object_get(net_opts, nets[0]) &&
+	    (req->ip || req->ip6 || req->mac_address || (req->network_aliases && req->network_aliases[0])))
+		return cell_error_set(err, "conflicting options: --ip, --ip6, --mac-address or --network-alias, and "
+				      "options in --network name=%s,... (give them in one place)", nets[0]);
 	network = nets[0];
 	_cleanup_free_ char *init_bin = NULL;
 	if (req->init && engine_init_find(&init_bin, err) < 0)
@@ -761,6 +875,7 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	ret->env = TAKE_PTR(env);
 	ret->network = network;
 	ret->networks = TAKE_PTR(nets);
+	ret->net_opts = TAKE_PTR(net_opts);
 	json_object_put(sec.seccomp);
 	return 0;
 fail:
@@ -779,6 +894,7 @@ void engine_spec_clear(struct engine_spec *s)
 	strv_free(s->cmd);
 	strv_free(s->env);
 	strv_free(s->networks);
+	json_object_put(s->net_opts);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -14,6 +14,36 @@
 
 /* ---- hosts files kept current ---- */
 
+/* The leases of `network`, then those of every other network (a network
+ * may be listed by its leases alone, without a file: keep it first). */
+static int leases_around(const char *root, const char *network, struct cell_lease **ret, size_t *ret_n,
+			 cell_error **err)
+{
+	struct cell_lease *all = NULL, *others = NULL;
+	size_t n = 0, no = 0;
+	if (cell_lease_list(root, network, &all, &n, err) < 0)
+		return -1;
+	if (cell_lease_list(root, NULL, &others, &no, err) < 0) {
+		cell_lease_list_free(all, n);
+		return -1;
+	}
+	if (no) {
+		all = realloc(all, (n + no) * sizeof(*all));
+		if (!all)
+			abort();
+	}
+	for (size_t k = 0; k < no; k++) {
+		if (streq(others[k].network, network))
+			cell_lease_free(&others[k]);
+		else
+			all[n++] = others[k];
+	}
+	free(others);
+	*ret = all;
+	*ret_n = n;
+	return 0;
+}
+
 /* Every container on the network gets its hosts file rewritten: the one
  * its lease carries (a container on several networks has one file, on the
  * lease of one of them, listing the peers of all). Lock held. A container
@@ -24,7 +54,7 @@ int net_refresh_hosts(const char *root, const char *network, cell_error **err)
 	size_t n = 0;
 	int r = 0;
 
-	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
+	if (leases_around(root, network, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char ip[64];
@@ -73,7 +103,7 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 	/* every network's leases: the peers are those of each network the
 	 * container is on, not only of this one */
-	if (root && network && cell_lease_list(root, NULL, &all, &n, err) < 0) {
+	if (root && network && leases_around(root, network, &all, &n, err) < 0) {
 		fclose(f);
 		free(s);
 		return NULL;
