@@ -8,6 +8,7 @@
  *                  [--netns FILE] (then PID may be 0) [--mtu N]
  *   nettool detach ROOT ID
  *   nettool info ROOT                                  cell_net_info() as JSON
+ *   nettool dumps N                   N address and link dumps here, each must succeed
  *   nettool prune ROOT                                 prints how many leases went
  *   nettool none PID | phys-attach PID IF | phys-detach PID IF
  *   nettool move IF PID [NEWNAME]     move a host link into PID's netns by pid
@@ -322,6 +323,27 @@ int main(int argc, char **argv)
 		return move_link(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : NULL);
 	if (streq(cmd, "rename") && argc == 5)
 		return rename_in(atoi(argv[2]), argv[3], argv[4]);
+	if (streq(cmd, "dumps") && argc == 3) {
+		/* N address and link dumps in a row: each must succeed, also
+		 * while addresses change meanwhile (interrupted dumps retried) */
+		struct cell_nl *nl = NULL;
+		if (cell_nl_open(-1, &nl, &e) < 0)
+			return fail(&e);
+		for (int i = 0; i < atoi(argv[2]); i++) {
+			struct cell_addr *a = NULL;
+			struct cell_link *l = NULL;
+			size_t na = 0, nlk = 0;
+			if (cell_addr_list(nl, AF_UNSPEC, &a, &na, &e) < 0 || cell_link_list(nl, &l, &nlk, &e) < 0) {
+				cell_nl_free(nl);
+				return fail(&e);
+			}
+			free(a);
+			free(l);
+		}
+		cell_nl_free(nl);
+		printf("ok\n");
+		return 0;
+	}
 	if (streq(cmd, "info") && argc == 3) {
 		json_object *o = cell_net_info(argv[2]);
 		printf("%s\n", json_object_to_json_string(o));

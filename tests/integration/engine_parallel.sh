@@ -31,7 +31,7 @@ is "$(ip -o link show master "$BR" | wc -l)" "$N" "$N veths on the bridge"
 is "$(ls "$R/networks/$NET.leases" | wc -l)" "$N" "$N leases"
 is "$(nft list table inet cell 2>/dev/null | grep -c 'dport 300[0-9][0-9]')" "$N" "$N published-port rules"
 
-ids=$(c ps -q --no-trunc)
+ids=$(c ps -aq --no-trunc)	# all: a failed run would stay as exited
 for id in $ids; do c rm -f "$id" > /dev/null 2>&1 & done
 wait
 is "$(c ps -aq | wc -l)" "0" "all removed at once"

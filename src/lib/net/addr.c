@@ -209,9 +209,14 @@ int cell_addr_list(struct cell_nl *h, int family, struct cell_addr **ret, size_t
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 
 	ifa->ifa_family = family;
-	if (nl_dump(&h->nl, nlh, addr_cb, &c, "list addresses", err) < 0) {
+	/* a dump interrupted by a concurrent change is read again */
+	for (int tries = 0; nl_dump(&h->nl, nlh, addr_cb, &c, "list addresses", err) < 0; tries++) {
 		free(c.v);
-		return -1;
+		c = (struct addr_ctx){ 0 };
+		if (cell_error_code(*err) != EINTR || tries == 10)
+			return -1;
+		cell_error_free(err);
+		nlh->nlmsg_seq++;
 	}
 	*ret = c.v;
 	*ret_n = c.n;
@@ -325,9 +330,14 @@ int cell_route_list(struct cell_nl *h, int family, struct cell_route **ret, size
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = family;
-	if (nl_dump(&h->nl, nlh, route_cb, &c, "list routes", err) < 0) {
+	/* a dump interrupted by a concurrent change is read again */
+	for (int tries = 0; nl_dump(&h->nl, nlh, route_cb, &c, "list routes", err) < 0; tries++) {
 		free(c.v);
-		return -1;
+		c = (struct route_ctx){ 0 };
+		if (cell_error_code(*err) != EINTR || tries == 10)
+			return -1;
+		cell_error_free(err);
+		nlh->nlmsg_seq++;
 	}
 	*ret = c.v;
 	*ret_n = c.n;

@@ -174,9 +174,14 @@ int cell_link_list(struct cell_nl *h, struct cell_link **ret, size_t *ret_n, cel
 	struct ifinfomsg *ifm = put_ifinfo(nlh, 0);
 	(void)ifm;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	if (nl_dump(&h->nl, nlh, list_cb, &c, "list links", err) < 0) {
+	/* a dump interrupted by a concurrent change is read again */
+	for (int tries = 0; nl_dump(&h->nl, nlh, list_cb, &c, "list links", err) < 0; tries++) {
 		free(c.v);
-		return -1;
+		c = (struct list_ctx){ 0 };
+		if (cell_error_code(*err) != EINTR || tries == 10)
+			return -1;
+		cell_error_free(err);
+		nlh->nlmsg_seq++;
 	}
 	*ret = c.v;
 	*ret_n = c.n;

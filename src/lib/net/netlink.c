@@ -194,6 +194,26 @@ static int kernel_error(cell_error **err, int e, const char *what, const char *k
 	return cell_error_from_text(err, e, msg);
 }
 
+/* Whether buf holds the end of the dump with sequence number seq. */
+static bool dump_ends_in(const void *buf, ssize_t n, uint32_t seq)
+{
+	int len = (int)n;
+	for (const struct nlmsghdr *h = buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len))
+		if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/* A dump the kernel interrupted (NLM_F_DUMP_INTR: the table changed while
+ * it was read, e.g. another container's address added) still sends its
+ * remaining parts: read them up to the end, so the socket is clean for the
+ * caller's retry. */
+static void drain_dump(struct nl *nl, ssize_t n, uint32_t seq)
+{
+	while (n > 0 && !dump_ends_in(nl->buf, n, seq))
+		n = mnl_socket_recvfrom(nl->sock, nl->buf, MNL_SOCKET_BUFFER_SIZE);
+}
+
 int nl_request_cb(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 		  const char *what, cell_error **err)
 {
@@ -220,6 +240,10 @@ int nl_request_cb(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 			return 0;
 		if (st.kerr)
 			return kernel_error(err, st.kerr, what, st.kmsg);
+		if (errno == EINTR && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP) {
+			drain_dump(nl, n, seq);
+			return cell_error_errno(err, EINTR, "%s: the dump was interrupted by a concurrent change", what);
+		}
 		return cell_error_errno(err, errno ? errno : EIO, "%s: bad netlink reply", what);
 	}
 }
