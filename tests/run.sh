@@ -66,7 +66,12 @@ host_state() {
 	echo "## links"; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
 	echo "## netns"; ls /run/netns 2>/dev/null | sort
 	echo "## mounts"; awk '{print $5}' /proc/self/mountinfo | sort
-	echo "## cgroups"; find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d 2>/dev/null | sort
+	# deeper too, by name: a relative cgroup parent (dockerd's) lands below
+	# the runner's own cgroup, e.g. memory/process_api/<job>/NAME
+	echo "## cgroups"
+	{ find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d
+	  find /sys/fs/cgroup -mindepth 4 -maxdepth 7 -type d \( -name '*cell*' -o -name 'libpod*' -o -name '*docker*' \
+		-o -name '*containerd*' -o -name 'moby' -o -name 'conmon' -o -name 'k8s.io' \); } 2>/dev/null | sort -u
 	echo "## nft"
 	nft list tables 2>/dev/null | sort | while read -r _ fam name; do
 		case $name in cell|cell_*) continue ;; esac
