@@ -166,6 +166,13 @@ struct addr_ctx {
 	size_t n, cap;
 };
 
+static void addr_reset(void *data)
+{
+	struct addr_ctx *c = data;
+	free(c->v);
+	*c = (struct addr_ctx){ 0 };
+}
+
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct addr_ctx *c = data;
@@ -209,14 +216,9 @@ int cell_addr_list(struct cell_nl *h, int family, struct cell_addr **ret, size_t
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 
 	ifa->ifa_family = family;
-	/* a dump interrupted by a concurrent change is read again */
-	for (int tries = 0; nl_dump(&h->nl, nlh, addr_cb, &c, "list addresses", err) < 0; tries++) {
+	if (nl_dump(&h->nl, nlh, addr_cb, &c, addr_reset, "list addresses", err) < 0) {
 		free(c.v);
-		c = (struct addr_ctx){ 0 };
-		if (cell_error_code(*err) != EINTR || tries == 10)
-			return -1;
-		cell_error_free(err);
-		nlh->nlmsg_seq++;
+		return -1;
 	}
 	*ret = c.v;
 	*ret_n = c.n;
@@ -274,6 +276,13 @@ struct route_ctx {
 	size_t n, cap;
 };
 
+static void route_reset(void *data)
+{
+	struct route_ctx *c = data;
+	free(c->v);
+	*c = (struct route_ctx){ 0 };
+}
+
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct route_ctx *c = data;
@@ -330,14 +339,9 @@ int cell_route_list(struct cell_nl *h, int family, struct cell_route **ret, size
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = family;
-	/* a dump interrupted by a concurrent change is read again */
-	for (int tries = 0; nl_dump(&h->nl, nlh, route_cb, &c, "list routes", err) < 0; tries++) {
+	if (nl_dump(&h->nl, nlh, route_cb, &c, route_reset, "list routes", err) < 0) {
 		free(c.v);
-		c = (struct route_ctx){ 0 };
-		if (cell_error_code(*err) != EINTR || tries == 10)
-			return -1;
-		cell_error_free(err);
-		nlh->nlmsg_seq++;
+		return -1;
 	}
 	*ret = c.v;
 	*ret_n = c.n;

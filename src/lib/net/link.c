@@ -152,6 +152,13 @@ struct list_ctx {
 	size_t n, cap;
 };
 
+static void list_reset(void *data)
+{
+	struct list_ctx *c = data;
+	free(c->v);
+	*c = (struct list_ctx){ 0 };
+}
+
 static int list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct list_ctx *c = data;
@@ -174,14 +181,9 @@ int cell_link_list(struct cell_nl *h, struct cell_link **ret, size_t *ret_n, cel
 	struct ifinfomsg *ifm = put_ifinfo(nlh, 0);
 	(void)ifm;
 	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	/* a dump interrupted by a concurrent change is read again */
-	for (int tries = 0; nl_dump(&h->nl, nlh, list_cb, &c, "list links", err) < 0; tries++) {
+	if (nl_dump(&h->nl, nlh, list_cb, &c, list_reset, "list links", err) < 0) {
 		free(c.v);
-		c = (struct list_ctx){ 0 };
-		if (cell_error_code(*err) != EINTR || tries == 10)
-			return -1;
-		cell_error_free(err);
-		nlh->nlmsg_seq++;
+		return -1;
 	}
 	*ret = c.v;
 	*ret_n = c.n;

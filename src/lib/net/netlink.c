@@ -253,10 +253,18 @@ int nl_request(struct nl *nl, struct nlmsghdr *nlh, const char *what, cell_error
 	return nl_request_cb(nl, nlh, NULL, NULL, what, err);
 }
 
-int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, void (*reset)(void *data),
 	    const char *what, cell_error **err)
 {
 	nlh->nlmsg_flags |= NLM_F_DUMP;
 	nlh->nlmsg_flags &= ~NLM_F_ACK;
-	return nl_request_cb(nl, nlh, cb, data, what, err);
+	for (int tries = 0;; tries++) {
+		if (nl_request_cb(nl, nlh, cb, data, what, err) == 0)
+			return 0;
+		if (cell_error_code(*err) != EINTR || tries == 10)
+			return -1;
+		cell_error_free(err);
+		reset(data);
+		nlh->nlmsg_seq++;	/* the drained parts carry the old one */
+	}
 }

@@ -55,8 +55,10 @@ int nl_request(struct nl *nl, struct nlmsghdr *nlh, const char *what, cell_error
 int nl_request_cb(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
 		  const char *what, cell_error **err);
 
-/* Send a dump request and call cb on every reply message. */
-int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
+/* Send a dump request and call cb on every reply message. A dump the
+ * kernel interrupts (the table changed while it was read) is read again
+ * from the start, after reset(data) drops what cb gathered. */
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, void (*reset)(void *data),
 	    const char *what, cell_error **err);
 
 #endif
