@@ -52,28 +52,11 @@ static int prune(int argc, char **argv, cell_error **err)
 	struct cell_engine *e = NULL;
 	char **ids = NULL;
 	int status = EXIT_CELL;
-	if (cli_engine_open(&e, err) < 0 || cell_ctr_list(e, &ids, err) < 0)
+	if (cli_engine_open(&e, err) < 0 || cell_ctr_prune(e, &ids, NULL, err) < 0)
 		goto out;
 	printf("Deleted Containers:\n");
-	for (size_t i = 0; ids[i]; i++) {
-		json_object *rec = NULL;
-		cell_error *x = NULL;
-		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
-			cell_error_free(&x);
-			continue;
-		}
-		const char *s = cell_ctr_status(rec);
-		bool stopped = streq(s, "exited") || streq(s, "created") || streq(s, "dead");
-		json_object_put(rec);
-		if (!stopped)
-			continue;
-		if (cell_ctr_remove(e, ids[i], false, &x) < 0) {
-			fprintf(stderr, "cell: %s\n", x->msg);
-			cell_error_free(&x);
-			continue;
-		}
+	for (size_t i = 0; ids[i]; i++)
 		printf("%s\n", ids[i]);
-	}
 	status = 0;
 out:
 	strv_free(ids);

@@ -413,36 +413,11 @@ static int prune(int argc, char **argv, cell_error **err)
 	}
 	struct cell_engine *e = NULL;
 	struct cell_store *s = NULL;
-	char **ids = NULL, **ctrs = xcalloc(1, sizeof(char *)), **vols = NULL, **imgs = NULL, **nets = NULL;
+	char **ctrs = NULL, **vols = NULL, **imgs = NULL, **nets = NULL;
 	uint64_t bytes = 0, b = 0;
 	int status = EXIT_CELL;
-	if (cli_engine_open(&e, err) < 0 || cell_ctr_list(e, &ids, err) < 0)
+	if (cli_engine_open(&e, err) < 0 || cell_ctr_prune(e, &ctrs, &bytes, err) < 0)
 		goto out;
-	size_t n = 0;
-	for (size_t i = 0; ids[i]; i++) {
-		json_object *rec = NULL;
-		cell_error *x = NULL;
-		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
-			cell_error_free(&x);
-			continue;
-		}
-		const char *st = cell_ctr_status(rec);
-		bool stopped = streq(st, "exited") || streq(st, "created") || streq(st, "dead");
-		_cleanup_free_ char *upper = xasprintf("%s/%s/upper", e->ctr_root, ids[i]);
-		uint64_t size = stopped ? cell_dir_size(upper) : 0;
-		json_object_put(rec);
-		if (!stopped)
-			continue;
-		if (cell_ctr_remove(e, ids[i], false, &x) < 0) {
-			fprintf(stderr, "cell: %s\n", x->msg);
-			cell_error_free(&x);
-			continue;
-		}
-		bytes += size;
-		ctrs = realloc(ctrs, (n + 2) * sizeof(char *));
-		ctrs[n++] = xstrdup(ids[i]);
-		ctrs[n] = NULL;
-	}
 	nets = prune_networks(e);
 	if (volumes) {
 		if (cell_volume_prune(e, false, &vols, &b, err) < 0)
@@ -466,7 +441,6 @@ static int prune(int argc, char **argv, cell_error **err)
 	printf("Total reclaimed space: %s\n", hs);
 	status = 0;
 out:
-	strv_free(ids);
 	strv_free(ctrs);
 	strv_free(vols);
 	strv_free(imgs);

@@ -143,6 +143,10 @@ int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error
 /* Remove: force stops a running one first. Everything goes: runtime state,
  * cgroup, network, rootfs mount, the directory and the name. */
 int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_error **err);
+/* Remove every stopped container (exited, created, dead); one that fails is
+ * warned about and skipped. *ret_ids: the removed ids (strv_free), bytes
+ * their writable layers held (may be NULL). */
+int cell_ctr_prune(struct cell_engine *e, char ***ret_ids, uint64_t *ret_bytes, cell_error **err);
 /* Wait for the container to be stopped; *ret_code its exit code. */
 int cell_ctr_wait(struct cell_engine *e, const char *id, int *ret_code, cell_error **err);
 int cell_ctr_pause(struct cell_engine *e, const char *id, bool pause, cell_error **err);
