@@ -184,24 +184,6 @@ static int v1_blkio(const struct cg_resources *r, struct cg_writer *w, cell_erro
 	return 0;
 }
 
-static int v1_hugetlb(const struct cg_resources *r, struct cg_writer *w, cell_error **err)
-{
-	for (size_t i = 0; i < r->n_huge; i++) {
-		_cleanup_free_ char *f = xasprintf("hugetlb.%s.limit_in_bytes", r->huge[i].size);
-		_cleanup_free_ char *rf = xasprintf("hugetlb.%s.rsvd.limit_in_bytes", r->huge[i].size);
-		if (!cg_file_exists(w->dir, f))
-			return cell_error_set(err, CTX ".hugepageLimits: %s does not exist: page size %s "
-					      "is not supported here (see /sys/kernel/mm/hugepages)", f,
-					      r->huge[i].size);
-		if (cg_writef(w, CTX ".hugepageLimits", f, err, "%llu", (unsigned long long)r->huge[i].limit) < 0)
-			return -1;
-		if (cg_file_exists(w->dir, rf) &&
-		    cg_writef(w, CTX ".hugepageLimits", rf, err, "%llu", (unsigned long long)r->huge[i].limit) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int v1_devices(const struct cg_resources *r, struct cg_writer *w, cell_error **err)
 {
 	for (size_t i = 0; i < r->n_dev; i++) {
@@ -225,7 +207,7 @@ int cg_apply_v1(const char *ctrl, const char *dir, const struct cg_resources *r,
 	if (streq(ctrl, "cpuset") || streq(ctrl, "pids") || streq(ctrl, "rdma"))
 		return cg_apply_same(ctrl, r, w, err);
 	if (streq(ctrl, "hugetlb"))
-		return v1_hugetlb(r, w, err);
+		return cg_apply_hugetlb(r, w, "limit_in_bytes", err);
 	if (streq(ctrl, "blkio"))
 		return v1_blkio(r, w, err);
 	if (streq(ctrl, "net_cls"))

@@ -133,24 +133,6 @@ static int v2_io(const struct cg_resources *r, struct cg_writer *w, cell_error *
 	return 0;
 }
 
-static int v2_hugetlb(const struct cg_resources *r, struct cg_writer *w, cell_error **err)
-{
-	for (size_t i = 0; i < r->n_huge; i++) {
-		_cleanup_free_ char *f = xasprintf("hugetlb.%s.max", r->huge[i].size);
-		_cleanup_free_ char *rf = xasprintf("hugetlb.%s.rsvd.max", r->huge[i].size);
-		if (!cg_file_exists(w->dir, f))
-			return cell_error_set(err, CTX ".hugepageLimits: %s does not exist: page size %s "
-					      "is not supported here (see /sys/kernel/mm/hugepages)", f,
-					      r->huge[i].size);
-		if (cg_writef(w, CTX ".hugepageLimits", f, err, "%llu", (unsigned long long)r->huge[i].limit) < 0)
-			return -1;
-		if (cg_file_exists(w->dir, rf) &&
-		    cg_writef(w, CTX ".hugepageLimits", rf, err, "%llu", (unsigned long long)r->huge[i].limit) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int cg_apply_v2(const char *ctrl, const char *dir, const struct cg_resources *r,
 		struct cg_writer *w, char ***notes, cell_error **err)
 {
@@ -162,7 +144,7 @@ int cg_apply_v2(const char *ctrl, const char *dir, const struct cg_resources *r,
 	if (streq(ctrl, "cpuset") || streq(ctrl, "pids") || streq(ctrl, "rdma"))
 		return cg_apply_same(ctrl, r, w, err);
 	if (streq(ctrl, "hugetlb"))
-		return v2_hugetlb(r, w, err);
+		return cg_apply_hugetlb(r, w, "max", err);
 	if (streq(ctrl, "blkio") || streq(ctrl, "io"))
 		return v2_io(r, w, err);
 	if (streq(ctrl, "net_cls") || streq(ctrl, "net_prio"))

@@ -205,6 +205,8 @@ int cg_apply(const struct cg_resources *r, cg_lookup_fn lookup, void *ctx, bool 
 
 /* cpuset, pids, rdma: written alike on both versions (write.c). */
 int cg_apply_same(const char *ctrl, const struct cg_resources *r, struct cg_writer *w, cell_error **err);
+/* hugetlb on either version: limit is "limit_in_bytes" (v1) or "max" (v2). */
+int cg_apply_hugetlb(const struct cg_resources *r, struct cg_writer *w, const char *limit, cell_error **err);
 int cg_apply_v1(const char *ctrl, const char *dir, const struct cg_resources *r,
 		struct cg_writer *w, char ***notes, cell_error **err);
 int cg_apply_v2(const char *ctrl, const char *dir, const struct cg_resources *r,

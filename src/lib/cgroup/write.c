@@ -260,3 +260,23 @@ int cg_apply_same(const char *ctrl, const struct cg_resources *r, struct cg_writ
 			return -1;
 	return 0;
 }
+
+/* hugetlb: the same files on both versions but for the limit's name
+ * (v1 "limit_in_bytes", v2 "max"), the reservation limit beside it. */
+int cg_apply_hugetlb(const struct cg_resources *r, struct cg_writer *w, const char *limit, cell_error **err)
+{
+	for (size_t i = 0; i < r->n_huge; i++) {
+		_cleanup_free_ char *f = xasprintf("hugetlb.%s.%s", r->huge[i].size, limit);
+		_cleanup_free_ char *rf = xasprintf("hugetlb.%s.rsvd.%s", r->huge[i].size, limit);
+		if (!cg_file_exists(w->dir, f))
+			return cell_error_set(err, CTX ".hugepageLimits: %s does not exist: page size %s "
+					      "is not supported here (see /sys/kernel/mm/hugepages)", f,
+					      r->huge[i].size);
+		if (cg_writef(w, CTX ".hugepageLimits", f, err, "%llu", (unsigned long long)r->huge[i].limit) < 0)
+			return -1;
+		if (cg_file_exists(w->dir, rf) &&
+		    cg_writef(w, CTX ".hugepageLimits", rf, err, "%llu", (unsigned long long)r->huge[i].limit) < 0)
+			return -1;
+	}
+	return 0;
+}
