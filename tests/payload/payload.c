@@ -7,7 +7,7 @@
  *   payload rlimit NAME | ns TYPE | mounts | fds | cat FILE | write FILE TEXT
  *   payload exists PATH | mknod PATH MAJ MIN | open PATH | sleep SECS
  *   payload exit N | memhog MIB | forkbomb N | waitsig | personality
- *   payload sched | ioprio | echo ARGS... | winsize | syscall NAME
+ *   payload sched | ioprio | echo ARGS... | winsize | syscall NAME|NUMBER
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -250,6 +250,8 @@ int main(int argc, char **argv)
 			r = syscall(SYS_mkdir, "/tmp/payload-mkdir", 0700);
 		else if (!strcmp(a, "uname"))
 			r = syscall(SYS_uname, buf);
+		else if (a[0] >= '0' && a[0] <= '9')
+			r = syscall(atol(a), 0, 0, 0, 0, 0, 0);	/* by number, e.g. 1000 */
 		printf("%s\n", r < 0 ? strerror(errno) : "ok");
 	} else {
 		fprintf(stderr, "payload: unknown command `%s` (see tests/payload/payload.c)\n", cmd);

@@ -446,34 +446,6 @@ static int copy_config(struct creation *c, cell_error **err)
 	return write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
-/* The devices of linux.devices must be usable whatever the device rules
- * say: allow rules for them are appended, as runc does. */
-static json_object *resources_with_devices(const struct cell_spec *s)
-{
-	json_object *res = NULL, *rules = NULL;
-	if (!s->resources)
-		return NULL;
-	if (!s->n_devices || !json_object_object_get_ex(s->resources, "devices", &rules) ||
-	    json_object_get_type(rules) != json_type_array)
-		return json_object_get(s->resources);
-	json_object_deep_copy(s->resources, &res, NULL);
-	json_object_object_get_ex(res, "devices", &rules);
-	for (size_t i = 0; i < s->n_devices; i++) {
-		const struct cell_device *d = &s->devices[i];
-		json_object *r = json_object_new_object();
-		char type[2] = { d->type == 'u' ? 'c' : d->type, 0 };
-		if (d->type == 'p')
-			continue;	/* fifos are not device-controlled */
-		json_object_object_add(r, "allow", json_object_new_boolean(1));
-		json_object_object_add(r, "type", json_object_new_string(type));
-		json_object_object_add(r, "major", json_object_new_int64(d->major));
-		json_object_object_add(r, "minor", json_object_new_int64(d->minor));
-		json_object_object_add(r, "access", json_object_new_string("rwm"));
-		json_object_array_add(rules, r);
-	}
-	return res;
-}
-
 /* The runtime's share of the setup, done while the init mounts. */
 static int join_cgroup_and_devices(struct creation *c, cell_error **err)
 {
@@ -547,10 +519,9 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	c->st->rootfs = xstrdup(s->root_path);
 	c->st->annotations = s->annotations ? json_object_get(s->annotations) : NULL;
 	c->st->systemd_cgroup = o->systemd_cgroup;
-	json_object *res = resources_with_devices(s);
-	int r = cell_cgroup_create(id, s->cgroups_path, res, o->systemd_cgroup, &c->cg, err);
-	json_object_put(res);
-	if (r < 0)
+	/* a node of linux.devices gets no allow rule of its own: access is
+	 * what linux.resources.devices says plus the default set (runc) */
+	if (cell_cgroup_create(id, s->cgroups_path, s->resources, o->systemd_cgroup, &c->cg, err) < 0)
 		return -1;
 	for (char **n = cell_cgroup_notes(c->cg); n && *n; n++)
 		cell_warn("linux.resources: %s", *n);
