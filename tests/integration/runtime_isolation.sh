@@ -35,3 +35,15 @@ for d in null zero full random urandom tty ptmx; do
 	case $d in tty) like "$out" "^ok$|No such device or address" "default device /dev/$d allowed under deny-all";;
 	*) is "$out" ok "default device /dev/$d allowed under deny-all";; esac
 done
+
+# --- seccomp
+# an allow-list profile, default EPERM, with what the payload and the last
+# steps of the init need
+ALLOW='["arch_prctl","brk","execve","execveat","exit","exit_group","getrandom","mprotect","mmap","munmap","newfstatat","fstat","prlimit64","readlink","rseq","set_robust_list","set_tid_address","write","read","close","close_range","fcntl","dup2","dup3","rt_sigaction","rt_sigprocmask","rt_sigreturn","futex","getpid","gettid","capget","capset","prctl","setresuid","setresgid","setgroups","chdir","fchdir","openat","ioctl","sched_yield","uname"]'
+PROF='.linux.seccomp = {"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[{"names":'"$ALLOW"',"action":"SCMP_ACT_ALLOW"}]}'
+is "$(inside -- "$PROF" syscall 1000)" "Function not implemented" \
+	"seccomp: a syscall number above the arch's highest known one returns ENOSYS, not the default action's EPERM"
+is "$(inside -- "$PROF" syscall mkdir)" "Operation not permitted" \
+	"... a known syscall outside the profile still gets the default action"
+is "$(inside -- '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}' syscall 1000)" "Function not implemented" \
+	"... and ENOSYS under a default-allow profile"

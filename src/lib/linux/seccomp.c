@@ -355,10 +355,85 @@ static int add_syscalls(struct cell_seccomp *s, scmp_filter_ctx ctx, json_object
 	return 0;
 }
 
+/* Syscall numbers above the highest one libseccomp knows for an arch return
+ * ENOSYS instead of the default action (runc's patchbpf does the same): a
+ * libc newer than the profile then sees "not implemented" and falls back
+ * (clone3 to clone, ...) instead of failing on EPERM. Done as a stub in
+ * front of libseccomp's program, for the archs whose numbers start at 0
+ * (x86_64's x32 calls, bit 30, are left to the program).
+ *
+ *   for each arch of the filter:
+ *       ld [arch]; jeq ARCH ? next : skip block
+ *       ld [nr]; (x86_64: jset X32 ? program); jgt MAX ? enosys : program
+ *   enosys: ret ERRNO(ENOSYS)
+ *   program: libseccomp's */
+#define ENOSYS_STUB_MAX 4
+#define SC_X32_BIT 0x40000000u
+
+static uint32_t highest_known_nr(uint32_t arch)
+{
+	uint32_t max = 0;
+	for (int nr = 0; nr < 1024; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+		if (name) {
+			max = (uint32_t)nr;
+			free(name);
+		}
+	}
+	return max;
+}
+
+static size_t enosys_stub(scmp_filter_ctx ctx, uint32_t def, struct sock_filter *out)
+{
+	static const uint32_t archs[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_AARCH64 };
+	struct { uint32_t arch, max; } a[ENOSYS_STUB_MAX];
+	size_t na = 0, k = 0;
+
+	/* nothing is refused by default: the kernel's own ENOSYS holds */
+	if (def == SCMP_ACT_ALLOW || def == SCMP_ACT_LOG)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(archs); i++)
+		if (seccomp_arch_exist(ctx, archs[i]) == 0) {
+			uint32_t max = highest_known_nr(archs[i]);
+			if (max > 0)
+				a[na++] = (typeof(a[0])){ archs[i], max };
+		}
+	if (na == 0)
+		return 0;
+	/* block length: 4 instructions, 5 with the x32 test */
+	size_t total = 1;
+	for (size_t i = 0; i < na; i++)
+		total += a[i].arch == SCMP_ARCH_X86_64 ? 5 : 4;
+	size_t enosys = total - 1;
+	for (size_t i = 0; i < na; i++) {
+		size_t len = a[i].arch == SCMP_ARCH_X86_64 ? 5 : 4;
+		size_t end = k + len;	/* the next block */
+		out[k] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4);
+		k++;
+		out[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a[i].arch, 0,
+						      (unsigned char)(end - k - 1));
+		k++;
+		out[k] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+		k++;
+		if (a[i].arch == SCMP_ARCH_X86_64) {
+			out[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SC_X32_BIT,
+							      (unsigned char)(total - k - 1), 0);
+			k++;
+		}
+		out[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, a[i].max,
+						      (unsigned char)(enosys - k - 1), (unsigned char)(total - k - 1));
+		k++;
+	}
+	out[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+	return k;
+}
+
 /* Generate the program, keep it, and refuse now one the kernel would
  * refuse for its size. */
-static int export_program(struct cell_seccomp *s, scmp_filter_ctx ctx, cell_error **err)
+static int export_program(struct cell_seccomp *s, scmp_filter_ctx ctx, uint32_t def, cell_error **err)
 {
+	struct sock_filter stub[1 + 5 * ENOSYS_STUB_MAX];
+	size_t nstub = enosys_stub(ctx, def, stub);
 	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
@@ -368,15 +443,17 @@ static int export_program(struct cell_seccomp *s, scmp_filter_ctx ctx, cell_erro
 		return cell_error_errno(err, -r, "`" CTX "`: generate the BPF program");
 	if (fstat(fd, &st) < 0)
 		return cell_error_errno(err, errno, "fstat the seccomp program");
-	size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
-	if (n == 0 || (size_t)st.st_size % sizeof(struct sock_filter))
+	size_t m = (size_t)st.st_size / sizeof(struct sock_filter);
+	if (m == 0 || (size_t)st.st_size % sizeof(struct sock_filter))
 		return cell_error_set(err, "`" CTX "`: libseccomp generated a program of %lld bytes",
 				      (long long)st.st_size);
+	size_t n = nstub + m;
 	if (n > SECCOMP_MAX_INSNS)
 		return cell_error_set(err, "`" CTX "`: the filter has %zu BPF instructions, the kernel "
 				      "accepts at most %d (too many rules or arguments)", n, SECCOMP_MAX_INSNS);
 	s->prog = xmalloc(n * sizeof(struct sock_filter));
-	if (pread(fd, s->prog, n * sizeof(struct sock_filter), 0) != (ssize_t)(n * sizeof(struct sock_filter)))
+	memcpy(s->prog, stub, nstub * sizeof(struct sock_filter));
+	if (pread(fd, s->prog + nstub, m * sizeof(struct sock_filter), 0) != (ssize_t)(m * sizeof(struct sock_filter)))
 		return cell_error_errno(err, errno, "read the seccomp program back");
 	s->insns = (unsigned short)n;
 	return 0;
@@ -486,7 +563,7 @@ int cell_seccomp_compile_inprocess(json_object *o, struct cell_seccomp **ret, ce
 		cell_error_set(err, "`" CTX ".listenerPath`: required when an action is SCMP_ACT_NOTIFY");
 		goto fail;
 	}
-	if (final_flags(s, err) < 0 || export_program(s, ctx, err) < 0)
+	if (final_flags(s, err) < 0 || export_program(s, ctx, def, err) < 0)
 		goto fail;
 	seccomp_release(ctx);
 	*ret = s;
@@ -685,7 +762,7 @@ static char *cache_key(json_object *o)
 	const struct scmp_version *v = seccomp_version();
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
-	return xasprintf("cell %s\nlibseccomp %u.%u.%u\nlinux %s %s\n%s", CELL_VERSION, v->major, v->minor,
+	return xasprintf("cell %s enosys-stub\nlibseccomp %u.%u.%u\nlinux %s %s\n%s", CELL_VERSION, v->major, v->minor,
 			 v->micro, u.release, u.machine, cj_to_string(o, false));
 }
 
