@@ -47,3 +47,6 @@ is "$(inside -- "$PROF" syscall mkdir)" "Operation not permitted" \
 	"... a known syscall outside the profile still gets the default action"
 is "$(inside -- '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}' syscall 1000)" "Function not implemented" \
 	"... and ENOSYS under a default-allow profile"
+out=$(inside -- '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/nonexistent.sock","syscalls":[{"names":["mkdir","write"],"action":"SCMP_ACT_NOTIFY"}]}' exit 0); rc=$?
+is "$rc" 1 "seccomp: SCMP_ACT_NOTIFY on write refused at create (exit 1)"
+like "$out" 'syscalls\[0\]\.names\[1\].*SCMP_ACT_NOTIFY cannot be used for the write syscall' "... naming the field and why"

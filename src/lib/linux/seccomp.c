@@ -345,6 +345,11 @@ static int add_syscalls(struct cell_seccomp *s, scmp_filter_ctx ctx, json_object
 		 * change nothing, so skip them as runc does */
 		if (action == def_action)
 			continue;
+		/* the runtime writes to the container before the listener runs,
+		 * and the listener reports through write(2): runc refuses it too */
+		if (action == SCMP_ACT_NOTIFY && streq(name, "write"))
+			return cell_error_set(err, "`%s.names[%zu]`: SCMP_ACT_NOTIFY cannot be used for the "
+					      "write syscall (the runtime and the listener would deadlock)", where, i);
 		int nr = seccomp_syscall_resolve_name(name);
 		if (nr == __NR_SCMP_ERROR)
 			continue;	/* unknown here: newer kernel or other arch only */
