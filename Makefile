@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN ?= build-asan
 PREFIX ?= /usr/local
 
-.PHONY: all deps test-deps check check-unit check-v2 demo image image-debian install bench clean
+.PHONY: all deps test-deps check check-unit check-v2 demo image image-debian install uninstall bench clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -50,8 +50,14 @@ install: all
 	install -D -m 0755 $(BUILD)/cell $(DESTDIR)$(PREFIX)/bin/cell
 	install -D -m 0755 $(BUILD)/cell-runtime $(DESTDIR)$(PREFIX)/bin/cell-runtime
 	install -D -m 0755 $(BUILD)/src/monitor/cell-monitor $(DESTDIR)$(PREFIX)/bin/cell-monitor
+	install -D -m 0755 $(BUILD)/src/init/cell-init $(DESTDIR)$(PREFIX)/bin/cell-init
 	install -D -m 0644 docs/cell-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell-runtime.1
 	install -D -m 0644 docs/cell.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/cell $(DESTDIR)$(PREFIX)/bin/cell-runtime \
+		$(DESTDIR)$(PREFIX)/bin/cell-monitor $(DESTDIR)$(PREFIX)/bin/cell-init \
+		$(DESTDIR)$(PREFIX)/share/man/man1/cell-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell.1
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
