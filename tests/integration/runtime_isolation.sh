@@ -24,9 +24,9 @@ inside() {
 DENY='.linux.resources.devices = [{"allow":false,"access":"rwm"}]'
 
 # --- device rules
-like "$(inside -- "$DENY"' | .linux.devices = [{"path":"/dev/kmsg","type":"c","major":1,"minor":11,"fileMode":438}]' open /dev/kmsg)" \
+like "$(inside -- "$DENY"' | .linux.devices = [{"path":"/dev/kmsg","type":"c","major":1,"minor":11,"fileMode":438}]' openw /dev/kmsg)" \
 	"open /dev/kmsg: Operation not permitted" \
-	"device in linux.devices gets no implicit allow rule (deny-all: opening /dev/kmsg for writing refused)"
+	"device in linux.devices gets no implicit allow rule (deny-all: opening /dev/kmsg write-only refused)"
 is "$(inside -- "$DENY"' | .linux.resources.devices += [{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}] | .linux.devices = [{"path":"/dev/mine","type":"c","major":1,"minor":3,"fileMode":438}]' open /dev/mine)" ok \
 	"a linux.devices node allowed by resources.devices opens (positive control)"
 for d in null zero full random urandom tty ptmx; do
@@ -50,3 +50,41 @@ is "$(inside -- '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
 out=$(inside -- '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/nonexistent.sock","syscalls":[{"names":["mkdir","write"],"action":"SCMP_ACT_NOTIFY"}]}' exit 0); rc=$?
 is "$rc" 1 "seccomp: SCMP_ACT_NOTIFY on write refused at create (exit 1)"
 like "$out" 'syscalls\[0\]\.names\[1\].*SCMP_ACT_NOTIFY cannot be used for the write syscall' "... naming the field and why"
+
+# a seccomp agent: receives notify fds on a unix socket and answers every
+# notification with EXDEV, which no real mkdir returns here
+tmpdir
+cat > "$TMPD/agent.py" <<'PY'
+import array, fcntl, os, socket, struct, sys, threading
+RECV, SEND = 0xC0502100, 0xC0182101	# SECCOMP_IOCTL_NOTIF_RECV/SEND
+def serve(fd):
+	while True:
+		buf = bytearray(80)
+		try:
+			fcntl.ioctl(fd, RECV, buf)
+		except OSError:
+			return
+		nid = struct.unpack_from("=Q", buf)[0]
+		try:
+			fcntl.ioctl(fd, SEND, struct.pack("=QqiI", nid, 0, -18, 0))
+		except OSError:
+			pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+open(sys.argv[2], "w").close()
+while True:
+	c, _ = s.accept()
+	msg, fds, _, _ = socket.recv_fds(c, 65536, 4)
+	c.close()
+	for fd in fds:
+		threading.Thread(target=serve, args=(fd,), daemon=True).start()
+PY
+python3 "$TMPD/agent.py" "$TMPD/agent.sock" "$TMPD/agent.ready" & agent=$!
+defer "kill $agent 2>/dev/null; wait $agent 2>/dev/null"
+for _ in $(seq 100); do [ -e "$TMPD/agent.ready" ] && break; sleep 0.05; done
+jq '.process.args = ["payload", "sleep", "60"] | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"'"$TMPD/agent.sock"'","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}' \
+	"$B/base.json" > "$B/config.json"
+"$RT" --root "$ROOT" run --detach --bundle "$B" "notify-$$" < /dev/null > /dev/null 2>&1
+is "$("$RT" --root "$ROOT" exec "notify-$$" payload syscall mkdir 2>&1)" "Invalid cross-device link" \
+	"seccomp: under SCMP_ACT_NOTIFY a process started by exec reaches the listener (not ENOSYS)"
+"$RT" --root "$ROOT" delete --force "notify-$$" > /dev/null 2>&1

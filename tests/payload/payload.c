@@ -5,7 +5,7 @@
  *   payload hostname | domainname | isatty [FD] | id | groups | caps [SET]
  *   payload env NAME | cwd | pid | ppid | umask | nnp | seccomp | oomscore
  *   payload rlimit NAME | ns TYPE | mounts | fds | cat FILE | write FILE TEXT
- *   payload exists PATH | mknod PATH MAJ MIN | open PATH | sleep SECS
+ *   payload exists PATH | mknod PATH MAJ MIN | open PATH | openw PATH | sleep SECS
  *   payload exit N | memhog MIB | forkbomb N | waitsig | personality
  *   payload sched | ioprio | echo ARGS... | winsize | syscall NAME|NUMBER
  */
@@ -185,8 +185,9 @@ int main(int argc, char **argv)
 		if (mknod(a, S_IFCHR | 0600, makedev(atoi(argv[3]), atoi(argv[4]))) < 0)
 			return fprintf(stderr, "payload: mknod %s: %s\n", a, strerror(errno)), 1;
 		printf("ok\n");
-	} else if (!strcmp(cmd, "open") && a) {
-		int fd = open(a, O_RDWR);
+	} else if ((!strcmp(cmd, "open") || !strcmp(cmd, "openw")) && a) {
+		/* openw: write only, nothing written (/dev/kmsg needs no CAP_SYSLOG so) */
+		int fd = open(a, cmd[4] == 'w' ? O_WRONLY : O_RDWR);
 		if (fd < 0)
 			return fprintf(stderr, "payload: open %s: %s\n", a, strerror(errno)), 1;
 		printf("ok\n");

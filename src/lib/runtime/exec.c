@@ -213,6 +213,21 @@ static void close_ns(struct exec_ns *ns)
 		ns->fd[t] = safe_close(ns->fd[t]);
 }
 
+/* A notify filter's fd goes to the runtime, which hands it to the listener
+ * (as for the init): without it the notified syscalls fail with ENOSYS. */
+static int send_notify_fd(int sock, int *nfd, cell_error **err)
+{
+	if (*nfd < 0)
+		return 0;
+	int r = 0;
+	if (sync_send(sock, SYNC_SECCOMP, 0, NULL, *nfd) < 0)
+		r = cell_error_errno(err, errno, "send the seccomp notify fd to the runtime");
+	else
+		r = sync_expect(sock, SYNC_FD_DONE, "seccomp notify setup", NULL, NULL, err);
+	*nfd = safe_close(*nfd);
+	return r;
+}
+
 __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, struct cell_process *p,
 						 struct cell_seccomp *seccomp, bool userns, int preserve_fds,
 						 struct cell_cgroup_self *cg_self)
@@ -277,7 +292,8 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 	if (cell_process_limits(p, &err) < 0 || cell_process_lsm(p, &err) < 0)
 		goto fail;
 	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
-	if (seccomp && !p->no_new_privileges && cell_seccomp_load(seccomp, &nfd, &err) < 0)
+	if (seccomp && !p->no_new_privileges &&
+	    (cell_seccomp_load(seccomp, &nfd, &err) < 0 || send_notify_fd(sock, &nfd, &err) < 0))
 		goto fail;
 	if (cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
 	    cell_process_find(p, &path, &err) < 0)
@@ -286,7 +302,8 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 		cell_error_errno(&err, errno, "exec: set no_new_privs (prctl PR_SET_NO_NEW_PRIVS)");
 		goto fail;
 	}
-	if (seccomp && p->no_new_privileges && cell_seccomp_load(seccomp, &nfd, &err) < 0)
+	if (seccomp && p->no_new_privileges &&
+	    (cell_seccomp_load(seccomp, &nfd, &err) < 0 || send_notify_fd(sock, &nfd, &err) < 0))
 		goto fail;
 	cell_process_close_fds(preserve_fds);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -397,6 +414,21 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 			if (cs < 0 || cell_console_send(cs, master, name, err) < 0)
 				goto kill;
 		}
+		if (sync_send(sp[0], SYNC_FD_DONE, 0, NULL, -1) < 0) {
+			cell_error_errno(err, errno, "resume the exec process");
+			goto kill;
+		}
+	}
+	if (seccomp && cell_seccomp_needs_notify(seccomp)) {
+		_cleanup_close_ int nfd = -1;
+		if (sync_expect(sp[0], SYNC_SECCOMP, "seccomp setup", &nfd, NULL, err) < 0)
+			goto kill;
+		json_object *ps = cell_state_to_oci(st);
+		json_object_object_add(ps, "pid", json_object_new_int(pid));
+		int sr = cell_seccomp_send_notify(seccomp, nfd, cj_to_string(ps, false), err);
+		json_object_put(ps);
+		if (sr < 0)
+			goto kill;
 		if (sync_send(sp[0], SYNC_FD_DONE, 0, NULL, -1) < 0) {
 			cell_error_errno(err, errno, "resume the exec process");
 			goto kill;
