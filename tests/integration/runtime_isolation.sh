@@ -88,3 +88,13 @@ jq '.process.args = ["payload", "sleep", "60"] | .linux.seccomp = {"defaultActio
 is "$("$RT" --root "$ROOT" exec "notify-$$" payload syscall mkdir 2>&1)" "Invalid cross-device link" \
 	"seccomp: under SCMP_ACT_NOTIFY a process started by exec reaches the listener (not ENOSYS)"
 "$RT" --root "$ROOT" delete --force "notify-$$" > /dev/null 2>&1
+
+# --- --no-pivot
+NP='.process.capabilities.bounding += ["CAP_SETFCAP"] | .process.capabilities.permitted += ["CAP_SETFCAP"] | .process.capabilities.effective += ["CAP_SETFCAP"]'
+jq "$NP"' | .process.args = ["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED"]' "$B/base.json" > "$B/config.json"
+out=$("$RT" --root "$ROOT" run --no-pivot --bundle "$B" "nopivot-$$" 2>&1 < /dev/null)
+like "$out" "ermission denied" "--no-pivot: no fully visible host /proc stays reachable (a new proc mount in a user namespace is refused)"
+unlike() { [[ ! "$1" =~ $2 ]]; ok $? "$3"; }
+unlike "$out" MOUNTED "... and nothing got mounted"
+jq "$NP"' | .process.args = ["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED"]' "$B/base.json" > "$B/config.json"
+like "$("$RT" --root "$ROOT" run --bundle "$B" "pivot-$$" 2>&1 < /dev/null)" "ermission denied" "... as with pivot_root (control)"

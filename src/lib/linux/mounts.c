@@ -445,11 +445,82 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, const int *
 	return setup_dev(s, rootfd, in_userns, err);
 }
 
+/* Before --no-pivot's MS_MOVE + chroot: the host's own full proc and sysfs
+ * mounts stay in this mount namespace, outside the chroot, and the kernel
+ * lets a new user namespace mount procfs while a fully visible one exists
+ * (`unshare -mrpf mount -t proc`). Detach them, or cover them with a tmpfs
+ * where that is refused, as runc's msMoveRoot does. Mount points are those
+ * of /proc/self/mountinfo, whose fields escape blanks as octal (\040). */
+static void unescape_octal(char *p)
+{
+	char *o = p;
+	for (; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+		    p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+static int hide_host_pseudo_fs(const char *rootfs, cell_error **err)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return cell_error_errno(err, errno, "read /proc/self/mountinfo (--no-pivot)");
+	char *line = NULL, **mps = NULL;
+	size_t cap = 0, n = 0, rlen = strlen(rootfs);
+	while (getline(&line, &cap, f) > 0) {
+		char root[PATH_MAX], mp[PATH_MAX], fstype[64];
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*d %*d %*s %4095s %4095s", root, mp) != 2 ||
+		    sscanf(dash + 3, "%63s", fstype) != 1)
+			continue;
+		if (!streq(root, "/") || (!streq(fstype, "proc") && !streq(fstype, "sysfs")))
+			continue;
+		unescape_octal(mp);
+		if (strncmp(mp, rootfs, rlen) == 0 && (mp[rlen] == '/' || mp[rlen] == '\0'))
+			continue;	/* the container's own */
+		char **t = realloc(mps, (n + 1) * sizeof(*mps));
+		if (!t)
+			abort();	/* as x*alloc */
+		mps = t;
+		mps[n++] = xstrdup(mp);
+	}
+	free(line);
+	fclose(f);
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0) {
+			/* umount events must not reach the host */
+			if (mount(NULL, mps[i], NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+				if (errno != ENOENT)	/* below one already detached */
+					r = cell_error_errno(err, errno, "--no-pivot: make host mount `%s` a slave",
+							     mps[i]);
+			} else if (umount2(mps[i], MNT_DETACH) < 0) {
+				if (errno != EINVAL && errno != EPERM)
+					r = cell_error_errno(err, errno, "--no-pivot: detach host mount `%s`", mps[i]);
+				else if (mount("tmpfs", mps[i], "tmpfs", MS_RDONLY, "size=0") < 0)
+					r = cell_error_errno(err, errno, "--no-pivot: cover host mount `%s` "
+							     "(it cannot be detached)", mps[i]);
+			}
+		}
+		free(mps[i]);
+	}
+	free(mps);
+	return r;
+}
+
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, cell_error **err)
 {
 	if (chdir(s->root_path) < 0)
 		return cell_error_errno(err, errno, "chdir to root.path `%s`", s->root_path);
 	if (no_pivot) {
+		if (hide_host_pseudo_fs(s->root_path, err) < 0)
+			return -1;
 		if (mount(s->root_path, "/", NULL, MS_MOVE, NULL) < 0)
 			return cell_error_errno(err, errno, "move the rootfs `%s` to `/` (--no-pivot)", s->root_path);
 		if (chroot(".") < 0)
