@@ -27,7 +27,11 @@ static const char network_usage[] =
 	"Manage bridge networks.\n\n"
 	"Commands:\n"
 	"  create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal]\n"
-	"         [--ipv6 [--subnet IPV6-CIDR] [--gateway IPV6]] [--explain [--dry-run]] NAME\n"
+	"         [--ipv6 [--subnet IPV6-CIDR] [--gateway IPV6]] [-o KEY=VALUE]...\n"
+	"         [--explain [--dry-run]] NAME\n"
+	"                    from outside the bridge only published ports are reachable;\n"
+	"                    -o com.docker.network.bridge.gateway_mode_ipv4=nat-unprotected\n"
+	"                    (and _ipv6) lets hosts that route the subnet here reach any port\n"
 	"                    --explain: first print the ip/nft commands that build the\n"
 	"                    same network by hand; --dry-run: only print them\n"
 	"  ls [--format table|json] [-q] [--no-trunc]\n"
@@ -58,7 +62,8 @@ static int net_create(int argc, char **argv, cell_error **err)
 		{ "subnet", required_argument, NULL, 's' }, { "gateway", required_argument, NULL, 'g' },
 		{ "ip-range", required_argument, NULL, 'r' }, { "internal", no_argument, NULL, 'i' },
 		{ "driver", required_argument, NULL, 'd' }, { "ipv6", no_argument, NULL, '6' },
-		{ "explain", no_argument, NULL, 'x' }, { "dry-run", no_argument, NULL, 'n' }, { 0 },
+		{ "explain", no_argument, NULL, 'x' }, { "dry-run", no_argument, NULL, 'n' },
+		{ "opt", required_argument, NULL, 'o' }, { 0 },
 	};
 	struct cell_network_opts o = { 0 };
 	_cleanup_cell_network_ struct cell_network *n = NULL;
@@ -66,7 +71,7 @@ static int net_create(int argc, char **argv, cell_error **err)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:o:", opts, NULL)) != -1) {
 		switch (c) {
 		/* as Docker: --subnet and --gateway once per address family */
 		case 's': if (strchr(optarg, ':')) o.subnet6 = optarg, o.ipv6 = true; else o.subnet = optarg; break;
@@ -74,6 +79,10 @@ static int net_create(int argc, char **argv, cell_error **err)
 		case '6': o.ipv6 = true; break;
 		case 'r': o.ip_range = optarg; break;
 		case 'i': o.internal = true; break;
+		case 'o':
+			if (cell_network_opt_parse(&o, optarg, err) < 0)
+				return EXIT_CELL;
+			break;
 		case 'x': explain = true; break;
 		case 'n': dry_run = true; break;
 		case 'd':

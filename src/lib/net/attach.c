@@ -644,6 +644,11 @@ struct json_object *cell_network_json(const char *root, const struct cell_networ
 	cell_lease_list_free(all, nl);
 	json_object_object_add(o, "Containers", ctrs);
 	json_object_object_add(opts, "com.docker.network.bridge.name", json_object_new_string(n->bridge));
+	json_object_object_add(opts, "com.docker.network.bridge.gateway_mode_ipv4",
+			       json_object_new_string(n->unprotected4 ? "nat-unprotected" : "nat"));
+	if (n->subnet6.family)
+		json_object_object_add(opts, "com.docker.network.bridge.gateway_mode_ipv6",
+				       json_object_new_string(n->unprotected6 ? "nat-unprotected" : "nat"));
 	json_object_object_add(o, "Options", opts);
 	return o;
 }

@@ -309,6 +309,10 @@ static json_object *network_to_json(const struct cell_network *n)
 	json_object_object_add(o, "gateway", json_object_new_string(cell_prefix_str(&n->gateway, false, b, sizeof(b))));
 	json_object_object_add(o, "ip_range", json_object_new_string(cell_prefix_str(&n->range, true, b, sizeof(b))));
 	json_object_object_add(o, "internal", json_object_new_boolean(n->internal));
+	if (n->unprotected4)
+		json_object_object_add(o, "gateway_mode_ipv4", json_object_new_string("nat-unprotected"));
+	if (n->unprotected6)
+		json_object_object_add(o, "gateway_mode_ipv6", json_object_new_string("nat-unprotected"));
 	if (n->subnet6.family) {
 		json_object_object_add(o, "subnet6", json_object_new_string(cell_prefix_str(&n->subnet6, true, b, sizeof(b))));
 		json_object_object_add(o, "gateway6", json_object_new_string(cell_prefix_str(&n->gateway6, false, b, sizeof(b))));
@@ -320,9 +324,11 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 {
 	_cleanup_cell_network_ struct cell_network *n = xcalloc(1, sizeof(*n));
 	const char *name = NULL, *id = "", *bridge = NULL, *created = "", *subnet = NULL, *gw = NULL, *range = NULL;
-	const char *subnet6 = NULL, *gw6 = NULL;
+	const char *subnet6 = NULL, *gw6 = NULL, *mode4 = NULL, *mode6 = NULL;
 
 	if (cj_expect_object(o, path, err) < 0 ||
+	    cj_string(o, "gateway_mode_ipv4", path, &mode4, err) < 0 ||
+	    cj_string(o, "gateway_mode_ipv6", path, &mode6, err) < 0 ||
 	    cj_string(o, "name", path, &name, err) < 0 || cj_string(o, "id", path, &id, err) < 0 ||
 	    cj_string(o, "bridge", path, &bridge, err) < 0 || cj_string(o, "created", path, &created, err) < 0 ||
 	    cj_string(o, "subnet", path, &subnet, err) < 0 || cj_string(o, "gateway", path, &gw, err) < 0 ||
@@ -332,6 +338,9 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 		return -1;
 	if (!name || !bridge || !subnet || !gw)
 		return cell_error_set(err, "%s: missing name, bridge, subnet or gateway", path);
+	/* anything but the one other mode keeps the protection */
+	n->unprotected4 = mode4 && streq(mode4, "nat-unprotected");
+	n->unprotected6 = mode6 && streq(mode6, "nat-unprotected");
 	/* names end up in nft commands and netlink requests: letters only */
 	if (check_net_name(name, err) < 0 || !*bridge || strlen(bridge) >= IFNAMSIZ ||
 	    strspn(bridge, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(bridge))
@@ -615,6 +624,8 @@ static int build_network(const char *root, const char *name, const struct cell_n
 	rfc3339_now(ts, sizeof(ts));
 	n->created = xstrdup(ts);
 	n->internal = o->internal;
+	n->unprotected4 = o->unprotected4;
+	n->unprotected6 = o->unprotected6;
 
 	if (o->subnet) {
 		if (cell_prefix_parse(o->subnet, &n->subnet, err) < 0)
@@ -692,6 +703,33 @@ static int network_create_locked(const char *root, const char *name, const struc
 	}
 	if (ret)
 		*ret = TAKE_PTR(n);
+	return 0;
+}
+
+int cell_network_opt_parse(struct cell_network_opts *opts, const char *kv, cell_error **err)
+{
+	static const char mode4[] = "com.docker.network.bridge.gateway_mode_ipv4";
+	static const char mode6[] = "com.docker.network.bridge.gateway_mode_ipv6";
+	const char *eq = strchr(kv, '=');
+	size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
+	bool *flag;
+
+	if (kl == strlen(mode4) && strncmp(kv, mode4, kl) == 0)
+		flag = &opts->unprotected4;
+	else if (kl == strlen(mode6) && strncmp(kv, mode6, kl) == 0)
+		flag = &opts->unprotected6;
+	else
+		return cell_error_set(err, "-o `%s`: unknown network option (cell knows %s and %s)", kv, mode4, mode6);
+	if (!eq)
+		return cell_error_set(err, "-o `%s`: expected KEY=VALUE", kv);
+	/* Docker's `routed` (no NAT at all) and `isolated` are not done here */
+	if (streq(eq + 1, "nat"))
+		*flag = false;
+	else if (streq(eq + 1, "nat-unprotected"))
+		*flag = true;
+	else
+		return cell_error_set(err, "-o `%s`: gateway mode `%s` is not supported (use nat or nat-unprotected)", kv,
+				      eq + 1);
 	return 0;
 }
 

@@ -172,6 +172,12 @@ struct cell_network {
 	 * IPv4 lease makes it unique. Published ports get DNAT over IPv6 too. */
 	struct cell_prefix subnet6;
 	struct cell_prefix gateway6;	/* len = subnet6 len */
+	/* Docker 28's com.docker.network.bridge.gateway_mode_ipv4/_ipv6:
+	 * false ("nat", the default): from outside the bridge only published
+	 * ports (DNATed traffic) and replies reach the containers, so a host
+	 * that routes the subnet through this one finds nothing else open;
+	 * true ("nat-unprotected"): anything routed to the subnet gets in. */
+	bool unprotected4, unprotected6;
 };
 
 struct cell_network_opts {
@@ -182,7 +188,12 @@ struct cell_network_opts {
 	bool ipv6;		/* dual stack */
 	const char *subnet6;	/* NULL with ipv6: a random ULA /64 (fdXX:XXXX:XXXX::/64) */
 	const char *gateway6;	/* NULL: subnet6::1 */
+	bool unprotected4, unprotected6;	/* gateway_mode_ipv4/_ipv6=nat-unprotected */
 };
+/* -o KEY=VALUE of `network create` into opts: Docker's
+ * com.docker.network.bridge.gateway_mode_ipv4/_ipv6 (nat, nat-unprotected);
+ * any other key or value is refused, naming it. */
+int cell_network_opt_parse(struct cell_network_opts *opts, const char *kv, cell_error **err);
 
 void cell_network_free(struct cell_network *n);
 void cell_network_freep(struct cell_network **n);

@@ -10,7 +10,18 @@
  *                                 masquerade DNATed traffic from the subnet back into it
  *                                 (hairpin: container -> host:port -> other container)
  *   forward     (filter)        internal networks: drop whatever crosses their bridge;
- *                               every network: drop traffic to another cell bridge
+ *                               every network: drop traffic to another cell bridge;
+ *                               unless gateway_mode_ipv4/6=nat-unprotected, drop what
+ *                               enters the bridge from outside it and is neither a
+ *                               reply nor DNATed (a published port), as Docker 28:
+ *                               a LAN host routing the subnet via this one reaches
+ *                               no unpublished port
+ *   input       (filter)        per network: drop packets to 127.0.0.0/8 arriving on
+ *                               its bridge unless DNATed. route_localnet (needed for
+ *                               -p 127.0.0.1:...) would otherwise let a container
+ *                               with CAP_NET_RAW reach the host's loopback-only
+ *                               services through its gateway (CVE-2020-8558, closed
+ *                               by the same rule in Kubernetes and Docker)
  *
  * Changes go through nft_run_cmd_from_buffer() (libnftables' text API; no
  * nft process). Rules are found again by their comment, read from one
@@ -511,6 +522,7 @@ static const char base_cmds[] =
 	"add chain " TABLE " output { type nat hook output priority -100; policy accept; }\n"
 	"add chain " TABLE " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
 	"add chain " TABLE " forward { type filter hook forward priority filter; policy accept; }\n"
+	"add chain " TABLE " input { type filter hook input priority filter; policy accept; }\n"
 	"add chain " TABLE " published\n"
 	"flush chain " TABLE " prerouting\n"
 	"flush chain " TABLE " output\n"
@@ -528,6 +540,9 @@ static int network_rules(const struct cell_network *n, const char *cmt, FILE *f)
 #define RULE(...) (fprintf(f, "add rule " TABLE " " __VA_ARGS__), fprintf(f, " comment \"%s\"\n", cmt), k++)
 	RULE("postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade", br);
 	RULE("postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade", br, sub);
+	/* the reply to a connection to a port published on 127.0.0.1 comes
+	 * back to 127.0.0.1 through the bridge: its conntrack entry is DNAT */
+	RULE("input iifname \"%s\" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop", br);
 	/* no way from one cell bridge into another: user networks are cb-*,
 	 * the default networks of the roots c0-* and cell0 */
 	RULE("forward iifname \"%s\" oifname != \"%s\" oifname \"cb-*\" drop", br, br);
@@ -547,6 +562,15 @@ static int network_rules(const struct cell_network *n, const char *cmt, FILE *f)
 		RULE("forward iifname \"%s\" oifname != \"%s\" drop", br, br);
 		RULE("forward oifname \"%s\" iifname != \"%s\" drop", br, br);
 	} else {
+		/* from outside: replies and published ports only. One drop rule
+		 * with the exceptions in it, no accept: an accept would end the
+		 * chain before another network's drops */
+		if (!n->unprotected4)
+			RULE("forward oifname \"%s\" iifname != \"%s\" meta nfproto ipv4 "
+			     "ct state & (established | related) == 0 ct status & dnat == 0 drop", br, br);
+		if (n->subnet6.family && !n->unprotected6)
+			RULE("forward oifname \"%s\" iifname != \"%s\" meta nfproto ipv6 "
+			     "ct state & (established | related) == 0 ct status & dnat == 0 drop", br, br);
 		RULE("postrouting ip saddr %s oifname != \"%s\" masquerade", sub, br);
 	}
 #undef RULE
