@@ -98,3 +98,20 @@ unlike() { [[ ! "$1" =~ $2 ]]; ok $? "$3"; }
 unlike "$out" MOUNTED "... and nothing got mounted"
 jq "$NP"' | .process.args = ["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED"]' "$B/base.json" > "$B/config.json"
 like "$("$RT" --root "$ROOT" run --bundle "$B" "pivot-$$" 2>&1 < /dev/null)" "ermission denied" "... as with pivot_root (control)"
+
+# --- masked paths and /dev (runc's 2025 advisories)
+# CVE-2025-31133: the image's own /dev (no tmpfs on /dev) has /dev/null as a
+# symlink to a procfs file; a runtime binding "/dev/null" by name onto the
+# masked /proc/timer_list binds that file there, writable past readonlyPaths.
+# hostname is namespaced, so the redirected file is harmless here.
+H=$(mktemp -d /tmp/cell-bundle.XXXXXX); defer "rm -rf '$H'"
+cp -a "$(test_rootfs)" "$H/rootfs"
+ln -s /proc/sys/kernel/hostname "$H/rootfs/dev/null"
+jq '.hostname = "cvebox" | del(.mounts[] | select(.destination == "/dev")) | .process.args = ["sh", "-c", "cat /proc/timer_list; echo; stat -c %F:%t:%T /proc/timer_list"]' "$B/base.json" > "$H/config.json"
+out=$("$RT" --root "$ROOT" run --bundle "$H" "cve31133-$$" 2>&1 < /dev/null)
+unlike "$out" cvebox "masked path not bound from a /dev/null the container replaced by a symlink (CVE-2025-31133)"
+like "$out" "/dev/null in the container is not the null device" "... the container is refused, saying why"
+jq '.process.args = ["sh", "-c", "cat /proc/timer_list; stat -c %F:%t:%T /proc/timer_list /proc/keys; ls -A /proc/acpi /sys/firmware | grep -vc \":$\\|^$\"; grep -c \" /proc/acpi .* - tmpfs \\| /sys/firmware .* - tmpfs \" /proc/self/mountinfo"]' "$B/base.json" > "$B/config.json"
+is "$("$RT" --root "$ROOT" run --bundle "$B" "masked-$$" 2>&1 < /dev/null | tr '\n' ' ')" \
+	"character special file:1:3 character special file:1:3 0 2 " \
+	"maskedPaths: files bound from the null device, directories each an empty mount"

@@ -541,26 +541,118 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, cell_error **err
 	return 0;
 }
 
-static int mask_path(const char *p, cell_error **err)
+/* maskedPaths and readonlyPaths, against a container that controls its
+ * root (CVE-2025-31133): every target is opened without following symlinks
+ * and mounted on through its fd; files are masked with the container's
+ * /dev/null only once it is opened without following symlinks and checked
+ * to be the char device 1:3 (the container may have replaced it by a
+ * symlink to a procfs file); directories share one empty read-only tmpfs
+ * (one superblock, then a clone of it per directory). The host's /dev/null
+ * cannot serve: its mount left the namespace with the old root. */
+static int open_null(int *fd, cell_error **err)
 {
 	struct stat st;
-	if (lstat(p, &st) < 0)
-		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "maskedPaths: stat `%s`", p);
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0)
-			return cell_error_errno(err, errno, "maskedPaths: mount an empty tmpfs on `%s`", p);
+	if (*fd >= 0)
+		return 0;
+	*fd = openat2_(AT_FDCWD, "/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (*fd < 0)
+		return cell_error_errno(err, errno, "maskedPaths: open /dev/null in the container (not following "
+					"symlinks)");
+	if (fstat(*fd, &st) < 0)
+		return cell_error_errno(err, errno, "maskedPaths: stat /dev/null in the container");
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return cell_error_set(err, "maskedPaths: /dev/null in the container is not the null device "
+				      "(char 1:3): refusing to bind it on masked files");
+	return 0;
+}
+
+static int open_target(const char *what, const char *p, cell_error **err)
+{
+	int fd = openat2_(AT_FDCWD, p, O_PATH | O_NOFOLLOW | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd >= 0 || errno == ENOENT)
+		return fd < 0 ? -ENOENT : fd;
+	if (errno == ELOOP)
+		return cell_error_set(err, "%s: `%s` is a symlink or lies below one: refusing to mount through it",
+				      what, p);
+	return cell_error_errno(err, errno, "%s: open `%s`", what, p);
+}
+
+/* Attach a clone of the mount at from_fd on to_fd. */
+static int clone_onto(int from_fd, int to_fd, unsigned flags, const char *what, const char *p, cell_error **err)
+{
+	_cleanup_close_ int tree = open_tree(from_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | flags);
+	if (tree < 0)
+		return cell_error_errno(err, errno, "%s: clone a mount for `%s`", what, p);
+	if (move_mount(tree, "", to_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return cell_error_errno(err, errno, "%s: mount on `%s`", what, p);
+	return 0;
+}
+
+static int empty_tmpfs(cell_error **err)
+{
+	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return cell_error_errno(err, errno, "maskedPaths: open a tmpfs context (fsopen)");
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return cell_error_errno(err, errno, "maskedPaths: create the empty tmpfs");
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (m < 0)
+		return cell_error_errno(err, errno, "maskedPaths: mount the empty tmpfs (fsmount)");
+	return m;
+}
+
+/* *empty: -1 before the first directory, then that directory (its mount);
+ * *null: -1 until the first file needs the checked /dev/null. */
+static int mask_path(const char *p, int *empty, int *null, cell_error **err)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open_target("maskedPaths", p, err);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		return cell_error_errno(err, errno, "maskedPaths: stat `%s`", p);
+	if (!S_ISDIR(st.st_mode)) {
+		if (open_null(null, err) < 0)
+			return cell_error_wrap(err, "mask `%s`", p);
+		return clone_onto(*null, fd, 0, "maskedPaths", p, err);
+	}
+	if (*empty < 0) {
+		_cleanup_close_ int m = empty_tmpfs(err);
+		if (m < 0)
+			return -1;
+		if (move_mount(m, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return cell_error_errno(err, errno, "maskedPaths: mount the empty tmpfs on `%s`", p);
+		/* the fd of the (now attached) mount, to clone for the next ones */
+		*empty = m;
+		m = -1;
 		return 0;
 	}
-	if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
-		return cell_error_errno(err, errno, "maskedPaths: bind /dev/null on `%s`", p);
-	return 0;
+	return clone_onto(*empty, fd, 0, "maskedPaths", p, err);
 }
 
 static int readonly_path(const char *p, cell_error **err)
 {
-	if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "readonlyPaths: bind `%s`", p);
-	return bind_remount(p, p, p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
+	_cleanup_close_ int fd = open_target("readonlyPaths", p, err);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return -1;
+	_cleanup_close_ int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return cell_error_errno(err, errno, "readonlyPaths: clone the mount of `%s`", p);
+	/* flags only added: those locked by a less privileged namespace stay */
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					       MOUNT_ATTR_NOEXEC };
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return cell_error_errno(err, errno, "readonlyPaths: make `%s` read-only", p);
+	if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return cell_error_errno(err, errno, "readonlyPaths: mount on `%s`", p);
+	return 0;
 }
 
 int cell_rootfs_finish(const struct cell_spec *s, cell_error **err)
@@ -568,9 +660,13 @@ int cell_rootfs_finish(const struct cell_spec *s, cell_error **err)
 	for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
 		if (readonly_path(s->readonly_paths[i], err) < 0)
 			return -1;
-	for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++)
-		if (mask_path(s->masked_paths[i], err) < 0)
-			return -1;
+	int empty = -1, null = -1, r = 0;
+	for (size_t i = 0; r == 0 && s->masked_paths && s->masked_paths[i]; i++)
+		r = mask_path(s->masked_paths[i], &empty, &null, err);
+	safe_close(empty);
+	safe_close(null);
+	if (r < 0)
+		return -1;
 	if (s->root_readonly && bind_remount("/", "/", NULL, MS_RDONLY, err) < 0)
 		return cell_error_wrap(err, "root.readonly");
 	if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
