@@ -115,3 +115,12 @@ jq '.process.args = ["sh", "-c", "cat /proc/timer_list; stat -c %F:%t:%T /proc/t
 is "$("$RT" --root "$ROOT" run --bundle "$B" "masked-$$" 2>&1 < /dev/null | tr '\n' ' ')" \
 	"character special file:1:3 character special file:1:3 0 2 " \
 	"maskedPaths: files bound from the null device, directories each an empty mount"
+
+# CVE-2025-52881: procfs writes redirected by a mount over the file; the
+# runtime must write through a procfs of its own, not the path it sees
+printf 'untouched\n' > "$B/rootfs/tmp/fake-proc-file"
+jq '.linux.sysctl = {"kernel.domainname": "redirected.example"} | .mounts += [{"destination":"/proc/sys/kernel/domainname","type":"bind","source":"'"$B"'/rootfs/tmp/fake-proc-file","options":["bind"]}] | .process.args = ["payload", "domainname"]' \
+	"$B/base.json" > "$B/config.json"
+is "$("$RT" --root "$ROOT" run --bundle "$B" "cve52881-$$" 2>&1 < /dev/null)" redirected.example \
+	"a sysctl is written to procfs even with a file bound over its /proc path (CVE-2025-52881)"
+is "$(cat "$B/rootfs/tmp/fake-proc-file")" untouched "... and the file bound there is not written"

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -671,5 +673,71 @@ int cell_rootfs_finish(const struct cell_spec *s, cell_error **err)
 		return cell_error_wrap(err, "root.readonly");
 	if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
 		return cell_error_errno(err, errno, "linux.rootfsPropagation: set propagation of `/`");
+	return 0;
+}
+
+/* A procfs of our own for the runtime's writes (CVE-2025-52881): a fresh
+ * detached procfs instance (fsopen), or where that is refused (a user
+ * namespace whose /proc is masked) a non-recursive clone of /proc, which
+ * leaves every mount made over its files behind; either is checked to be
+ * the root of a procfs. Paths are then resolved beneath it with no symlink,
+ * magic link or mount crossing. Kept open for the life of the process. */
+static int proc_root_fd = -1;
+
+static int proc_root(cell_error **err)
+{
+	if (proc_root_fd >= 0)
+		return proc_root_fd;
+	int fd = -1;
+	_cleanup_close_ int fs = fsopen("proc", FSOPEN_CLOEXEC);
+	if (fs >= 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (fd < 0)
+		fd = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open a procfs of the runtime's own (fsopen, or a clone of /proc)");
+	struct statfs sf;
+	struct stat st;
+	if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0 || sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1) {
+		safe_close(fd);
+		return cell_error_set(err, "/proc is not the root of a procfs: refusing to write through it");
+	}
+	proc_root_fd = fd;
+	return fd;
+}
+
+int cell_proc_write(const char *path, const char *data, cell_error **err)
+{
+	char rel[PATH_MAX];
+	const char *p = path;
+	if (strncmp(p, "/proc/", 6) == 0)
+		p += 6;
+	/* self and thread-self are symlinks: name ourselves by number */
+	if (strncmp(p, "self/", 5) == 0)
+		snprintf(rel, sizeof(rel), "%d/%s", (int)getpid(), p + 5);
+	else if (strncmp(p, "thread-self/", 12) == 0)
+		snprintf(rel, sizeof(rel), "%d/task/%d/%s", (int)getpid(), (int)gettid(), p + 12);
+	else
+		snprintf(rel, sizeof(rel), "%s", p);
+	int root = proc_root(err);
+	if (root < 0)
+		return cell_error_wrap(err, "write `%s`", path);
+	_cleanup_close_ int fd = openat2_(root, rel, O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+					  RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "open `%s` for writing (on procfs)", path);
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+		return cell_error_set(err, "`%s` is not on procfs: refusing to write it", path);
+	/* procfs files take their value in one write */
+	size_t len = strlen(data);
+	ssize_t n;
+	do
+		n = write(fd, data, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cell_error_errno(err, errno, "write `%s`", path);
+	if ((size_t)n != len)
+		return cell_error_set(err, "write `%s`: short write (%zd of %zu bytes)", path, n, len);
 	return 0;
 }

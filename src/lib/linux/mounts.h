@@ -27,4 +27,9 @@ int cell_rootfs_finish(const struct cell_spec *s, cell_error **err);
  * as_file, if missing) and return an O_PATH fd. */
 int cell_resolve_in_root(int rootfd, const char *path, bool create, bool as_file, cell_error **err);
 
+/* Write data to a procfs file (/proc/sys/..., /proc/self/attr/...) through
+ * a procfs instance of the process's own, so that nothing mounted over the
+ * path in the container can redirect the write (CVE-2025-52881). */
+int cell_proc_write(const char *path, const char *data, cell_error **err);
+
 #endif

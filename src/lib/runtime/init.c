@@ -93,7 +93,7 @@ static int apply_sysctl(const struct cell_spec *s, cell_error **err)
 		for (char *p = path + 10; *p; p++)
 			if (*p == '.')
 				*p = '/';
-		if (write_file(path, json_object_get_string(val), err) < 0)
+		if (cell_proc_write(path, json_object_get_string(val), err) < 0)
 			return cell_error_wrap(err, "`linux.sysctl.%s`", key);
 	}
 	return 0;

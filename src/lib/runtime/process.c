@@ -18,6 +18,7 @@
 
 #include "json.h"
 #include "linux/caps.h"
+#include "linux/mounts.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -159,12 +160,14 @@ int cell_process_lsm(const struct cell_process *p, cell_error **err)
 			return cell_error_set(err, "`process.apparmorProfile` is `%s` but AppArmor is not enabled on "
 					      "this host", p->apparmor_profile);
 		_cleanup_free_ char *v = xasprintf("exec %s", p->apparmor_profile);
-		if (write_file("/proc/self/attr/apparmor/exec", v, err) < 0 &&
-		    (cell_error_free(err), write_file("/proc/self/attr/exec", v, err) < 0))
+		/* through a procfs of our own: a mount over the attr file must
+		 * not swallow the label (CVE-2025-52881) */
+		if (cell_proc_write("/proc/thread-self/attr/apparmor/exec", v, err) < 0 &&
+		    (cell_error_free(err), cell_proc_write("/proc/thread-self/attr/exec", v, err) < 0))
 			return cell_error_wrap(err, "`process.apparmorProfile` `%s` (is the profile loaded?)",
 					       p->apparmor_profile);
 	}
-	if (p->selinux_label && write_file("/proc/self/attr/exec", p->selinux_label, err) < 0)
+	if (p->selinux_label && cell_proc_write("/proc/thread-self/attr/exec", p->selinux_label, err) < 0)
 		return cell_error_wrap(err, "`process.selinuxLabel`");
 	return 0;
 }
