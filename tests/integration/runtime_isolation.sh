@@ -124,3 +124,12 @@ jq '.linux.sysctl = {"kernel.domainname": "redirected.example"} | .mounts += [{"
 is "$("$RT" --root "$ROOT" run --bundle "$B" "cve52881-$$" 2>&1 < /dev/null)" redirected.example \
 	"a sysctl is written to procfs even with a file bound over its /proc path (CVE-2025-52881)"
 is "$(cat "$B/rootfs/tmp/fake-proc-file")" untouched "... and the file bound there is not written"
+
+# startContainer hooks run in the container under its seccomp filter (runc)
+rm -rf "$B/rootfs/tmp/hook-mkdir"
+jq '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]} | .hooks = {"startContainer":[{"path":"/bin/mkdir","args":["mkdir","/tmp/hook-mkdir"]}]} | .process.noNewPrivileges = true | .root.readonly = false | .process.args = ["payload", "exit", "0"]' \
+	"$B/base.json" > "$B/config.json"
+out=$("$RT" --root "$ROOT" run --bundle "$B" "hookseccomp-$$" 2>&1 < /dev/null)
+is "$([ -d "$B/rootfs/tmp/hook-mkdir" ] && echo made || echo refused)" refused \
+	"seccomp: a startContainer hook runs under the container's filter (its mkdir refused)"
+like "$out" "startContainer" "... and the hook's failure is reported"

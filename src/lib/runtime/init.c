@@ -304,10 +304,11 @@ void cell_init_main(struct cell_init_ctx *c)
 		}
 		close(conn);
 	}
-	if (cell_hooks_run(s, CELL_HOOK_START_CONTAINER, state_json, &err) < 0)
-		die(c, &err, true);
+	/* the startContainer hooks run under the container's filter (runc) */
 	int unused_fd = -1;
 	if (c->seccomp && !seccomp_loaded && cell_seccomp_load(c->seccomp, &unused_fd, &err) < 0)
+		die(c, &err, true);
+	if (cell_hooks_run(s, CELL_HOOK_START_CONTAINER, state_json, &err) < 0)
 		die(c, &err, true);
 	reset_signals();
 	cell_process_exec(p, path);
