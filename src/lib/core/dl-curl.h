@@ -23,7 +23,11 @@
 	X(curl_free) \
 	X(curl_global_init) \
 	X(curl_slist_append) \
-	X(curl_slist_free_all)
+	X(curl_slist_free_all) \
+	X(curl_url) \
+	X(curl_url_cleanup) \
+	X(curl_url_get) \
+	X(curl_url_set)
 
 CELL_DL_CURL_SYMS(CELL_DLSYM_PROTOTYPE_X)
 
@@ -41,5 +45,9 @@ CELL_DL_CURL_SYMS(CELL_DLSYM_PROTOTYPE_X)
 #define curl_global_init sym_curl_global_init
 #define curl_slist_append sym_curl_slist_append
 #define curl_slist_free_all sym_curl_slist_free_all
+#define curl_url sym_curl_url
+#define curl_url_cleanup sym_curl_url_cleanup
+#define curl_url_get sym_curl_url_get
+#define curl_url_set sym_curl_url_set
 
 #endif

@@ -10,6 +10,13 @@
  * Auth: anonymous first; on 401 the WWW-Authenticate challenge says Basic
  * (credentials from --creds or ~/.docker/config.json) or Bearer (a token from
  * the realm, asked with those credentials when there are any).
+ * Credentials are scoped to the registry's host:port: no request to another
+ * host (a redirect target, a blob CDN, an upload Location) carries them, a
+ * token realm on another host gets only what ~/.docker/config.json holds for
+ * that host, and a challenge answered after a redirect is refused.
+ * Everything the registry sends is bounded: manifests and token answers in
+ * size, blobs by the size the manifest declares (and must match), the whole
+ * operation by a deadline and a minimum rate (see registry.h).
  * Plain HTTP only for localhost / 127.0.0.0/8 / ::1 or with insecure set.
  * The whole pull holds the store lock: a prune cannot remove a blob that is
  * downloaded but not yet recorded, and a second pull of the same image waits
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dl-curl.h"
@@ -40,8 +48,13 @@ struct client {
 	const struct cell_registry_opts *o;
 	struct cell_ref ref;
 	char *base;		/* "https://host/v2/<path>" */
+	char *host;		/* "host:port" the credentials belong to */
 	char *basic;		/* "user:pass" or NULL */
 	char *bearer;		/* token or NULL */
+	bool token_req;		/* the request is to a token realm: */
+	const char *token_basic;	/* with these credentials (or none) */
+	uint64_t deadline;	/* CLOCK_MONOTONIC ms, 0: none */
+	uint64_t timeout, min_rate, rate_window;
 	const char *scope;	/* "pull" or "pull,push" */
 	/* per request */
 	long status;
@@ -49,9 +62,13 @@ struct client {
 	char *content_type;
 	char *location;
 	char *docker_digest;
+	bool foreign;		/* the answer came from another host (a redirect) */
 	char *body;
 	size_t body_len;
+	size_t body_max;
+	const char *body_what;
 	struct cell_blob_writer *writer;	/* download into the store */
+	uint64_t written;			/* bytes given to writer */
 	const char *cur_digest;			/* the blob downloading, for o->bytes */
 	uint64_t cur_total;
 	cell_error *werr;
@@ -62,6 +79,56 @@ static bool is_local(const char *domain)
 {
 	return strncmp(domain, "localhost", 9) == 0 || strncmp(domain, "127.", 4) == 0 ||
 	       strncmp(domain, "[::1]", 5) == 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+	uint64_t n;
+	return v && parse_uint64(v, &n) == 0 && n > 0 ? n : def;
+}
+
+/* "host:port" (lowercase, default port filled in) of an absolute URL, or
+ * NULL; with ret_name, the host as docker's config.json keys it (port only
+ * when not the scheme's default). */
+static char *url_host(const char *url, char **ret_name)
+{
+	CURLU *u = curl_url();
+	char *h = NULL, *port = NULL, *explicit = NULL, *scheme = NULL, *res = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    (streq(scheme, "http") || streq(scheme, "https")) &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		for (char *p = h; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		res = xasprintf("%s:%s", h, port);
+		if (ret_name)
+			*ret_name = curl_url_get(u, CURLUPART_PORT, &explicit, 0) == CURLUE_OK
+					    ? xasprintf("%s:%s", h, explicit) : xstrdup(h);
+	}
+	curl_free(h);
+	curl_free(port);
+	curl_free(explicit);
+	curl_free(scheme);
+	if (u)
+		curl_url_cleanup(u);
+	return res;
+}
+
+static bool has_ctl(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+			return true;
+	return false;
 }
 
 static char *b64decode(const char *in)
@@ -112,8 +179,18 @@ static char *docker_config_auth(const char *domain)
 static size_t on_header(char *buf, size_t size, size_t n, void *data)
 {
 	struct client *c = data;
-	size_t len = size * n;
-	_cleanup_free_ char *line = strndup(buf, len);
+	size_t len = size * n, l = len;
+	if (strncmp(buf, "HTTP/", 5) == 0 && len >= 5) {
+		/* a new response (after a redirect or a 100): its own headers */
+		free(c->challenge), c->challenge = NULL;
+		free(c->content_type), c->content_type = NULL;
+		free(c->location), c->location = NULL;
+		free(c->docker_digest), c->docker_digest = NULL;
+		return len;
+	}
+	while (l > 0 && (buf[l - 1] == '\n' || buf[l - 1] == '\r'))
+		l--;
+	_cleanup_free_ char *line = strndup(buf, l);
 	char *colon = strchr(line, ':');
 	if (!colon)
 		return len;
@@ -121,7 +198,12 @@ static size_t on_header(char *buf, size_t size, size_t n, void *data)
 	char *v = colon + 1;
 	while (*v == ' ')
 		v++;
-	v[strcspn(v, "\r\n")] = '\0';
+	if (has_ctl(buf, l)) {
+		if (!c->werr)
+			cell_error_set(&c->werr, "registry `%s`: header `%.64s` has a control character in its value",
+				       c->ref.domain, line);
+		return 0;
+	}
 	char **dst = !strcasecmp(line, "www-authenticate") ? &c->challenge
 		   : !strcasecmp(line, "content-type")	    ? &c->content_type
 		   : !strcasecmp(line, "location")	    ? &c->location
@@ -141,12 +223,21 @@ static size_t on_body(char *buf, size_t size, size_t n, void *data)
 	long status = 0;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (c->writer && status >= 200 && status < 300) {
+		if (c->cur_total && c->written + len > c->cur_total) {
+			cell_error_set(&c->werr, "blob `%s`: the registry sent more than the %llu bytes the manifest declares",
+				       c->cur_digest ? c->cur_digest : "", (unsigned long long)c->cur_total);
+			return 0;
+		}
 		if (cell_blob_writer_write(c->writer, buf, len, &c->werr) < 0)
 			return 0;
+		c->written += len;
 		return len;
 	}
-	if (c->body_len + len > (64u << 20))
-		return 0;	/* manifests and errors are small */
+	if (c->body_len + len > c->body_max) {	/* manifests, tokens and errors are small */
+		cell_error_set(&c->werr, "%s: the answer is larger than the %zu %s cell accepts", c->body_what,
+			       c->body_max >> 20 ? c->body_max >> 20 : c->body_max >> 10, c->body_max >> 20 ? "MiB" : "KiB");
+		return 0;
+	}
 	c->body = realloc(c->body, c->body_len + len + 1);
 	memcpy(c->body + c->body_len, buf, len);
 	c->body_len += len;
@@ -172,18 +263,128 @@ static void reset_response(struct client *c)
 	free(c->body), c->body = NULL;
 	c->body_len = 0;
 	c->status = 0;
+	c->foreign = false;
 }
 
-/* value of key="..." in a challenge */
-static char *challenge_param(const char *ch, const char *key)
+/* ---- what a registry says about auth ---- */
+
+void cell_auth_challenge_clear(struct cell_auth_challenge *c)
 {
-	_cleanup_free_ char *k = xasprintf("%s=\"", key);
-	const char *p = strcasestr(ch, k);
-	if (!p)
-		return NULL;
-	p += strlen(k);
-	const char *e = strchr(p, '"');
-	return e ? strndup(p, (size_t)(e - p)) : NULL;
+	free(c->scheme);
+	free(c->realm);
+	free(c->service);
+	free(c->scope);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* RFC 7235: scheme 1*SP auth-param *( OWS "," OWS auth-param ), an
+ * auth-param being token BWS "=" BWS ( token / quoted-string ). */
+int cell_auth_challenge_parse(const char *header, struct cell_auth_challenge *ret, cell_error **err)
+{
+	memset(ret, 0, sizeof(*ret));
+	const char *p = header;
+	if (has_ctl(header, strlen(header)))
+		return cell_error_set(err, "authentication challenge with a control character");
+	while (*p == ' ' || *p == '\t')
+		p++;
+	const char *s = p;
+	while (tchar(*p))
+		p++;
+	if (p == s)
+		return cell_error_set(err, "authentication challenge without a scheme");
+	ret->scheme = strndup(s, (size_t)(p - s));
+	for (char *q = ret->scheme; *q; q++)
+		*q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			return 0;
+		const char *k = p;
+		while (tchar(*p))
+			p++;
+		size_t klen = (size_t)(p - k);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!klen || *p != '=')
+			goto bad;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		_cleanup_free_ char *v = xmalloc(strlen(p) + 1);
+		size_t vn = 0;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				v[vn++] = *p;
+			}
+			if (*p != '"')
+				goto bad;
+			p++;
+		} else {
+			while (tchar(*p) || *p == '/' || *p == ':')	/* token68-ish, seen unquoted */
+				v[vn++] = *p++;
+		}
+		v[vn] = '\0';
+		char **dst = klen == 5 && !strncasecmp(k, "realm", 5)	 ? &ret->realm
+			   : klen == 7 && !strncasecmp(k, "service", 7) ? &ret->service
+			   : klen == 5 && !strncasecmp(k, "scope", 5)	 ? &ret->scope
+									 : NULL;
+		if (dst) {
+			if (*dst)
+				goto bad;	/* a parameter given twice: which one would a server mean? */
+			*dst = TAKE_PTR(v);
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p != ',')
+			goto bad;
+	}
+bad:
+	cell_auth_challenge_clear(ret);
+	return cell_error_set(err, "malformed authentication challenge `%.120s`", header);
+}
+
+#define TOKEN_MAX (64u << 10)
+
+int cell_auth_token_parse(const char *body, size_t len, char **ret, cell_error **err)
+{
+	json_object *o = NULL;
+	const char *tok = NULL;
+	_cleanup_error_ cell_error *e = NULL;
+	*ret = NULL;
+	if (memchr(body, '\0', len))
+		return cell_error_set(err, "token response: contains a NUL byte (not JSON)");
+	_cleanup_free_ char *text = strndup(body, len);
+	if (cj_parse_string("token response", text, &o, err) < 0)
+		return -1;
+	if (cj_string(o, "token", "token response", &tok, &e) <= 0 || !tok || !*tok) {
+		cell_error_free(&e);
+		tok = NULL;
+		cj_string(o, "access_token", "token response", &tok, &e);
+	}
+	int r = 0;
+	if (!tok || !*tok)
+		r = cell_error_set(err, "token response without a token");
+	else if (strlen(tok) > TOKEN_MAX)
+		r = cell_error_set(err, "token response: a token of %zu bytes (more than the %u KiB cell accepts)",
+				   strlen(tok), TOKEN_MAX >> 10);
+	else
+		for (const char *q = tok; *q && r == 0; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+				r = cell_error_set(err, "token response: the token has a control, space or non-ASCII "
+							"character (it would go into a header)");
+	if (r == 0)
+		*ret = xstrdup(tok);
+	json_object_put(o);
+	return r;
 }
 
 static int perform(struct client *c, const char *method, const char *url, struct curl_slist *hdrs, FILE *upload,
@@ -192,37 +393,70 @@ static int perform(struct client *c, const char *method, const char *url, struct
 /* Answer a Bearer challenge with a token from its realm. */
 static int get_token(struct client *c, cell_error **err)
 {
-	_cleanup_free_ char *realm = challenge_param(c->challenge, "realm");
-	_cleanup_free_ char *service = challenge_param(c->challenge, "service");
-	if (!realm)
-		return cell_error_set(err, "registry `%s`: bearer challenge without a realm", c->ref.domain);
-	char *esc_service = service ? curl_easy_escape(c->curl, service, 0) : NULL;
-	_cleanup_free_ char *scope = xasprintf("repository:%s:%s", c->ref.path, c->scope);
+	struct cell_auth_challenge ch;
+	if (c->foreign)
+		return cell_error_set(err, "registry `%s`: a redirect target asks for authentication; cell sends no "
+					   "credentials and asks no token after a redirect", c->ref.domain);
+	if (cell_auth_challenge_parse(c->challenge, &ch, err) < 0)
+		return cell_error_wrap(err, "registry `%s`", c->ref.domain);
+	int r = -1;
+	_cleanup_free_ char *realm_name = NULL, *other = NULL, *url = NULL, *scope = NULL;
+	_cleanup_free_ char *realm_host = ch.realm ? url_host(ch.realm, &realm_name) : NULL;
+	if (!ch.realm) {
+		cell_error_set(err, "registry `%s`: bearer challenge without a realm", c->ref.domain);
+		goto out;
+	}
+	if (!realm_host) {
+		cell_error_set(err, "registry `%s`: bearer realm `%.200s` is not an http(s) URL", c->ref.domain, ch.realm);
+		goto out;
+	}
+	/* the user's credentials for the registry go to a realm on the same
+	 * host:port (and Docker Hub's to auth.docker.io); another host gets
+	 * what config.json holds for it, else nothing */
+	const char *basic = NULL;
+	if (streq(realm_host, c->host) ||
+	    (streq(c->ref.domain, "docker.io") && streq(realm_host, "auth.docker.io:443")))
+		basic = c->basic;
+	else
+		basic = other = docker_config_auth(realm_name);
+	char *esc_service = ch.service ? curl_easy_escape(c->curl, ch.service, 0) : NULL;
+	scope = xasprintf("repository:%s:%s", c->ref.path, c->scope);
 	char *esc_scope = curl_easy_escape(c->curl, scope, 0);
-	_cleanup_free_ char *url = xasprintf("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?",
-					     esc_service ? esc_service : "", esc_scope);
+	url = xasprintf("%s%sservice=%s&scope=%s", ch.realm, strchr(ch.realm, '?') ? "&" : "?",
+			esc_service ? esc_service : "", esc_scope);
 	curl_free(esc_service);
 	curl_free(esc_scope);
 	free(c->bearer);
 	c->bearer = NULL;
-	if (perform(c, "GET", url, NULL, NULL, 0, err) < 0)
-		return -1;
-	if (c->status != 200)
-		return cell_error_set(err, "registry `%s`: token request to `%s` answered %ld%s", c->ref.domain, realm,
-				      c->status, c->status == 401 ? " (wrong credentials?)" : "");
-	json_object *o = NULL;
-	const char *tok = NULL;
-	_cleanup_error_ cell_error *e = NULL;
-	if (cj_parse_string("token response", c->body ? c->body : "", &o, err) < 0)
-		return -1;
-	if (cj_string(o, "token", "token response", &tok, &e) <= 0)
-		cj_string(o, "access_token", "token response", &tok, &e);
-	if (tok)
-		c->bearer = xstrdup(tok);
-	json_object_put(o);
-	if (!c->bearer)
-		return cell_error_set(err, "registry `%s`: token response without a token", c->ref.domain);
-	return 0;
+	/* the blob writer stays out of the token request: its answer is no blob */
+	struct cell_blob_writer *w = TAKE_PTR(c->writer);
+	c->token_req = true;
+	c->token_basic = basic;
+	r = perform(c, "GET", url, NULL, NULL, 0, err);
+	c->token_req = false;
+	c->token_basic = NULL;
+	c->writer = w;
+	if (r < 0)
+		goto out;
+	r = -1;
+	if (c->status != 200) {
+		cell_error_set(err, "registry `%s`: token request to `%.200s` answered %ld%s", c->ref.domain, ch.realm,
+			       c->status,
+			       c->status != 401 ? ""
+			       : basic		 ? " (wrong credentials?)"
+			       : c->basic	 ? " (the credentials for the registry are not sent to a realm on another "
+					   "host: add that host to ~/.docker/config.json)"
+					 : " (credentials needed: --creds USER:PASS or ~/.docker/config.json)");
+		goto out;
+	}
+	if (cell_auth_token_parse(c->body ? c->body : "", c->body_len, &c->bearer, err) < 0) {
+		cell_error_wrap(err, "registry `%s`: realm `%.200s`", c->ref.domain, ch.realm);
+		goto out;
+	}
+	r = 0;
+out:
+	cell_auth_challenge_clear(&ch);
+	return r;
 }
 
 static int perform(struct client *c, const char *method, const char *url, struct curl_slist *hdrs, FILE *upload,
@@ -231,13 +465,26 @@ static int perform(struct client *c, const char *method, const char *url, struct
 	CURL *h = c->curl;
 	struct curl_slist *all = NULL;
 	_cleanup_free_ char *auth = NULL;
-	bool token_url = !strstr(url, "/v2/");
+	_cleanup_free_ char *host = url_host(url, NULL);
+	bool ours = host && c->host && streq(host, c->host);
+	uint64_t left = 0;
 
+	if (c->deadline) {
+		uint64_t now = now_ms();
+		if (now >= c->deadline)
+			return cell_error_set(err, "%s `%s`: gave up after %llu s (the deadline of CELL_PULL_TIMEOUT)", method,
+					      url, (unsigned long long)c->timeout);
+		left = c->deadline - now;
+	}
 	reset_response(c);
+	c->body_max = c->token_req ? (1u << 20) : (64u << 20);
+	c->body_what = c->token_req ? "token response" : "manifest or error";
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -245,8 +492,10 @@ static int perform(struct client *c, const char *method, const char *url, struct
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cell/" CELL_VERSION);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->min_rate);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->rate_window);
+	if (left)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
 	if (c->writer && c->o && c->o->bytes) {
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
@@ -270,22 +519,36 @@ static int perform(struct client *c, const char *method, const char *url, struct
 	}
 	for (struct curl_slist *l = hdrs; l; l = l->next)
 		all = curl_slist_append(all, l->data);
-	if (c->bearer && !token_url) {
+	/* curl itself drops both on a redirect to another host:port */
+	const char *basic = c->token_req ? c->token_basic : ours && !c->bearer ? c->basic : NULL;
+	if (!c->token_req && ours && c->bearer) {
 		auth = xasprintf("Authorization: Bearer %s", c->bearer);
 		all = curl_slist_append(all, auth);
-	} else if (c->basic) {
+	} else if (basic) {
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(h, CURLOPT_USERPWD, c->basic);
+		curl_easy_setopt(h, CURLOPT_USERPWD, basic);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, all);
 	c->errbuf[0] = '\0';
 	CURLcode rc = curl_easy_perform(h);
 	curl_slist_free_all(all);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+	char *eff = NULL;
+	if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) {
+		_cleanup_free_ char *eh = url_host(eff, NULL);
+		c->foreign = !eh || !host || !streq(eh, host);
+	}
 	if (c->werr) {
 		*err = TAKE_PTR(c->werr);
 		return -1;
 	}
+	if (rc == CURLE_OPERATION_TIMEDOUT && c->deadline && now_ms() >= c->deadline)
+		return cell_error_set(err, "%s `%s`: gave up after %llu s (the deadline of CELL_PULL_TIMEOUT)", method, url,
+				      (unsigned long long)c->timeout);
+	if (rc == CURLE_OPERATION_TIMEDOUT && strstr(c->errbuf, "slower"))
+		return cell_error_set(err, "%s `%s`: the transfer ran below %llu bytes/s for %llu s (CELL_PULL_MIN_RATE, "
+				      "CELL_PULL_RATE_WINDOW)", method, url, (unsigned long long)c->min_rate,
+				      (unsigned long long)c->rate_window);
 	if (rc != CURLE_OK)
 		return cell_error_set(err, "%s `%s`: %s", method, url, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	return 0;
@@ -357,7 +620,14 @@ static int client_init(struct client *c, const char *ref, const struct cell_regi
 	const char *host = streq(c->ref.domain, "docker.io") ? "registry-1.docker.io" : c->ref.domain;
 	bool http = (o && o->insecure) || is_local(c->ref.domain);
 	c->base = xasprintf("%s://%s/v2/%s", http ? "http" : "https", host, c->ref.path);
+	c->host = url_host(c->base, NULL);
+	if (!c->host)
+		return cell_error_set(err, "registry `%s`: not a host name", c->ref.domain);
 	c->basic = o && o->creds ? xstrdup(o->creds) : docker_config_auth(c->ref.domain);
+	c->timeout = o && o->timeout ? o->timeout : env_u64("CELL_PULL_TIMEOUT", 3600);
+	c->min_rate = o && o->min_rate ? o->min_rate : env_u64("CELL_PULL_MIN_RATE", 1024);
+	c->rate_window = o && o->rate_window ? o->rate_window : env_u64("CELL_PULL_RATE_WINDOW", 30);
+	c->deadline = now_ms() + c->timeout * 1000;
 	c->curl = curl_easy_init();
 	if (!c->curl)
 		return cell_error_set(err, "curl_easy_init failed");
@@ -371,6 +641,7 @@ static void client_clear(struct client *c)
 		curl_easy_cleanup(c->curl);
 	cell_ref_clear(&c->ref);
 	free(c->base);
+	free(c->host);
 	free(c->basic);
 	free(c->bearer);
 	cell_error_free(&c->werr);
@@ -400,6 +671,8 @@ static int get_manifest(struct client *c, const char *reference, char **ret, cha
 	if (c->status != 200)
 		return http_error(c, reference, err);
 	char got[CELL_DIGEST_LEN + 1];
+	if (c->body && memchr(c->body, '\0', c->body_len))
+		return cell_error_set(err, "manifest `%s`: contains a NUL byte (not JSON)", reference);
 	cell_sha256_data(c->body ? c->body : "", c->body_len, got);
 	if (cell_digest_valid(reference) && !streq(got, reference))
 		return cell_error_set(err, "manifest `%s`: digest mismatch: content hashes to `%s`", reference, got);
@@ -462,6 +735,76 @@ static int select_platform(const char *index_text, const char *platform, char **
 			      want_var ? "/" : "", want_var ? want_var : "");
 }
 
+size_t cell_registry_max_layers(void)
+{
+	/* mount.c: "lowerdir=" + 65 bytes a layer, plus upperdir and workdir */
+	long page = sysconf(_SC_PAGESIZE);
+	return (size_t)((page > 0 ? page : 4096) - 1024) / (CELL_DIGEST_LEN - 7 + 1);
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; s && *list; list++)
+		if (streq(s, *list))
+			return true;
+	return false;
+}
+
+static const char *const manifest_types[] = { "application/vnd.oci.image.manifest.v1+json",
+					      "application/vnd.docker.distribution.manifest.v2+json", NULL };
+static const char *const config_types[] = { "application/vnd.oci.image.config.v1+json",
+					    "application/vnd.docker.container.image.v1+json", NULL };
+static const char *const layer_types[] = {
+	"application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar+gzip",
+	"application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.docker.image.rootfs.diff.tar",
+	"application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.docker.image.rootfs.diff.tar.zstd", NULL
+};
+
+/* Refuse what is not a runnable image, before a byte of it is fetched. */
+static int check_image_manifest(json_object *m, const char *mt, json_object *cd, json_object *layers, cell_error **err)
+{
+	const char *art = NULL, *cmt = NULL;
+	int64_t sv = 0, csize = 0;
+	_cleanup_error_ cell_error *e = NULL;
+	if (cj_int64(m, "schemaVersion", "manifest", &sv, &e) > 0 && sv == 1)
+		return cell_error_set(err, "a schema 1 manifest (not supported: push the image again with a current client)");
+	(void)mt;	/* the Content-Type may be generic: the document's own mediaType counts */
+	const char *jmt = NULL;
+	if (cj_string(m, "mediaType", "manifest", &jmt, &e) > 0 && jmt && is_index(jmt))
+		return cell_error_set(err, "an index where an image manifest was expected (nested indexes are not supported)");
+	if (jmt && !in_list(jmt, manifest_types))
+		return cell_error_set(err, "manifest of media type `%.100s`: not an image manifest", jmt);
+	if (cj_string(m, "artifactType", "manifest", &art, &e) > 0 && art)
+		return cell_error_set(err, "an artifact of type `%.100s`, not an image", art);
+	if (!cd)
+		return cell_error_set(err, "manifest without a config");
+	if (cj_string(cd, "mediaType", "manifest.config", &cmt, &e) > 0 && !in_list(cmt, config_types))
+		return cell_error_set(err, "config of media type `%.100s`: not an image (an artifact?)", cmt);
+	if (cj_int64(cd, "size", "manifest.config", &csize, &e) <= 0 || csize <= 0)
+		return cell_error_set(err, "manifest: the config has no size");
+	if (csize > (64 << 20))
+		return cell_error_set(err, "manifest: a config of %lld bytes (more than the 64 MiB cell accepts)",
+				      (long long)csize);
+	size_t n = layers ? json_object_array_length(layers) : 0;
+	if (n == 0)
+		return cell_error_set(err, "an image without layers (an artifact? nothing to run)");
+	if (n > cell_registry_max_layers())
+		return cell_error_set(err, "an image of %zu layers (more than the %zu one overlay mount can stack)", n,
+				      cell_registry_max_layers());
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(layers, i);
+		const char *lmt = NULL;
+		int64_t size = 0;
+		if (cj_string(d, "mediaType", "manifest.layers[]", &lmt, &e) > 0 && lmt && !in_list(lmt, layer_types))
+			return cell_error_set(err, "layer %zu of media type `%.100s`: not an image layer%s", i, lmt,
+					      strstr(lmt, "foreign") || strstr(lmt, "nondistributable")
+						      ? " cell can fetch (foreign, non-distributable)" : "");
+		if (cj_int64(d, "size", "manifest.layers[]", &size, &e) <= 0 || size <= 0)
+			return cell_error_set(err, "manifest: layer %zu has no size", i);
+	}
+	return 0;
+}
+
 static int fetch_blob(struct client *c, struct cell_store *s, const char *digest, uint64_t total, uint64_t *ret_size,
 		      cell_error **err)
 {
@@ -481,10 +824,14 @@ static int fetch_blob(struct client *c, struct cell_store *s, const char *digest
 	progress(c->o, digest, "Downloading");
 	c->cur_digest = digest;
 	c->cur_total = total;
+	c->written = 0;
 	int r = api(c, "GET", url, NULL, NULL, err);
 	c->cur_digest = NULL;
 	if (r == 0 && c->status != 200)
 		r = http_error(c, digest, err);
+	if (r == 0 && c->written != total)
+		r = cell_error_set(err, "blob `%s`: the registry sent %llu bytes, the manifest declares %llu", digest,
+				   (unsigned long long)c->written, (unsigned long long)total);
 	if (r == 0)
 		r = cell_blob_writer_commit(c->writer, digest, NULL, ret_size, err);
 	cell_blob_writer_free(c->writer);
@@ -494,31 +841,35 @@ static int fetch_blob(struct client *c, struct cell_store *s, const char *digest
 	return r;
 }
 
-static int pull_manifest(struct client *c, struct cell_store *s, const char *mtext, const char *name,
+static int pull_manifest(struct client *c, struct cell_store *s, const char *mtext, const char *mt, const char *name,
 			 char ret_id[CELL_DIGEST_LEN + 1], cell_error **err)
 {
 	json_object *m = NULL, *cd = NULL, *layers = NULL;
 	const char *cdigest = NULL;
 	_cleanup_free_ char *ctext = NULL;
+	size_t clen = 0;
+	int64_t csize = 0;
 	struct store_layer *ls = NULL;
 	size_t n = 0;
 	int r = -1;
+	_cleanup_error_ cell_error *ce = NULL;
 
 	if (cj_parse_string("manifest", mtext, &m, err) < 0 || cj_object(m, "config", "manifest", &cd, err) < 0 ||
-	    cj_array(m, "layers", "manifest", &layers, err) < 0)
+	    cj_array(m, "layers", "manifest", &layers, err) < 0 || check_image_manifest(m, mt, cd, layers, err) < 0)
 		goto out;
+	cj_int64(cd, "size", "manifest.config", &csize, &ce);
 	if (!cd || cj_string(cd, "digest", "manifest.config", &cdigest, err) <= 0 || !cell_digest_valid(cdigest)) {
 		if (!*err)
 			cell_error_set(err, "manifest without a valid config digest (schema 1 manifests are not supported)");
 		goto out;
 	}
-	if (fetch_blob(c, s, cdigest, 0, NULL, err) < 0 || cell_blob_read(s, cdigest, &ctext, NULL, err) < 0)
+	if (fetch_blob(c, s, cdigest, (uint64_t)csize, NULL, err) < 0 || cell_blob_read(s, cdigest, &ctext, &clen, err) < 0)
 		goto out;
 	n = layers ? json_object_array_length(layers) : 0;
 	ls = xcalloc(n + 1, sizeof(*ls));
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(layers, i);
-		const char *dg = NULL, *mt = NULL;
+		const char *dg = NULL, *lmt = NULL;
 		int64_t total = 0;
 		_cleanup_error_ cell_error *e = NULL;
 		if (cj_string(d, "digest", "manifest.layers[]", &dg, err) <= 0 || !cell_digest_valid(dg)) {
@@ -527,13 +878,13 @@ static int pull_manifest(struct client *c, struct cell_store *s, const char *mte
 			goto out;
 		}
 		cj_int64(d, "size", "manifest.layers[]", &total, &e);
-		if (cj_string(d, "mediaType", "manifest.layers[]", &mt, err) > 0)
-			snprintf(ls[i].media_type, sizeof(ls[i].media_type), "%s", mt);
+		if (cj_string(d, "mediaType", "manifest.layers[]", &lmt, err) > 0)
+			snprintf(ls[i].media_type, sizeof(ls[i].media_type), "%s", lmt);
 		snprintf(ls[i].blob, sizeof(ls[i].blob), "%s", dg);
 		if (fetch_blob(c, s, dg, total > 0 ? (uint64_t)total : 0, &ls[i].blob_size, err) < 0)
 			goto out;
 	}
-	r = store_commit_image(s, ctext, strlen(ctext), mtext, ls, n, name, ret_id, err);
+	r = store_commit_image(s, ctext, clen, mtext, ls, n, name, ret_id, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		progress(c->o, ls[i].blob, "Pull complete");
 out:
@@ -573,9 +924,14 @@ int cell_image_pull(struct cell_store *s, const char *ref, const struct cell_reg
 		if (select_platform(index, o ? o->platform : NULL, &digest, err) < 0 ||
 		    get_manifest(&c, digest, &mtext, &mt, err) < 0)
 			goto unlock;
+		if (is_index(mt)) {
+			cell_error_set(err, "the index names another index `%s` for its platform (nested indexes are not "
+					    "supported)", digest);
+			goto unlock;
+		}
 		snprintf(mdigest, sizeof(mdigest), "%s", digest);
 	}
-	r = pull_manifest(&c, s, mtext, name, id, err);
+	r = pull_manifest(&c, s, mtext, mt, name, id, err);
 	if (r < 0) {
 		store_gc_failed(s);	/* a failed pull leaves no blob behind */
 	}
