@@ -280,6 +280,15 @@ static int commit_image(struct cell_store *s, struct pending *p, const char *nam
 	return 0;
 }
 
+/* JSON has no raw NUL: "<json>\0garbage" hashes as one blob but would parse
+ * (and be stored) as its clean prefix, sharing the clean image's id. */
+static int no_nul(const char *text, size_t len, const char *what, cell_error **err)
+{
+	if (memchr(text, '\0', len))
+		return cell_error_set(err, "%s: contains a NUL byte (not JSON)", what);
+	return 0;
+}
+
 int store_commit_image(struct cell_store *s, const char *config_text, size_t config_len, const char *manifest_text,
 		       struct store_layer *layers, size_t n_layers, const char *name,
 		       char ret_id[CELL_DIGEST_LEN + 1], cell_error **err)
@@ -288,6 +297,8 @@ int store_commit_image(struct cell_store *s, const char *config_text, size_t con
 	char **ids = NULL;
 	int r = -1;
 
+	if (no_nul(config_text, config_len, "image config", err) < 0)
+		return -1;
 	p.config_text = strndup(config_text, config_len);
 	p.config_len = config_len;
 	p.manifest_text = manifest_text ? xstrdup(manifest_text) : NULL;
@@ -354,6 +365,7 @@ static int oci_manifest(struct cell_store *s, int dirfd, const char *digest, con
 		goto out;
 	}
 	if (read_blob_in(dirfd, cdigest, "config", &p.config_text, &p.config_len, err) < 0 ||
+	    no_nul(p.config_text, p.config_len, cdigest, err) < 0 ||
 	    cj_parse_string(cdigest, p.config_text, &p.config, err) < 0)
 		goto out;
 	p.n_layers = layers ? json_object_array_length(layers) : 0;
@@ -475,6 +487,7 @@ static int docker_one(struct cell_store *s, int dirfd, json_object *ent, const c
 		return -1;
 	}
 	if (read_in(dirfd, cfg, "docker-archive config", &p.config_text, &p.config_len, err) < 0 ||
+	    no_nul(p.config_text, p.config_len, cfg, err) < 0 ||
 	    cj_parse_string(cfg, p.config_text, &p.config, err) < 0)
 		goto out;
 	p.n_layers = layers ? json_object_array_length(layers) : 0;
