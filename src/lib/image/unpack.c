@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -61,6 +62,10 @@ struct unpack {
 	char raw_error[512];
 	uint64_t size, entries;
 	uint64_t max_size, max_entries;	/* tar bombs stop here */
+	uint64_t raw_bytes, max_raw;	/* the uncompressed stream: ratio and absolute bound */
+	uint64_t next_df, min_free;	/* free space checked every 16 MiB of it */
+	const char *what;
+	cell_error *lerr;		/* a bound hit inside raw_read */
 	struct dir_time *dirs;
 	size_t n_dirs, cap_dirs;
 };
@@ -439,6 +444,25 @@ static la_ssize_t raw_read(struct archive *a, void *data, const void **buf)
 		archive_set_error(a, EIO, "%s", u->raw_error);
 		return -1;
 	}
+	u->raw_bytes += (uint64_t)n;
+	if (u->max_raw && u->raw_bytes > u->max_raw && !u->lerr)
+		cell_error_set(&u->lerr, "refused: it decompresses to more than %llu MiB (%s; a decompression bomb? raise "
+			       "CELL_LAYER_MAX_RATIO or CELL_LAYER_MAX_BYTES)", (unsigned long long)(u->max_raw >> 20),
+			       u->max_raw == u->max_size ? "CELL_LAYER_MAX_BYTES" : "CELL_LAYER_MAX_RATIO times its size");
+	if (!u->lerr && u->raw_bytes >= u->next_df) {
+		struct statvfs vs;
+		u->next_df = u->raw_bytes + (16u << 20);
+		if (fstatvfs(u->rootfd, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < u->min_free)
+			cell_error_set(&u->lerr, "refused: the store's file system has %llu MiB free, less than the %llu MiB "
+				       "kept free (CELL_STORE_MIN_FREE)",
+				       (unsigned long long)((uint64_t)vs.f_bavail * vs.f_frsize >> 20),
+				       (unsigned long long)(u->min_free >> 20));
+	}
+	if (u->lerr) {
+		snprintf(u->raw_error, sizeof(u->raw_error), "%s", u->lerr->msg);
+		archive_set_error(a, EFBIG, "%s", u->raw_error);
+		return -1;
+	}
 	cell_sha256_update(u->hash, u->buf, (size_t)n);
 	if (u->tee_fd >= 0 && n > 0) {
 		for (la_ssize_t off = 0; off < n;) {
@@ -518,12 +542,30 @@ static int unpack_full(int fd, const char *dest, const char *what, int tee_fd,
 	u->tee_fd = tee_fd;
 	u->max_entries = env_limit("CELL_LAYER_MAX_ENTRIES", 4000000);
 	u->max_size = env_limit("CELL_LAYER_MAX_BYTES", 256ull << 30);
+	u->min_free = env_limit("CELL_STORE_MIN_FREE", 256) << 20;
+	u->what = what;
+	/* the ratio bound: a layer of N compressed bytes unpacks to at most
+	 * ratio * N (and at least 64 MiB may always come out of it) */
+	struct stat st;
+	uint64_t ratio = env_limit("CELL_LAYER_MAX_RATIO", 100);
+	u->max_raw = u->max_size;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		uint64_t by_ratio = (uint64_t)st.st_size > UINT64_MAX / ratio ? UINT64_MAX : (uint64_t)st.st_size * ratio;
+		if (by_ratio < (64u << 20))
+			by_ratio = 64u << 20;
+		if (by_ratio < u->max_raw)
+			u->max_raw = by_ratio;
+	}
 	u->rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u->rootfd < 0) {
 		r = cell_error_errno(err, errno, "open layer dir `%s`", dest);
 	} else {
 		u->hash = cell_sha256_new();
 		r = run_unpack(u, fd, err);
+		if (r < 0 && u->lerr) {	/* the bound, not what it broke in libarchive */
+			cell_error_free(err);
+			*err = TAKE_PTR(u->lerr);
+		}
 		if (r < 0)
 			cell_error_wrap(err, "layer `%s`", what);
 		else
@@ -532,6 +574,7 @@ static int unpack_full(int fd, const char *dest, const char *what, int tee_fd,
 	if (r == 0 && ret_size)
 		*ret_size = u->size;
 	cell_sha256_free(u->hash);
+	cell_error_free(&u->lerr);
 	if (u->tar)
 		archive_read_free(u->tar);
 	if (u->raw)
