@@ -69,11 +69,51 @@ void store_unlock(struct cell_store *s)
 		s->lock_fd = safe_close(s->lock_fd);
 }
 
+/* Temp files of an operation killed -9 (a pull's blobs/sha256/.tmp-*, an
+ * import's layers/.tmp-* and tmp/<dir>): called holding gc.lock exclusive,
+ * so no live operation owns them. */
+static void clean_stale(struct cell_store *s)
+{
+	static const char *dirs[] = { "layers", "blobs/sha256", "tmp" };
+	for (size_t k = 0; k < ARRAY_SIZE(dirs); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", s->root, dirs[k]);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+			    (k < 2 && strncmp(de->d_name, ".tmp-", 5) != 0))
+				continue;
+			_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+			_cleanup_error_ cell_error *e = NULL;
+			rm_rf(p, &e);
+		}
+		closedir(d);
+	}
+}
+
 int store_use(struct cell_store *s, bool exclusive, cell_error **err)
 {
 	if (s->use_depth++ > 0)
 		return 0;
 	_cleanup_free_ char *p = xasprintf("%s/gc.lock", s->root);
+	if (!exclusive) {
+		/* alone in the store: what a killed operation left goes now, not
+		 * at the next prune; then the shared lock as asked */
+		int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			clean_stale(s);
+			int r;
+			while ((r = flock(fd, LOCK_SH)) < 0 && errno == EINTR)
+				;
+			if (r == 0) {
+				s->use_fd = fd;
+				return 0;
+			}
+		}
+		safe_close(fd);
+	}
 	s->use_fd = lock_file(p, exclusive, err);
 	if (s->use_fd < 0) {
 		s->use_depth = 0;
