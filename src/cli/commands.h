@@ -74,6 +74,8 @@ int cmd_cp(int argc, char **argv, cell_error **err);
 int cmd_container(int argc, char **argv, cell_error **err);	/* rm.c: container SUBCOMMAND, prune */
 int cmd_monitor_step(int argc, char **argv, cell_error **err);	/* monitor.c: cell-monitor's steps */
 int cmd_attach(int argc, char **argv, cell_error **err);	/* attach.c */
+int cmd_healthcheck(int argc, char **argv, cell_error **err);	/* health.c */
+int cmd_events(int argc, char **argv, cell_error **err);	/* events.c */
 int cli_bool_flag(const char *name, const char *arg, bool *ret, cell_error **err);	/* attach.c: --x[=true|false] */
 struct cell_engine; struct json_object; struct _IO_FILE;
 int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */

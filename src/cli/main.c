@@ -37,6 +37,8 @@ static const struct cell_cmd commands[] = {
 	{ "rename", cmd_rename, CMD_NEEDS_ROOT, "Rename a container" },
 	{ "port", cmd_port, CMD_NEEDS_ROOT, "Show a container's published ports" },
 	{ "cp", cmd_cp, CMD_NEEDS_ROOT, "Copy files between a container and the host" },
+	{ "healthcheck", cmd_healthcheck, CMD_NEEDS_ROOT, "Run a container's healthcheck now (run)" },
+	{ "events", cmd_events, CMD_NEEDS_ROOT, "Show the engine's events, and follow them" },
 	{ "container", cmd_container, CMD_NEEDS_ROOT, "Manage containers (ls, prune, and every container command)" },
 	{ "image", cmd_image, CMD_NEEDS_ROOT, "Manage images (ls, inspect, rm, prune, tag, history, import, load, save)" },
 	{ "images", cmd_images, CMD_NEEDS_ROOT, "List images" },

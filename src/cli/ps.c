@@ -58,7 +58,11 @@ static char *status_text(json_object *rec)
 	time_t now = time(NULL);
 	if (streq(s, "running") || streq(s, "paused")) {
 		human_duration(now - parse_time(str_at(st, "StartedAt", NULL)), d, sizeof(d));
-		return xasprintf("Up %s%s", d, streq(s, "paused") ? " (Paused)" : "");
+		/* Docker's: "Up 2 minutes (healthy)", "(health: starting)" */
+		const char *h = str_at(st, "Health", "Status");
+		_cleanup_free_ char *health = !*h ? xstrdup("") : streq(h, "starting") ? xstrdup(" (health: starting)")
+											: xasprintf(" (%s)", h);
+		return xasprintf("Up %s%s%s", d, streq(s, "paused") ? " (Paused)" : "", health);
 	}
 	if (streq(s, "exited") || streq(s, "restarting")) {
 		human_duration(now - parse_time(str_at(st, "FinishedAt", NULL)), d, sizeof(d));
@@ -177,12 +181,20 @@ static int filter_ok(json_object *rec, char **filters, cell_error **err)
 		} else if (streq(k, "network")) {
 			if (!network_matches(rec, v))
 				return 0;
+		} else if (streq(k, "health")) {
+			/* Docker's values; "none": no healthcheck */
+			const char *h = str_at(json_object_object_get(rec, "State"), "Health", "Status");
+			if (!streq(v, "starting") && !streq(v, "healthy") && !streq(v, "unhealthy") && !streq(v, "none"))
+				return cell_error_set(err, "invalid --filter `%s`: health is starting, healthy, unhealthy "
+							   "or none", f);
+			if (!streq(*h ? h : "none", v))
+				return 0;
 		} else if (streq(k, "ancestor")) {
 			if (!streq(str_at(rec, "Config", "Image"), v) && !strstr(str_at(rec, "Image", NULL), v))
 				return 0;
 		} else {
 			return cell_error_set(err, "invalid --filter `%s`: unknown key `%s` (status, name, id, label, "
-					      "exited, ancestor, network)", f, k);
+					      "exited, ancestor, network, health)", f, k);
 		}
 	}
 	return 1;

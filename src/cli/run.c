@@ -37,6 +37,8 @@ enum {
 	O_EXPLAIN, O_DRY_RUN, O_USERNS, O_UIDMAP, O_GIDMAP,
 	O_IP, O_IP6, O_MAC, O_DNS, O_DNS_SEARCH, O_DNS_OPTION, O_ADD_HOST, O_NET_ALIAS, O_NETNS_NAME,
 	O_DETACH_KEYS,
+	O_HEALTH_CMD, O_HEALTH_INTERVAL, O_HEALTH_TIMEOUT, O_HEALTH_RETRIES, O_HEALTH_START_PERIOD,
+	O_HEALTH_START_INTERVAL, O_HEALTH_ON_FAILURE, O_NO_HEALTHCHECK,
 };
 
 static const struct option run_opts[] = {
@@ -93,6 +95,14 @@ static const struct option run_opts[] = {
 	{ "sig-proxy", optional_argument, NULL, O_SIG_PROXY },
 	{ "detach-keys", required_argument, NULL, O_DETACH_KEYS },
 	{ "attach", required_argument, NULL, 'a' },
+	{ "health-cmd", required_argument, NULL, O_HEALTH_CMD },
+	{ "health-interval", required_argument, NULL, O_HEALTH_INTERVAL },
+	{ "health-timeout", required_argument, NULL, O_HEALTH_TIMEOUT },
+	{ "health-retries", required_argument, NULL, O_HEALTH_RETRIES },
+	{ "health-start-period", required_argument, NULL, O_HEALTH_START_PERIOD },
+	{ "health-start-interval", required_argument, NULL, O_HEALTH_START_INTERVAL },
+	{ "health-on-failure", required_argument, NULL, O_HEALTH_ON_FAILURE },
+	{ "no-healthcheck", no_argument, NULL, O_NO_HEALTHCHECK },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "explain", no_argument, NULL, O_EXPLAIN },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
@@ -155,6 +165,15 @@ static void run_usage(const char *cmd)
 	       "  -p, --publish [IP:][HOST:]PORT[/udp]  publish a container port on the host (IPv6 too on\n"
 	       "                             a dual-stack network; IP may be [IPv6], not [::1])\n"
 	       "  -P, --publish-all          publish every EXPOSEd port of the image on a free host port\n"
+	       "      --health-cmd CMD       healthcheck: CMD run with /bin/sh -c inside the container by its\n"
+	       "                             monitor (no daemon, no systemd timer); overrides HEALTHCHECK\n"
+	       "      --health-interval D, --health-timeout D   between checks, and before one is killed\n"
+	       "                             and failed (30s, 30s; D: 30s, 1m30s, 500ms)\n"
+	       "      --health-retries N     failures in a row that make it unhealthy (3)\n"
+	       "      --health-start-period D, --health-start-interval D   failures do not count for D,\n"
+	       "                             checked every D meanwhile (0s, 5s)\n"
+	       "      --health-on-failure ACTION   none (default), kill, restart or stop when unhealthy\n"
+	       "      --no-healthcheck       disable the image's HEALTHCHECK\n"
 	       "      --explain              first print the unshare/mount/ip/nft/nsenter commands\n"
 	       "                             that build the same container by hand, each explained\n"
 	       "      --dry-run              with --explain: print them only, create nothing\n",
@@ -260,6 +279,14 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 			a->detach_keys = optarg;
 			break;
 		}
+		case O_HEALTH_CMD: r->health_cmd = optarg; break;
+		case O_HEALTH_INTERVAL: r->health_interval = optarg; break;
+		case O_HEALTH_TIMEOUT: r->health_timeout = optarg; break;
+		case O_HEALTH_RETRIES: r->health_retries = optarg; break;
+		case O_HEALTH_START_PERIOD: r->health_start_period = optarg; break;
+		case O_HEALTH_START_INTERVAL: r->health_start_interval = optarg; break;
+		case O_HEALTH_ON_FAILURE: r->health_on_failure = optarg; break;
+		case O_NO_HEALTHCHECK: r->no_healthcheck = true; break;
 		case O_HELP: run_usage(argv[0]); return 1;
 		case O_EXPLAIN: a->explain = true; break;
 		case O_DRY_RUN: a->dry_run = true; break;

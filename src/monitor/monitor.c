@@ -13,6 +13,11 @@
  *     (rotated to ctr.log.1 past --log-max), and fans it out to the
  *     clients of attach.sock, whose keystrokes, window sizes and signals it
  *     passes on;
+ *   - with a healthcheck (--health INTERVAL,START_PERIOD,START_INTERVAL in
+ *     ms), runs `cell monitor-step health ID` on its timer, one at a time,
+ *     the next one an interval after the last ended (the start interval
+ *     during the start period); the step does the check and keeps the
+ *     result, so that nothing here grows with the number of checks;
  *   - on exit, runs the `exited` step, then stops, or restarts the
  *     container after a backoff (Docker's: 100 ms doubling to 1 min, reset
  *     after 10 s of running); SIGUSR1 (from `cell stop`) ends the backoff
@@ -23,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -86,6 +92,10 @@ static struct {
 	struct stream out, err;
 	char inbuf[ATTACH_MSG_MAX];
 	size_t inlen;
+
+	/* healthcheck: ms; health_at the next check (0: none due) */
+	int64_t h_interval, h_start_period, h_start_interval, health_at;
+	pid_t health;
 
 	/* restart */
 	int64_t backoff, started, relaunch_at;
@@ -368,6 +378,51 @@ static bool spawn_step(const char *step, const char *arg)
 	return true;
 }
 
+/* The next check: an interval after the last one (or the start), the start
+ * interval while the start period lasts. */
+static void health_schedule(void)
+{
+	if (m.h_interval <= 0 || m.init <= 0 || m.exited)
+		return;
+	int64_t now = now_ms();
+	m.health_at = now + (now - m.started < m.h_start_period ? m.h_start_interval : m.h_interval);
+}
+
+/* `cell --root R monitor-step health ID`, its stdio /dev/null; it checks and
+ * records on its own and tells nothing (its channel is closed at once). */
+static void spawn_health(void)
+{
+	int ch[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch) < 0)
+		return;
+	pid_t self = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != self)
+			_exit(1);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int c = ch[1] <= 3 ? fcntl(ch[1], F_DUPFD_CLOEXEC, 4) : ch[1];
+		for (int k = 0; k < 3; k++)
+			dup2(null, k);
+		move_fd(c, 3);
+		char *argv[] = { "cell", "--root", (char *)m.root, MONITOR_STEP_CMD, "health", (char *)m.id, NULL };
+		execv(m.cell, argv);
+		_exit(127);
+	}
+	close(ch[0]);
+	close(ch[1]);
+	m.health = pid > 0 ? pid : 0;
+	if (pid < 0)
+		health_schedule();
+}
+
 static void finish(int code) __attribute__((noreturn));
 static void finish(int code)
 {
@@ -388,6 +443,7 @@ static void took_pid(pid_t pid, int master)
 	m.init = pid;
 	m.exited = false;
 	m.started = now_ms();
+	health_schedule();
 	if (master >= 0) {
 		m.master = master;
 		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
@@ -470,6 +526,9 @@ static void reap(void)
 	while ((c = waitpid(-1, &ws, WNOHANG)) > 0) {
 		if (c == m.step) {
 			m.step = 0;
+		} else if (m.health > 0 && c == m.health) {
+			m.health = 0;
+			health_schedule();
 		} else if (m.init > 0 && c == m.init && !m.exited) {
 			m.exited = true;
 			m.ws = ws;
@@ -502,6 +561,7 @@ static void after_exit(void)
 	m.master = xclose(m.master);
 	m.init = 0;
 	m.exited = false;
+	m.health_at = 0;
 	char ws[16];
 	snprintf(ws, sizeof(ws), "%d", m.ws);
 	if (!spawn_step("exited", ws))
@@ -525,7 +585,7 @@ static void usage_exit(void) __attribute__((noreturn));
 static void usage_exit(void)
 {
 	fprintf(stderr, "Usage: cell-monitor --cell PATH --root DIR --id ID [--tty] [--stdin] [--log-max BYTES]\n"
-			"                    [--report-fd FD] [--attach-fd FD]\n"
+			"                    [--report-fd FD] [--attach-fd FD] [--health INTERVAL,START_PERIOD,START_INTERVAL]\n"
 			"Started by `cell run -d` and `cell start`; not for direct use.\n");
 	exit(2);
 }
@@ -537,6 +597,7 @@ static int parse_args(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' }, { "tty", no_argument, NULL, 't' },
 		{ "stdin", no_argument, NULL, 's' }, { "log-max", required_argument, NULL, 'l' },
 		{ "report-fd", required_argument, NULL, 'R' }, { "attach-fd", required_argument, NULL, 'A' },
+		{ "health", required_argument, NULL, 'H' },
 		{ 0 },
 	};
 	int c, attach = -1;
@@ -550,6 +611,11 @@ static int parse_args(int argc, char **argv)
 		case 'l': m.log_max = atoll(optarg) > 0 ? atoll(optarg) : LOG_MAX_DEFAULT; break;
 		case 'R': m.report = atoi(optarg); break;
 		case 'A': attach = atoi(optarg); break;
+		case 'H':
+			if (sscanf(optarg, "%" SCNd64 ",%" SCNd64 ",%" SCNd64, &m.h_interval, &m.h_start_period,
+				   &m.h_start_interval) != 3)
+				usage_exit();
+			break;
 		default: usage_exit();
 		}
 	}
@@ -620,6 +686,11 @@ int main(int argc, char **argv)
 			timeout = m.drain_until > now ? (int)(m.drain_until - now) : 0;
 		else if (m.relaunch_at)
 			timeout = m.relaunch_at > now ? (int)(m.relaunch_at - now) : 0;
+		if (m.health_at && !m.health) {
+			int h = m.health_at > now ? (int)(m.health_at - now) : 0;
+			if (timeout < 0 || h < timeout)
+				timeout = h;
+		}
 		int r = poll(p, n, timeout);
 		if (r < 0 && errno != EINTR)
 			failed(125, "cell-monitor: poll failed");
@@ -648,6 +719,10 @@ int main(int argc, char **argv)
 		now = now_ms();
 		if (m.init > 0 && m.exited && !m.step && ((m.out.fd < 0 && m.err.fd < 0) || now >= m.drain_until))
 			after_exit();
+		if (m.health_at && now >= m.health_at && !m.health && m.init > 0 && !m.exited) {
+			m.health_at = 0;
+			spawn_health();
+		}
 		if (m.relaunch_at && now >= m.relaunch_at && !m.step) {
 			m.relaunch_at = 0;
 			char code[16];

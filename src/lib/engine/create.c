@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "engine-internal.h"
+#include "events.h"
+#include "health.h"
 #include "image/image.h"
 #include "json.h"
 #include "net/net.h"
@@ -479,7 +481,8 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	struct cell_image *img = NULL;
 	struct engine_spec sp = { 0 };
 	struct net_checked nc = { 0 };
-	json_object *labels = NULL, *rec = NULL;
+	json_object *labels = NULL, *rec = NULL, *health = NULL;
+	const char *health_action = "none";
 	_cleanup_free_ char *id = cell_id_new();
 	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
 	_cleanup_free_ char *name = NULL;
@@ -505,6 +508,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	}
 	if (engine_spec_build(req, img, id, cdir, &sp, err) < 0)
+		goto out;
+	if (engine_health_config(req, json_object_object_get(img->config_json, "config"), &health, &health_action,
+				 err) < 0)
 		goto out;
 	if (!(labels = labels_json(req, img, err)))
 		goto out;
@@ -579,11 +585,17 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	rec = build_record(req, img, id, name, cdir, &sp, &c, labels);
 	labels = NULL;
+	json_object *rcfg = json_object_object_get(rec, "Config");
+	if (health)
+		json_object_object_add(rcfg, "Healthcheck", TAKE_PTR(health));
+	json_object_object_add(rcfg, "HealthcheckOnFailureAction", json_object_new_string(health_action));
 	engine_volumes_record(rec, vols);
 	net_record(rec, req, img, &sp, &nc);
 	r = engine_record_write(e, id, rec, err);
-	if (r == 0)
+	if (r == 0) {
+		cell_event_ctr(e, "create", id, rec, NULL);
 		*ret_id = TAKE_PTR(id);
+	}
 out:
 	if (r < 0) {
 		cell_error *x = NULL;
@@ -601,6 +613,7 @@ out:
 	safe_close(lfd);
 	json_object_put(rec);
 	json_object_put(labels);
+	json_object_put(health);
 	engine_spec_clear(&sp);
 	net_checked_clear(&nc);
 	cell_image_free(img);

@@ -76,6 +76,10 @@ struct cell_run_request {
 	/* --userns host|auto (NULL: host); --uidmap/--gidmap CTR:HOST:N (podman's) */
 	const char *userns;
 	char **uidmaps, **gidmaps;
+	/* --health-cmd, --health-interval ... over the image's HEALTHCHECK (health.h) */
+	const char *health_cmd, *health_interval, *health_timeout, *health_retries, *health_start_period,
+		*health_start_interval, *health_on_failure;
+	bool no_healthcheck;
 };
 
 /* Validate everything, then create the record, the rootfs mount and the

@@ -23,6 +23,7 @@
 
 #include "cgroup/cgroup.h"
 #include "engine-internal.h"
+#include "events.h"
 #include "image/image.h"
 #include "json.h"
 #include "log.h"
@@ -502,6 +503,12 @@ int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error 
 	json_object_put(rec);
 	if (cell_ctr_update(e, id, record_exit, &x, err) < 0)
 		return -1;
+	if (x.oom)
+		cell_event_ctr_id(e, "oom", id, NULL);
+	json_object *attrs = json_object_new_object();
+	_cleanup_free_ char *code = xasprintf("%d", x.code);
+	json_object_object_add(attrs, "exitCode", json_object_new_string(code));
+	cell_event_ctr_id(e, "die", id, attrs);
 	return x.code;
 }
 
@@ -599,13 +606,19 @@ static int record_running(json_object *rec, void *data, cell_error **err)
 int engine_record_running(struct cell_engine *e, const char *id, pid_t pid, cell_error **err)
 {
 	struct running_info ri = { .pid = pid, .monitor = getpid() };
-	return cell_ctr_update(e, id, record_running, &ri, err);
+	if (cell_ctr_update(e, id, record_running, &ri, err) < 0)
+		return -1;
+	cell_event_ctr_id(e, "start", id, NULL);
+	return 0;
 }
 
 int engine_record_running_for(struct cell_engine *e, const char *id, pid_t pid, pid_t monitor, cell_error **err)
 {
 	struct running_info ri = { .pid = pid, .monitor = monitor };
-	return cell_ctr_update(e, id, record_running, &ri, err);
+	if (cell_ctr_update(e, id, record_running, &ri, err) < 0)
+		return -1;
+	cell_event_ctr_id(e, "start", id, NULL);
+	return 0;
 }
 
 static int record_error(json_object *rec, void *data, cell_error **err)
@@ -801,7 +814,13 @@ int cell_ctr_kill(struct cell_engine *e, const char *id, int sig, cell_error **e
 	if (need_running(e, id, &rec, err) < 0)
 		return -1;
 	json_object_put(rec);
-	return cell_rt_kill(e->rt_root, id, sig, false, err);
+	if (cell_rt_kill(e->rt_root, id, sig, false, err) < 0)
+		return -1;
+	json_object *attrs = json_object_new_object();
+	_cleanup_free_ char *signum = xasprintf("%d", sig);
+	json_object_object_add(attrs, "signal", json_object_new_string(signum));
+	cell_event_ctr_id(e, "kill", id, attrs);
+	return 0;
 }
 
 static int set_stopped_by_user(json_object *rec, void *data, cell_error **err)
@@ -888,6 +907,7 @@ int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error
 		wait_pid_gone(pid, 10000);
 	}
 	settle(e, id, last);
+	cell_event_ctr_id(e, "stop", id, NULL);
 	return 0;
 }
 
@@ -917,6 +937,8 @@ int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_erro
 		return -1;
 	}
 	int r = engine_destroy(e, id, rec, err);
+	if (r == 0)
+		cell_event_ctr(e, "destroy", id, rec, NULL);
 	json_object_put(rec);
 	return r;
 }
@@ -1010,7 +1032,10 @@ int cell_ctr_pause(struct cell_engine *e, const char *id, bool pause, cell_error
 	if (need_running(e, id, &rec, err) < 0)
 		return -1;
 	json_object_put(rec);
-	return cell_rt_pause(e->rt_root, id, pause, err);
+	if (cell_rt_pause(e->rt_root, id, pause, err) < 0)
+		return -1;
+	cell_event_ctr_id(e, pause ? "pause" : "unpause", id, NULL);
+	return 0;
 }
 
 /* ---- exec ---- */

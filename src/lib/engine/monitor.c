@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "engine-internal.h"
+#include "health.h"
 #include "json.h"
 #include "monitor-proto.h"
 #include "util.h"
@@ -289,6 +290,7 @@ static char *self_path(cell_error **err)
 struct monitor_args {
 	bool tty, open_stdin;
 	int64_t log_max;
+	int64_t health_interval, health_start_period, health_start_interval;	/* ms; 0: none */
 };
 
 static int monitor_args_of(struct cell_engine *e, const char *id, struct monitor_args *a, cell_error **err)
@@ -301,6 +303,7 @@ static int monitor_args_of(struct cell_engine *e, const char *id, struct monitor
 	a->tty = json_object_get_boolean(json_object_object_get(cfg, "Tty"));
 	a->open_stdin = json_object_get_boolean(json_object_object_get(cfg, "OpenStdin"));
 	a->log_max = json_object_get_int64(json_object_object_get(lc, "MaxSize"));
+	engine_health_timing(rec, &a->health_interval, &a->health_start_period, &a->health_start_interval);
 	json_object_put(rec);
 	return 0;
 }
@@ -364,7 +367,9 @@ int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, c
 	_cleanup_free_ char *report = xasprintf("%d", p[1]);
 	_cleanup_free_ char *attach = xasprintf("%d", attach_fd);
 	_cleanup_free_ char *log_max = xasprintf("%" PRId64, a.log_max);
-	char *argv[16];
+	_cleanup_free_ char *health = xasprintf("%" PRId64 ",%" PRId64 ",%" PRId64, a.health_interval,
+						a.health_start_period, a.health_start_interval);
+	char *argv[20];
 	size_t n = 0;
 	argv[n++] = MONITOR_EXE;
 	argv[n++] = "--cell", argv[n++] = cell;
@@ -379,6 +384,8 @@ int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, c
 		argv[n++] = "--tty";
 	if (a.open_stdin)
 		argv[n++] = "--stdin";
+	if (a.health_interval > 0)
+		argv[n++] = "--health", argv[n++] = health;
 	argv[n] = NULL;
 	fflush(stdout);
 	fflush(stderr);
@@ -596,7 +603,9 @@ static int step_exited(struct cell_engine *e, const char *id, const char *ws_tex
 	struct policy pol = { 0 };
 	if (read_policy(e, id, &pol) < 0)
 		return say(chan, -1, "stop %d", code);
-	if (!should_restart(&pol, code)) {
+	/* --health-on-failure restart killed it: restarted whatever the policy */
+	bool health_restart = engine_health_take_restart(e, id) && !pol.stopped_by_user;
+	if (!health_restart && !should_restart(&pol, code)) {
 		if (pol.autorm)
 			remove_now(e, id);
 		return say(chan, -1, "stop %d", code);
@@ -624,6 +633,12 @@ int cell_monitor_step(struct cell_engine *e, const char *step, const char *id, c
 		r = step_launch(e, id, arg, chan);
 	else if (streq(step, "exited") && arg)
 		r = step_exited(e, id, arg, chan);
+	else if (streq(step, "health")) {
+		/* the monitor's timer: one check; nothing to say, the exit is enough */
+		const char *status;
+		bool passed;
+		return cell_health_run(e, id, &status, &passed, err);
+	}
 	else
 		return cell_error_set(err, "monitor-step: unknown step `%s`", step);
 	if (r < 0)

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "engine-internal.h"
+#include "events.h"
+#include "health.h"
 #include "json.h"
 #include "runtime/state.h"
 #include "util.h"
@@ -307,6 +309,7 @@ int cell_ctr_load(struct cell_engine *e, const char *id, json_object **ret, cell
 		json_object_object_add(st, "Running", json_object_new_boolean(alive));
 		json_object_object_add(st, "Paused", json_object_new_boolean(alive && streq(rs, "paused")));
 	}
+	engine_health_merge(e, id, rec);
 	*ret = rec;
 	return 0;
 }
@@ -391,6 +394,9 @@ int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cel
 	}
 	if (d.old && !streq(d.old, name))
 		engine_name_release(e, d.old, id);
+	json_object *attrs = json_object_new_object();
+	json_object_object_add(attrs, "oldName", json_object_new_string(d.old ? d.old : ""));
+	cell_event_ctr_id(e, "rename", id, attrs);
 	free(d.old);
 	return 0;
 }
