@@ -33,6 +33,7 @@ int oci_exec(int argc, char **argv, cell_error **err)
 		{ "process-label", required_argument, NULL, 'l' },
 		{ "apparmor", required_argument, NULL, 'a' },
 		{ "ignore-paused", no_argument, NULL, 'i' },
+		{ "cgroup", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -41,12 +42,13 @@ int oci_exec(int argc, char **argv, cell_error **err)
 		"allocate a pty", "unix socket that receives the pty master", "write the process's pid here",
 		"do not wait for the process", "set an environment variable (NAME=VALUE)",
 		"working directory", "uid[:gid]", "add a capability", "set no_new_privs",
-		"pass N extra fds (from fd 3)", "(accepted for runc compatibility)",
+		"pass N extra fds (from fd 3)", "add a supplementary gid (repeat, or comma-separated)",
 		"(accepted for runc compatibility)", "(accepted for runc compatibility)",
-		"(accepted for runc compatibility)", NULL,
+		"exec even into a paused container (the process stays frozen until resume)",
+		"run in an existing sub-cgroup: [controller[,controller]:]path (repeatable)", NULL,
 	};
 	struct cell_exec_opts o = { 0 };
-	char **env = NULL, **caps = NULL;
+	char **env = NULL, **caps = NULL, **gids = NULL, **cgroups = NULL;
 	int c, status = 0, r = -1;
 	int64_t n;
 
@@ -69,7 +71,16 @@ int oci_exec(int argc, char **argv, cell_error **err)
 			}
 			o.preserve_fds = (int)n;
 			break;
-		case 'g': case 'l': case 'a': case 'i': break;
+		case 'g': {
+			_cleanup_free_ char *copy = xstrdup(optarg);
+			char *save = NULL;
+			for (char *g = strtok_r(copy, ",", &save); g; g = strtok_r(NULL, ",", &save))
+				push(&gids, g);
+			break;
+		}
+		case 'G': push(&cgroups, optarg); break;
+		case 'i': o.ignore_paused = true; break;
+		case 'l': case 'a': break;
 		case 'h': oci_usage("exec", opts, help); r = 0; goto out;
 		default: cell_error_set(err, "exec: unknown option (see `cell-runtime exec --help`)"); goto out;
 		}
@@ -79,11 +90,20 @@ int oci_exec(int argc, char **argv, cell_error **err)
 	o.args = argv + optind + 1;
 	o.env = env;
 	o.caps = caps;
+	o.additional_gids = gids;
+	o.cgroups = cgroups;
 	if (cell_rt_exec(oci.root, argv[optind], &o, &status, err) < 0)
-		goto out;
+		goto fail;
 	r = status;
+	goto out;
+fail:
+	/* runc's exit status when the process could not be started at all, so
+	 * that callers tell it from the process's own status */
+	r = 255;
 out:
 	strv_free(env);
 	strv_free(caps);
+	strv_free(gids);
+	strv_free(cgroups);
 	return r;
 }

@@ -23,7 +23,8 @@ int oci_kill(int argc, char **argv, cell_error **err)
 	if (oci_need_args(argc, argv, 1, "a container id", err) < 0)
 		return -1;
 	if (optind + 1 < argc) {
-		sig = signal_parse(argv[optind + 1]);
+		/* 0 checks that the container is alive (runc accepts it) */
+		sig = streq(argv[optind + 1], "0") ? 0 : signal_parse(argv[optind + 1]);
 		if (sig < 0)
 			return cell_error_set(err, "kill: unknown signal `%s` (a name such as TERM or KILL, or a number)",
 					      argv[optind + 1]);

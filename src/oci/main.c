@@ -73,7 +73,8 @@ int oci_need_args(int argc, char **argv, int n, const char *what, cell_error **e
 
 static void version(void)
 {
-	printf("cell-runtime version %s\nspec: 1.2.0\n", CELL_VERSION);
+	/* runc's three lines, in its order: tools (containerd, podman) parse them */
+	printf("cell-runtime version %s\ncommit: %s\nspec: 1.2.0\n", CELL_VERSION, CELL_COMMIT);
 }
 
 int main(int argc, char **argv)

@@ -566,6 +566,56 @@ int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error *
 	return 0;
 }
 
+/* runc's `exec --cgroup [CTRL[,CTRL]:]PATH`: PATH below the container's
+ * cgroup, in the hierarchies holding CTRL (v1) or in all of them. */
+static int descend_one(struct cell_cgroup *cg, const char *arg, cell_error **err)
+{
+	_cleanup_free_ char *ctrls = NULL;
+	const char *colon = strchr(arg, ':'), *sub = colon ? colon + 1 : arg;
+	if (colon)
+		ctrls = xasprintf("%.*s", (int)(colon - arg), arg);
+	if (!*sub || sub[0] == '/' || streq(sub, "..") || strncmp(sub, "../", 3) == 0 || strstr(sub, "/../") ||
+	    (strlen(sub) >= 3 && streq(sub + strlen(sub) - 3, "/..")))
+		return cell_error_set(err, "--cgroup `%s`: expected [controller:]path, path relative to the container's "
+				      "cgroup and without `..`", arg);
+	if (ctrls && cg->mode == CELL_CGROUP_UNIFIED)
+		return cell_error_set(err, "--cgroup `%s`: a controller name is for cgroup v1; on cgroup v2 give "
+				      "the path alone", arg);
+	bool matched = false;
+	for (size_t i = 0; i < cg->n; i++) {
+		struct cg_dir *d = &cg->d[i];
+		bool hit = !ctrls;
+		char *save = NULL;
+		_cleanup_free_ char *copy = ctrls ? xstrdup(ctrls) : NULL;
+		for (char *c = copy ? strtok_r(copy, ",", &save) : NULL; c; c = strtok_r(NULL, ",", &save))
+			if (!d->v2 && cg_list_has(d->name, c))
+				hit = true;
+		if (!hit)
+			continue;
+		_cleanup_free_ char *dir = xasprintf("%s/%s", d->dir, sub);
+		struct stat stb;
+		if (stat(dir, &stb) < 0 || !S_ISDIR(stb.st_mode))
+			return cell_error_errno(err, errno ? errno : ENOTDIR, "--cgroup `%s`: `%s` (the sub-cgroup "
+						"must exist)", arg, dir);
+		free(d->dir);
+		d->dir = TAKE_PTR(dir);
+		matched = true;
+	}
+	if (!matched)
+		return cell_error_set(err, "--cgroup `%s`: no hierarchy of the container holds controller `%s`", arg,
+				      ctrls ? ctrls : "");
+	return 0;
+}
+
+int cell_cgroup_descend(struct cell_cgroup *cg, char **subs, cell_error **err)
+{
+	for (size_t i = 0; subs && subs[i]; i++)
+		if (descend_one(cg, subs[i], err) < 0)
+			return -1;
+	cg->clone_fd = safe_close(cg->clone_fd);
+	return 0;
+}
+
 int cell_cgroup_clone_fd(struct cell_cgroup *cg)
 {
 	/* hybrid too: the cgroup2 part is joined at clone time, the v1
@@ -865,6 +915,8 @@ int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err)
 			cell_error_free(&e);
 		return 0;
 	}
+	if (sig == 0)
+		return kill_listed(cg, 0, err);	/* only asks whether they live: nothing to freeze */
 	/* otherwise freeze so that nothing forks between listing and killing */
 	bool frozen = false;
 	if (v1_dir(cg, "freezer") || (d && cg_file_exists(d->dir, "cgroup.freeze"))) {

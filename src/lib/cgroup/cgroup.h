@@ -53,6 +53,9 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error **err);
 json_object *cell_cgroup_to_json(const struct cell_cgroup *cg);
 
+/* Point the cgroup at existing sub-cgroups, runc's `exec --cgroup`
+ * values "[CTRL[,CTRL]:]PATH" (PATH relative; no CTRL: every hierarchy). */
+int cell_cgroup_descend(struct cell_cgroup *cg, char **subs, cell_error **err);
 /* O_DIRECTORY fd of the cgroup2 leaf for CLONE_INTO_CGROUP, or -1 (legacy v1). */
 int cell_cgroup_clone_fd(struct cell_cgroup *cg);
 /* Move a single-threaded process (just cloned or forked) into the cgroup. */

@@ -155,6 +155,16 @@ static int apply_overrides(const struct cell_exec_opts *o, struct cell_process *
 		if (colon)
 			p->gid = (uint32_t)gid;
 	}
+	for (size_t i = 0; o->additional_gids && o->additional_gids[i]; i++) {
+		uint64_t g;
+		if (parse_uint64(o->additional_gids[i], &g) < 0 || g > UINT32_MAX)
+			return cell_error_set(err, "--additional-gids `%s`: expected a gid as a number",
+					      o->additional_gids[i]);
+		p->additional_gids = realloc(p->additional_gids, (p->n_additional_gids + 1) * sizeof(gid_t));
+		if (!p->additional_gids)
+			abort();
+		p->additional_gids[p->n_additional_gids++] = (gid_t)g;
+	}
 	if (o->no_new_privs)
 		p->no_new_privileges = true;
 	if (o->tty)
@@ -295,7 +305,9 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 	if (seccomp && !p->no_new_privileges &&
 	    (cell_seccomp_load(seccomp, &nfd, &err) < 0 || send_notify_fd(sock, &nfd, &err) < 0))
 		goto fail;
-	if (cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
+	bool cwd_done = false;
+	if (cell_process_cwd_early(p, &cwd_done, &err) < 0 || cell_process_identity(p, setgroups_allowed, &err) < 0 ||
+	    (!cwd_done && cell_process_cwd(p, &err) < 0) ||
 	    cell_process_find(p, &path, &err) < 0)
 		goto fail;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -340,7 +352,14 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	if (cell_state_load(root && *root ? root : CELL_RUNTIME_ROOT, id, false, &st, err) < 0)
 		return -1;
 	enum cell_status status = cell_state_status(st);
-	if (status != CELL_STATUS_RUNNING && status != CELL_STATUS_CREATED) {
+	/* runc refuses too: the new process would stay frozen, and its caller
+	 * with it, until someone resumes the container */
+	if (status == CELL_STATUS_PAUSED && !o->ignore_paused) {
+		cell_error_set(err, "container `%s` is paused: exec would block until it is resumed (resume it "
+			       "first, or pass --ignore-paused)", id);
+		goto out;
+	}
+	if (status != CELL_STATUS_RUNNING && status != CELL_STATUS_CREATED && status != CELL_STATUS_PAUSED) {
 		cell_error_set(err, "container `%s` is %s: exec needs a running container", id, cell_status_name(status));
 		goto out;
 	}
@@ -353,7 +372,12 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	}
 	if (s->seccomp && cell_seccomp_compile_cached(s->seccomp, cache, &seccomp, err) < 0)
 		goto out;
+	if (o->cgroups && o->cgroups[0] && !st->cgroup) {
+		cell_error_set(err, "--cgroup: container `%s` has no cgroup of its own", id);
+		goto out;
+	}
 	if (st->cgroup && (cell_cgroup_from_json(st->cgroup, &cg, err) < 0 ||
+			   cell_cgroup_descend(cg, o->cgroups, err) < 0 ||
 			   cell_cgroup_self_fds(cg, &cg_self, err) < 0))
 		goto out;
 	if (open_target_ns(st->pid, &ns, err) < 0)

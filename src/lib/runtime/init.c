@@ -270,7 +270,9 @@ void cell_init_main(struct cell_init_ctx *c)
 			die(c, &err, false);
 		seccomp_loaded = true;
 	}
-	if (cell_process_identity(p, setgroups_allowed, &err) < 0 || cell_process_cwd(p, &err) < 0 ||
+	bool cwd_done = false;
+	if (cell_process_cwd_early(p, &cwd_done, &err) < 0 || cell_process_identity(p, setgroups_allowed, &err) < 0 ||
+	    (!cwd_done && cell_process_cwd(p, &err) < 0) ||
 	    cell_process_find(p, &path, &err) < 0)
 		die(c, &err, false);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {

@@ -207,6 +207,19 @@ int cell_process_identity(const struct cell_process *p, bool setgroups_allowed, 
 	return 0;
 }
 
+int cell_process_cwd_early(const struct cell_process *p, bool *ret_done, cell_error **err)
+{
+	*ret_done = false;
+	if (chdir(p->cwd) == 0) {
+		*ret_done = true;
+		return 0;
+	}
+	/* a root-squashed or id-mapped dir the user owns: the user may get in */
+	if (errno == EACCES || errno == EPERM)
+		return 0;
+	return cell_error_errno(err, errno, "`process.cwd` `%s`", p->cwd);
+}
+
 int cell_process_cwd(const struct cell_process *p, cell_error **err)
 {
 	if (chdir(p->cwd) < 0)

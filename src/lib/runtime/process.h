@@ -15,6 +15,10 @@ int cell_process_limits(const struct cell_process *p, cell_error **err);
 int cell_process_lsm(const struct cell_process *p, cell_error **err);
 /* groups, gid, uid (keeping capabilities), then capabilities, umask. */
 int cell_process_identity(const struct cell_process *p, bool setgroups_allowed, cell_error **err);
+/* chdir to cwd before the user changes, as runc does: a directory root may
+ * enter but the user may not (a 0700 dir of another owner) still works.
+ * *ret_done false (permission denied) means: try again as the user. */
+int cell_process_cwd_early(const struct cell_process *p, bool *ret_done, cell_error **err);
 /* chdir to cwd, as the final user, so that permissions are checked as them. */
 int cell_process_cwd(const struct cell_process *p, cell_error **err);
 /* The program to execve: args[0] as a path, or searched in the process's PATH. */

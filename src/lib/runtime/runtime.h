@@ -47,6 +47,9 @@ struct cell_exec_opts {
 	const char *console_socket;
 	const char *pid_file;
 	int preserve_fds;
+	char **additional_gids;		/* --additional-gids, numbers */
+	char **cgroups;			/* --cgroup [CTRL:]PATH, sub-cgroups to run in */
+	bool ignore_paused;		/* --ignore-paused */
 };
 int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *o, int *ret_status,
 		 cell_error **err);

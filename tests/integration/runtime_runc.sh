@@ -1,0 +1,94 @@
+#!/bin/bash
+# cell-runtime where runc 1.1.5 behaves a certain way and tools depend on it
+# (issue 18, "runc's behaviour elsewhere"). Where runc is installed, the same
+# bundle also goes through runc so that both are seen to agree.
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+ROOT=$(mktemp -d /tmp/cell-rt-root.XXXXXX); defer "rm -rf '$ROOT'"
+rt() { "$RT" --root "$ROOT" "$@"; }
+defer 'for i in $(ls "$ROOT" 2>/dev/null); do "$RT" --root "$ROOT" delete --force "$i"; done'
+RUNC=$(command -v runc || true)
+RROOT=$(mktemp -d /tmp/cell-runc-root.XXXXXX); defer "rm -rf '$RROOT'"
+defer '[ -n "$RUNC" ] && for i in $(ls "$RROOT" 2>/dev/null); do "$RUNC" --root "$RROOT" delete --force "$i"; done'
+runc_() { "$RUNC" --root "$RROOT" "$@"; }
+
+make_bundle; B=$BUNDLE
+cfg "$B" '.process.terminal = false | .process.args = ["payload", "sleep", "100"]'
+cp "$B/config.json" "$B/base.json"
+reset_cfg() { cp "$B/base.json" "$B/config.json"; [ $# -gt 0 ] && cfg "$B" "$1"; true; }
+
+# --version: runc's three lines, which containerd and podman parse
+_capture "$RT" --version
+like "$(echo "$out" | sed -n 1p)" '^cell-runtime version [0-9]' "--version: first line is 'cell-runtime version X'"
+like "$(echo "$out" | sed -n 2p)" '^commit: [^ ]+$' "--version: second line is 'commit: ...'"
+like "$(echo "$out" | sed -n 3p)" '^spec: 1\.[0-9]+\.[0-9]+' "--version: third line is 'spec: 1.x.y'"
+
+# -h and --help on every command
+bad_help=""
+for c in create start run exec kill delete state list ps pause resume update events spec features checkpoint restore; do
+	for h in -h --help; do
+		_capture "$RT" "$c" $h; rc=$?
+		if [ $rc != 0 ] || ! printf '%s' "$out" | grep -q "^Usage: cell-runtime $c"; then bad_help="$bad_help $c$h"; fi
+	done
+done
+is "$bad_help" "" "-h and --help print the usage of every command and exit 0"
+
+# kill with signal 0 (is it alive?), with and without --all
+ID=k-$$
+check "create + start a container" -- rt run -d --bundle "$B" "$ID"
+check "kill ID 0 succeeds on a live container" -- rt kill "$ID" 0
+check "kill --all ID 0 succeeds on a live container" -- rt kill --all "$ID" 0
+is "$(rt state "$ID" | jq -r .status)" running "... and leaves it running"
+
+# exec: 255 when the process cannot be started, runc's status
+_capture rt exec "$ID" /nope; is "$?" 255 "exec of a missing program exits 255"
+_capture rt exec --pid-file /nonexistent-dir/pid "$ID" payload exit 0; is "$?" 255 "exec --pid-file in a missing dir exits 255"
+rt exec "$ID" payload exit 7; is "$?" 7 "exec still returns the process's own status"
+is "$(rt exec --user 1000:1000 --additional-gids 1001 --additional-gids 1002 "$ID" payload groups)" "1001 1002" \
+	"exec --additional-gids sets the supplementary groups"
+# exec into a paused container: refused with 255 unless --ignore-paused
+check "pause" -- rt pause "$ID"
+_capture rt exec "$ID" payload exit 0; rc=$?
+is "$rc" 255 "exec into a paused container exits 255"
+like "$out" 'paused.*--ignore-paused' "... saying it is paused and how to override"
+# with --ignore-paused the process starts frozen and runs once resumed
+rt exec --ignore-paused "$ID" payload exit 3 >/dev/null 2>&1 & xpid=$!
+defer "kill $xpid"
+sleep 0.3
+check "resume" -- rt resume "$ID"
+wait $xpid; is "$?" 3 "exec --ignore-paused into a paused container runs once it is resumed"
+# exec --cgroup into a sub-cgroup of the container
+cgdirs() { jq -r ".\"x-cell\".cgroup.dirs[] | $1 | .dir" "$ROOT/$ID/state.json" 2>/dev/null; }
+cgpath=$(cgdirs 'select(.v2)')
+if [ -n "$cgpath" ] && [ -d "$cgpath" ]; then
+	# no controller: every hierarchy of the container (as runc), so sub must be in each
+	for d in $(cgdirs '.'); do
+		mkdir "$d/sub"; defer "rmdir '$d/sub'"
+		[ -f "$d/cpuset.cpus" ] && cat "$d/cpuset.cpus" > "$d/sub/cpuset.cpus" && cat "$d/cpuset.mems" > "$d/sub/cpuset.mems"
+	done
+	like "$(rt exec --cgroup sub "$ID" cat /proc/self/cgroup)" '^0::.*/sub$' "exec --cgroup PATH runs in the sub-cgroup (cgroup2 form)"
+	like "$(rt exec --cgroup sub "$ID" cat /proc/self/cgroup)" ":memory:.*/sub$|^0::.*/sub$" "... in every hierarchy"
+else
+	skip "exec --cgroup (cgroup2 form): the container has no cgroup2 dir"
+fi
+memdir=$(cgdirs 'select(.hierarchy == "memory")')
+if [ -n "$memdir" ] && [ -d "$memdir" ]; then
+	mkdir "$memdir/msub"; defer "rmdir '$memdir/msub'"
+	like "$(rt exec --cgroup memory:msub "$ID" cat /proc/self/cgroup)" ':memory:.*/msub$' "exec --cgroup memory:PATH runs in the v1 sub-cgroup"
+	_capture rt exec --cgroup memory:nosuch "$ID" true; rc=$?
+	is "$rc" 255 "exec --cgroup into a missing sub-cgroup exits 255"
+	like "$out" 'nosuch.*must exist' "... naming it"
+else
+	skip "exec --cgroup (v1 form): no v1 memory hierarchy"
+fi
+rt delete --force "$ID" >/dev/null 2>&1
+
+# cwd the container's user cannot enter: runc enters it as root first
+mkdir -p "$B/rootfs/priv"; chmod 700 "$B/rootfs/priv"
+reset_cfg '.process.user = {"uid": 1000, "gid": 1000} | .process.cwd = "/priv" | .process.args = ["payload", "cwd"]'
+_capture rt run --bundle "$B" "cwd-$$"; rc=$?
+is "$rc:$out" "0:/priv" "a cwd only root can enter works for a non-root user (as runc)"
+if [ -n "$RUNC" ]; then
+	_capture runc_ run --bundle "$B" "cwd-$$"; is "$?:$out" "0:/priv" "... runc agrees"
+fi
+rt delete --force "cwd-$$" >/dev/null 2>&1
