@@ -259,6 +259,7 @@ static int mount_cgroup(const struct cell_spec *s, const struct cell_mount *m, i
 	if (!f)
 		return cell_error_errno(err, errno, "read /proc/self/mountinfo");
 	char *line = NULL;
+	_cleanup_free_ char *own_cgroups = NULL;
 	size_t cap = 0;
 	int r = 0;
 	bool cgns = s->ns[CELL_NS_CGROUP].enabled;
@@ -295,35 +296,41 @@ static int mount_cgroup(const struct cell_spec *s, const struct cell_mount *m, i
 			}
 			r = mount_verbose(fstype, fdpath(dfd, buf), dst, fstype, flags, *opts ? opts : NULL, err);
 		} else {
-			/* the container's own cgroup dir in this hierarchy */
+			/* the container's own cgroup dir in this hierarchy;
+			 * /proc/self/cgroup read once for all of them */
 			char own[PATH_MAX] = "/";
-			FILE *cg = fopen("/proc/self/cgroup", "re");
-			char *l2 = NULL;
-			size_t c2 = 0;
-			while (cg && getline(&l2, &c2, cg) > 0) {
-				char *a = strchr(l2, ':'), *b = a ? strchr(a + 1, ':') : NULL;
-				if (!b)
-					continue;
-				*b = '\0';
-				b[strcspn(b + 1, "\n") + 1] = '\0';
-				bool match = streq(fstype, "cgroup2") ? a[1] == '\0' : strstr(super, a + 1) != NULL && a[1];
-				if (match)
-					snprintf(own, sizeof(own), "%s", b + 1);
+			if (!own_cgroups && read_file("/proc/self/cgroup", &own_cgroups, NULL, err) < 0) {
+				r = -1;
+				break;
 			}
-			free(l2);
-			if (cg)
-				fclose(cg);
+			for (char *l2 = own_cgroups; l2 && *l2;) {
+				char *end = strchrnul(l2, '\n');
+				char *a = memchr(l2, ':', (size_t)(end - l2));
+				char *b = a ? memchr(a + 1, ':', (size_t)(end - a - 1)) : NULL;
+				if (b) {
+					_cleanup_free_ char *ctrls = xstrndup(a + 1, (size_t)(b - a - 1));
+					bool match = streq(fstype, "cgroup2") ? !*ctrls : *ctrls && strstr(super, ctrls);
+					if (match)
+						snprintf(own, sizeof(own), "%.*s", (int)(end - b - 1), b + 1);
+				}
+				l2 = *end ? end + 1 : end;
+			}
 			_cleanup_free_ char *src = xasprintf("%s%s", mp, own);
 			if (!is_dir(src)) {
 				free(src);
 				src = xstrdup(mp);
 			}
-			r = mount_verbose(src, fdpath(dfd, buf), dst, NULL, MS_BIND | MS_REC, NULL, err);
-			if (r == 0) {
-				safe_close(dfd);
-				dfd = cell_resolve_in_root(rootfd, dst, false, false, err);
-				r = dfd < 0 ? -1 : bind_remount(fdpath(dfd, buf), dst, src, flags, err);
-			}
+			/* a detached clone made read-only etc., then attached: no
+			 * second lookup of the target for a remount */
+			_cleanup_close_ int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+							       ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0) };
+			if (tree < 0)
+				r = cell_error_errno(err, errno, "clone cgroup `%s` for `%s`", src, dst);
+			else if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+				r = cell_error_errno(err, errno, "set the flags of cgroup `%s` for `%s`", src, dst);
+			else if (move_mount(tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+				r = cell_error_errno(err, errno, "mount cgroup `%s` on `%s`", src, dst);
 		}
 		(void)root;
 	}
