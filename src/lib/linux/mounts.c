@@ -308,7 +308,7 @@ static int mount_cgroup(const struct cell_spec *s, const struct cell_mount *m, i
 				char *a = memchr(l2, ':', (size_t)(end - l2));
 				char *b = a ? memchr(a + 1, ':', (size_t)(end - a - 1)) : NULL;
 				if (b) {
-					_cleanup_free_ char *ctrls = xstrndup(a + 1, (size_t)(b - a - 1));
+					_cleanup_free_ char *ctrls = xasprintf("%.*s", (int)(b - a - 1), a + 1);
 					bool match = streq(fstype, "cgroup2") ? !*ctrls : *ctrls && strstr(super, ctrls);
 					if (match)
 						snprintf(own, sizeof(own), "%.*s", (int)(end - b - 1), b + 1);
@@ -747,4 +747,39 @@ int cell_proc_write(const char *path, const char *data, cell_error **err)
 	if ((size_t)n != len)
 		return cell_error_set(err, "write `%s`: short write (%zd of %zu bytes)", path, n, len);
 	return 0;
+}
+
+int cell_console_mount(int pty, cell_error **err)
+{
+	/* /dev/console gets the container's pty, as with runc; the target is
+	 * never reached through a symlink and the source is the pty's own fd,
+	 * not a path the container could redirect (CVE-2025-52565) */
+	_cleanup_close_ int dev = openat2_(AT_FDCWD, "/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+					   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (dev < 0)
+		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "open /dev in the container for the console");
+	int t = openat2_(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (t < 0 && errno == ENOENT) {
+		int f = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f < 0)
+			/* a read-only /dev: no console node, as before */
+			return errno == EROFS ? 0 : cell_error_errno(err, errno, "create /dev/console in the container");
+		safe_close(f);
+		t = openat2_(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	}
+	_cleanup_close_ int target = t;
+	if (target < 0 && errno == ELOOP)
+		return cell_error_set(err, "/dev/console in the container is a symlink: refusing to mount the "
+				      "console through it");
+	if (target < 0)
+		return cell_error_errno(err, errno, "open /dev/console in the container");
+	struct stat st;
+	if (fstat(target, &st) < 0)
+		return cell_error_errno(err, errno, "stat /dev/console in the container");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return cell_error_set(err, "/dev/console in the container is neither a file nor a device: "
+				      "refusing to mount the console on it");
+	return clone_onto(pty, target, 0, "process.terminal", "/dev/console", err);
 }

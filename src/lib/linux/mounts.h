@@ -31,5 +31,8 @@ int cell_resolve_in_root(int rootfd, const char *path, bool create, bool as_file
  * a procfs instance of the process's own, so that nothing mounted over the
  * path in the container can redirect the write (CVE-2025-52881). */
 int cell_proc_write(const char *path, const char *data, cell_error **err);
+/* Bind the pty (an fd, not a path) on /dev/console, resolved without
+ * symlinks (CVE-2025-52565); nothing when there is no /dev. */
+int cell_console_mount(int pty, cell_error **err);
 
 #endif
