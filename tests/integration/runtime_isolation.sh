@@ -104,13 +104,20 @@ like "$("$RT" --root "$ROOT" run --bundle "$B" "pivot-$$" 2>&1 < /dev/null)" "er
 # symlink to a procfs file; a runtime binding "/dev/null" by name onto the
 # masked /proc/timer_list binds that file there, writable past readonlyPaths.
 # hostname is namespaced, so the redirected file is harmless here.
+# The image's /dev gets real nodes over such links (as runc makes them), so
+# the case that remains is a /dev bind-mounted from a directory with one.
 H=$(mktemp -d /tmp/cell-bundle.XXXXXX); defer "rm -rf '$H'"
 cp -a "$(test_rootfs)" "$H/rootfs"
-ln -s /proc/sys/kernel/hostname "$H/rootfs/dev/null"
-jq '.hostname = "cvebox" | del(.mounts[] | select(.destination == "/dev")) | .process.args = ["sh", "-c", "cat /proc/timer_list; echo; stat -c %F:%t:%T /proc/timer_list"]' "$B/base.json" > "$H/config.json"
+mkdir "$H/dev"
+ln -s /proc/sys/kernel/hostname "$H/dev/null"
+jq '.hostname = "cvebox" | del(.mounts[] | select(.destination | startswith("/dev"))) | .mounts += [{"destination":"/dev","type":"bind","source":"'"$H"'/dev","options":["rbind"]}] | .process.args = ["sh", "-c", "cat /proc/timer_list; echo; stat -c %F:%t:%T /proc/timer_list"]' "$B/base.json" > "$H/config.json"
 out=$("$RT" --root "$ROOT" run --bundle "$H" "cve31133-$$" 2>&1 < /dev/null)
 unlike "$out" cvebox "masked path not bound from a /dev/null the container replaced by a symlink (CVE-2025-31133)"
 like "$out" "/dev/null in the container is not the null device" "... the container is refused, saying why"
+ln -s /proc/sys/kernel/hostname "$H/rootfs/dev/null"
+jq '.hostname = "cvebox" | del(.mounts[] | select(.destination == "/dev")) | .process.args = ["sh", "-c", "cat /proc/timer_list; stat -c %F:%t:%T /proc/timer_list"]' "$B/base.json" > "$H/config.json"
+is "$("$RT" --root "$ROOT" run --bundle "$H" "cve31133b-$$" 2>&1 < /dev/null | tr '\n' ' ')" "character special file:1:3 " \
+	"... an image's /dev/null planted as a symlink is replaced by the node before masking"
 jq '.process.args = ["sh", "-c", "cat /proc/timer_list; stat -c %F:%t:%T /proc/timer_list /proc/keys; ls -A /proc/acpi /sys/firmware | grep -vc \":$\\|^$\"; grep -c \" /proc/acpi .* - tmpfs \\| /sys/firmware .* - tmpfs \" /proc/self/mountinfo"]' "$B/base.json" > "$B/config.json"
 is "$("$RT" --root "$ROOT" run --bundle "$B" "masked-$$" 2>&1 < /dev/null | tr '\n' ' ')" \
 	"character special file:1:3 character special file:1:3 0 2 " \
@@ -133,3 +140,23 @@ out=$("$RT" --root "$ROOT" run --bundle "$B" "hookseccomp-$$" 2>&1 < /dev/null)
 is "$([ -d "$B/rootfs/tmp/hook-mkdir" ] && echo made || echo refused)" refused \
 	"seccomp: a startContainer hook runs under the container's filter (its mkdir refused)"
 like "$out" "startContainer" "... and the hook's failure is reported"
+
+# CVE-2025-52565: /dev/console gets the container's pty through its fd, and
+# never through a symlink the image planted at /dev/console
+if command -v script > /dev/null; then
+	jq '.process.terminal = true | .process.args = ["sh", "-c", "stat -c %t:%T /dev/console; [ /dev/console -ef /proc/self/fd/0 ] && echo same"]' "$B/base.json" > "$B/config.json"
+	out=$(timeout 20 script -qec "'$RT' --root '$ROOT' run --bundle '$B' console-$$" /dev/null < /dev/null | tr -d '\r')
+	like "$out" "88:0" "process.terminal: /dev/console is the container's pty (char 136:0)"
+	like "$out" "same" "... the very pty of the process's stdin"
+	C=$(mktemp -d /tmp/cell-bundle.XXXXXX); defer "rm -rf '$C'"
+	cp -a "$(test_rootfs)" "$C/rootfs"
+	printf 'target\n' > "$C/rootfs/tmp/console-target"
+	ln -s /tmp/console-target "$C/rootfs/dev/console"
+	jq '.process.terminal = true | .root.readonly = false | del(.mounts[] | select(.destination == "/dev" or .destination == "/dev/pts")) | .mounts += [{"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]}] | .process.args = ["sh", "-c", "grep -c console-target /proc/self/mountinfo"]' "$B/base.json" > "$C/config.json"
+	ln -sf pts/ptmx "$C/rootfs/dev/ptmx"
+	out=$(timeout 20 script -qec "'$RT' --root '$ROOT' run --bundle '$C' console2-$$" /dev/null < /dev/null | tr -d '\r')
+	like "$out" "/dev/console in the container is a symlink" "/dev/console planted as a symlink: the console is not mounted through it (CVE-2025-52565)"
+	is "$(cat "$C/rootfs/tmp/console-target")" target "... and its target is untouched"
+else
+	skip "no script(1) to give the runtime a terminal"
+fi

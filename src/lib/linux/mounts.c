@@ -394,11 +394,12 @@ static int make_device(int rootfd, const char *path, char type, int64_t major, i
 
 static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, cell_error **err)
 {
-	bool dev_tmpfs = false;
+	/* spec devices always; the defaults and links unless /dev is a bind
+	 * mount (runc's needsSetupDev): an image's own /dev gets them too */
+	bool dev_tmpfs = true;
 	for (size_t i = 0; i < s->n_mounts; i++)
-		if (streq(s->mounts[i].destination, "/dev") && !s->mounts[i].bind)
-			dev_tmpfs = true;
-	/* spec devices always; the defaults only on a /dev of our own */
+		if (streq(s->mounts[i].destination, "/dev") && s->mounts[i].bind)
+			dev_tmpfs = false;
 	if (dev_tmpfs) {
 		for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
 			bool overridden = false;
@@ -578,6 +579,13 @@ static int open_null(int *fd, cell_error **err)
 static int open_target(const char *what, const char *p, cell_error **err)
 {
 	int fd = openat2_(AT_FDCWD, p, O_PATH | O_NOFOLLOW | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	struct stat st;
+	/* O_PATH | O_NOFOLLOW opens a last component that is a symlink */
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+		safe_close(fd);
+		fd = -1;
+		errno = ELOOP;
+	}
 	if (fd >= 0 || errno == ENOENT)
 		return fd < 0 ? -ENOENT : fd;
 	if (errno == ELOOP)
@@ -770,12 +778,15 @@ int cell_console_mount(int pty, cell_error **err)
 			     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	}
 	_cleanup_close_ int target = t;
-	if (target < 0 && errno == ELOOP)
+	struct stat st = { 0 };
+	/* O_PATH | O_NOFOLLOW opens a last component that is a symlink */
+	if (target >= 0 && fstat(target, &st) == 0 && S_ISLNK(st.st_mode))
+		errno = ELOOP;
+	if ((target < 0 || S_ISLNK(st.st_mode)) && errno == ELOOP)
 		return cell_error_set(err, "/dev/console in the container is a symlink: refusing to mount the "
 				      "console through it");
 	if (target < 0)
 		return cell_error_errno(err, errno, "open /dev/console in the container");
-	struct stat st;
 	if (fstat(target, &st) < 0)
 		return cell_error_errno(err, errno, "stat /dev/console in the container");
 	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))

@@ -111,9 +111,14 @@ static int setup_terminal(struct cell_init_ctx *c, cell_error **err)
 	char name[64];
 	if (ptsname_r(master, name, sizeof(name)) != 0)
 		return cell_error_errno(err, errno, "process.terminal: ptsname");
-	_cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* the peer of our master, not whatever `name` resolves to in a /dev
+	 * the container may have rigged (CVE-2025-52565) */
+	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
-		return cell_error_errno(err, errno, "process.terminal: open `%s`", name);
+		return cell_error_errno(err, errno, "process.terminal: open the pty slave of `%s` (TIOCGPTPEER)", name);
+	bool own_mount_ns = c->spec->ns[CELL_NS_MNT].enabled && !c->spec->ns[CELL_NS_MNT].path;
+	if (own_mount_ns && cell_console_mount(slave, err) < 0)
+		return -1;
 	if (p->console_height || p->console_width) {
 		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
 				      .ws_col = (unsigned short)p->console_width };
