@@ -1,11 +1,44 @@
 #define _GNU_SOURCE
+#include <poll.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "log.h"
 #include "oci.h"
 #include "runtime/runtime.h"
 #include "util.h"
+
+static void print_event(const char *type, const char *id)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	printf("%s\n", cj_to_string(o, false));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An {"type":"oom"} line for each OOM kill since *seen. */
+static void check_oom(const char *id, uint64_t *seen)
+{
+	uint64_t n = 0;
+	cell_error *e = NULL;
+	if (cell_rt_oom_count(oci.root, id, &n, &e) < 0) {
+		cell_error_free(&e);
+		return;
+	}
+	for (; *seen < n; (*seen)++)
+		print_event("oom", id);
+}
 
 /* runc's {"type":"stats","id":ID,"data":{...}} lines. */
 static int print_stats(const char *id, cell_error **err)
@@ -54,11 +87,32 @@ int oci_events(int argc, char **argv, cell_error **err)
 		return -1;
 	if (interval <= 0)
 		interval = 1;
+	const char *id = argv[optind];
+	if (once)
+		return print_stats(id, err);
+	/* stats every interval, an oom line as soon as the OOM killer strikes
+	 * (checked every 100 ms), and the end once the init is gone: runc exits
+	 * then too, and a caller must never be left waiting */
+	_cleanup_close_ int pidfd = cell_rt_init_pidfd(oci.root, id, err);
+	if (pidfd < 0)
+		return -1;
+	uint64_t ooms = 0;
+	if (cell_rt_oom_count(oci.root, id, &ooms, err) < 0)
+		return -1;
+	int64_t next = now_ms();
 	for (;;) {
-		if (print_stats(argv[optind], err) < 0)
-			return -1;
-		if (once)
+		if (now_ms() >= next) {
+			cell_error *e = NULL;
+			if (print_stats(id, &e) < 0) {
+				cell_debug("events: %s", e->msg);
+				cell_error_free(&e);
+			}
+			next = now_ms() + interval * 1000;
+		}
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		int r = poll(&p, 1, 100);
+		check_oom(id, &ooms);
+		if (r > 0)
 			return 0;
-		sleep((unsigned)interval);
 	}
 }

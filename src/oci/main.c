@@ -126,7 +126,9 @@ int main(int argc, char **argv)
 		int cargc = argc - optind;
 		char **cargv = argv + optind;
 		optind = 0;
+		cell_debug("cell-runtime %s (commit %s): %s, root %s", CELL_VERSION, CELL_COMMIT, name, oci.root);
 		int r = commands[i].fn(cargc, cargv, &err);
+		cell_debug("%s: %s (status %d)", name, err ? "failed" : "done", err ? (r > 0 ? r : 1) : (r < 0 ? 1 : r));
 		if (err) {
 			cell_log_error(&err);
 			return r > 0 ? r : 1;

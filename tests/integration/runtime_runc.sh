@@ -92,3 +92,45 @@ if [ -n "$RUNC" ]; then
 	_capture runc_ run --bundle "$B" "cwd-$$"; is "$?:$out" "0:/priv" "... runc agrees"
 fi
 rt delete --force "cwd-$$" >/dev/null 2>&1
+
+# --debug: runc's level=debug lines, on stderr or in the --log file
+tmpdir; T=$TMPD
+_capture rt --debug state nope
+like "$out" '^time="[^"]+" level=debug msg=' "--debug writes level=debug lines on stderr"
+rt --debug --log "$T/log.txt" state nope >/dev/null 2>&1
+like "$(cat "$T/log.txt")" 'level=debug msg=' "--debug --log FILE writes them to FILE in text"
+rt --debug --log "$T/log.json" --log-format json state nope >/dev/null 2>&1
+is "$(jq -r 'select(.level == "debug") | .level' "$T/log.json" | head -1)" debug "--debug --log-format json writes them as JSON"
+
+# events: {"type":"oom"} when the OOM killer strikes, and the end once the
+# container is gone (never a hang: the timeout only guards the test)
+reset_cfg '.process.args = ["payload", "memhog", "256"] | .linux.resources.memory = {"limit": 16777216, "swap": 16777216}'
+ID=oom-$$
+check "create a container that will be OOM-killed" -- rt create --bundle "$B" "$ID"
+timeout 30 "$RT" --root "$ROOT" events --interval 1 "$ID" > "$T/events" 2>&1 & epid=$!
+defer "kill $epid"
+sleep 0.3
+check "start it" -- rt start "$ID"
+wait $epid; rc=$?
+is "$rc" 0 "events exits by itself (status 0) once the container's init is gone"
+is "$(jq -r 'select(.type == "oom") | .id' "$T/events" 2>/dev/null | head -1)" "$ID" "events prints {\"type\":\"oom\",\"id\":ID} for the OOM kill"
+like "$(jq -r .type "$T/events" 2>/dev/null | sort -u | tr '\n' ' ')" 'stats' "... and stats lines meanwhile"
+_capture timeout 10 "$RT" --root "$ROOT" events "$ID"; rc=$?
+ok $([ "$rc" = 1 ] && echo 0 || echo 1) "events on a stopped container fails at once (status $rc)"
+rt delete --force "$ID" >/dev/null 2>&1
+
+# run into a cgroup that is already frozen: refused, never a hang
+FRZ=/sys/fs/cgroup/freezer
+if [ -d "$FRZ" ]; then
+	CGP=cell-rtc-frozen-$$
+	mkdir "$FRZ/$CGP"; defer "echo THAWED > '$FRZ/$CGP/freezer.state'; rmdir '$FRZ/$CGP'"
+	echo FROZEN > "$FRZ/$CGP/freezer.state"
+	reset_cfg ".process.args = [\"payload\", \"exit\", \"0\"] | .linux.cgroupsPath = \"/$CGP\""
+	_capture timeout 20 "$RT" --root "$ROOT" run --bundle "$B" "frz-$$"; rc=$?
+	is "$rc" 1 "run into a frozen cgroup is refused (status 1, not a hang)"
+	like "$out" "freezer.state.*thaw" "... saying it is frozen and what to do"
+	rt delete --force "frz-$$" >/dev/null 2>&1
+	is "$(find /sys/fs/cgroup -maxdepth 2 -name "$CGP" | grep -v "^$FRZ/" )" "" "... and leaves no cgroup of its own behind"
+else
+	skip "run into a frozen cgroup: no v1 freezer hierarchy here"
+fi

@@ -449,6 +449,30 @@ static int make_all(struct cell_cgroup *cg, const struct cg_layout *l, const cha
 	return 0;
 }
 
+static int remove_dirs(struct cell_cgroup *cg, cell_error **err);
+
+/* A cgroup that is frozen (itself, or by a frozen ancestor, as a
+ * cgroupsPath inside a paused pod is) would freeze the init before it
+ * reports back, and create would wait forever (runc 1.1 refuses too). */
+static int refuse_frozen(struct cell_cgroup *cg, cell_error **err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		struct cg_dir *d = &cg->d[i];
+		_cleanup_free_ char *v = NULL;
+		uint64_t f = 0;
+		cell_error *e = NULL;
+		if (!d->v2 && cg_list_has(d->name, "freezer") && cg_read(d->dir, "freezer.state", &v, &e) == 0 &&
+		    !streq(v, "THAWED"))
+			return cell_error_set(err, "cgroup `%s` is %s (freezer.state): the container could not run; "
+					      "thaw it (or its parent) first", d->dir, v);
+		if (d->v2 && cg_read_keyed(d->dir, "cgroup.events", "frozen", &f) == 0 && f == 1)
+			return cell_error_set(err, "cgroup `%s` is frozen (cgroup.events): the container could not "
+					      "run; thaw it (or its parent: cgroup.freeze = 0) first", d->dir);
+		cell_error_free(&e);
+	}
+	return 0;
+}
+
 int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *resources,
 		       bool systemd, struct cell_cgroup **ret, cell_error **err)
 {
@@ -480,6 +504,16 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 	cg->default_path = !cgroups_path || !*cgroups_path;
 	if (make_all(cg, l, id, cgroups_path, err) < 0)
 		goto fail;
+	if (refuse_frozen(cg, err) < 0) {
+		/* a frozen cgroup given by path may hold others' processes:
+		 * remove only what we made, kill nothing */
+		cell_error *e = NULL;
+		if (remove_dirs(cg, &e) < 0)
+			cell_error_free(&e);
+		cg_resources_clear(&r);
+		cell_cgroup_free(cg);
+		return -1;
+	}
 	if (cg->mode == CELL_CGROUP_UNIFIED) {
 		/* as runc: every available controller, so that stats and a
 		 * later update find them; individual failures surface when a
@@ -977,6 +1011,12 @@ int cell_cgroup_destroy(struct cell_cgroup *cg, cell_error **err)
 			sleep_ms(10);
 		}
 	}
+	return remove_dirs(cg, err);
+}
+
+/* Remove the directories this container created (never others'). */
+static int remove_dirs(struct cell_cgroup *cg, cell_error **err)
+{
 	int rc = 0;
 	for (size_t i = 0; i < cg->n; i++) {
 		struct cg_dir *d = &cg->d[i];

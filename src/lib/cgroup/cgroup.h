@@ -95,6 +95,9 @@ int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **ret, size_t *ret_n, cell_er
 int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err);
 /* runc's `events --stats` shape: {"cpu":..,"memory":..,"pids":..,"blkio":..,"hugetlb":..}. */
 int cell_cgroup_stats(struct cell_cgroup *cg, json_object **ret, cell_error **err);
+/* How many processes of this cgroup the OOM killer has killed so far
+ * (memory.events / memory.oom_control oom_kill; 0 where unknown). */
+int cell_cgroup_oom_count(struct cell_cgroup *cg, uint64_t *ret, cell_error **err);
 /* True when the OOM killer has killed a process of this cgroup. */
 int cell_cgroup_oom_killed(struct cell_cgroup *cg, bool *ret, cell_error **err);
 

@@ -297,6 +297,23 @@ int cell_cgroup_stats(struct cell_cgroup *cg, json_object **ret, cell_error **er
 	return 0;
 }
 
+int cell_cgroup_oom_count(struct cell_cgroup *cg, uint64_t *ret, cell_error **err)
+{
+	_cleanup_free_ char *d = cell_cgroup_dir(cg, "memory");
+	uint64_t v = 0;
+	*ret = 0;
+	if (!d)
+		return 0;
+	if (is_v2(cg, d)) {
+		if (cg_read_keyed(d, "memory.events", "oom_kill", &v) == 0)
+			*ret = v;
+		return 0;
+	}
+	if (cg_read_keyed(d, "memory.oom_control", "oom_kill", &v) == 0)
+		*ret = v;
+	return 0;
+}
+
 int cell_cgroup_oom_killed(struct cell_cgroup *cg, bool *ret, cell_error **err)
 {
 	_cleanup_free_ char *d = cell_cgroup_dir(cg, "memory");

@@ -80,9 +80,14 @@ static void vlog(enum cell_log_level level, const char *fmt, va_list ap)
 	}
 	/* stderr always gets errors; other levels only without a log file */
 	if (level == CELL_LOG_ERROR || L.fd < 0) {
-		if (level == CELL_LOG_ERROR)
+		if (level == CELL_LOG_ERROR) {
 			fprintf(stderr, "%s: %s\n", L.prog, msg);
-		else
+		} else if (level == CELL_LOG_DEBUG) {
+			/* runc's --debug shape on stderr, which tools grep for */
+			char ts[48];
+			rfc3339_now(ts, sizeof(ts));
+			fprintf(stderr, "time=\"%s\" level=debug msg=\"%s\"\n", ts, msg);
+		} else
 			fprintf(stderr, "%s: %s: %s\n", L.prog, level_name(level), msg);
 	}
 	free(msg);

@@ -906,6 +906,32 @@ int cell_rt_update(const char *root, const char *id, json_object *resources, cel
 	return r;
 }
 
+int cell_rt_init_pidfd(const char *root, const char *id, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	if (cell_state_load(root_of(root), id, false, &st, err) < 0)
+		return -1;
+	int fd = pidfd_of(st);
+	if (fd < 0)
+		cell_error_set(err, "container `%s` is not running", id);
+	cell_state_free(st);
+	return fd;
+}
+
+int cell_rt_oom_count(const char *root, const char *id, uint64_t *ret, cell_error **err)
+{
+	struct cell_state *st = NULL;
+	struct cell_cgroup *cg = NULL;
+	*ret = 0;
+	/* also once the init is dead: its own OOM kill is the usual one */
+	if (with_cgroup(root, id, false, &st, &cg, err) < 0)
+		return -1;
+	int r = cell_cgroup_oom_count(cg, ret, err);
+	cell_cgroup_free(cg);
+	cell_state_free(st);
+	return r;
+}
+
 int cell_rt_stats(const char *root, const char *id, json_object **ret, cell_error **err)
 {
 	struct cell_state *st = NULL;

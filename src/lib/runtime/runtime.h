@@ -33,6 +33,10 @@ int cell_rt_pause(const char *root, const char *id, bool pause, cell_error **err
 int cell_rt_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, cell_error **err);
 int cell_rt_update(const char *root, const char *id, json_object *resources, cell_error **err);
 int cell_rt_stats(const char *root, const char *id, json_object **ret, cell_error **err);
+/* `events`: a pidfd of the container's init (readable once it exits), or -1
+ * with "not running"; and the count of OOM kills in its cgroup so far. */
+int cell_rt_init_pidfd(const char *root, const char *id, cell_error **err);
+int cell_rt_oom_count(const char *root, const char *id, uint64_t *ret, cell_error **err);
 
 struct cell_exec_opts {
 	const char *process_file;	/* --process: a process.json */
