@@ -92,7 +92,7 @@ for i in $(seq 100); do [ "$(c inspect -f '{{.RestartCount}}' rs)" -ge 1 ] 2>/de
 ok "$([ "$(c inspect -f '{{.RestartCount}}' rs)" -ge 1 ]; echo $?)" "--health-on-failure restart restarts it (RestartCount >= 1)"
 c rm -f rs >/dev/null
 c run -d --name kl --health-cmd false --health-interval 100ms --health-retries 1 --health-on-failure kill busybox sleep 300 >/dev/null
-for i in $(seq 100); do [ "$(c inspect -f '{{.State.Status}}' kl)" = exited ] && break; sleep 0.1; done
+for i in $(seq 100); do [ "$(c inspect -f '{{.State.Status}} {{.State.ExitCode}}' kl)" = "exited 137" ] && break; sleep 0.1; done
 is "$(c inspect -f '{{.State.Status}} {{.State.ExitCode}}' kl)" "exited 137" "--health-on-failure kill kills it"
 c rm -f kl >/dev/null
 

@@ -900,6 +900,10 @@ int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error
 	int last = sig;
 	if (cell_rt_kill(e->rt_root, id, sig, false, &x) < 0)
 		cell_error_free(&x);
+	json_object *attrs = json_object_new_object();
+	_cleanup_free_ char *signum = xasprintf("%d", sig);
+	json_object_object_add(attrs, "signal", json_object_new_string(signum));
+	cell_event_ctr_id(e, "kill", id, attrs);
 	if (timeout < 0 || !wait_pid_gone(pid, timeout * 1000)) {
 		last = SIGKILL;
 		if (cell_rt_kill(e->rt_root, id, SIGKILL, true, &x) < 0)

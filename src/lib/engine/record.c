@@ -395,7 +395,8 @@ int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cel
 	if (d.old && !streq(d.old, name))
 		engine_name_release(e, d.old, id);
 	json_object *attrs = json_object_new_object();
-	json_object_object_add(attrs, "oldName", json_object_new_string(d.old ? d.old : ""));
+	_cleanup_free_ char *old = xasprintf("/%s", d.old ? d.old : "");
+	json_object_object_add(attrs, "oldName", json_object_new_string(old));
 	cell_event_ctr_id(e, "rename", id, attrs);
 	free(d.old);
 	return 0;
