@@ -134,3 +134,51 @@ if [ -d "$FRZ" ]; then
 else
 	skip "run into a frozen cgroup: no v1 freezer hierarchy here"
 fi
+
+# createContainer hooks start in the container's root file system
+reset_cfg ".process.args = [\"payload\", \"exit\", \"0\"] | .hooks = {\"createContainer\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"pwd > $T/hookcwd\"]}]}"
+check "run with a createContainer hook" -- rt run --bundle "$B" "hook-$$"
+is "$(cat "$T/hookcwd" 2>/dev/null)" "$B/rootfs" "the createContainer hook's cwd is the container's rootfs"
+if [ -n "$RUNC" ]; then
+	rm -f "$T/hookcwd"; _capture runc_ run --bundle "$B" "hook-$$"
+	is "$(cat "$T/hookcwd" 2>/dev/null)" "$B/rootfs" "... as with runc"
+fi
+rt delete --force "hook-$$" >/dev/null 2>&1
+
+# tty: the pty slave belongs to the container's user, and consoleSize is
+# set before the process runs. A console socket receives the master.
+cat > "$T/recvtty.py" <<'PY'
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(4096, socket.CMSG_LEN(fds.itemsize))
+fds.frombytes(anc[0][2][:fds.itemsize])
+out = b""
+while True:
+    try: b = os.read(fds[0], 4096)
+    except OSError: break
+    if not b: break
+    out += b
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+PY
+tty_run() {	# runtime-command id -> output of the container on its pty
+	local sock=$T/tty-$2.sock
+	rm -f "$sock" "$sock.ready"
+	python3 "$T/recvtty.py" "$sock" > "$T/tty-$2.out" 2>&1 & local rp=$!
+	while [ ! -e "$sock.ready" ]; do sleep 0.05; done
+	$1 create --bundle "$B" --console-socket "$sock" "$2" >/dev/null 2>&1 && $1 start "$2" >/dev/null 2>&1
+	timeout 20 tail --pid=$rp -f /dev/null; kill $rp 2>/dev/null
+	cat "$T/tty-$2.out"
+}
+reset_cfg '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000} | .process.consoleSize = {"height": 33, "width": 111} | .process.args = ["sh", "-c", "stat -L -c %u /proc/self/fd/0; stty size"]'
+out=$(tty_run rt "tty-$$")
+is "$(echo "$out" | sed -n 1p)" 1000 "the pty slave is owned by the container's user"
+is "$(echo "$out" | sed -n 2p)" "33 111" "consoleSize is applied before the process runs"
+rt delete --force "tty-$$" >/dev/null 2>&1
+if [ -n "$RUNC" ]; then
+	rout=$(tty_run runc_ "tty-$$")
+	is "$rout" "$out" "... runc gives the same owner and size"
+	runc_ delete --force "tty-$$" >/dev/null 2>&1
+fi

@@ -275,6 +275,10 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 			cell_error_errno(&err, errno, "open `%s`", name);
 			goto fail;
 		}
+		if (fchown(slave, p->uid, (gid_t)-1) < 0) {
+			cell_error_errno(&err, errno, "give the pty `%s` to uid %u (fchown)", name, p->uid);
+			goto fail;
+		}
 		if (sync_send(sock, SYNC_PTY, 0, name, master) < 0 ||
 		    sync_expect(sock, SYNC_FD_DONE, "terminal setup", NULL, NULL, &err) < 0) {
 			if (!err)

@@ -14,7 +14,7 @@
 
 #include "util.h"
 
-static int run_hook(const struct cell_hook *h, const char *state_json, cell_error **err)
+static int run_hook(const struct cell_hook *h, const char *state_json, const char *cwd, cell_error **err)
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -30,6 +30,11 @@ static int run_hook(const struct cell_hook *h, const char *state_json, cell_erro
 		char *default_args[] = { h->path, NULL };
 		char *empty_env[] = { NULL };
 		dup2(pipefd[0], 0);
+		if (cwd && chdir(cwd) < 0) {
+			fprintf(stderr, "hook `%s`: chdir to the container's root `%s`: %s\n", h->path, cwd,
+				strerror(errno));
+			_exit(126);
+		}
 		/* a hook must not inherit a runtime that blocks signals */
 		sigset_t all;
 		sigemptyset(&all);
@@ -83,8 +88,11 @@ static int run_hook(const struct cell_hook *h, const char *state_json, cell_erro
 int cell_hooks_run(const struct cell_spec *s, enum cell_hook_kind kind, const char *state_json,
 		   cell_error **err)
 {
+	/* createContainer hooks start in the container's root file system, as
+	 * runc's do: GPU hooks and the like bind libraries by relative path */
+	const char *cwd = kind == CELL_HOOK_CREATE_CONTAINER ? s->root_path : NULL;
 	for (size_t i = 0; i < s->n_hooks[kind]; i++)
-		if (run_hook(&s->hooks[kind][i], state_json, err) < 0)
+		if (run_hook(&s->hooks[kind][i], state_json, cwd, err) < 0)
 			return cell_error_wrap(err, "hooks.%s[%zu]", cell_hook_kind_name(kind), i);
 	return 0;
 }

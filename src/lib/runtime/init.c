@@ -119,6 +119,10 @@ static int setup_terminal(struct cell_init_ctx *c, cell_error **err)
 	bool own_mount_ns = c->spec->ns[CELL_NS_MNT].enabled && !c->spec->ns[CELL_NS_MNT].path;
 	if (own_mount_ns && cell_console_mount(slave, err) < 0)
 		return -1;
+	/* the container's user owns its terminal, as with runc (a shell's
+	 * `mesg`, `tty` checks and write(1) rely on it) */
+	if (fchown(slave, p->uid, (gid_t)-1) < 0)
+		return cell_error_errno(err, errno, "process.terminal: give `%s` to uid %u (fchown)", name, p->uid);
 	if (p->console_height || p->console_width) {
 		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
 				      .ws_col = (unsigned short)p->console_width };
