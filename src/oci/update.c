@@ -42,6 +42,8 @@ int oci_update(int argc, char **argv, cell_error **err)
 		{ "cpuset-mems", required_argument, NULL, 'M' },
 		{ "pids-limit", required_argument, NULL, 'P' },
 		{ "blkio-weight", required_argument, NULL, 'b' },
+		{ "cpu-rt-period", required_argument, NULL, 'T' },
+		{ "cpu-rt-runtime", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -49,7 +51,9 @@ int oci_update(int argc, char **argv, cell_error **err)
 		"a linux.resources JSON file, or - for stdin", "memory limit (bytes, or 512m...)",
 		"memory + swap limit", "memory soft limit", "CPU CFS quota (microseconds)",
 		"CPU CFS period (microseconds)", "CPU shares (relative weight)", "CPUs to use (0-3, 0,1)",
-		"memory nodes to use", "maximum number of processes", "block IO weight (10-1000)", NULL,
+		"memory nodes to use", "maximum number of processes", "block IO weight (10-1000)",
+		"CPU realtime period (microseconds, cgroup v1 cpu.rt_period_us)",
+		"CPU realtime runtime (microseconds, cgroup v1 cpu.rt_runtime_us)", NULL,
 	};
 	json_object *res = NULL;
 	json_object *flags = json_object_new_object();
@@ -76,6 +80,8 @@ int oci_update(int argc, char **argv, cell_error **err)
 		case 'M': x = set_path(flags, "cpu", "mems", optarg, true, "--cpuset-mems", err); break;
 		case 'P': x = set_path(flags, "pids", "limit", optarg, false, "--pids-limit", err); break;
 		case 'b': x = set_path(flags, "blockIO", "weight", optarg, false, "--blkio-weight", err); break;
+		case 'T': x = set_path(flags, "cpu", "realtimePeriod", optarg, false, "--cpu-rt-period", err); break;
+		case 'U': x = set_path(flags, "cpu", "realtimeRuntime", optarg, false, "--cpu-rt-runtime", err); break;
 		case 'h': oci_usage("update", opts, help); r = 0; goto out;
 		default: cell_error_set(err, "update: unknown option"); goto out;
 		}

@@ -182,3 +182,38 @@ if [ -n "$RUNC" ]; then
 	is "$rout" "$out" "... runc gives the same owner and size"
 	runc_ delete --force "tty-$$" >/dev/null 2>&1
 fi
+
+# update --cpu-rt-period / --cpu-rt-runtime (v1 cpu controller with RT group scheduling)
+reset_cfg
+ID=upd-$$
+check "run -d a container to update" -- rt run -d --bundle "$B" "$ID"
+cpudir=$(cgdirs 'select(.hierarchy | test("(^|,)cpu(,|$)"))')
+if [ -n "$cpudir" ] && [ -f "$cpudir/cpu.rt_period_us" ]; then
+	check "update --cpu-rt-period --cpu-rt-runtime" -- rt update --cpu-rt-period 500000 --cpu-rt-runtime 0 "$ID"
+	is "$(cat "$cpudir/cpu.rt_period_us"):$(cat "$cpudir/cpu.rt_runtime_us")" "500000:0" "... written to cpu.rt_period_us and cpu.rt_runtime_us"
+else
+	skip "update --cpu-rt-*: no cpu.rt_period_us (no RT group scheduling or no v1 cpu controller)"
+fi
+rt delete --force "$ID" >/dev/null 2>&1
+
+# device access strings: any order, repeats, and runc's `a` (dropped: "rwa" is "rw")
+reset_cfg '.process.args = ["sh", "-c", "(echo \"<7>cell-test\" > /dev/kmsg) 2>/dev/null && echo W || echo noW"]
+	| .linux.devices = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+	| .linux.resources.devices = [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]'
+for acc in rwa mwr rrw r; do
+	cfg "$B" ".linux.resources.devices[1].access = \"$acc\""
+	_capture rt run --bundle "$B" "dev-$$"; got=$out
+	rt delete --force "dev-$$" >/dev/null 2>&1
+	if [ -n "$RUNC" ]; then
+		_capture runc_ run --bundle "$B" "dev-$$"; want=$out
+		runc_ delete --force "dev-$$" >/dev/null 2>&1
+	else
+		case $acc in r) want=noW;; *) want=W;; esac
+	fi
+	is "$got" "$want" "device access \"$acc\" grants what runc grants ($want)"
+done
+cfg "$B" '.linux.resources.devices[1].access = "a"'
+_capture rt run --bundle "$B" "dev-$$"; rc=$?
+is "$rc" 1 "device access \"a\" alone is refused (runc fails on it too)"
+like "$out" 'grants nothing' "... saying why"
+rt delete --force "dev-$$" >/dev/null 2>&1

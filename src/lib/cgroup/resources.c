@@ -365,8 +365,13 @@ static int parse_devices(json_object *res, struct cg_resources *r, cell_error **
 		d->type = type[0];
 		if (!*access)
 			access = "rwm";
-		if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
+		/* any order and repeats, as runc; runc also takes `a` and drops
+		 * it (it grants nothing: "rwa" is "rw"), so do we */
+		if (strspn(access, "rwma") != strlen(access))
 			return cell_error_set(err, "%s.access = \"%s\": must be letters of \"rwm\"", ctx, access);
+		if (strspn(access, "a") == strlen(access))
+			return cell_error_set(err, "%s.access = \"%s\": `a` grants nothing (runc drops it); use letters "
+					      "of \"rwm\"", ctx, access);
 		/* normalized as "rwm" order, no duplicates */
 		size_t o = 0;
 		for (const char *c = "rwm"; *c; c++)
