@@ -691,18 +691,27 @@ int cell_rootfs_finish(const struct cell_spec *s, cell_error **err)
 	return 0;
 }
 
-/* A procfs of our own for the runtime's writes (CVE-2025-52881): a fresh
- * detached procfs instance (fsopen), or where that is refused (a user
- * namespace whose /proc is masked) a non-recursive clone of /proc, which
- * leaves every mount made over its files behind; either is checked to be
- * the root of a procfs. Paths are then resolved beneath it with no symlink,
- * magic link or mount crossing. Kept open for the life of the process. */
-static int proc_root_fd = -1;
-
-static int proc_root(cell_error **err)
+/* The runtime's writes to procfs (CVE-2025-52881): a path below the
+ * container's /proc (checked to be a procfs root) is resolved with no
+ * symlink, magic link or mount crossing, so a file mounted over it cannot
+ * take the write: RESOLVE_NO_XDEV refuses it, and the write then goes
+ * through a procfs of our own (a fresh detached instance, fsopen, or a
+ * non-recursive clone of /proc, which leaves every overmount behind). No
+ * new mount in the common case: a detached one costs an RCU wait when its
+ * fd closes. */
+static bool is_proc_root(int fd)
 {
-	if (proc_root_fd >= 0)
-		return proc_root_fd;
+	struct statfs sf;
+	struct stat st;
+	return fstatfs(fd, &sf) == 0 && fstat(fd, &st) == 0 && sf.f_type == PROC_SUPER_MAGIC && st.st_ino == 1;
+}
+
+static int proc_dir_fd = -1, proc_own_fd = -1;
+
+static int proc_own(cell_error **err)
+{
+	if (proc_own_fd >= 0)
+		return proc_own_fd;
 	int fd = -1;
 	_cleanup_close_ int fs = fsopen("proc", FSOPEN_CLOEXEC);
 	if (fs >= 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
@@ -711,14 +720,18 @@ static int proc_root(cell_error **err)
 		fd = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	if (fd < 0)
 		return cell_error_errno(err, errno, "open a procfs of the runtime's own (fsopen, or a clone of /proc)");
-	struct statfs sf;
-	struct stat st;
-	if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0 || sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1) {
+	if (!is_proc_root(fd)) {
 		safe_close(fd);
 		return cell_error_set(err, "/proc is not the root of a procfs: refusing to write through it");
 	}
-	proc_root_fd = fd;
+	proc_own_fd = fd;
 	return fd;
+}
+
+static int open_beneath(int root, const char *rel)
+{
+	return openat2_(root, rel, O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+			RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
 }
 
 int cell_proc_write(const char *path, const char *data, cell_error **err)
@@ -734,11 +747,20 @@ int cell_proc_write(const char *path, const char *data, cell_error **err)
 		snprintf(rel, sizeof(rel), "%d/task/%d/%s", (int)getpid(), (int)gettid(), p + 12);
 	else
 		snprintf(rel, sizeof(rel), "%s", p);
-	int root = proc_root(err);
-	if (root < 0)
-		return cell_error_wrap(err, "write `%s`", path);
-	_cleanup_close_ int fd = openat2_(root, rel, O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-					  RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	if (proc_dir_fd < 0) {
+		proc_dir_fd = openat2_(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC,
+				       RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		if (proc_dir_fd >= 0 && !is_proc_root(proc_dir_fd))
+			proc_dir_fd = safe_close(proc_dir_fd);
+	}
+	_cleanup_close_ int fd = proc_dir_fd >= 0 ? open_beneath(proc_dir_fd, rel) : -1;
+	if (fd < 0 && (proc_dir_fd < 0 || errno == EXDEV || errno == ELOOP)) {
+		/* no procfs at /proc, or something mounted over the path */
+		int own = proc_own(err);
+		if (own < 0)
+			return cell_error_wrap(err, "write `%s`", path);
+		fd = open_beneath(own, rel);
+	}
 	if (fd < 0)
 		return cell_error_errno(err, errno, "open `%s` for writing (on procfs)", path);
 	struct statfs sf;
