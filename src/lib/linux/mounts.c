@@ -351,16 +351,23 @@ static const struct { const char *path; char type; int major, minor; } default_d
 	{ "/dev/random", 'c', 1, 8 }, { "/dev/urandom", 'c', 1, 9 }, { "/dev/tty", 'c', 5, 0 },
 };
 
-static int make_device(int rootfd, const char *path, char type, int64_t major, int64_t minor, mode_t perm,
-		       uid_t uid, gid_t gid, bool bind, cell_error **err)
+/* devfd: /dev of the rootfs, opened once for the nodes right below it;
+ * the umask is 0 meanwhile (setup_dev), so mknod's mode is exact. */
+static int make_device(int rootfd, int devfd, const char *path, char type, int64_t major, int64_t minor,
+		       mode_t perm, uid_t uid, gid_t gid, bool bind, cell_error **err)
 {
 	_cleanup_free_ char *parent = xstrdup(path);
 	char *slash = strrchr(parent, '/');
 	*slash = '\0';
-	_cleanup_close_ int pfd = cell_resolve_in_root(rootfd, *parent ? parent : "/", true, false, err);
-	if (pfd < 0)
-		return -1;
-	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dfd = -1;
+	if (devfd >= 0 && streq(parent, "/dev")) {
+		dfd = fcntl(devfd, F_DUPFD_CLOEXEC, 3);
+	} else {
+		_cleanup_close_ int pfd = cell_resolve_in_root(rootfd, *parent ? parent : "/", true, false, err);
+		if (pfd < 0)
+			return -1;
+		dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (dfd < 0)
 		return cell_error_errno(err, errno, "open `%s`", parent);
 	const char *base = slash + 1;
@@ -386,11 +393,17 @@ static int make_device(int rootfd, const char *path, char type, int64_t major, i
 	if (mknodat(dfd, base, mode, makedev(major, minor)) < 0)
 		return cell_error_errno(err, errno, "create device `%s` (%c %lld:%lld)", path, type,
 					(long long)major, (long long)minor);
-	/* mknod is subject to the umask; the spec's fileMode is exact */
-	if (fchmodat(dfd, base, perm & 07777, 0) < 0 || fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* made by root with umask 0: mode exact, owner 0:0 already; the
+	 * setuid/setgid/sticky bits mknod may drop are set again */
+	if (((perm & 07000) && fchmodat(dfd, base, perm & 07777, 0) < 0) ||
+	    ((uid != 0 || gid != 0) && fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
 		return cell_error_errno(err, errno, "set owner and mode of device `%s`", path);
 	return 0;
 }
+
+static int make_devices(const struct cell_spec *s, int rootfd, int devfd, bool dev_tmpfs, bool in_userns,
+			cell_error **err);
+static int dev_links(const struct cell_spec *s, int dfd, cell_error **err);
 
 static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, cell_error **err)
 {
@@ -400,13 +413,35 @@ static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, cell
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (streq(s->mounts[i].destination, "/dev") && s->mounts[i].bind)
 			dev_tmpfs = false;
+	_cleanup_close_ int devfd = -1;
+	if (dev_tmpfs || s->n_devices) {
+		_cleanup_close_ int p = cell_resolve_in_root(rootfd, "/dev", true, false, err);
+		if (p < 0)
+			return -1;
+		devfd = openat(p, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (devfd < 0)
+			return cell_error_errno(err, errno, "open /dev in the rootfs");
+	}
+	mode_t old_umask = umask(0);
+	int r = make_devices(s, rootfd, devfd, dev_tmpfs, in_userns, err);
+	umask(old_umask);
+	if (r < 0)
+		return -1;
+	if (!dev_tmpfs)
+		return 0;
+	return dev_links(s, devfd, err);
+}
+
+static int make_devices(const struct cell_spec *s, int rootfd, int devfd, bool dev_tmpfs, bool in_userns,
+			cell_error **err)
+{
 	if (dev_tmpfs) {
 		for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
 			bool overridden = false;
 			for (size_t j = 0; j < s->n_devices; j++)
 				if (streq(s->devices[j].path, default_devices[i].path))
 					overridden = true;
-			if (!overridden && make_device(rootfd, default_devices[i].path, default_devices[i].type,
+			if (!overridden && make_device(rootfd, devfd, default_devices[i].path, default_devices[i].type,
 						       default_devices[i].major, default_devices[i].minor, 0666, 0, 0,
 						       in_userns, err) < 0)
 				return -1;
@@ -414,23 +449,20 @@ static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, cell
 	}
 	for (size_t j = 0; j < s->n_devices; j++) {
 		const struct cell_device *d = &s->devices[j];
-		if (make_device(rootfd, d->path, d->type, d->major, d->minor, d->has_mode ? d->mode : 0666,
+		if (make_device(rootfd, devfd, d->path, d->type, d->major, d->minor, d->has_mode ? d->mode : 0666,
 				d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, in_userns, err) < 0)
 			return cell_error_wrap(err, "linux.devices[%zu]", j);
 	}
-	if (!dev_tmpfs)
-		return 0;
+	return 0;
+}
+
+static int dev_links(const struct cell_spec *s, int dfd, cell_error **err)
+{
 	static const struct { const char *link, *target; } links[] = {
 		{ "/dev/fd", "/proc/self/fd" }, { "/dev/stdin", "/proc/self/fd/0" },
 		{ "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
 		{ "/dev/core", "/proc/kcore" }, { "/dev/ptmx", "pts/ptmx" },
 	};
-	_cleanup_close_ int pfd = cell_resolve_in_root(rootfd, "/dev", false, false, err);
-	if (pfd < 0)
-		return -1;
-	_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return cell_error_errno(err, errno, "open /dev in the rootfs");
 	bool has_proc = false;
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (s->mounts[i].type && streq(s->mounts[i].type, "proc"))
