@@ -30,6 +30,8 @@ static const struct oci_cmd commands[] = {
 	{ "events", oci_events, "[--stats] [--interval N] <container-id>", "print cgroup statistics as JSON" },
 	{ "spec", oci_spec, "[--rootless] [--bundle DIR]", "write a default config.json" },
 	{ "features", oci_features, "", "print the features this runtime supports (OCI features JSON)" },
+	{ "checkpoint", oci_checkpoint, "[options] <container-id>", "checkpoint a running container with CRIU" },
+	{ "restore", oci_restore, "[options] <container-id>", "restore a container from a CRIU checkpoint" },
 };
 
 static void usage(FILE *f)
@@ -37,13 +39,14 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: cell-runtime [global options] COMMAND [options] [args]\n\n"
 		   "An OCI container runtime with runc's command line.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nGlobal options:\n"
 		   "  --root DIR              state directory (default %s)\n"
 		   "  --log FILE              also write messages to FILE\n"
 		   "  --log-format text|json  format of the --log file (json: runc's JSON lines)\n"
 		   "  --debug                 debug messages\n"
 		   "  --systemd-cgroup        place containers in systemd scopes (needs systemd)\n"
+		   "  --criu PATH             the criu binary for checkpoint and restore (default: criu)\n"
 		   "  --version, -v           print the version\n"
 		   "  --help, -h              this help\n", CELL_RUNTIME_ROOT);
 }
@@ -101,7 +104,8 @@ int main(int argc, char **argv)
 		case 'f': oci.log_format = optarg; break;
 		case 'D': oci.debug = true; break;
 		case 's': oci.systemd_cgroup = true; break;
-		case 'R': case 'C': break;	/* accepted for compatibility */
+		case 'C': oci.criu = optarg; break;
+		case 'R': break;	/* accepted for compatibility */
 		case 'h': usage(stdout); return 0;
 		case 'v': version(); return 0;
 		default: usage(stderr); return 1;

@@ -12,6 +12,7 @@ struct oci_globals {
 	const char *root;
 	const char *log;
 	const char *log_format;
+	const char *criu;	/* --criu: the criu binary (default: criu in $PATH) */
 	bool debug;
 	bool systemd_cgroup;
 };
@@ -33,5 +34,6 @@ int oci_need_args(int argc, char **argv, int n, const char *what, cell_error **e
 OCI_CMD(create); OCI_CMD(start); OCI_CMD(run); OCI_CMD(kill); OCI_CMD(delete);
 OCI_CMD(state); OCI_CMD(list); OCI_CMD(ps); OCI_CMD(exec); OCI_CMD(pause);
 OCI_CMD(resume); OCI_CMD(update); OCI_CMD(events); OCI_CMD(spec); OCI_CMD(features);
+OCI_CMD(checkpoint); OCI_CMD(restore);
 
 #endif

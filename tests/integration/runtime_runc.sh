@@ -217,3 +217,28 @@ _capture rt run --bundle "$B" "dev-$$"; rc=$?
 is "$rc" 1 "device access \"a\" alone is refused (runc fails on it too)"
 like "$out" 'grants nothing' "... saying why"
 rt delete --force "dev-$$" >/dev/null 2>&1
+
+# checkpoint / restore through CRIU, runc's flags
+_capture rt --criu /nonexistent/criu checkpoint --image-path "$T/img" "nope"; rc=$?
+is "$rc" 1 "checkpoint with a missing criu exits 1"
+like "$out" 'criu.*not executable.*criu package' "... with one clear line naming criu"
+_capture env PATH=/nonexistent "$RT" --root "$ROOT" restore --image-path "$T/img" "nope"
+like "$out" '`criu` not found in \$PATH' "restore without criu in \$PATH says so"
+if ! command -v criu >/dev/null; then
+	skip "checkpoint/restore round trip: criu is not installed"
+elif ! why=$(criu check 2>&1); then
+	skip "checkpoint/restore round trip: \`criu check\` fails on this kernel ($(uname -r)): $(echo "$why" | grep -m1 Error)"
+	_capture rt checkpoint --image-path "$T/img" "nope"
+	like "$out" 'criu check` fails on this host' "... and checkpoint says CRIU cannot work here"
+else
+	reset_cfg '.process.args = ["payload", "sleep", "100"]'
+	ID=cr-$$
+	check "run -d a container to checkpoint" -- rt run -d --bundle "$B" "$ID"
+	check "checkpoint --leave-running --image-path --work-path" -- rt checkpoint --leave-running --image-path "$T/img" --work-path "$T/work" "$ID"
+	is "$(rt state "$ID" | jq -r .status)" running "... leaves it running"
+	check "checkpoint (stops and deletes it, as runc)" -- rt checkpoint --image-path "$T/img2" "$ID"
+	fails "... the container is gone" -- rt state "$ID"
+	check "restore --image-path --bundle" -- rt restore --image-path "$T/img2" --bundle "$B" "$ID"
+	is "$(rt state "$ID" | jq -r .status)" running "the restored container runs"
+	rt delete --force "$ID" >/dev/null 2>&1
+fi
