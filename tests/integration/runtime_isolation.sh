@@ -98,6 +98,10 @@ unlike() { [[ ! "$1" =~ $2 ]]; ok $? "$3"; }
 unlike "$out" MOUNTED "... and nothing got mounted"
 jq "$NP"' | .process.args = ["unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED"]' "$B/base.json" > "$B/config.json"
 like "$("$RT" --root "$ROOT" run --bundle "$B" "pivot-$$" 2>&1 < /dev/null)" "ermission denied" "... as with pivot_root (control)"
+ln -s "$B" "$B.lnk"; defer "rm -f '$B.lnk'"
+jq '.process.args = ["payload", "exists", "/proc/self/status"]' "$B/base.json" > "$B/config.json"
+is "$("$RT" --root "$ROOT" run --no-pivot --bundle "$B.lnk" "nopivot2-$$" 2>&1 < /dev/null)" yes \
+	"--no-pivot through a symlinked bundle path keeps the container's own /proc"
 
 # --- masked paths and /dev (runc's 2025 advisories)
 # CVE-2025-31133: the image's own /dev (no tmpfs on /dev) has /dev/null as a

@@ -508,8 +508,12 @@ static void unescape_octal(char *p)
 	*o = '\0';
 }
 
-static int hide_host_pseudo_fs(const char *rootfs, cell_error **err)
+static int hide_host_pseudo_fs(const char *root_path, cell_error **err)
 {
+	/* mountinfo shows canonical paths */
+	char rootfs[PATH_MAX];
+	if (!realpath(root_path, rootfs))
+		return cell_error_errno(err, errno, "resolve root.path `%s` (--no-pivot)", root_path);
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return cell_error_errno(err, errno, "read /proc/self/mountinfo (--no-pivot)");
