@@ -76,6 +76,14 @@ int cmd_monitor_step(int argc, char **argv, cell_error **err);	/* monitor.c: cel
 int cmd_attach(int argc, char **argv, cell_error **err);	/* attach.c */
 int cmd_healthcheck(int argc, char **argv, cell_error **err);	/* health.c */
 int cmd_events(int argc, char **argv, cell_error **err);	/* events.c */
+int cmd_save(int argc, char **argv, cell_error **err);	/* alias.c: image save, tag, history */
+int cmd_tag(int argc, char **argv, cell_error **err);
+int cmd_history(int argc, char **argv, cell_error **err);
+int cmd_diff(int argc, char **argv, cell_error **err);	/* diff.c */
+int cmd_export(int argc, char **argv, cell_error **err);	/* export.c */
+int cmd_update(int argc, char **argv, cell_error **err);	/* update.c */
+int cmd_login(int argc, char **argv, cell_error **err);	/* login.c, also logout */
+int cmd_logout(int argc, char **argv, cell_error **err);
 int cli_bool_flag(const char *name, const char *arg, bool *ret, cell_error **err);	/* attach.c: --x[=true|false] */
 struct cell_engine; struct json_object; struct _IO_FILE;
 int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */
