@@ -242,3 +242,22 @@ else
 	is "$(rt state "$ID" | jq -r .status)" running "the restored container runs"
 	rt delete --force "$ID" >/dev/null 2>&1
 fi
+
+# bind sources the container's mapped root cannot reach (a 0700 dir of the
+# host's root) are opened before the switch to the user namespace
+mkdir -p "$T/priv/inner" "$B/rootfs/mnt"; echo secret > "$T/priv/inner/f"; chmod 700 "$T/priv"
+chmod 755 "$B"
+reset_cfg ".process.args = [\"cat\", \"/mnt/f\"] | .linux.namespaces += [{\"type\": \"user\"}]
+	| .linux.uidMappings = [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]
+	| .linux.gidMappings = [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]
+	| .mounts += [{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$T/priv/inner\", \"options\": [\"rbind\", \"ro\"]}]"
+_capture rt run --bundle "$B" "bind-$$"; is "$?:$out" "0:secret" "a bind source the mapped user cannot reach is mounted (opened before the user switch)"
+rt delete --force "bind-$$" >/dev/null 2>&1
+if [ -n "$RUNC" ]; then
+	_capture runc_ run --bundle "$B" "bind-$$"; is "$?:$out" "0:secret" "... as runc does"
+	runc_ delete --force "bind-$$" >/dev/null 2>&1
+fi
+cfg "$B" '.process.args = ["sh", "-c", "touch /mnt/x 2>&1; cat /mnt/f"]'
+_capture rt run --bundle "$B" "bind-$$"
+like "$out" 'Read-only file system' "... keeping its options (ro)"
+rt delete --force "bind-$$" >/dev/null 2>&1

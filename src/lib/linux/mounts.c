@@ -176,7 +176,8 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 		return mount_cgroup(s, m, rootfd, err);
 	if (m->bind) {
 		struct stat st;
-		if (stat(m->source, &st) < 0)
+		/* a tree cloned by the runtime: the source may be out of our reach */
+		if (idmap_tree >= 0 ? fstat(idmap_tree, &st) < 0 : stat(m->source, &st) < 0)
 			return cell_error_errno(err, errno, "bind source `%s`", m->source);
 		as_file = !S_ISDIR(st.st_mode);
 	}
@@ -188,6 +189,16 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 	if (idmap_tree >= 0) {
 		if (cell_idmap_attach(idmap_tree, fd, m->destination, err) < 0)
 			return -1;
+		/* a plain bind cloned before the user switch still needs its flags */
+		if (!m->idmap && (m->flags & ~(MS_REC | MS_BIND))) {
+			fd = safe_close(fd);
+			fd = cell_resolve_in_root(rootfd, m->destination, false, false, err);
+			if (fd < 0)
+				return -1;
+			target = fdpath(fd, buf);
+			if (bind_remount(target, m->destination, m->source, m->flags, err) < 0)
+				return -1;
+		}
 	} else if (m->bind) {
 		unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
 		if (mount_verbose(m->source, target, m->destination, NULL, f, NULL, err) < 0)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <poll.h>
@@ -486,6 +487,34 @@ static int init_error_first(struct creation *c, cell_error **err)
 	return -1;
 }
 
+
+/* With a user namespace, the init mounts as the namespace's root, which may
+ * not reach a bind source the host's root can (a 0700 dir): clone each
+ * source's tree here, before any switch, and let the init attach the
+ * detached tree (runc opens its mount sources before joining the user
+ * namespace too). */
+static int clone_bind_sources(const struct cell_spec *s, int **trees, cell_error **err)
+{
+	if (!s->ns[CELL_NS_USER].enabled)
+		return 0;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct cell_mount *m = &s->mounts[i];
+		if (!m->bind || m->idmap || !m->source)
+			continue;
+		if (!*trees) {
+			*trees = xcalloc(s->n_mounts, sizeof(int));
+			for (size_t j = 0; j < s->n_mounts; j++)
+				(*trees)[j] = -1;
+		}
+		int t = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+		if (t < 0)
+			return cell_error_errno(err, errno, "`mounts[%zu]`: bind source `%s`", i, m->source);
+		(*trees)[i] = t;
+	}
+	return 0;
+}
+
 static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run, struct creation *c,
 		     cell_error **err)
 {
@@ -505,7 +534,8 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	_cleanup_free_ char *cache = xasprintf("%s/.seccomp-cache", root);
 	if (s->seccomp && cell_seccomp_compile_cached(s->seccomp, cache, &c->seccomp, err) < 0)
 		return cell_error_wrap(err, "linux.seccomp");
-	if (open_namespaces(c, err) < 0 || cell_idmap_prepare(s, &c->idmap_trees, err) < 0)
+	if (open_namespaces(c, err) < 0 || cell_idmap_prepare(s, &c->idmap_trees, err) < 0 ||
+	    clone_bind_sources(s, &c->idmap_trees, err) < 0)
 		return -1;
 	if (s->process.terminal) {
 		if (!o->console_socket && (!for_run || o->detach))
