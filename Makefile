@@ -51,12 +51,14 @@ install: all
 	install -D -m 0755 $(BUILD)/cell-runtime $(DESTDIR)$(PREFIX)/bin/cell-runtime
 	install -D -m 0755 $(BUILD)/src/monitor/cell-monitor $(DESTDIR)$(PREFIX)/bin/cell-monitor
 	install -D -m 0755 $(BUILD)/src/init/cell-init $(DESTDIR)$(PREFIX)/bin/cell-init
+	install -D -m 0755 $(BUILD)/src/dns/cell-dns $(DESTDIR)$(PREFIX)/bin/cell-dns
 	install -D -m 0644 docs/cell-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell-runtime.1
 	install -D -m 0644 docs/cell.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell.1
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/cell $(DESTDIR)$(PREFIX)/bin/cell-runtime \
 		$(DESTDIR)$(PREFIX)/bin/cell-monitor $(DESTDIR)$(PREFIX)/bin/cell-init \
+		$(DESTDIR)$(PREFIX)/bin/cell-dns \
 		$(DESTDIR)$(PREFIX)/share/man/man1/cell-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/cell.1
 
 clean:

@@ -11,6 +11,7 @@
 
 #include "engine-internal.h"
 #include "events.h"
+#include "flags.h"
 #include "health.h"
 #include "image/image.h"
 #include "json.h"
@@ -74,7 +75,7 @@ static json_object *mounts_json(json_object *spec_mounts)
 	return a;
 }
 
-static int write_etc_files(const char *cdir, const char *hostname, const char *network,
+static int write_etc_files(const char *root, const char *cdir, const char *hostname, const char *network,
 			   const struct cell_run_request *req, char **add_hosts, cell_error **err)
 {
 	_cleanup_free_ char *hn = xasprintf("%s/hostname", cdir);
@@ -105,7 +106,11 @@ static int write_etc_files(const char *cdir, const char *hostname, const char *n
 			cell_error_free(&x);
 	} else if (engine_net_attached(network) || strncmp(network, "phys:", 5) == 0 || dns) {
 		/* the host's servers minus loopback ones, unreachable from a netns */
-		resolv = cell_net_resolv_opts("/etc/resolv.conf", req->dns, req->dns_search, req->dns_options, &x);
+		/* on a user network: its resolver (net/dns.c), unless --dns */
+		resolv = engine_net_attached(network)
+				 ? cell_net_resolv_for(root, engine_net_name(network), "/etc/resolv.conf", req->dns,
+						       req->dns_search, req->dns_options, &x)
+				 : cell_net_resolv_opts("/etc/resolv.conf", req->dns, req->dns_search, req->dns_options, &x);
 		cell_error_free(&x);
 	}
 	if (!resolv)
@@ -512,6 +517,8 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	if (engine_health_config(req, json_object_object_get(img->config_json, "config"), &health, &health_action,
 				 err) < 0)
 		goto out;
+	if (engine_flags_apply(req, sp.doc, id, err) < 0)
+		goto out;
 	if (!(labels = labels_json(req, img, err)))
 		goto out;
 	for (size_t i = 0; req->publish && req->publish[i]; i++) {
@@ -568,9 +575,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 		goto out;
 	mounted = true;
 	const char *user = req->user ? req->user : img->config.user;
-	if (engine_spec_set_user(sp.doc, rootfs, user, err) < 0)
+	if (engine_spec_set_user(sp.doc, rootfs, user, err) < 0 || engine_flags_groups(req, sp.doc, rootfs, err) < 0)
 		goto out;
-	if (write_etc_files(cdir, sp.hostname, sp.network, req, nc.add_hosts, err) < 0)
+	if (write_etc_files(e->root, cdir, sp.hostname, sp.network, req, nc.add_hosts, err) < 0)
 		goto out;
 	if (sp.userns.mode && userns_own_files(cdir, &sp.userns, err) < 0)
 		goto out;
@@ -586,6 +593,7 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	rec = build_record(req, img, id, name, cdir, &sp, &c, labels);
 	labels = NULL;
 	json_object *rcfg = json_object_object_get(rec, "Config");
+	engine_flags_record(req, sp.doc, json_object_object_get(rec, "HostConfig"));
 	if (health)
 		json_object_object_add(rcfg, "Healthcheck", TAKE_PTR(health));
 	json_object_object_add(rcfg, "HealthcheckOnFailureAction", json_object_new_string(health_action));

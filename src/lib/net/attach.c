@@ -360,8 +360,13 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 			goto out;
 		}
 	}
-	if (net_refresh_hosts(st->root, n->name, err) < 0)
+	if (net_write_hosts(n, &st->lease, err) < 0)
 		goto out;
+	{
+		cell_error *e = NULL;
+		if (net_dns_ensure(st->root, n, &e) < 0)
+			cell_error_free(&e);	/* names do not resolve; the container still runs */
+	}
 
 	if (ret) {
 		memset(ret, 0, sizeof(*ret));
@@ -430,8 +435,6 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (streq(all[i].container, container_id)) {
 			r = ipam_release(root, &all[i], err);
-			if (r == 0)
-				r = net_refresh_hosts(root, all[i].network, err);
 		}
 	cell_lease_list_free(all, n);
 	/* rules without a lease (a crash between the two) go too */
@@ -467,7 +470,7 @@ int cell_net_prune_leases(const char *root, cell_error **err)
 			continue;	/* its process lives */
 		if (all[i].pid <= 0 && all[i].netns_path && *all[i].netns_path && access(all[i].netns_path, F_OK) == 0)
 			continue;	/* its netns file is still there */
-		if (ipam_release(root, &all[i], err) < 0 || net_refresh_hosts(root, all[i].network, err) < 0) {
+		if (ipam_release(root, &all[i], err) < 0) {
 			cell_lease_list_free(all, n);
 			return -1;
 		}

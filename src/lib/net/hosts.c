@@ -12,161 +12,38 @@
 #include "net.h"
 #include "util.h"
 
-/* ---- hosts files kept current ---- */
+/* ---- a container's own hosts file ----
+ *
+ * It lists the container itself and its --add-host lines, as Docker's
+ * does: peers are found by DNS (the network's cell-dns), so a start or a
+ * removal rewrites no other container's file (that was O(peers) files,
+ * each listing every lease: O(peers^2) for a network filled one by one). */
 
-/* The leases of `network`, then those of every other network (a network
- * may be listed by its leases alone, without a file: keep it first). */
-static int leases_around(const char *root, const char *network, struct cell_lease **ret, size_t *ret_n,
-			 cell_error **err)
-{
-	struct cell_lease *all = NULL, *others = NULL;
-	size_t n = 0, no = 0;
-	if (cell_lease_list(root, network, &all, &n, err) < 0)
-		return -1;
-	if (cell_lease_list(root, NULL, &others, &no, err) < 0) {
-		cell_lease_list_free(all, n);
-		return -1;
-	}
-	if (no) {
-		all = realloc(all, (n + no) * sizeof(*all));
-		if (!all)
-			abort();
-	}
-	for (size_t k = 0; k < no; k++) {
-		if (streq(others[k].network, network))
-			cell_lease_free(&others[k]);
-		else
-			all[n++] = others[k];
-	}
-	free(others);
-	*ret = all;
-	*ret_n = n;
-	return 0;
-}
-
-/* Every container on the network gets its hosts file rewritten: the one
- * its lease carries (a container on several networks has one file, on the
- * lease of one of them, listing the peers of all). Lock held. A container
- * whose file is gone is skipped: it is stopping. */
-int net_refresh_hosts(const char *root, const char *network, cell_error **err)
-{
-	struct cell_lease *all = NULL;
-	size_t n = 0;
-	int r = 0;
-
-	if (leases_around(root, network, &all, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		char ip[64];
-		_cleanup_free_ char *text = NULL;
-		cell_error *e = NULL;
-		if (!all[i].hosts_path || !*all[i].hosts_path)
-			continue;
-		bool on = false;
-		for (size_t j = 0; j < n && !on; j++)
-			on = streq(all[j].container, all[i].container) && streq(all[j].network, network);
-		if (!on)
-			continue;
-		cell_prefix_str(&all[i].ip, false, ip, sizeof(ip));
-		text = cell_net_hosts(root, all[i].network, all[i].container, all[i].hostname, ip, all[i].add_hosts,
-				      err);
-		if (!text) {
-			r = -1;
-			break;
-		}
-		if (rewrite_file(all[i].hosts_path, text, &e) < 0) {
-			if (cell_error_code(e) == ENOENT) {
-				cell_error_free(&e);
-				continue;
-			}
-			*err = e;
-			r = -1;
-		}
-	}
-	cell_lease_list_free(all, n);
-	return r;
-}
-
-/* ---- /etc/hosts and /etc/resolv.conf ---- */
-
-char *cell_net_hosts(const char *root, const char *network, const char *container_id,
-		     const char *hostname, const char *ip, char **add_hosts, cell_error **err)
+static char *hosts_text(const struct cell_network *net, const char *hostname, const char *ip, char **aliases,
+			char **add_hosts, cell_error **err)
 {
 	char *s = NULL, a[64];
 	size_t len = 0;
 	FILE *f = open_memstream(&s, &len);
-	struct cell_lease *all = NULL;
-	size_t n = 0;
-	struct cell_network *net = NULL;
 	cell_error *e = NULL;
 
 	fprintf(f, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-	/* every network's leases: the peers are those of each network the
-	 * container is on, not only of this one */
-	if (root && network && leases_around(root, network, &all, &n, err) < 0) {
-		fclose(f);
-		free(s);
-		return NULL;
-	}
-	/* on a dual-stack network every name gets its IPv6 line too */
-	if (root && network) {
-		/* read only: never create cell0 as a side effect (nor take the lock) */
-		_cleanup_free_ char *path = xasprintf("%s/networks/%s.json", root, network);
-		if (access(path, F_OK) == 0 && cell_network_load(root, network, &net, &e) < 0)
-			cell_error_free(&e);
-	}
 	if (ip && hostname && *hostname) {
 		/* its own name, with its aliases on the same line */
 		char names[1024];
-		size_t used = snprintf(names, sizeof(names), "%s", hostname);
+		size_t used = (size_t)snprintf(names, sizeof(names), "%s", hostname);
 		struct cell_prefix p4, p6;
-		for (size_t i = 0; i < n; i++)
-			if (container_id && streq(all[i].container, container_id) && streq(all[i].network, network))
-				for (char **it = all[i].aliases; it && *it && used < sizeof(names); it++)
-					used += snprintf(names + used, sizeof(names) - used, " %s", *it);
+		for (char **it = aliases; it && *it && used < sizeof(names); it++)
+			if (!streq(*it, hostname))
+				used += (size_t)snprintf(names + used, sizeof(names) - used, " %s", *it);
 		fprintf(f, "%s\t%s\n", ip, names);
+		/* on a dual-stack network its IPv6 line too */
 		if (net && net->subnet6.family && cell_prefix_parse(ip, &p4, &e) == 0 && p4.family == AF_INET) {
 			cell_network_ip6(net, &p4, &p6);
 			fprintf(f, "%s\t%s\n", cell_prefix_str(&p6, false, a, sizeof(a)), names);
 		}
 		cell_error_free(&e);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct cell_lease *l = &all[i];
-		char names[1024] = "";
-		size_t used = 0;
-		if (container_id && streq(l->container, container_id))
-			continue;
-		/* a peer: on this network, or on another the container is on too */
-		bool shared = streq(l->network, network);
-		for (size_t j = 0; j < n && !shared && container_id; j++)
-			shared = streq(all[j].container, container_id) && streq(all[j].network, l->network);
-		if (!shared)
-			continue;
-		if (*l->hostname)
-			used += snprintf(names + used, sizeof(names) - used, "%s", l->hostname);
-		for (char **it = l->aliases; it && *it && used < sizeof(names); it++)
-			used += snprintf(names + used, sizeof(names) - used, "%s%s", used ? " " : "", *it);
-		if (!used)
-			continue;
-		fprintf(f, "%s\t%s\n", cell_prefix_str(&l->ip, false, a, sizeof(a)), names);
-		/* its IPv6 line comes from its own network's subnet */
-		struct cell_network *ln = NULL;
-		if (!streq(l->network, network)) {
-			_cleanup_free_ char *path = xasprintf("%s/networks/%s.json", root, l->network);
-			if (access(path, F_OK) == 0 && cell_network_load(root, l->network, &ln, &e) < 0)
-				cell_error_free(&e);
-		}
-		const struct cell_network *pn = streq(l->network, network) ? net : ln;
-		if (pn && pn->subnet6.family) {
-			struct cell_prefix p6;
-			cell_network_ip6(pn, &l->ip, &p6);
-			fprintf(f, "%s\t%s\n", cell_prefix_str(&p6, false, a, sizeof(a)), names);
-		}
-		cell_network_free(ln);
-	}
-	cell_lease_list_free(all, n);
-	cell_network_free(net);
 	for (char **it = add_hosts; it && *it; it++) {
 		/* NAME:IP, where IP may itself hold colons (IPv6): split at the first */
 		const char *colon = strchr(*it, ':');
@@ -179,6 +56,58 @@ char *cell_net_hosts(const char *root, const char *network, const char *containe
 		fprintf(f, "%s\t%.*s\n", colon + 1, (int)(colon - *it), *it);
 	}
 	fclose(f);
+	return s;
+}
+
+/* The hosts file a lease carries, rewritten in place (bind mounts see it).
+ * A file that is gone is no error: its container is stopping. */
+int net_write_hosts(const struct cell_network *net, const struct cell_lease *l, cell_error **err)
+{
+	char ip[64];
+	cell_error *e = NULL;
+
+	if (!l->hosts_path || !*l->hosts_path)
+		return 0;
+	cell_prefix_str(&l->ip, false, ip, sizeof(ip));
+	_cleanup_free_ char *text = hosts_text(net, l->hostname, ip, l->aliases, l->add_hosts, err);
+	if (!text)
+		return -1;
+	if (rewrite_file(l->hosts_path, text, &e) < 0) {
+		if (cell_error_code(e) == ENOENT) {
+			cell_error_free(&e);
+			return 0;
+		}
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- /etc/hosts and /etc/resolv.conf ---- */
+
+char *cell_net_hosts(const char *root, const char *network, const char *container_id,
+		     const char *hostname, const char *ip, char **add_hosts, cell_error **err)
+{
+	_cleanup_cell_network_ struct cell_network *net = NULL;
+	struct cell_lease *all = NULL;
+	char **aliases = NULL;
+	size_t n = 0;
+	cell_error *e = NULL;
+
+	if (root && network) {
+		/* read only: never create cell0 as a side effect (nor take the lock) */
+		_cleanup_free_ char *path = xasprintf("%s/networks/%s.json", root, network);
+		if (access(path, F_OK) == 0 && cell_network_load(root, network, &net, &e) < 0)
+			cell_error_free(&e);
+		/* its aliases, from its lease on that network */
+		if (container_id && cell_lease_list(root, network, &all, &n, &e) < 0)
+			cell_error_free(&e);
+		for (size_t i = 0; i < n && !aliases; i++)
+			if (streq(all[i].container, container_id))
+				aliases = all[i].aliases;
+	}
+	char *s = hosts_text(net, hostname, ip, aliases, add_hosts, err);
+	cell_lease_list_free(all, n);
 	return s;
 }
 

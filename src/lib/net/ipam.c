@@ -1152,7 +1152,7 @@ static int detach_network_locked(const char *root, const char *network, const ch
 			if (all[i].hosts_path && *all[i].hosts_path)
 				hosts = all[i].hosts_path, hostname = all[i].hostname;
 			/* veth pair, lease file, and every nft rule of the container */
-			if (ipam_release(root, &all[i], err) < 0 || net_refresh_hosts(root, network, err) < 0)
+			if (ipam_release(root, &all[i], err) < 0)
 				goto out;
 		}
 	if (!found) {
@@ -1169,11 +1169,13 @@ static int detach_network_locked(const char *root, const char *network, const ch
 		if (hosts) {
 			free(all[i].hosts_path);
 			all[i].hosts_path = xstrdup(hosts);
-			if (ipam_lease_write(root, &all[i], false, err) < 0 || net_refresh_hosts(root, all[i].network, err) < 0)
+			_cleanup_cell_network_ struct cell_network *on = NULL;
+			cell_error *e = NULL;
+			if (cell_network_load(root, all[i].network, &on, &e) < 0)
+				cell_error_free(&e);
+			if (ipam_lease_write(root, &all[i], false, err) < 0 || net_write_hosts(on, &all[i], err) < 0)
 				goto out;
 			hosts = NULL;
-		} else if (all[i].hosts_path && *all[i].hosts_path && net_refresh_hosts(root, all[i].network, err) < 0) {
-			goto out;	/* its file, on this lease, loses the peers it no longer shares */
 		}
 		_cleanup_free_ char *copy = xstrdup(all[i].ports ? all[i].ports : "");
 		char *save = NULL;

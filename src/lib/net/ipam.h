@@ -51,7 +51,11 @@ int net_check_published(const struct cell_lease *all, size_t n, const struct cel
 int net_port_entry_parse(const char *entry, struct cell_port *ret);
 char *net_ports_str(const struct cell_port *ports, size_t n);
 
-/* hosts.c: rewrite every hosts file of the network's containers. Lock held. */
-int net_refresh_hosts(const char *root, const char *network, cell_error **err);
+/* hosts.c: rewrite the hosts file a lease carries (its container and
+ * --add-host only; net may be NULL). */
+int net_write_hosts(const struct cell_network *net, const struct cell_lease *l, cell_error **err);
+/* dns.c: start the network's resolver unless it runs (lock held); its
+ * failure is no reason to fail the attach, so the caller may ignore it. */
+int net_dns_ensure(const char *root, const struct cell_network *n, cell_error **err);
 
 #endif

@@ -9,7 +9,9 @@
  *   nft.c      NAT and port publishing in nftables table `inet cell`
  *   netns.c    /run/netns files as `ip netns` makes them
  *   ports.c    -p parsing and the checks before publishing
- *   hosts.c    /etc/hosts (kept current across a network) and resolv.conf
+ *   hosts.c    /etc/hosts (the container's own names) and resolv.conf
+ *   dns.c      the network's resolver (src/dns): started, found, named in resolv.conf
+ *   dnsmsg.c   DNS queries parsed and answers built (for src/dns)
  *   attach.c   what the engine calls: attach/detach a container, none, phys:
  *
  * Inside a container's netns, cell talks netlink over a socket opened there
@@ -309,10 +311,10 @@ struct cell_net_opts {
 	size_t n_ports;
 	unsigned mtu;		/* 0: 1500 */
 	/* The file (on the host) that the engine bind-mounts as the container's
-	 * /etc/hosts, or NULL. When given, attach writes it, and every attach or
-	 * detach on the network rewrites (in place, so bind mounts see it) the
-	 * hosts files of the other containers: they find each other by name
-	 * and alias without a DNS server. add_hosts: --add-host NAME:IP lines. */
+	 * /etc/hosts, or NULL. When given, attach writes it (in place, so bind
+	 * mounts see it) with the container's own names and add_hosts
+	 * (--add-host NAME:IP lines); peers are found by DNS (dns.c), no other
+	 * container's file is touched. */
 	const char *hosts_path;
 	char **add_hosts;
 	/* A network namespace file (/run/netns/NAME, a bind mount of one) to
@@ -404,5 +406,19 @@ char *cell_net_resolv(const char *host_resolv_path, char **dns, char **search, c
 /* The same with Docker's --dns-option lines (they replace the host's options). */
 char *cell_net_resolv_opts(const char *host_resolv_path, char **dns, char **search, char **options,
 			   cell_error **err);
+
+/* ---- names by DNS (dns.c; the resolver itself is src/dns, cell-dns) ---- */
+
+/* Whether the network has a resolver: every network but the default one. */
+bool cell_net_dns_wanted(const struct cell_network *n);
+/* The pid of the root's running resolver (one serves every user network
+ * of the root), 0 when none runs. */
+pid_t cell_net_dns_pid(const char *root);
+/* /etc/resolv.conf for a container whose first network is `network`: on a
+ * user network and without --dns, its resolver (the gateway's address) with
+ * the host's search domains and options plus ndots:0, as Docker's embedded
+ * DNS; else cell_net_resolv_opts(). Caller frees. */
+char *cell_net_resolv_for(const char *root, const char *network, const char *host_resolv_path, char **dns,
+			  char **search, char **options, cell_error **err);
 
 #endif
