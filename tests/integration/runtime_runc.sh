@@ -261,3 +261,25 @@ cfg "$B" '.process.args = ["sh", "-c", "touch /mnt/x 2>&1; cat /mnt/f"]'
 _capture rt run --bundle "$B" "bind-$$"
 like "$out" 'Read-only file system' "... keeping its options (ro)"
 rt delete --force "bind-$$" >/dev/null 2>&1
+
+# a symlinked /proc in the rootfs: refused (runc: "must be mounted on ordinary directory")
+reset_cfg '.process.args = ["true"]'
+mv "$B/rootfs/proc" "$B/rootfs/proc.real"; ln -s /tmp "$B/rootfs/proc"
+_capture rt run --bundle "$B" "proc-$$"; rc=$?
+is "$rc" 1 "a rootfs whose /proc is a symlink is refused"
+like "$out" '`/proc` in the rootfs is a symlink.*ordinary directory' "... saying so"
+if [ -n "$RUNC" ]; then fails "... runc refuses it too" -- runc_ run --bundle "$B" "proc-$$"; fi
+rt delete --force "proc-$$" >/dev/null 2>&1; [ -n "$RUNC" ] && runc_ delete --force "proc-$$" >/dev/null 2>&1
+rm "$B/rootfs/proc"; mv "$B/rootfs/proc.real" "$B/rootfs/proc"
+
+# a read-only /dev with /dev/pts below it: mounted, then made read-only (as runc)
+reset_cfg '.process.args = ["sh", "-c", "ls /dev/pts/ptmx && ls /dev/null && touch /dev/x"] | .mounts |= map(if .destination == "/dev" then .options += ["ro"] else . end)'
+_capture rt run --bundle "$B" "dev-$$"
+like "$out" '/dev/pts/ptmx' "a read-only /dev still gets /dev/pts"
+like "$out" '/dev/null' "... and the default device nodes"
+like "$out" 'Read-only file system' "... and is read-only for the container"
+rt delete --force "dev-$$" >/dev/null 2>&1
+if [ -n "$RUNC" ]; then
+	_capture runc_ run --bundle "$B" "dev-$$"; like "$(echo $out)" 'ptmx.*Read-only file system' "... as with runc"
+	runc_ delete --force "dev-$$" >/dev/null 2>&1
+fi

@@ -181,6 +181,19 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 			return cell_error_errno(err, errno, "bind source `%s`", m->source);
 		as_file = !S_ISDIR(st.st_mode);
 	}
+	if (!m->bind && type && (streq(type, "proc") || streq(type, "sysfs"))) {
+		/* procfs and sysfs on a symlink would land wherever the image
+		 * points it; runc refuses, and so do we */
+		_cleanup_close_ int t = openat2_(rootfd, m->destination, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+						 RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		struct stat tst;
+		if ((t < 0 && errno == ELOOP) || (t >= 0 && fstat(t, &tst) == 0 && S_ISLNK(tst.st_mode)))
+			return cell_error_set(err, "`%s` in the rootfs is a symlink (or lies below one): %s must be "
+					      "mounted on an ordinary directory", m->destination, type);
+		if (t >= 0 && !S_ISDIR(tst.st_mode))
+			return cell_error_set(err, "`%s` in the rootfs is not a directory: %s must be mounted on an "
+					      "ordinary directory", m->destination, type);
+	}
 	fd = cell_resolve_in_root(rootfd, m->destination, true, as_file, err);
 	if (fd < 0)
 		return -1;
@@ -215,8 +228,14 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 		if (!type)
 			return cell_error_set(err, "mount on `%s`: `type` is required unless the mount is a bind mount",
 					      m->destination);
+		/* a read-only /dev still gets /dev/pts, /dev/shm and the device
+		 * nodes below it: mounted writable now, read-only once the rest
+		 * is in place (cell_rootfs_mount_all), as runc does */
+		unsigned long flags = m->flags;
+		if (streq(m->destination, "/dev"))
+			flags &= ~(unsigned long)MS_RDONLY;
 		int r = mount_verbose(m->source ? m->source : type, target, m->destination, type,
-				      m->flags, m->data, err);
+				      flags, m->data, err);
 		if (r < 0 && streq(type, "sysfs") && in_userns && cell_error_code(*err) == EPERM) {
 			/* without its own network namespace a user namespace may not
 			 * mount sysfs: bind the host's, read-only, as runc does */
@@ -495,7 +514,18 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, const int *
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (mount_one(s, &s->mounts[i], rootfd, in_userns, idmap_trees ? idmap_trees[i] : -1, err) < 0)
 			return cell_error_wrap(err, "mounts[%zu]", i);
-	return setup_dev(s, rootfd, in_userns, err);
+	if (setup_dev(s, rootfd, in_userns, err) < 0)
+		return -1;
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct cell_mount *m = &s->mounts[i];
+		if (m->bind || !streq(m->destination, "/dev") || !(m->flags & MS_RDONLY))
+			continue;
+		char buf[32];
+		_cleanup_close_ int fd = cell_resolve_in_root(rootfd, "/dev", false, false, err);
+		if (fd < 0 || bind_remount(fdpath(fd, buf), "/dev", NULL, m->flags, err) < 0)
+			return cell_error_wrap(err, "mounts[%zu]: make /dev read-only", i);
+	}
+	return 0;
 }
 
 /* Before --no-pivot's MS_MOVE + chroot: the host's own full proc and sysfs
