@@ -283,3 +283,33 @@ if [ -n "$RUNC" ]; then
 	_capture runc_ run --bundle "$B" "dev-$$"; like "$(echo $out)" 'ptmx.*Read-only file system' "... as with runc"
 	runc_ delete --force "dev-$$" >/dev/null 2>&1
 fi
+
+# joining a mount namespace by path works (as runc)
+unshare --mount --propagation private sleep 300 & upid=$!; defer "kill $upid"
+while [ "$(readlink /proc/$upid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]; do sleep 0.05; done
+reset_cfg ".process.args = [\"readlink\", \"/proc/self/ns/mnt\"] | .linux.namespaces |= map(if .type == \"mount\" then .path = \"/proc/$upid/ns/mnt\" else . end)"
+_capture rt run --bundle "$B" "mntns-$$"; is "$?:$out" "0:$(readlink /proc/$upid/ns/mnt)" "a mount namespace joined by path: the container runs in it"
+rt delete --force "mntns-$$" >/dev/null 2>&1
+kill $upid 2>/dev/null
+
+# mounts without a mount namespace: runc mounts them in its own (the host's)
+# namespace and leaves them there after the container is gone; cell-runtime
+# refuses with one line instead (docs/runc-differences.md)
+reset_cfg '.process.args = ["true"] | .linux.namespaces |= map(select(.type != "mount")) | del(.linux.maskedPaths, .linux.readonlyPaths)'
+_capture rt run --bundle "$B" "nomnt-$$"; rc=$?
+is "$rc" 1 "mounts without a mount namespace are refused (runc would leave them mounted on the host)"
+like "$out" 'mount namespace is required' "... saying what to add"
+rt delete --force "nomnt-$$" >/dev/null 2>&1
+
+# a `unified` map where the controller is on cgroup v1 (legacy or hybrid host)
+mode=$(stat -fc %T /sys/fs/cgroup)
+if [ "$mode" != cgroup2fs ]; then
+	reset_cfg '.process.args = ["true"] | .linux.resources.unified = {"pids.max": "10"}'
+	_capture rt run --bundle "$B" "uni-$$"; rc=$?
+	is "$rc" 1 "linux.resources.unified for a controller on cgroup v1 is refused (as runc)"
+	like "$out" 'unified.*pids.*v1' "... naming the key and why"
+	rt delete --force "uni-$$" >/dev/null 2>&1
+	if [ -n "$RUNC" ]; then fails "... runc refuses it too" -- runc_ run --bundle "$B" "uni-$$"; runc_ delete --force "uni-$$" >/dev/null 2>&1; fi
+else
+	skip "unified on a v1 host: this host is cgroup v2 only"
+fi
