@@ -84,6 +84,13 @@ int cmd_export(int argc, char **argv, cell_error **err);	/* export.c */
 int cmd_update(int argc, char **argv, cell_error **err);	/* update.c */
 int cmd_login(int argc, char **argv, cell_error **err);	/* login.c, also logout */
 int cmd_logout(int argc, char **argv, cell_error **err);
+/* run_flags.c: run's --platform, --runtime, --log-driver, --pull, --cidfile, --label-file */
+int cli_run_flags_check(const char *platform, const char *runtime, const char *log_driver, const char *pull,
+			const char *cidfile, cell_error **err);
+int cli_cidfile_write(const char *cidfile, const char *id, cell_error **err);
+int cli_label_files(char **files, char ***ret, cell_error **err);
+struct cell_engine;
+int cli_run_pull(struct cell_engine *e, const char *image, const char *pull, cell_error **err);
 int cli_bool_flag(const char *name, const char *arg, bool *ret, cell_error **err);	/* attach.c: --x[=true|false] */
 struct cell_engine; struct json_object; struct _IO_FILE;
 int cli_engine_open(struct cell_engine **ret, cell_error **err);	/* engine at --root / runroot */

@@ -39,6 +39,10 @@ enum {
 	O_DETACH_KEYS,
 	O_HEALTH_CMD, O_HEALTH_INTERVAL, O_HEALTH_TIMEOUT, O_HEALTH_RETRIES, O_HEALTH_START_PERIOD,
 	O_HEALTH_START_INTERVAL, O_HEALTH_ON_FAILURE, O_NO_HEALTHCHECK,
+	O_DEVICE, O_SYSCTL, O_SHM_SIZE, O_GROUP_ADD, O_OOM_KILL_DISABLE, O_OOM_SCORE_ADJ, O_IPC, O_UTS, O_PID,
+	O_CGROUPNS, O_CGROUP_PARENT, O_ANNOTATION, O_MEMORY_RESERVATION, O_CPU_PERIOD, O_CPU_QUOTA, O_CPUSET_MEMS,
+	O_BLKIO_WEIGHT, O_DEV_READ_BPS, O_DEV_WRITE_BPS, O_DEV_READ_IOPS, O_DEV_WRITE_IOPS, O_CIDFILE, O_PLATFORM,
+	O_RUNTIME, O_LOG_DRIVER, O_LABEL_FILE, O_PULL,
 };
 
 static const struct option run_opts[] = {
@@ -103,6 +107,33 @@ static const struct option run_opts[] = {
 	{ "health-start-interval", required_argument, NULL, O_HEALTH_START_INTERVAL },
 	{ "health-on-failure", required_argument, NULL, O_HEALTH_ON_FAILURE },
 	{ "no-healthcheck", no_argument, NULL, O_NO_HEALTHCHECK },
+	{ "device", required_argument, NULL, O_DEVICE },
+	{ "sysctl", required_argument, NULL, O_SYSCTL },
+	{ "shm-size", required_argument, NULL, O_SHM_SIZE },
+	{ "group-add", required_argument, NULL, O_GROUP_ADD },
+	{ "oom-kill-disable", no_argument, NULL, O_OOM_KILL_DISABLE },
+	{ "oom-score-adj", required_argument, NULL, O_OOM_SCORE_ADJ },
+	{ "ipc", required_argument, NULL, O_IPC },
+	{ "uts", required_argument, NULL, O_UTS },
+	{ "pid", required_argument, NULL, O_PID },
+	{ "cgroupns", required_argument, NULL, O_CGROUPNS },
+	{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
+	{ "annotation", required_argument, NULL, O_ANNOTATION },
+	{ "memory-reservation", required_argument, NULL, O_MEMORY_RESERVATION },
+	{ "cpu-period", required_argument, NULL, O_CPU_PERIOD },
+	{ "cpu-quota", required_argument, NULL, O_CPU_QUOTA },
+	{ "cpuset-mems", required_argument, NULL, O_CPUSET_MEMS },
+	{ "blkio-weight", required_argument, NULL, O_BLKIO_WEIGHT },
+	{ "device-read-bps", required_argument, NULL, O_DEV_READ_BPS },
+	{ "device-write-bps", required_argument, NULL, O_DEV_WRITE_BPS },
+	{ "device-read-iops", required_argument, NULL, O_DEV_READ_IOPS },
+	{ "device-write-iops", required_argument, NULL, O_DEV_WRITE_IOPS },
+	{ "cidfile", required_argument, NULL, O_CIDFILE },
+	{ "platform", required_argument, NULL, O_PLATFORM },
+	{ "runtime", required_argument, NULL, O_RUNTIME },
+	{ "log-driver", required_argument, NULL, O_LOG_DRIVER },
+	{ "label-file", required_argument, NULL, O_LABEL_FILE },
+	{ "pull", required_argument, NULL, O_PULL },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "explain", no_argument, NULL, O_EXPLAIN },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
@@ -185,6 +216,8 @@ struct run_args {
 	char **cmd;
 	bool explain, dry_run;
 	const char *detach_keys;	/* --detach-keys, checked */
+	const char *cidfile, *platform, *runtime, *log_driver, *pull;	/* run_flags.c */
+	char **label_files, **file_labels;
 };
 
 static void run_args_free(struct run_args *a)
@@ -210,6 +243,16 @@ static void run_args_free(struct run_args *a)
 	free(r->dns_search);
 	free(r->dns_options);
 	free(r->add_hosts);
+	free(r->devices);
+	free(r->sysctls);
+	free(r->group_add);
+	free(r->annotations);
+	free(r->device_read_bps);
+	free(r->device_write_bps);
+	free(r->device_read_iops);
+	free(r->device_write_iops);
+	free(a->label_files);
+	strv_free(a->file_labels);
 }
 
 /* Returns 1 when help was printed. */
@@ -287,6 +330,33 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_HEALTH_START_INTERVAL: r->health_start_interval = optarg; break;
 		case O_HEALTH_ON_FAILURE: r->health_on_failure = optarg; break;
 		case O_NO_HEALTHCHECK: r->no_healthcheck = true; break;
+		case O_DEVICE: cli_strv_push(&r->devices, optarg); break;
+		case O_SYSCTL: cli_strv_push(&r->sysctls, optarg); break;
+		case O_SHM_SIZE: r->shm_size = optarg; break;
+		case O_GROUP_ADD: cli_strv_push(&r->group_add, optarg); break;
+		case O_OOM_KILL_DISABLE: r->oom_kill_disable = true; break;
+		case O_OOM_SCORE_ADJ: r->oom_score_adj = optarg; break;
+		case O_IPC: r->ipc = optarg; break;
+		case O_UTS: r->uts = optarg; break;
+		case O_PID: r->pid = optarg; break;
+		case O_CGROUPNS: r->cgroupns = optarg; break;
+		case O_CGROUP_PARENT: r->cgroup_parent = optarg; break;
+		case O_ANNOTATION: cli_strv_push(&r->annotations, optarg); break;
+		case O_MEMORY_RESERVATION: r->memory_reservation = optarg; break;
+		case O_CPU_PERIOD: r->cpu_period = optarg; break;
+		case O_CPU_QUOTA: r->cpu_quota = optarg; break;
+		case O_CPUSET_MEMS: r->cpuset_mems = optarg; break;
+		case O_BLKIO_WEIGHT: r->blkio_weight = optarg; break;
+		case O_DEV_READ_BPS: cli_strv_push(&r->device_read_bps, optarg); break;
+		case O_DEV_WRITE_BPS: cli_strv_push(&r->device_write_bps, optarg); break;
+		case O_DEV_READ_IOPS: cli_strv_push(&r->device_read_iops, optarg); break;
+		case O_DEV_WRITE_IOPS: cli_strv_push(&r->device_write_iops, optarg); break;
+		case O_CIDFILE: a->cidfile = optarg; break;
+		case O_PLATFORM: a->platform = optarg; break;
+		case O_RUNTIME: a->runtime = optarg; break;
+		case O_LOG_DRIVER: a->log_driver = optarg; break;
+		case O_LABEL_FILE: cli_strv_push(&a->label_files, optarg); break;
+		case O_PULL: a->pull = optarg; break;
 		case O_HELP: run_usage(argv[0]); return 1;
 		case O_EXPLAIN: a->explain = true; break;
 		case O_DRY_RUN: a->dry_run = true; break;
@@ -298,6 +368,11 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		return cell_error_set(err, "`cell %s` requires at least 1 argument: the image", argv[0]);
 	r->image = argv[optind];
 	r->cmd = argc > optind + 1 ? argv + optind + 1 : NULL;
+	if (cli_run_flags_check(a->platform, a->runtime, a->log_driver, a->pull, a->cidfile, err) < 0 ||
+	    cli_label_files(a->label_files, &a->file_labels, err) < 0)
+		return -1;
+	for (size_t i = 0; a->file_labels && a->file_labels[i]; i++)
+		cli_strv_push(&r->labels, a->file_labels[i]);
 	return 0;
 }
 
@@ -330,7 +405,9 @@ static int create_or_run(int argc, char **argv, bool run, cell_error **err)
 			goto out;
 		}
 	}
-	if (cell_ctr_create(e, &a.req, &id, err) < 0)
+	if (cli_run_pull(e, a.req.image, a.pull, err) < 0 || cell_ctr_create(e, &a.req, &id, err) < 0)
+		goto out;
+	if (cli_cidfile_write(a.cidfile, id, err) < 0)
 		goto out;
 	if (!run) {
 		printf("%s\n", id);

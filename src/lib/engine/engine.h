@@ -80,6 +80,12 @@ struct cell_run_request {
 	const char *health_cmd, *health_interval, *health_timeout, *health_retries, *health_start_period,
 		*health_start_interval, *health_on_failure;
 	bool no_healthcheck;
+	/* Docker's run flags applied by flags.c */
+	char **devices, **sysctls, **group_add, **annotations;
+	char **device_read_bps, **device_write_bps, **device_read_iops, **device_write_iops;
+	const char *shm_size, *oom_score_adj, *ipc, *uts, *pid, *cgroupns, *cgroup_parent;
+	const char *memory_reservation, *cpu_period, *cpu_quota, *cpuset_mems, *blkio_weight;
+	bool oom_kill_disable;
 };
 
 /* Validate everything, then create the record, the rootfs mount and the
