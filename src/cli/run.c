@@ -227,7 +227,8 @@ static void run_usage(const char *cmd)
 	       "      --cidfile FILE         write the container id to FILE (which must not exist)\n"
 	       "      --pull POLICY          missing (pull when not here), always, never (default)\n"
 	       "      --platform linux/ARCH  only this machine's; --runtime runc|cell-runtime (built in);\n"
-	       "      --log-driver json-file (the only one)\n"
+	       "      --log-driver DRIVER    json-file (default) or none (a detached container's output\n"
+	       "                             is not kept)\n"
 	       "      --explain              first print the unshare/mount/ip/nft/nsenter commands\n"
 	       "                             that build the same container by hand, each explained\n"
 	       "      --dry-run              with --explain: print them only, create nothing\n",
@@ -239,7 +240,7 @@ struct run_args {
 	char **cmd;
 	bool explain, dry_run;
 	const char *detach_keys;	/* --detach-keys, checked */
-	const char *cidfile, *platform, *runtime, *log_driver, *pull;	/* run_flags.c */
+	const char *cidfile, *platform, *runtime, *pull;	/* run_flags.c */
 	char **label_files, **file_labels;
 };
 
@@ -377,7 +378,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		case O_CIDFILE: a->cidfile = optarg; break;
 		case O_PLATFORM: a->platform = optarg; break;
 		case O_RUNTIME: a->runtime = optarg; break;
-		case O_LOG_DRIVER: a->log_driver = optarg; break;
+		case O_LOG_DRIVER: r->log_driver = optarg; break;
 		case O_LABEL_FILE: cli_strv_push(&a->label_files, optarg); break;
 		case O_PULL: a->pull = optarg; break;
 		case O_HELP: run_usage(argv[0]); return 1;
@@ -391,7 +392,7 @@ static int parse_run(int argc, char **argv, struct run_args *a, cell_error **err
 		return cell_error_set(err, "`cell %s` requires at least 1 argument: the image", argv[0]);
 	r->image = argv[optind];
 	r->cmd = argc > optind + 1 ? argv + optind + 1 : NULL;
-	if (cli_run_flags_check(a->platform, a->runtime, a->log_driver, a->pull, a->cidfile, err) < 0 ||
+	if (cli_run_flags_check(a->platform, a->runtime, r->log_driver, a->pull, a->cidfile, err) < 0 ||
 	    cli_label_files(a->label_files, &a->file_labels, err) < 0)
 		return -1;
 	for (size_t i = 0; a->file_labels && a->file_labels[i]; i++)

@@ -37,8 +37,8 @@ int cli_run_flags_check(const char *platform, const char *runtime, const char *l
 	if (runtime && !streq(runtime, "runc") && !streq(runtime, "cell-runtime") && !streq(runtime, "cell"))
 		return cell_error_set(err, "unknown or invalid runtime name: %s (cell's runtime is built in: runc or "
 					   "cell-runtime)", runtime);
-	if (log_driver && !streq(log_driver, "json-file"))
-		return cell_error_set(err, "--log-driver `%s`: json-file is the only log driver here", log_driver);
+	if (log_driver && !streq(log_driver, "json-file") && !streq(log_driver, "none"))
+		return cell_error_set(err, "--log-driver `%s`: json-file and none are the log drivers here", log_driver);
 	if (pull && !streq(pull, "missing") && !streq(pull, "always") && !streq(pull, "never"))
 		return cell_error_set(err, "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"",
 				      pull);

@@ -65,7 +65,7 @@ struct stream {
 static struct {
 	/* arguments */
 	const char *cell, *root, *id;
-	bool tty, open_stdin;
+	bool tty, open_stdin, no_log;
 	off_t log_max;
 	int report;		/* to the starting CLI, until the first launch reports */
 
@@ -128,6 +128,8 @@ static int xclose(int fd)
 
 static void log_open(void)
 {
+	if (m.no_log)
+		return;	/* --log-driver none */
 	m.logfd = openat(m.dirfd, "ctr.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	struct stat st;
 	m.logsize = m.logfd >= 0 && fstat(m.logfd, &st) == 0 ? st.st_size : 0;
@@ -586,6 +588,7 @@ static void usage_exit(void)
 {
 	fprintf(stderr, "Usage: cell-monitor --cell PATH --root DIR --id ID [--tty] [--stdin] [--log-max BYTES]\n"
 			"                    [--report-fd FD] [--attach-fd FD] [--health INTERVAL,START_PERIOD,START_INTERVAL]\n"
+			"                    [--no-log]\n"
 			"Started by `cell run -d` and `cell start`; not for direct use.\n");
 	exit(2);
 }
@@ -597,7 +600,7 @@ static int parse_args(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' }, { "tty", no_argument, NULL, 't' },
 		{ "stdin", no_argument, NULL, 's' }, { "log-max", required_argument, NULL, 'l' },
 		{ "report-fd", required_argument, NULL, 'R' }, { "attach-fd", required_argument, NULL, 'A' },
-		{ "health", required_argument, NULL, 'H' },
+		{ "health", required_argument, NULL, 'H' }, { "no-log", no_argument, NULL, 'N' },
 		{ 0 },
 	};
 	int c, attach = -1;
@@ -611,6 +614,7 @@ static int parse_args(int argc, char **argv)
 		case 'l': m.log_max = atoll(optarg) > 0 ? atoll(optarg) : LOG_MAX_DEFAULT; break;
 		case 'R': m.report = atoi(optarg); break;
 		case 'A': attach = atoi(optarg); break;
+		case 'N': m.no_log = true; break;
 		case 'H':
 			if (sscanf(optarg, "%" SCNd64 ",%" SCNd64 ",%" SCNd64, &m.h_interval, &m.h_start_period,
 				   &m.h_start_interval) != 3)

@@ -63,6 +63,11 @@ is "$(cat "$TMPD/cid")" "$(c inspect -f '{{.Id}}' cid)" "--cidfile holds the id"
 printf '# labels\nteam=blue\n\nenv=test\n' > "$TMPD/labels"
 c create --name lf --label-file "$TMPD/labels" busybox true >/dev/null
 is "$(c inspect -f '{{.Config.Labels.team}} {{.Config.Labels.env}}' lf)" "blue test" "--label-file"
+c run -d --name nolog --log-driver none busybox sh -c 'echo hello; sleep 300' >/dev/null
+sleep 0.3
+is "$(c inspect -f '{{.HostConfig.LogConfig.Type}}' nolog)" "none" "--log-driver none recorded"
+ok "$([ ! -s "$R/containers/$(c inspect -f '{{.Id}}' nolog)/ctr.log" ]; echo $?)" "--log-driver none: no ctr.log written"
+c rm -f nolog >/dev/null
 check "--pull never, --platform linux/amd64, --runtime runc, --log-driver json-file" -- \
 	c run --rm --pull never --platform linux/amd64 --runtime runc --log-driver json-file busybox true
 c rm -f cid lf >/dev/null
@@ -101,7 +106,7 @@ bad "group name or gid" --group-add a:b
 bad "expected KEY=VALUE" --annotation novalue
 bad "only this machine's platform" --platform linux/s390x
 bad "unknown or invalid runtime name: crun" --runtime crun
-bad "json-file is the only log driver" --log-driver syslog
+bad "json-file and none are the log drivers" --log-driver syslog
 bad "invalid pull option: 'sometimes'" --pull sometimes
 bad "Container ID file found" --cidfile "$TMPD/cid"
 bad "--label-file: open" --label-file "$TMPD/nosuch"

@@ -449,7 +449,7 @@ static json_object *build_record(const struct cell_run_request *req, const struc
 	json_object_object_add(hc, "RestartPolicy", rp);
 	json_object_object_add(hc, "NetworkMode", json_object_new_string(sp->network));
 	json_object *lc = json_object_new_object();
-	json_object_object_add(lc, "Type", json_object_new_string("json-file"));
+	json_object_object_add(lc, "Type", json_object_new_string(req->log_driver ? req->log_driver : "json-file"));
 	json_object_object_add(lc, "MaxSize", json_object_new_int64(c->log_max ? c->log_max : 10 * 1024 * 1024));
 	json_object_object_add(hc, "LogConfig", lc);
 	json_object_object_add(hc, "Privileged", json_object_new_boolean(req->privileged));

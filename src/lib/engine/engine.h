@@ -86,6 +86,7 @@ struct cell_run_request {
 	const char *shm_size, *oom_score_adj, *ipc, *uts, *pid, *cgroupns, *cgroup_parent;
 	const char *memory_reservation, *cpu_period, *cpu_quota, *cpuset_mems, *blkio_weight;
 	bool oom_kill_disable;
+	const char *log_driver;		/* json-file (NULL) or none: the monitor keeps no ctr.log */
 };
 
 /* Validate everything, then create the record, the rootfs mount and the

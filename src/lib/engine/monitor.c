@@ -288,7 +288,7 @@ static char *self_path(cell_error **err)
 }
 
 struct monitor_args {
-	bool tty, open_stdin;
+	bool tty, open_stdin, no_log;
 	int64_t log_max;
 	int64_t health_interval, health_start_period, health_start_interval;	/* ms; 0: none */
 };
@@ -303,6 +303,8 @@ static int monitor_args_of(struct cell_engine *e, const char *id, struct monitor
 	a->tty = json_object_get_boolean(json_object_object_get(cfg, "Tty"));
 	a->open_stdin = json_object_get_boolean(json_object_object_get(cfg, "OpenStdin"));
 	a->log_max = json_object_get_int64(json_object_object_get(lc, "MaxSize"));
+	const char *driver = json_object_get_string(json_object_object_get(lc, "Type"));
+	a->no_log = driver && streq(driver, "none");
 	engine_health_timing(rec, &a->health_interval, &a->health_start_period, &a->health_start_interval);
 	json_object_put(rec);
 	return 0;
@@ -386,6 +388,8 @@ int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, c
 		argv[n++] = "--stdin";
 	if (a.health_interval > 0)
 		argv[n++] = "--health", argv[n++] = health;
+	if (a.no_log)
+		argv[n++] = "--no-log";
 	argv[n] = NULL;
 	fflush(stdout);
 	fflush(stderr);
