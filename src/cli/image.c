@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine/events.h"
 #include "image/image.h"
 #include "json.h"
 #include "log.h"
@@ -441,10 +442,16 @@ static int image_rm(int argc, char **argv, cell_error **err)
 		_cleanup_strv_ char **deleted = NULL;
 		cell_error *e = NULL;
 		int r = cell_image_remove(s, argv[i], force, &untagged, &deleted, &e);
-		for (size_t k = 0; untagged && untagged[k]; k++)
+		for (size_t k = 0; untagged && untagged[k]; k++) {
 			printf("Untagged: %s\n", untagged[k]);
-		for (size_t k = 0; deleted && deleted[k]; k++)
+			json_object *a = json_object_new_object();
+			json_object_object_add(a, "name", json_object_new_string(untagged[k]));
+			cell_event_at(cell_globals.root, "image", "untag", untagged[k], a);
+		}
+		for (size_t k = 0; deleted && deleted[k]; k++) {
 			printf("Deleted: %s\n", deleted[k]);
+			cell_event_at(cell_globals.root, "image", "delete", deleted[k], NULL);
+		}
 		if (r < 0) {
 			cell_log_error(&e);
 			rc = EXIT_CELL;
@@ -498,6 +505,15 @@ static int image_tag(int argc, char **argv, cell_error **err)
 		return usage_error(err, "image tag", "requires exactly 2 arguments");
 	if (open_store(&s, err) < 0 || cell_image_tag(s, argv[1], argv[2], err) < 0)
 		return EXIT_CELL;
+	struct cell_image *img = NULL;
+	cell_error *x = NULL;
+	if (cell_image_resolve(s, argv[2], &img, &x) == 0) {
+		json_object *a = json_object_new_object();
+		json_object_object_add(a, "name", json_object_new_string(argv[2]));
+		cell_event_at(cell_globals.root, "image", "tag", img->id, a);
+	}
+	cell_error_free(&x);
+	cell_image_free(img);
 	return 0;
 }
 
@@ -728,6 +744,7 @@ static int image_load(int argc, char **argv, cell_error **err)
 		in = argv[optind++];
 	if (!in)
 		in = "-";
+	o.images_only = true;
 	return do_import("load", in, &o, true, quiet, err);
 }
 

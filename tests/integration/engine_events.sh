@@ -59,6 +59,14 @@ ok "$([ -e "$R/events.log.1" ] && [ "$(stat -c %s "$R/events.log")" -lt 10000 ];
 is "$(acts --filter container=rot)" "create" "events reads the new journal after a rotation"
 like "$(c events --since 1h --until 0s --format '{{.Action}}' | wc -l)" "^[1-9][0-9]{3,}$" "and the rotated one"
 
+# image and volume events
+c tag busybox evimg:1
+c rmi evimg:1 >/dev/null
+c volume create evvol >/dev/null
+c volume rm evvol >/dev/null
+is "$(c events --since 1h --until 0s --filter type=image --format '{{.Action}} {{.Actor.Attributes.name}}' | tr '\n' ' ')" "tag evimg:1 untag evimg:1 " "image tag and untag events"
+is "$(acts --filter type=volume --filter volume=evvol)" "create destroy" "volume create and destroy events"
+
 # bad input
 out=$(c events --filter colour=red 2>&1); rc=$?
 is "$rc" 125 "unknown filter: 125"

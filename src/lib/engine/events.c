@@ -16,6 +16,12 @@
 void cell_event(struct cell_engine *e, const char *type, const char *action, const char *actor_id,
 		json_object *attrs)
 {
+	cell_event_at(e->root, type, action, actor_id, attrs);
+}
+
+void cell_event_at(const char *root, const char *type, const char *action, const char *actor_id,
+		   json_object *attrs)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object *ev = json_object_new_object();
@@ -39,7 +45,7 @@ void cell_event(struct cell_engine *e, const char *type, const char *action, con
 										  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(ev);
 
-	_cleanup_free_ char *path = xasprintf("%s/" EVENTS_FILE, e->root);
+	_cleanup_free_ char *path = xasprintf("%s/" EVENTS_FILE, root);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
@@ -47,7 +53,7 @@ void cell_event(struct cell_engine *e, const char *type, const char *action, con
 	if (fstat(fd, &st) == 0 && st.st_size + (off_t)strlen(line) > EVENTS_MAX) {
 		/* rotate: one old generation; a writer racing us appends to
 		 * whichever file its open found, both are read */
-		_cleanup_free_ char *old = xasprintf("%s/" EVENTS_OLD, e->root);
+		_cleanup_free_ char *old = xasprintf("%s/" EVENTS_OLD, root);
 		close(fd);
 		rename(path, old);
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -24,6 +24,10 @@
  * attrs (taken, may be NULL): Actor.Attributes. */
 void cell_event(struct cell_engine *e, const char *type, const char *action, const char *actor_id,
 		json_object *attrs);
+/* The same for a command without an engine (image commands): root is the
+ * engine root. */
+void cell_event_at(const char *root, const char *type, const char *action, const char *actor_id,
+		   json_object *attrs);
 /* A container's event: Attributes image, name and its labels, plus extra
  * (taken, may be NULL: e.g. exitCode for die). rec: its record. */
 void cell_event_ctr(struct cell_engine *e, const char *action, const char *id, json_object *rec,

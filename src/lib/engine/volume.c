@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine-internal.h"
+#include "events.h"
 #include "json.h"
 #include "util.h"
 #include "volume.h"
@@ -164,6 +165,9 @@ int cell_volume_create(struct cell_engine *e, const char *name, char **labels, b
 	}
 	if (ret_created)
 		*ret_created = true;
+	json_object *va = json_object_new_object();
+	json_object_object_add(va, "driver", json_object_new_string("local"));
+	cell_event(e, "volume", "create", name, va);
 done:
 	if (ret_rec)
 		*ret_rec = rec;
@@ -285,7 +289,12 @@ int cell_volume_remove(struct cell_engine *e, const char *name, bool force, cell
 	_cleanup_close_ int lock = vol_lock(e, true, err);
 	if (lock < 0)
 		return -1;
-	return remove_locked(e, name, force, err);
+	if (remove_locked(e, name, force, err) < 0)
+		return -1;
+	json_object *va = json_object_new_object();
+	json_object_object_add(va, "driver", json_object_new_string("local"));
+	cell_event(e, "volume", "destroy", name, va);
+	return 0;
 }
 
 static uint64_t dir_size_at(int dfd, const char *name, int depth)
