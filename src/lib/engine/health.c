@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -336,6 +337,9 @@ static int run_check(struct cell_engine *e, const char *id, char **args, int64_t
 	}
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	/* the child's exit ends the check (its processes may keep the pipe
+	 * open): a pidfd wakes the poll for it */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int64_t deadline = mono_ms() + timeout_ns / 1000000;
 	int fd = p[0], ws = 0;
 	bool timed_out = false;
@@ -346,10 +350,9 @@ static int run_check(struct cell_engine *e, const char *id, char **args, int64_t
 			timed_out = true;
 			break;
 		}
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		/* a check's processes may keep the pipe open after its exit:
-		 * the exit is what ends the check, so look at it often */
-		poll(&pf, 1, left < 50 ? (int)left : 50);
+		struct pollfd pf[2] = { { .fd = fd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		int cap = pfd >= 0 ? (left > 1000000 ? 1000000 : (int)left) : (left < 50 ? (int)left : 50);
+		poll(pf, 2, cap);
 		for (;;) {
 			ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
 			if (n > 0) {
@@ -368,6 +371,7 @@ static int run_check(struct cell_engine *e, const char *id, char **args, int64_t
 			break;
 		}
 	}
+	safe_close(pfd);
 	safe_close(fd);
 	if (timed_out) {
 		kill_pid_file(pid_file);
