@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine/events.h"
 #include "engine/engine.h"
 #include "json.h"
 #include "engine/explain.h"
@@ -519,6 +520,16 @@ static int lease_count(const char *network, const char *id, cell_error **err)
 	return count;
 }
 
+/* Docker's network connect/disconnect event. */
+static void net_event(const char *action, const struct cell_network *n, const char *ctr_id)
+{
+	json_object *a = json_object_new_object();
+	json_object_object_add(a, "container", json_object_new_string(ctr_id));
+	json_object_object_add(a, "name", json_object_new_string(n->name));
+	json_object_object_add(a, "type", json_object_new_string("bridge"));
+	cell_event_at(cell_globals.root, "network", action, n->id ? n->id : n->name, a);
+}
+
 static int net_connect(int argc, char **argv, cell_error **err)
 {
 	static const struct option opts[] = {
@@ -584,9 +595,8 @@ static int net_connect(int argc, char **argv, cell_error **err)
 	for (char **it = aliases; it && *it; it++)
 		cli_strv_push(&names, xstrdup(*it));
 	hosts = xasprintf("%s/hosts", c.dir);
-	/* the hosts file follows the first network joined (the library keeps
-	 * it current with that network's containers); on the others this
-	 * container is found by name, but finds their containers by address */
+	/* the hosts file (the container's own names) goes with the first
+	 * network joined; peers on every network are found by DNS */
 	bool has_hosts = access(hosts, F_OK) == 0 && elsewhere == 0;
 	struct cell_net_opts o = {
 		.ip = ip, .hostname = c.hostname, .ifname = ifname, .aliases = names, .ports = ports,
@@ -596,19 +606,52 @@ static int net_connect(int argc, char **argv, cell_error **err)
 	if (cell_net_attach(cell_globals.root, n->name, c.id, c.pid, &o, &res, err) < 0)
 		goto out;
 	/* a container made with --network none has an empty resolv.conf: give
-	 * it the host's servers, written in place (the file is bind-mounted) */
+	 * it the network's resolver (the host's servers on the default
+	 * network), written in place (the file is bind-mounted) */
 	rc = xasprintf("%s/resolv.conf", c.dir);
 	cell_error *x = NULL;
 	if (read_file(rc, &old, NULL, &x) == 0 && !*old) {
-		_cleanup_free_ char *text = cell_net_resolv("/etc/resolv.conf", NULL, NULL, &x);
+		_cleanup_free_ char *text =
+			cell_net_resolv_for(cell_globals.root, n->name, "/etc/resolv.conf", NULL, NULL, NULL, &x);
 		if (text && *text && rewrite_file(rc, text, &x) < 0)
 			cell_warn("container `%s`: %s", ref, x->msg);
 	}
 	cell_error_free(&x);
+	net_event("connect", n, c.id);
 	r = 0;
 out:
 	ctr_ref_clear(&c);
 	return r;
+}
+
+/* The container's resolv.conf named the resolver at the gateway of the
+ * network it left (a container on several networks may have no route to
+ * it any more): name the one of the network it keeps, which holds its
+ * hosts file now. Another resolv.conf (--dns) is left alone. */
+static void follow_resolver(const struct cell_network *left, const struct ctr_ref *c, const char *ref)
+{
+	char gw[64], want[96];
+	struct cell_lease *all = NULL;
+	size_t nl = 0;
+	cell_error *x = NULL;
+	_cleanup_free_ char *rc = xasprintf("%s/resolv.conf", c->dir), *old = NULL, *text = NULL;
+
+	cell_prefix_str(&left->gateway, false, gw, sizeof(gw));
+	snprintf(want, sizeof(want), "nameserver %s\n", gw);
+	if (read_file(rc, &old, NULL, &x) < 0 || !strstr(old, want) || cell_lease_list(cell_globals.root, NULL, &all, &nl, &x) < 0) {
+		cell_error_free(&x);
+		return;
+	}
+	for (size_t i = 0; i < nl && !text; i++)
+		if (streq(all[i].container, c->id) && all[i].hosts_path && *all[i].hosts_path)
+			text = cell_net_resolv_for(cell_globals.root, all[i].network, "/etc/resolv.conf", NULL, NULL, NULL, &x);
+	for (size_t i = 0; i < nl && !text; i++)
+		if (streq(all[i].container, c->id))
+			text = cell_net_resolv_for(cell_globals.root, all[i].network, "/etc/resolv.conf", NULL, NULL, NULL, &x);
+	cell_lease_list_free(all, nl);
+	if (text && rewrite_file(rc, text, &x) < 0)
+		cell_warn("container `%s`: %s", ref, x->msg);
+	cell_error_free(&x);
 }
 
 static int net_disconnect(int argc, char **argv, cell_error **err)
@@ -638,6 +681,8 @@ static int net_disconnect(int argc, char **argv, cell_error **err)
 		}
 		goto out;
 	}
+	follow_resolver(n, &c, ref);
+	net_event("disconnect", n, c.id);
 	r = 0;
 out:
 	ctr_ref_clear(&c);

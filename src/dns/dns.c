@@ -504,8 +504,17 @@ static void query(int net, int sock)
 
 	/* oversized (cut at CELL_DNS_MAX_QUERY + 1), malformed, or from
 	 * outside the network: dropped without an answer */
-	if (n <= 0 || !client_ok(&g.nets[net], &from) || cell_dns_parse_query(buf, (size_t)n, &q) < 0)
+	if (n <= 0 || cell_dns_parse_query(buf, (size_t)n, &q) < 0)
 		return;
+	/* a container that left the network its resolv.conf names asks at
+	 * that address from another of the root's networks: it is the one
+	 * whose subnet holds the client that counts */
+	for (int i = 0; !client_ok(&g.nets[net], &from); i++) {
+		if (i == MAX_NETS)
+			return;
+		if (g.nets[i].used)
+			net = i;
+	}
 	client_nets(net, &from, on);
 	if (q.qclass == CELL_DNS_CLASS_IN) {
 		if (q.qtype == CELL_DNS_TYPE_PTR)

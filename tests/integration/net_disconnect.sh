@@ -14,6 +14,7 @@ tmpdir
 # private copies: a rebuild of build/ meanwhile cannot break the test
 mkdir -p "$TMPD/bin" && cp "$CELL" "$TMPD/bin/" && CELL=$TMPD/bin/cell
 for m in "$CELL_BUILD/cell-monitor" "$CELL_BUILD/src/monitor/cell-monitor"; do [ -x "$m" ] && cp "$m" "$TMPD/bin/" && break; done
+for m in "$CELL_BUILD/cell-dns" "$CELL_BUILD/src/dns/cell-dns"; do [ -x "$m" ] && cp "$m" "$TMPD/bin/" && break; done
 R=$TMPD/root
 c() { "$CELL" --root "$R" "$@"; }
 cleanup() {
