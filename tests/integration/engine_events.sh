@@ -67,6 +67,19 @@ c volume rm evvol >/dev/null
 is "$(c events --since 1h --until 0s --filter type=image --format '{{.Action}} {{.Actor.Attributes.name}}' | tr '\n' ' ')" "tag evimg:1 untag evimg:1 " "image tag and untag events"
 is "$(acts --filter type=volume --filter volume=evvol)" "create destroy" "volume create and destroy events"
 
+# network connect/disconnect
+if c network create evnet >/dev/null 2>&1; then
+	defer "'$CELL' --root '$R' network rm evnet >/dev/null 2>&1"
+	nid=$(c run -d --name netc busybox sleep 300)
+	c network connect evnet netc && c network disconnect evnet netc
+	is "$(c events --since 1h --until 0s --filter type=network --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}' | tr '\n' ' ')" \
+		"connect evnet $nid disconnect evnet $nid " "network connect and disconnect events"
+	c rm -f netc >/dev/null
+	c network rm evnet >/dev/null
+else
+	skip "network create failed here"
+fi
+
 # bad input
 out=$(c events --filter colour=red 2>&1); rc=$?
 is "$rc" 125 "unknown filter: 125"
