@@ -67,6 +67,13 @@ c volume rm evvol >/dev/null
 is "$(c events --since 1h --until 0s --filter type=image --format '{{.Action}} {{.Actor.Attributes.name}}' | tr '\n' ' ')" "tag evimg:1 untag evimg:1 " "image tag and untag events"
 is "$(acts --filter type=volume --filter volume=evvol)" "create destroy" "volume create and destroy events"
 
+# exec
+c run -d --name ex busybox sleep 300 >/dev/null
+c exec ex sh -c 'exit 3'
+is "$(c events --since 1h --until 0s --filter container=ex --filter event=exec_create --filter event=exec_start --filter event=exec_die --format '{{.Action}} {{.Actor.Attributes.exitCode}}' | tr '\n' '|')" \
+	"exec_create: sh -c exit 3 <no value>|exec_start: sh -c exit 3 <no value>|exec_die 3|" "exec_create, exec_start, exec_die (exitCode)"
+c rm -f ex >/dev/null
+
 # network connect/disconnect
 if c network create evnet >/dev/null 2>&1; then
 	defer "'$CELL' --root '$R' network rm evnet >/dev/null 2>&1"

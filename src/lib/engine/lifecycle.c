@@ -1072,9 +1072,26 @@ int cell_ctr_exec(struct cell_engine *e, const char *id, const struct cell_exec_
 		.args = req->args, .env = req->env, .cwd = req->workdir, .user = user,
 		.tty = req->tty, .detach = req->detach, .caps = caps,
 	};
+	/* Docker's "exec_create: CMD ARGS", "exec_start: ...", "exec_die" */
+	_cleanup_free_ char *exec_id = cell_id_new();
+	char cmdline[512] = "";
+	for (size_t i = 0, n = 0; req->args && req->args[i] && n < sizeof(cmdline) - 1; i++)
+		n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", i ? " " : "", req->args[i]);
+	_cleanup_free_ char *created = xasprintf("exec_create: %s", cmdline);
+	_cleanup_free_ char *started = xasprintf("exec_start: %s", cmdline);
+	json_object *a = json_object_new_object();
+	json_object_object_add(a, "execID", json_object_new_string(exec_id));
+	cell_event_ctr_id(e, created, id, json_object_get(a));
+	cell_event_ctr_id(e, started, id, json_object_get(a));
 	int r = cell_rt_exec(e->rt_root, id, &o, ret_status, err);
 	strv_free(caps);
 	if (r < 0)
 		*ret_status = cell_ctr_exit_code(*err);
+	if (!req->detach) {
+		_cleanup_free_ char *code = xasprintf("%d", *ret_status);
+		json_object_object_add(a, "exitCode", json_object_new_string(code));
+		cell_event_ctr_id(e, "exec_die", id, json_object_get(a));
+	}
+	json_object_put(a);
 	return r;
 }
