@@ -1,5 +1,5 @@
 /* Docker's top-level spellings of image commands: `cell save`, `cell tag`,
- * `cell history` are `cell image save|tag|history`. */
+ * `cell history`, `cell import` are `cell image save|tag|history|import`. */
 #define _GNU_SOURCE
 #include <stddef.h>
 
@@ -29,4 +29,9 @@ int cmd_tag(int argc, char **argv, cell_error **err)
 int cmd_history(int argc, char **argv, cell_error **err)
 {
 	return image_alias("history", argc, argv, err);
+}
+
+int cmd_import(int argc, char **argv, cell_error **err)
+{
+	return image_alias("import", argc, argv, err);
 }

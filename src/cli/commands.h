@@ -79,6 +79,7 @@ int cmd_events(int argc, char **argv, cell_error **err);	/* events.c */
 int cmd_save(int argc, char **argv, cell_error **err);	/* alias.c: image save, tag, history */
 int cmd_tag(int argc, char **argv, cell_error **err);
 int cmd_history(int argc, char **argv, cell_error **err);
+int cmd_import(int argc, char **argv, cell_error **err);
 int cmd_diff(int argc, char **argv, cell_error **err);	/* diff.c */
 int cmd_export(int argc, char **argv, cell_error **err);	/* export.c */
 int cmd_update(int argc, char **argv, cell_error **err);	/* update.c */

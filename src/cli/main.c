@@ -54,6 +54,7 @@ static const struct cell_cmd commands[] = {
 	{ "save", cmd_save, CMD_NEEDS_ROOT, "Save images to an archive (image save)" },
 	{ "tag", cmd_tag, CMD_NEEDS_ROOT, "Give an image another name (image tag)" },
 	{ "history", cmd_history, CMD_NEEDS_ROOT, "Show how an image was made (image history)" },
+	{ "import", cmd_import, CMD_NEEDS_ROOT, "Make an image of a file system tarball, e.g. of export (image import)" },
 	{ "commit", cmd_commit, CMD_NEEDS_ROOT, "Create a new image from a container's changes" },
 	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
 	{ "enter", cmd_enter, 0, "Run a command in the namespaces of a container or process (nsenter)" },

@@ -55,6 +55,8 @@ is "$rc:$out" "125:cell: Minimum memory limit allowed is 6MB" "update --memory 1
 out=$(c update --blkio-weight 5 d 2>&1); is "$?:$out" "125:cell: Range of blkio weight is from 10 to 1000" "update --blkio-weight 5"
 out=$(c update d 2>&1); is "$?" 125 "update without flags: 125"
 like "$(c update --cpus x d 2>&1)" "cpus" "update --cpus x names the flag"
+check "import of an export" -- c import "$TMPD/d.tar" fromexport:1
+is "$(c run --rm fromexport:1 cat /tmp/added)" "new" "export | import round trip"
 c rm -f d >/dev/null
 
 # login / logout
