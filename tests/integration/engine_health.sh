@@ -72,19 +72,40 @@ ok "$([ "$len" -le 4097 ] && [ "$len" -ge 4000 ]; echo $?)" "3 MB of output keep
 like "$(hlog big '.[-1].Output' | tail -c 20)" "END" "the tail is the end of the output"
 c rm -f big >/dev/null
 
-# the image's HEALTHCHECK, and --no-healthcheck
-tar -C "$(test_rootfs)" -cf "$TMPD/r2.tar" .
-c image import --change 'CMD ["sh"]' --change 'HEALTHCHECK --interval=200ms CMD ["true"]' "$TMPD/r2.tar" hcimage:latest >/dev/null 2>&1
-if [ "$(c image inspect -f '{{json .Config.Healthcheck.Test}}' hcimage 2>/dev/null)" = '["CMD","true"]' ]; then
-	c run -d --name img hcimage sleep 300 >/dev/null
-	ok "$(wait_health img healthy; echo $?)" "the image's HEALTHCHECK runs"
-	c run -d --name nohc --no-healthcheck hcimage sleep 300 >/dev/null
-	is "$(c inspect -f '{{.State.Health}}' nohc)" "<no value>" "--no-healthcheck: no State.Health"
-	c rm -f img nohc >/dev/null
-else
-	skip "image import --change HEALTHCHECK is not supported here"
-	skip "--no-healthcheck over the image's"
-fi
+# the image's HEALTHCHECK, and --no-healthcheck: an image whose config has
+# one, made from `save` of the test image (docker-archive) with python3
+mkdir "$TMPD/img"
+c save -o "$TMPD/img/s.tar" busybox
+python3 - "$TMPD/img" <<'PY'
+import hashlib, json, sys, tarfile, io
+d = sys.argv[1]
+t = tarfile.open(d + "/s.tar")
+man = json.load(t.extractfile("manifest.json"))
+cfg = json.load(t.extractfile(man[0]["Config"]))
+cfg["config"]["Healthcheck"] = {"Test": ["CMD", "true"], "Interval": 200000000}
+blob = json.dumps(cfg).encode()
+name = hashlib.sha256(blob).hexdigest() + ".json"
+man[0]["Config"] = name
+man[0]["RepoTags"] = ["hcimage:latest"]
+out = tarfile.open(d + "/hc.tar", "w")
+for m in t.getmembers():
+    if m.name not in ("manifest.json",) and not m.name.endswith(".json"):
+        out.addfile(m, t.extractfile(m) if m.isfile() else None)
+for n, data in ((name, blob), ("manifest.json", json.dumps(man).encode())):
+    ti = tarfile.TarInfo(n); ti.size = len(data); out.addfile(ti, io.BytesIO(data))
+out.close()
+PY
+c load -i "$TMPD/img/hc.tar" >/dev/null
+is "$(c image inspect -f '{{json .Config.Healthcheck.Test}}' hcimage 2>/dev/null)" '["CMD","true"]' "an image with a HEALTHCHECK"
+c run -d --name img hcimage sleep 300 >/dev/null
+is "$(c inspect -f '{{json .Config.Healthcheck.Test}}' img)" '["CMD","true"]' "the container takes the image's HEALTHCHECK"
+ok "$(wait_health img healthy; echo $?)" "the image's HEALTHCHECK runs on its interval"
+c run -d --name img2 --health-interval 1h hcimage sleep 300 >/dev/null
+is "$(c inspect -f '{{.Config.Healthcheck.Interval}} {{json .Config.Healthcheck.Test}}' img2)" '3600000000000 ["CMD","true"]' "--health-interval overrides the image's, its Test stays"
+c run -d --name nohc --no-healthcheck hcimage sleep 300 >/dev/null
+is "$(c inspect -f '{{.State.Health}}' nohc)" "<no value>" "--no-healthcheck: no State.Health"
+like "$(c ps --filter name=nohc --format '{{.Status}}')" '^Up [^(]*$' "--no-healthcheck: ps shows no health"
+c rm -f img img2 nohc >/dev/null
 
 # --health-on-failure restart: restarted whatever the restart policy
 c run -d --name rs --health-cmd false --health-interval 100ms --health-retries 1 --health-on-failure restart busybox sleep 300 >/dev/null
