@@ -222,4 +222,32 @@ int cg_devices_bpf_apply(const char *dir, const struct cg_dev_rule *rules, size_
 
 void cg_note(char ***notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- backends (cgroup.c) ----
+ *
+ * How a container's cgroup is driven once it exists, one table per way of
+ * managing it, as crun's libcrun_cgroup_manager: cgroupfs on v1 (legacy, and
+ * the v1 hierarchies of hybrid, falling back to the cgroup2 dir for what v1
+ * lacks there) and cgroupfs on v2 (unified). A systemd backend
+ * (--systemd-cgroup: scopes over D-Bus) fills the same slots; cg_backend()
+ * is where it would be chosen. Creation, resources and stats do not go
+ * through the table yet. */
+struct cg_backend_ops {
+	const char *name;
+	/* Freeze (true) or thaw every process of the container. */
+	int (*freeze)(struct cell_cgroup *cg, bool frozen, cell_error **err);
+	/* What was last asked (v1 freezer.state FROZEN, v2 cgroup.freeze 1). */
+	int (*is_frozen)(struct cell_cgroup *cg, bool *ret, cell_error **err);
+	/* Whether freeze can work at all on this host. */
+	bool (*can_freeze)(const struct cell_cgroup *cg);
+	/* Signal every process at once where the kernel can (v2 cgroup.kill,
+	 * SIGKILL only): 1 when done, 0 when the caller must freeze, list and
+	 * signal, -1 on error. */
+	int (*kill_all)(struct cell_cgroup *cg, int sig, cell_error **err);
+	/* The directory whose cgroup.procs lists every process of the container. */
+	const char *(*procs_dir)(const struct cell_cgroup *cg);
+};
+
+extern const struct cg_backend_ops cg_backend_cgroupfs_v1, cg_backend_cgroupfs_v2;
+const struct cg_backend_ops *cg_backend(enum cell_cgroup_mode mode);
+
 #endif

@@ -834,29 +834,30 @@ static int v2_freeze(const char *dir, bool frozen, cell_error **err)
 			      frozen ? "freeze" : "thaw", dir, frozen);
 }
 
-int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err)
+/* ---- the backends (cgroup-internal.h: struct cg_backend_ops) ---- */
+
+static int no_freezer(bool frozen, cell_error **err)
 {
-	struct cg_dir *d = v1_dir(cg, "freezer");
-	if (d)
-		return v1_freeze(d->dir, frozen, err);
-	d = v2_dir(cg);
-	if (d && cg_file_exists(d->dir, "cgroup.freeze"))
-		return v2_freeze(d->dir, frozen, err);
 	return cell_error_set(err, "%s: no freezer: neither a v1 freezer hierarchy nor cgroup.freeze "
 			      "(Linux 5.2+) is available", frozen ? "pause" : "resume");
 }
 
-int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
+static bool v2_can_freeze(const struct cell_cgroup *cg)
 {
-	struct cg_dir *d = v1_dir(cg, "freezer");
-	if (d) {
-		_cleanup_free_ char *s = NULL;
-		if (cg_read(d->dir, "freezer.state", &s, err) < 0)
-			return -1;
-		*ret = streq(s, "FROZEN");
-		return 0;
-	}
-	d = v2_dir(cg);
+	struct cg_dir *d = v2_dir(cg);
+	return d && cg_file_exists(d->dir, "cgroup.freeze");
+}
+
+static int v2_backend_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err)
+{
+	if (!v2_can_freeze(cg))
+		return no_freezer(frozen, err);
+	return v2_freeze(v2_dir(cg)->dir, frozen, err);
+}
+
+static int v2_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
+{
+	struct cg_dir *d = v2_dir(cg);
 	/* cgroup.freeze is what was asked; cgroup.events' "frozen" drops to
 	 * 0 for a moment whenever a frozen task takes a signal */
 	uint64_t f = 0;
@@ -870,20 +871,104 @@ int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
 	return 0;
 }
 
-/* ---- processes ---- */
+/* v1 (legacy, and the v1 part of hybrid): the freezer hierarchy, or the
+ * cgroup2 dir's cgroup.freeze on a hybrid host without one */
+static bool v1_can_freeze(const struct cell_cgroup *cg)
+{
+	return v1_dir(cg, "freezer") || v2_can_freeze(cg);
+}
 
-static const char *procs_dir(const struct cell_cgroup *cg)
+static int v1_backend_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err)
+{
+	struct cg_dir *d = v1_dir(cg, "freezer");
+	return d ? v1_freeze(d->dir, frozen, err) : v2_backend_freeze(cg, frozen, err);
+}
+
+static int v1_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
+{
+	struct cg_dir *d = v1_dir(cg, "freezer");
+	if (!d)
+		return v2_is_frozen(cg, ret, err);
+	_cleanup_free_ char *s = NULL;
+	if (cg_read(d->dir, "freezer.state", &s, err) < 0)
+		return -1;
+	*ret = streq(s, "FROZEN");
+	return 0;
+}
+
+static const char *v2_procs_dir(const struct cell_cgroup *cg)
+{
+	struct cg_dir *d = v2_dir(cg);
+	return d ? d->dir : cg->n ? cg->d[0].dir : NULL;
+}
+
+static const char *v1_procs_dir(const struct cell_cgroup *cg)
 {
 	static const char *const pref[] = { "freezer", "pids", "memory", "cpu", "devices" };
-	struct cg_dir *d = v2_dir(cg);
-	if (d && cg->mode == CELL_CGROUP_UNIFIED)
-		return d->dir;
 	for (size_t i = 0; i < ARRAY_SIZE(pref); i++) {
 		struct cg_dir *v = v1_dir(cg, pref[i]);
 		if (v)
 			return v->dir;
 	}
 	return cg->n ? cg->d[0].dir : NULL;
+}
+
+/* cgroup.kill (Linux 5.14) kills every process, forks included, in one
+ * step; on hybrid the container's cgroup2 dir has it too. 1: done; 0: the
+ * caller freezes, lists and kills. */
+static int cgroupfs_kill_all(struct cell_cgroup *cg, int sig, cell_error **err)
+{
+	struct cg_dir *d = v2_dir(cg);
+	if (sig != SIGKILL || !d || !cg_file_exists(d->dir, "cgroup.kill"))
+		return 0;
+	struct cg_writer w = { .dir = d->dir };
+	int k = cg_write(&w, "kill every process", "cgroup.kill", "1", err);
+	if (k == -ENOENT) {
+		cell_error_free(err);
+		return 1;
+	}
+	return k < 0 ? cell_error_wrap(err, "`%s`", d->dir) : 1;
+}
+
+const struct cg_backend_ops cg_backend_cgroupfs_v1 = {
+	.name = "cgroupfs-v1",
+	.freeze = v1_backend_freeze,
+	.is_frozen = v1_is_frozen,
+	.can_freeze = v1_can_freeze,
+	.kill_all = cgroupfs_kill_all,
+	.procs_dir = v1_procs_dir,
+};
+
+const struct cg_backend_ops cg_backend_cgroupfs_v2 = {
+	.name = "cgroupfs-v2",
+	.freeze = v2_backend_freeze,
+	.is_frozen = v2_is_frozen,
+	.can_freeze = v2_can_freeze,
+	.kill_all = cgroupfs_kill_all,
+	.procs_dir = v2_procs_dir,
+};
+
+const struct cg_backend_ops *cg_backend(enum cell_cgroup_mode mode)
+{
+	/* a systemd backend (--systemd-cgroup) would be chosen here */
+	return mode == CELL_CGROUP_UNIFIED ? &cg_backend_cgroupfs_v2 : &cg_backend_cgroupfs_v1;
+}
+
+int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err)
+{
+	return cg_backend(cg->mode)->freeze(cg, frozen, err);
+}
+
+int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
+{
+	return cg_backend(cg->mode)->is_frozen(cg, ret, err);
+}
+
+/* ---- processes ---- */
+
+static const char *procs_dir(const struct cell_cgroup *cg)
+{
+	return cg_backend(cg->mode)->procs_dir(cg);
 }
 
 int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **ret, size_t *ret_n, cell_error **err)
@@ -928,22 +1013,15 @@ static int kill_listed(struct cell_cgroup *cg, int sig, cell_error **err)
 
 int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err)
 {
-	struct cg_dir *d = v2_dir(cg);
+	const struct cg_backend_ops *ops = cg_backend(cg->mode);
 	bool was_frozen = false;
 	cell_error *e = NULL;
 	if (cell_cgroup_is_frozen(cg, &was_frozen, &e) < 0)
 		cell_error_free(&e);
-	/* cgroup.kill (Linux 5.14) kills every process, forks included, in one
-	 * step; on hybrid the container's cgroup2 dir has it too */
-	if (sig == SIGKILL && d && cg_file_exists(d->dir, "cgroup.kill")) {
-		struct cg_writer w = { .dir = d->dir };
-		int k = cg_write(&w, "kill every process", "cgroup.kill", "1", err);
-		if (k == -ENOENT) {
-			cell_error_free(err);
-			return 0;
-		}
-		if (k < 0)
-			return cell_error_wrap(err, "`%s`", d->dir);
+	int all = ops->kill_all(cg, sig, err);
+	if (all < 0)
+		return -1;
+	if (all > 0) {
 		/* v1-frozen tasks die only once thawed (runc thaws too) */
 		if (was_frozen && cell_cgroup_freeze(cg, false, &e) < 0)
 			cell_error_free(&e);
@@ -953,7 +1031,7 @@ int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err)
 		return kill_listed(cg, 0, err);	/* only asks whether they live: nothing to freeze */
 	/* otherwise freeze so that nothing forks between listing and killing */
 	bool frozen = false;
-	if (v1_dir(cg, "freezer") || (d && cg_file_exists(d->dir, "cgroup.freeze"))) {
+	if (ops->can_freeze(cg)) {
 		if (!was_frozen && cell_cgroup_freeze(cg, true, err) < 0)
 			return -1;
 		frozen = true;
