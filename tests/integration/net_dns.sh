@@ -84,6 +84,8 @@ check "run web1 --network-alias web" -- c run -d --name web1 --network dnsnet --
 check "run web2 --network-alias web" -- c run -d --name web2 --network dnsnet --network-alias web busybox sleep 1000
 check "run peer --add-host" -- c run -d --name peer --network dnsnet --add-host extra:10.9.9.9 busybox sleep 1000
 is "$(dns_pids | wc -l)" 1 "one resolver for the root"
+is "$(c network inspect dnsnet | jq -r '.[0].DNS | "\(.Address):\(.Port) \(.State) \(.Pid)"')" "$N.1:53 running $(dns_pids)" \
+	"network inspect shows the resolver's address, state and pid"
 IP1=$(c inspect web1 | jq -r '.[0].NetworkSettings.Networks.dnsnet.IPAddress')
 IP2=$(c inspect web2 | jq -r '.[0].NetworkSettings.Networks.dnsnet.IPAddress')
 IPP=$(c inspect peer | jq -r '.[0].NetworkSettings.Networks.dnsnet.IPAddress')

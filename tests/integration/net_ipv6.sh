@@ -52,7 +52,9 @@ A2=$(C network inspect v6 | jq -r ".[0].Containers[\"c2-$tag\"].IPv6Address")
 like "$(in_ns $P1 ip -6 addr show dev eth0)" "inet6 $A1 scope global" "c1's eth0 has $A1"
 like "$(in_ns $P1 ip -6 route show default)" "^default via $GW6 dev eth0" "c1's IPv6 default route via $GW6"
 check "c1 pings c2 over IPv6" -- in_ns $P1 busybox ping -6 -c1 -W2 "${A2%/64}"
-like "$(cat "$TMPD/h1")" "${A2%/64}	c2" "c1's hosts file names c2 by its IPv6 address too"
+GW4=10.245.$((tag % 200)).1
+like "$(in_ns $P1 busybox nslookup -type=AAAA c2 $GW4 2>&1)" "Address: ${A2%/64}" "c1 resolves c2's IPv6 address (AAAA from the network's resolver)"
+like "$(in_ns $P1 busybox nslookup c2 $GW6 2>&1)" "Address: ${A2%/64}" "asking the resolver at the IPv6 gateway $GW6"
 like "$(cat "$TMPD/h2")" "${A2%/64}	c2" "c2's own IPv6 line"
 check "c2 pings the IPv6 gateway" -- in_ns $P2 busybox ping -6 -c1 -W2 "$GW6"
 check "IPv4 still works next to it" -- in_ns $P1 busybox ping -c1 -W2 10.245.$((tag % 200)).1

@@ -52,7 +52,7 @@ check "network create net2 ($N2.0/24)" -- c network create --subnet "$N2.0/24" n
 
 insp() { c inspect "$1" | jq -r ".[0]$2"; }
 count() { c ps -aq | wc -l; }
-leases() { find "$R/networks" -path '*.leases/*' -type f 2>/dev/null | wc -l; }
+leases() { find "$R/networks" -path '*.leases/*' -type f ! -name '.*' 2>/dev/null | wc -l; }
 # fails125 DESC REGEX -- cmd: exit status 125, the message matches, one line
 fails125() {
 	local d=$1 re=$2; shift 3

@@ -259,7 +259,10 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 			return cell_error_errno(err, errno, "open network namespace `%s`", nspath);
 		return cell_error_errno(err, errno, "open network namespace of process %d (%s)", (int)pid, nspath);
 	}
-	if (cell_lease_list(st->root, NULL, &all, &n_all, err) < 0)
+	/* every lease only to check published ports against; else the
+	 * container's own (one per network) */
+	if ((o->n_ports ? cell_lease_list(st->root, NULL, &all, &n_all, err)
+			: ipam_container_leases(st->root, id, &all, &n_all, err)) < 0)
 		return -1;
 	for (size_t i = 0; i < n_all; i++)
 		if (streq(all[i].container, id) && streq(all[i].network, n->name)) {
@@ -430,7 +433,7 @@ int cell_net_detach(const char *root, const char *container_id, cell_error **err
 	lock = ipam_lock(root, err);
 	if (lock < 0)
 		return -1;
-	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
+	if (ipam_container_leases(root, container_id, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (streq(all[i].container, container_id)) {
@@ -653,6 +656,16 @@ struct json_object *cell_network_json(const char *root, const struct cell_networ
 		json_object_object_add(opts, "com.docker.network.bridge.gateway_mode_ipv6",
 				       json_object_new_string(n->unprotected6 ? "nat-unprotected" : "nat"));
 	json_object_object_add(o, "Options", opts);
+	if (cell_net_dns_wanted(n)) {
+		/* the root's resolver (dns.c): where the containers ask, whether it runs */
+		json_object *d = json_object_new_object();
+		pid_t pid = cell_net_dns_pid(root);
+		json_object_object_add(d, "Address", json_object_new_string(cell_prefix_str(&n->gateway, false, b, sizeof(b))));
+		json_object_object_add(d, "Port", json_object_new_int(53));
+		json_object_object_add(d, "State", json_object_new_string(pid > 0 ? "running" : "stopped"));
+		json_object_object_add(d, "Pid", json_object_new_int(pid));
+		json_object_object_add(o, "DNS", d);
+	}
 	return o;
 }
 

@@ -296,6 +296,8 @@ void cell_network_freep(struct cell_network **n)
 
 /* ---- (de)serialization ---- */
 
+static int index_mark(const char *ldir, cell_error **err);
+
 static json_object *network_to_json(const struct cell_network *n)
 {
 	char b[64];
@@ -691,7 +693,7 @@ static int network_create_locked(const char *root, const char *name, const struc
 		return net_error(err, EEXIST, "network `%s` exists already", name);
 	if (build_network(root, name, o, &n, err) < 0)
 		return cell_error_wrap(err, "create network `%s`", name);
-	if (mkdir_p(ldir, 0700, err) < 0 || network_write(root, n, err) < 0)
+	if (mkdir_p(ldir, 0700, err) < 0 || index_mark(ldir, err) < 0 || network_write(root, n, err) < 0)
 		return cell_error_wrap(err, "create network `%s`", name);
 	if (bridge_claim(root, n, err) < 0 || cell_network_setup(n, err) < 0) {
 		/* nothing half-configured: the bridge and rules go with the file */
@@ -703,6 +705,96 @@ static int network_create_locked(const char *root, const char *name, const struc
 	}
 	if (ret)
 		*ret = TAKE_PTR(n);
+	return 0;
+}
+
+/* ---- which leases a container holds, without reading every lease ----
+ *
+ * <net>.leases/.ctr-<id> is a symlink to the container's lease file there
+ * (its address), made just after the lease and removed just before it, so
+ * that detach reads one lease per network instead of every lease of the
+ * root (O(peers) per removal, O(peers^2) for `rm -f` of all). A network's
+ * .indexed (made with it) says its leases all have one; an older network
+ * without it is read whole, as before. Lists skip dot-files; the temp-file
+ * sweep leaves these alone (no pid after their last dot). */
+
+static int index_mark(const char *ldir, cell_error **err)
+{
+	_cleanup_free_ char *m = xasprintf("%s/.indexed", ldir);
+	int fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cell_error_errno(err, errno, "create `%s`", m);
+	close(fd);
+	return 0;
+}
+
+static char *index_path(const char *root, const char *network, const char *id)
+{
+	_cleanup_free_ char *dir = ipam_lease_dir(root, network);
+	return xasprintf("%s/.ctr-%s", dir, id);
+}
+
+static int lease_read(const char *path, const char *network, struct cell_lease *l, cell_error **err);
+
+int ipam_container_leases(const char *root, const char *id, struct cell_lease **ret, size_t *ret_n,
+			  cell_error **err)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct cell_lease *v = NULL;
+	size_t n = 0;
+
+	if (cell_network_list(root, &names, err) < 0)
+		return -1;
+	for (char **it = names; *it; it++) {
+		_cleanup_free_ char *dir = ipam_lease_dir(root, *it);
+		_cleanup_free_ char *mark = xasprintf("%s/.indexed", dir);
+		if (access(mark, F_OK) < 0) {
+			/* a network from before the index: every lease of it */
+			struct cell_lease *all = NULL;
+			size_t na = 0;
+			if (cell_lease_list(root, *it, &all, &na, err) < 0) {
+				cell_lease_list_free(v, n);
+				return -1;
+			}
+			for (size_t i = 0; i < na; i++) {
+				if (!streq(all[i].container, id)) {
+					cell_lease_free(&all[i]);
+					continue;
+				}
+				v = realloc(v, (n + 1) * sizeof(*v));
+				if (!v)
+					abort();
+				v[n++] = all[i];
+			}
+			free(all);
+			continue;
+		}
+		_cleanup_free_ char *ix = index_path(root, *it, id);
+		char target[64];
+		ssize_t l = readlink(ix, target, sizeof(target) - 1);
+		if (l <= 0)
+			continue;
+		target[l] = '\0';
+		if (strchr(target, '/') || target[0] == '.')
+			continue;
+		_cleanup_free_ char *lp = xasprintf("%s/%s", dir, target);
+		struct cell_lease one;
+		cell_error *e = NULL;
+		if (lease_read(lp, *it, &one, &e) < 0) {
+			cell_error_free(&e);
+			continue;	/* a stale index: its lease is gone */
+		}
+		if (!streq(one.container, id)) {
+			cell_lease_free(&one);
+			continue;
+		}
+		v = realloc(v, (n + 1) * sizeof(*v));
+		if (!v)
+			abort();
+		v[n++] = one;
+	}
+	*ret = v;
+	*ret_n = n;
 	return 0;
 }
 
@@ -929,6 +1021,14 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 			goto out;
 		}
 		unlink(tmp);
+		{
+			_cleanup_free_ char *ix = index_path(root, l->network, l->container);
+			unlink(ix);	/* a stale one, left by a crash */
+			if (symlink(a, ix) < 0) {
+				r = cell_error_errno(err, errno, "index lease %s in network `%s`", a, l->network);
+				unlink(path);
+			}
+		}
 		goto out;
 	}
 	r = write_file_atomic(path, s, strlen(s), 0644, err);
@@ -1129,6 +1229,14 @@ int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error *
 	char a[64];
 
 	path = xasprintf("%s/%s", dir, cell_prefix_str(&l->ip, false, a, sizeof(a)));
+	{
+		/* the index first: it never points at another container's lease */
+		_cleanup_free_ char *ix = index_path(root, l->network, l->container);
+		char target[64];
+		ssize_t k = readlink(ix, target, sizeof(target) - 1);
+		if (k > 0 && (target[k] = '\0', streq(target, a)))
+			unlink(ix);
+	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return cell_error_errno(err, errno, "remove lease `%s`", path);
 	return 0;
@@ -1144,7 +1252,7 @@ static int detach_network_locked(const char *root, const char *network, const ch
 	bool found = false;
 	const char *hosts = NULL, *hostname = NULL;
 
-	if (cell_lease_list(root, NULL, &all, &n, err) < 0)
+	if (ipam_container_leases(root, id, &all, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (streq(all[i].container, id) && streq(all[i].network, network)) {

@@ -51,6 +51,10 @@ int net_check_published(const struct cell_lease *all, size_t n, const struct cel
 int net_port_entry_parse(const char *entry, struct cell_port *ret);
 char *net_ports_str(const struct cell_port *ports, size_t n);
 
+/* The leases of one container, every network: one lease read per network
+ * (the .ctr-<id> index), not every lease of the root. */
+int ipam_container_leases(const char *root, const char *id, struct cell_lease **ret, size_t *ret_n,
+			  cell_error **err);
 /* hosts.c: rewrite the hosts file a lease carries (its container and
  * --add-host only; net may be NULL). */
 int net_write_hosts(const struct cell_network *net, const struct cell_lease *l, cell_error **err);
