@@ -749,6 +749,43 @@ static int readonly_path(const char *p, cell_error **err)
 	return 0;
 }
 
+int cell_rootfs_unmount_below(const char *root_path, cell_error **err)
+{
+	char rootfs[PATH_MAX];
+	if (!realpath(root_path, rootfs))
+		return errno == ENOENT ? 0 : cell_error_errno(err, errno, "resolve root.path `%s`", root_path);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return cell_error_errno(err, errno, "read /proc/self/mountinfo");
+	char *line = NULL, **mps = NULL;
+	size_t cap = 0, n = 0, rlen = strlen(rootfs);
+	while (getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX];
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", mp) != 1)
+			continue;
+		unescape_octal(mp);
+		/* strictly below: the rootfs itself may be the engine's overlay */
+		if (strncmp(mp, rootfs, rlen) != 0 || mp[rlen] != '/')
+			continue;
+		char **t = realloc(mps, (n + 1) * sizeof(*mps));
+		if (!t)
+			abort();	/* as x*alloc */
+		mps = t;
+		mps[n++] = xstrdup(mp);
+	}
+	free(line);
+	fclose(f);
+	int r = 0;
+	/* newest first: a mount over another comes later in mountinfo */
+	for (size_t i = n; i-- > 0;) {
+		if (umount2(mps[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && r == 0)
+			r = cell_error_errno(err, errno, "unmount `%s`", mps[i]);
+		free(mps[i]);
+	}
+	free(mps);
+	return r;
+}
+
 int cell_rootfs_finish(const struct cell_spec *s, cell_error **err)
 {
 	for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)

@@ -18,6 +18,9 @@ int cell_rootfs_prepare(const struct cell_spec *s, cell_error **err);
  * devices, /dev symlinks). idmap_trees[i], when not NULL and >= 0, is the
  * detached id-mapped tree prepared for mounts[i] (see idmap.h). */
 int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, const int *idmap_trees, cell_error **err);
+/* Detach every mount strictly below root_path in our mount namespace: what
+ * a container without a mount namespace of its own mounted there. */
+int cell_rootfs_unmount_below(const char *root_path, cell_error **err);
 /* pivot_root into the rootfs (or MS_MOVE + chroot with no_pivot). */
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, cell_error **err);
 /* After pivot: maskedPaths, readonlyPaths, read-only root, rootfsPropagation. */

@@ -29,6 +29,7 @@
 #include "init.h"
 #include "json.h"
 #include "linux/idmap.h"
+#include "linux/mounts.h"
 #include "linux/seccomp.h"
 #include "net/net.h"
 #include "log.h"
@@ -850,6 +851,15 @@ int cell_rt_delete(const char *root, const char *id, bool force, cell_error **er
 		if (cell_state_init_alive(st))
 			kill(st->pid, SIGKILL);
 		wait_gone(st);
+	}
+	/* no mount namespace: its mounts were made in ours, below the rootfs */
+	{
+		struct cell_spec *spec = NULL;
+		if (cell_state_load_spec(st, &spec, &e) == 0 && !spec->ns[CELL_NS_MNT].enabled && spec->n_mounts &&
+		    cell_rootfs_unmount_below(spec->root_path, &e) < 0)
+			cell_log_error(&e);
+		cell_error_free(&e);
+		cell_spec_free(spec);
 	}
 	int r = 0;
 	if (cg && cell_cgroup_destroy(cg, err) < 0)

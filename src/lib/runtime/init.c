@@ -226,6 +226,13 @@ void cell_init_main(struct cell_init_ctx *c)
 	if (mount_ns_new && (cell_rootfs_prepare(s, &err) < 0 ||
 			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0))
 		die(c, &err, false);
+	/* no mount namespace at all: as runc, the mounts go into the runtime's
+	 * own namespace, below the rootfs (delete unmounts them), and the
+	 * process is chrooted into root.path */
+	bool mount_here = !s->ns[CELL_NS_MNT].enabled;
+	if (mount_here && s->n_mounts &&
+	    cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0)
+		die(c, &err, false);
 	if (!join_first && sync_expect(c->sync, SYNC_JOINED, "cgroup setup", NULL, NULL, &err) < 0)
 		_exit(1);
 
@@ -245,6 +252,11 @@ void cell_init_main(struct cell_init_ctx *c)
 	/* sysctls go in before readonlyPaths makes /proc/sys read-only */
 	if (mount_ns_new && cell_rootfs_pivot(s, c->no_pivot, &err) < 0)
 		die(c, &err, false);
+	if (mount_here && (chroot(s->root_path) < 0 || chdir("/") < 0)) {
+		cell_error_errno(&err, errno, "chroot to root.path `%s` (no mount namespace: no pivot_root)",
+				 s->root_path);
+		die(c, &err, false);
+	}
 	if (apply_sysctl(s, &err) < 0)
 		die(c, &err, false);
 	if (mount_ns_new && cell_rootfs_finish(s, &err) < 0)

@@ -603,9 +603,12 @@ static int validate(struct cell_spec *s, cell_error **err)
 		return cell_error_set(err, "`linux.timeOffsets`: set, but no time namespace in `linux.namespaces`");
 	if (s->has_time_offsets && s->ns[CELL_NS_TIME].path)
 		return cell_error_set(err, "`linux.timeOffsets`: cannot be set when joining a time namespace by path");
-	if (s->n_mounts && !s->ns[CELL_NS_MNT].enabled)
-		return cell_error_set(err, "`mounts`: a mount namespace is required to set up mounts "
-				      "(add {\"type\": \"mount\"} to `linux.namespaces`)");
+	/* without a mount namespace, runc mounts in the runtime's own one and
+	 * chroots; masked and read-only paths it refuses, as we do */
+	if (!s->ns[CELL_NS_MNT].enabled && ((s->masked_paths && s->masked_paths[0]) ||
+					    (s->readonly_paths && s->readonly_paths[0])))
+		return cell_error_set(err, "`linux.maskedPaths` and `linux.readonlyPaths` need a mount namespace "
+				      "(add {\"type\": \"mount\"} to `linux.namespaces`, or drop them)");
 	return 0;
 }
 
