@@ -135,6 +135,19 @@ check "rm -f far both" -- c rm -f far both
 check "network rm dnsnet2" -- c network rm dnsnet2
 like "$(look web1)" "Address: $IP1" "the resolver still serves dnsnet"
 
+# ---- another root with a network of the same name: its own resolver ----
+R2=$TMPD/root2
+c2() { "$CELL" --root "$R2" "$@"; }
+defer "for i in \$('$CELL' --root '$R2' ps -aq 2>/dev/null); do '$CELL' --root '$R2' rm -f \$i; done; '$CELL' --root '$R2' network rm -f dnsnet 2>/dev/null; true"
+c2 image import --change 'CMD ["sh"]' "$TMPD/rootfs.tar" busybox:latest >/dev/null 2>&1
+N3=$(free24)
+check "a second root: network dnsnet ($N3.0/24) and a container on it" -- \
+	sh -c "'$CELL' --root '$R2' network create --subnet '$N3.0/24' dnsnet >/dev/null && '$CELL' --root '$R2' run -d --name other --network dnsnet busybox sleep 1000"
+O=$(c2 exec other nslookup web1 2>&1)
+ok "$(printf '%s\n' "$O" | grep -c "$IP1")" "the other root's container does not get web1 of this root"
+like "$(c2 exec other nslookup other 2>&1)" "Address: $N3\." "it resolves its own root's names"
+check "rm the other root's container and network" -- sh -c "'$CELL' --root '$R2' rm -f other && '$CELL' --root '$R2' network rm dnsnet"
+
 # ---- hostile queries ----
 PP=$(c inspect peer | jq -r '.[0].State.Pid')
 cat > "$TMPD/q.py" <<'EOF'
