@@ -209,6 +209,19 @@ static void test_resources_parse(void)
 	bad_resources("{\"devices\":[{\"allow\":true,\"type\":\"x\"}]}", "devices[0].type = \"x\"", "device type x");
 	bad_resources("{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}", "devices[0].access = \"rwx\"",
 		      "device access rwx");
+	bad_resources("{\"devices\":[{\"allow\":true,\"access\":\"a\"}]}", "`a` grants nothing",
+		      "device access a alone (runc fails on it too)");
+	{
+		json_object *d = J("{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":11,"
+				   "\"access\":\"rwa\"},{\"allow\":true,\"access\":\"mmwwrr\"}]}");
+		OK(cg_resources_parse(d, &r, &err) == 0 && r.n_dev == 2, "device access rwa and repeats parse%s%s",
+		   err ? ": " : "", err ? err->msg : "");
+		IS_STR(r.n_dev == 2 ? r.dev[0].access : "", "rw", "rwa is rw (runc drops a)");
+		IS_STR(r.n_dev == 2 ? r.dev[1].access : "", "rwm", "mmwwrr is rwm");
+		cell_error_free(&err);
+		cg_resources_clear(&r);
+		json_object_put(d);
+	}
 	bad_resources("{\"devices\":[{\"type\":\"c\"}]}", "`allow` is required", "device rule without allow");
 	bad_resources("{\"unified\":{\"../x\":\"1\"}}", "not a cgroup file name", "unified key ../x");
 	bad_resources("{\"unified\":{\"memory.high\":5}}", "expected a string", "unified non-string value");
