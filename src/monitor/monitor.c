@@ -255,7 +255,12 @@ static bool client_read(size_t i)
 		return false;
 	switch (msg[0]) {
 	case ATTACH_STDIN:
-		if (m.in >= 0 && n > 1) {
+		if (m.in >= 0 && m.in != m.master && n == 1) {
+			/* an empty message: the end of a `run -i`'s stdin */
+			close(m.in);
+			m.in = -1;
+			m.inlen = 0;
+		} else if (m.in >= 0 && n > 1) {
 			memcpy(m.inbuf, msg + 1, (size_t)n - 1);
 			m.inlen = (size_t)n - 1;
 			stdin_flush();

@@ -107,6 +107,13 @@ is "$(c inspect -f '{{.State.Health}}' nohc)" "<no value>" "--no-healthcheck: no
 like "$(c ps --filter name=nohc --format '{{.Status}}')" '^Up [^(]*$' "--no-healthcheck: ps shows no health"
 c rm -f img img2 nohc >/dev/null
 
+# a foreground run (no -d) with a healthcheck runs under a monitor too
+out=$(echo input | c run --rm --health-cmd 'touch /tmp/checked' --health-interval 100ms busybox sh -c 'sleep 1; test -e /tmp/checked && echo checked; echo err >&2; exit 3' 2>"$TMPD/err"); rc=$?
+is "$out" "checked" "a foreground run is checked (its monitor's timer)"
+is "$rc $(cat "$TMPD/err")" "3 err" "its exit status and stderr come through"
+is "$(echo input | c run --rm -i --health-cmd true busybox cat)" "input" "-i: stdin comes through"
+is "$(echo input | c run --rm --health-cmd true busybox sh -c 'cat; echo done')" "done" "without -i: stdin is not read"
+
 # --health-on-failure restart: restarted whatever the restart policy
 c run -d --name rs --health-cmd false --health-interval 100ms --health-retries 1 --health-on-failure restart busybox sleep 300 >/dev/null
 for i in $(seq 100); do [ "$(c inspect -f '{{.RestartCount}}' rs)" -ge 1 ] 2>/dev/null && break; sleep 0.1; done

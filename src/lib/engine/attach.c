@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "engine-internal.h"
+#include "health.h"
 #include "monitor-proto.h"
 #include "util.h"
 
@@ -71,6 +72,7 @@ struct relay {
 	bool tty;		/* the container has one */
 	bool send_stdin;
 	bool sig_proxy;
+	bool stdin_once;
 	unsigned char keys[CELL_DETACH_KEYS_MAX];
 	size_t n_keys, matched;	/* how much of the detach keys was typed last */
 	bool term;		/* our stdin is a terminal in raw mode */
@@ -118,6 +120,8 @@ static bool stdin_read(struct relay *r, bool *detached)
 	ssize_t n = read(0, in, sizeof(in));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return true;
+	if (n == 0 && r->stdin_once && !r->tty)
+		send_msg(r->sock, ATTACH_STDIN, in, 0);	/* EOF: the monitor closes the pipe */
 	if (n <= 0)
 		return false;
 	size_t k = 0;
@@ -234,6 +238,7 @@ static int relay_init(struct cell_engine *e, json_object *rec, const struct cell
 	r->tty = json_object_get_boolean(json_object_object_get(cfg, "Tty"));
 	r->send_stdin = !o->no_stdin && json_object_get_boolean(json_object_object_get(cfg, "OpenStdin"));
 	r->sig_proxy = o->sig_proxy;
+	r->stdin_once = o->stdin_once;
 	const char *keys = o->detach_keys ? o->detach_keys : CELL_DETACH_KEYS_DEFAULT;
 	return cell_detach_keys_parse(keys, r->keys, &r->n_keys, err);
 }
@@ -361,11 +366,17 @@ bool engine_run_monitored(struct cell_engine *e, const char *id, int *ret_status
 		cell_error_free(&x);
 		return false;	/* the caller says what is wrong */
 	}
-	bool tty = json_object_get_boolean(json_object_object_get(json_object_object_get(rec, "Config"), "Tty"));
+	json_object *cfg = json_object_object_get(rec, "Config");
+	bool tty = json_object_get_boolean(json_object_object_get(cfg, "Tty"));
+	bool in = json_object_get_boolean(json_object_object_get(cfg, "OpenStdin"));
+	/* a healthcheck needs the monitor's timer: such a run is monitored too */
+	int64_t health, sp, si;
+	engine_health_timing(rec, &health, &sp, &si);
 	json_object_put(rec);
-	if (!tty)
+	if (!tty && health <= 0)
 		return false;
-	struct cell_attach_opts o = { .detach_keys = e->detach_keys };
+	struct cell_attach_opts o = { .detach_keys = e->detach_keys, .sig_proxy = !tty, .no_stdin = !tty && !in,
+				   .stdin_once = !tty };
 	*ret = cell_ctr_start_attached(e, id, &o, ret_status, err);
 	return true;
 }

@@ -127,6 +127,7 @@ struct cell_attach_opts {
 	bool no_stdin;			/* --no-stdin */
 	bool sig_proxy;			/* pass our signals on (without a tty) */
 	const char *detach_keys;	/* NULL: CELL_DETACH_KEYS_DEFAULT */
+	bool stdin_once;		/* `run -i` without a tty: our EOF closes the container's stdin */
 };
 /* Relay our stdio to a running container until it exits (*ret_status its
  * exit status) or the detach keys are typed on its tty (*ret_status 0, the

@@ -31,7 +31,7 @@
 
 enum attach_msg {
 	/* client → monitor */
-	ATTACH_STDIN = 'i',	/* bytes for the container's stdin (pipe or pty) */
+	ATTACH_STDIN = 'i',	/* bytes for the container's stdin (pipe or pty); none: its end (pipe) */
 	ATTACH_RESIZE = 'w',	/* two uint16: rows, columns (TIOCSWINSZ on the pty) */
 	ATTACH_SIGNAL = 'k',	/* int32: a signal for the init (--sig-proxy) */
 	/* monitor → client */
