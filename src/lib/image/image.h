@@ -146,6 +146,7 @@ struct cell_import_opts {
 	const char *name;		/* "busybox:latest" or NULL */
 	char **changes;			/* NULL-terminated or NULL */
 	const char *message;		/* history comment or NULL */
+	bool images_only;		/* load: an image archive, never a root filesystem tar */
 };
 
 /* Import a file or directory: OCI layout (dir or tar), docker-archive, or a

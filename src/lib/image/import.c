@@ -87,8 +87,12 @@ static bool image_archive_name(const char *n)
 /* Scan an archive's names: is it an OCI layout, a docker-archive, or neither? */
 enum kind { KIND_ROOTFS, KIND_OCI, KIND_DOCKER };
 
-static int archive_kind(const char *path, enum kind *ret, cell_error **err)
+/* images_only (load): no first-entry shortcut, the whole list of names is
+ * read, and what holds manifest.json, index.json or oci-layout is an image
+ * archive whatever its other members are called. */
+static int archive_kind(const char *path, bool images_only, enum kind *ret, cell_error **err)
 {
+	bool index = false;
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	int r;
@@ -107,18 +111,22 @@ static int archive_kind(const char *path, enum kind *ret, cell_error **err)
 		while (n && n[0] == '.' && n[1] == '/')
 			n += 2;
 		if (n && streq(n, ".")) n = "";
-		if (!n || !image_archive_name(n)) {
+		if ((!n || !image_archive_name(n)) && !images_only) {
 			*ret = KIND_ROOTFS;
 			archive_read_free(a);
 			return 0;
 		}
-		if (streq(n, "oci-layout")) {
+		if (n && streq(n, "index.json"))
+			index = true;
+		if (n && streq(n, "oci-layout")) {
 			*ret = KIND_OCI;
 			break;
 		}
-		if (streq(n, "manifest.json"))
+		if (n && streq(n, "manifest.json"))
 			*ret = KIND_DOCKER;
 	}
+	if (*ret == KIND_ROOTFS && index)
+		*ret = KIND_OCI;
 	if (r != ARCHIVE_EOF && r != ARCHIVE_OK) {
 		cell_error_set(err, "`%s`: not a tar archive, or corrupt: %s", path, archive_error_string(a));
 		archive_read_free(a);
@@ -682,8 +690,11 @@ static int import_locked(struct cell_store *s, const char *path, const struct ce
 		return cell_error_errno(err, errno, "stat `%s`", path);
 	if (S_ISDIR(st.st_mode))
 		return import_dir(s, path, o->name, ids, err);
-	if (archive_kind(path, &kind, err) < 0)
+	if (archive_kind(path, o->images_only, &kind, err) < 0)
 		return -1;
+	if (kind == KIND_ROOTFS && o->images_only)	/* as docker load: never a root filesystem */
+		return cell_error_set(err, "`%s`: not an image archive (no manifest.json, index.json or oci-layout in "
+				      "it; `cell import` makes an image of a root filesystem tar)", path);
 	if (kind == KIND_ROOTFS)
 		return import_rootfs(s, path, o, ids, err);
 	if (o->changes && o->changes[0])
