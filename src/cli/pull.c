@@ -17,7 +17,10 @@ static const char pull_usage[] =
 	"      --insecure           plain HTTP, no TLS verification (localhost always uses HTTP)\n"
 	"      --tls-verify=false   the same\n"
 	"      --platform OS/ARCH   pick this platform from a multi-platform image\n"
-	"  -q, --quiet              print only the image name\n";
+	"  -q, --quiet              print only the image name\n\n"
+	"Credentials go to the registry's host:port only. Bounds from the environment:\n"
+	"CELL_PULL_TIMEOUT (s, 3600), CELL_PULL_MIN_RATE (B/s, 1024) over CELL_PULL_RATE_WINDOW\n"
+	"(s, 30), CELL_LAYER_MAX_RATIO (100), CELL_STORE_MIN_FREE (MiB, 256); see cell(1).\n";
 
 static const char push_usage[] =
 	"Usage: cell push [OPTIONS] IMAGE [DESTINATION]\n\nUpload an image to a registry.\n\n"
