@@ -545,7 +545,7 @@ static int perform(struct client *c, const char *method, const char *url, struct
 	if (rc == CURLE_OPERATION_TIMEDOUT && c->deadline && now_ms() >= c->deadline)
 		return cell_error_set(err, "%s `%s`: gave up after %llu s (the deadline of CELL_PULL_TIMEOUT)", method, url,
 				      (unsigned long long)c->timeout);
-	if (rc == CURLE_OPERATION_TIMEDOUT && strstr(c->errbuf, "slower"))
+	if (rc == CURLE_OPERATION_TIMEDOUT && strstr(c->errbuf, "too slow"))
 		return cell_error_set(err, "%s `%s`: the transfer ran below %llu bytes/s for %llu s (CELL_PULL_MIN_RATE, "
 				      "CELL_PULL_RATE_WINDOW)", method, url, (unsigned long long)c->min_rate,
 				      (unsigned long long)c->rate_window);
