@@ -87,6 +87,14 @@ like "$(grep '^127.0.0.2 GET /token/realmforeign' "$TMPD/log")" 'auth=-$' \
 like "$(grep '^127.0.0.1 GET /v2/realmforeign' "$TMPD/log" | tail -1)" 'auth=Bearer goodtok$' \
 	"realm on 127.0.0.2: the token is used on the registry"
 
+# ... unless config.json holds credentials for that host itself
+mkdir -p "$TMPD/dockercfg"
+printf '{"auths":{"127.0.0.2:%s":{"auth":"%s"}}}' "$P" "$(printf realm:pw | base64)" > "$TMPD/dockercfg/config.json"
+check "realm on 127.0.0.2 with its own config.json entry: the pull succeeds" -- env DOCKER_CONFIG="$TMPD/dockercfg" \
+	"$CELL" --root "$TMPD/r-realm2" pull -q "$REG/realmforeign:1"
+like "$(grep '^127.0.0.2 GET /token/realmforeign' "$TMPD/log" | tail -1)" "auth=Basic $(printf realm:pw | base64)\$" \
+	"realm on 127.0.0.2: it gets the credentials configured for it, and only those"
+
 # a token expiring between the config and the layer: refreshed, the blob intact
 check "refresh: a 401 mid-pull gets a new token and the pull succeeds" -- \
 	"$CELL" --root "$TMPD/r-refresh" pull -q "$REG/refresh:1"
