@@ -10,7 +10,7 @@
 #   - process start: `cell version` against `cell-runtime --version`
 #   - exec: cell exec against cell-runtime exec, podman exec and docker exec
 #   - 50 concurrent `cell run -d` then one `rm -f` of them all
-#   - the monitor's RSS
+#   - the monitor's RSS, alone and with a 1 s healthcheck; a check's cost
 # podman and dockerd get private state under the temp dir: podman --root,
 # --runroot, --tmpdir, --cgroup-manager cgroupfs, runc (crun refuses this
 # hybrid cgroup layout); a dockerd started here with its own --data-root,
@@ -218,6 +218,20 @@ mon=$("$CELL" --root "$R" inspect -f '{{.State.MonitorPid}}' "$id")
 rss=$(ps -o rss= -p "$mon" 2>/dev/null | tr -d ' ')
 echo "monitor RSS: ${rss:-?} KiB (pid $mon, $(tr '\0' ' ' < /proc/"$mon"/cmdline 2>/dev/null | cut -c1-40); goal < 1024)"
 "$CELL" --root "$R" rm -f "$id" >/dev/null
+
+# a healthcheck (issue 13): the monitor's RSS with a 1 s check running, and
+# the cost of one check (an exec with its bookkeeping) against the execs
+CE=${M[0]} DE=""
+[ "${ENAMES[${#ENAMES[@]}-1]}" = "docker exec" ] && DE=${M[${#M[@]}-1]}
+hid=$("$CELL" --root "$R" run -d --network none --health-cmd true --health-interval 1s busybox sleep 1000)
+sleep 5
+hmon=$("$CELL" --root "$R" inspect -f '{{.State.MonitorPid}}' "$hid")
+echo "monitor RSS with a 1 s healthcheck: $(ps -o rss= -p "$hmon" | tr -d ' ') KiB ($("$CELL" --root "$R" inspect -f '{{.State.Health.Status}}' "$hid"))"
+measure "$N" "$CELL --root $R healthcheck run $hid"
+HC=$(median "${T[0]}")
+printf '%-44s %8.1f ms\n' "cell healthcheck run (one check)" "$(echo "scale=1; $HC / 1000" | bc)"
+echo "a check / cell exec: $(ratio "$HC" "$CE")${DE:+; a check / docker exec: $(ratio "$HC" "$DE")}"
+"$CELL" --root "$R" rm -f "$hid" >/dev/null
 
 C=${CONCURRENT:-50}
 s=$EPOCHREALTIME pids=()
