@@ -1,6 +1,7 @@
 /* Links over rtnetlink: bridge, veth, dummy; up, MTU, MAC, master, alias;
  * move to another netns; rename; delete; look up; list. */
 #define _GNU_SOURCE
+#include <sys/random.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
@@ -205,6 +206,16 @@ int cell_link_add_bridge(struct cell_nl *h, const char *name, unsigned mtu, cell
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	/* A MAC of its own, set (NET_ADDR_SET): without one a bridge takes the
+	 * lowest MAC of its ports and changes it as veths come and go, and a
+	 * container whose ARP cache still holds the old one has its frames to
+	 * the gateway dropped as PACKET_OTHERHOST (DNS queries to cell-dns
+	 * timed out that way, net_dns.sh). Random, locally administered. */
+	uint8_t mac[6];
+	if (getrandom(mac, sizeof(mac), 0) == (ssize_t)sizeof(mac)) {
+		mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+		mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(mac), mac);
+	}
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(nlh, info);
