@@ -13,6 +13,8 @@
  *   devices-bpf.c the v2 device filter: hand-assembled eBPF program
  *   stats.c      runc's `events --stats` JSON, OOM detection
  *   cgroup.c     the public API: create, enter, freeze, kill, destroy
+ *   systemd.c    --systemd-cgroup: a transient scope per container over
+ *                D-Bus (libsystemd dlopen()ed on that path only)
  */
 #ifndef CELL_CGROUP_INTERNAL_H
 #define CELL_CGROUP_INTERNAL_H
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "cgroup.h"
 #include "error.h"
@@ -222,15 +225,46 @@ int cg_devices_bpf_apply(const char *dir, const struct cg_dev_rule *rules, size_
 
 void cg_note(char ***notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- backends (cgroup.c) ----
+/* ---- the container's cgroup (cgroup.c) ---- */
+
+struct cg_dir {
+	char *name;	/* hierarchy: "cpu,cpuacct", "name=systemd", "" = cgroup2 */
+	char *mount;	/* where that hierarchy is mounted */
+	char *dir;
+	int created;	/* trailing components made by us */
+	bool v2;
+};
+
+struct cg_systemd;	/* systemd.c: the unit behind --systemd-cgroup */
+
+struct cell_cgroup {
+	enum cell_cgroup_mode mode;
+	char *id;
+	char *path;
+	struct cg_dir *d;
+	size_t n;
+	int clone_fd;
+	char **notes;
+	bool default_path;	/* "/cell/<id>": /cell is ours to remove once empty */
+	struct cg_systemd *sd;	/* NULL: cgroupfs */
+};
+
+void cg_add_dir(struct cell_cgroup *cg, const char *name, const char *mount, char *dir, int created,
+		bool v2);
+/* Every resource onto the files (enabling controllers in the ancestors). */
+int cg_apply_all(struct cell_cgroup *cg, const struct cg_resources *r, bool record, cell_error **err);
+/* Write pid into every directory's cgroup.procs / tasks. */
+int cg_enter_dirs(struct cell_cgroup *cg, pid_t pid, cell_error **err);
+
+/* ---- backends (cgroup.c, systemd.c) ----
  *
  * How a container's cgroup is driven once it exists, one table per way of
  * managing it, as crun's libcrun_cgroup_manager: cgroupfs on v1 (legacy, and
  * the v1 hierarchies of hybrid, falling back to the cgroup2 dir for what v1
- * lacks there) and cgroupfs on v2 (unified). A systemd backend
- * (--systemd-cgroup: scopes over D-Bus) fills the same slots; cg_backend()
- * is where it would be chosen. Creation, resources and stats do not go
- * through the table yet. */
+ * lacks there), cgroupfs on v2 (unified), and systemd (--systemd-cgroup: a
+ * transient scope over D-Bus, then the same files as cgroupfs v2 inside it).
+ * cg_backend_of() chooses. The last three slots are NULL for cgroupfs
+ * (cgroup.c does the work itself). */
 struct cg_backend_ops {
 	const char *name;
 	/* Freeze (true) or thaw every process of the container. */
@@ -245,9 +279,65 @@ struct cg_backend_ops {
 	int (*kill_all)(struct cell_cgroup *cg, int sig, cell_error **err);
 	/* The directory whose cgroup.procs lists every process of the container. */
 	const char *(*procs_dir)(const struct cell_cgroup *cg);
+	/* Put pid (the init just cloned, or an exec'd process) in the cgroup. */
+	int (*enter)(struct cell_cgroup *cg, pid_t pid, cell_error **err);
+	/* Change resources (already validated) on a live cgroup. */
+	int (*update)(struct cell_cgroup *cg, const struct cg_resources *r, cell_error **err);
+	/* Kill what is left and remove the cgroup. */
+	int (*destroy)(struct cell_cgroup *cg, cell_error **err);
 };
 
-extern const struct cg_backend_ops cg_backend_cgroupfs_v1, cg_backend_cgroupfs_v2;
+extern const struct cg_backend_ops cg_backend_cgroupfs_v1, cg_backend_cgroupfs_v2, cg_backend_systemd;
 const struct cg_backend_ops *cg_backend(enum cell_cgroup_mode mode);
+const struct cg_backend_ops *cg_backend_of(const struct cell_cgroup *cg);
+
+/* ---- systemd (systemd.c) ---- */
+
+/* cgroupsPath "slice:prefix:name" (NULL/"" = "system.slice:cell:<id>"). */
+struct cg_sd_path {
+	char *slice;	/* "system.slice", "kubepods-besteffort.slice" */
+	char *unit;	/* "prefix-name.scope" */
+	char *dir;	/* cgroup path: "/kubepods.slice/kubepods-besteffort.slice/x-y.scope" */
+};
+int cg_sd_parse_path(const char *id, const char *cgroups_path, struct cg_sd_path *ret, cell_error **err);
+void cg_sd_path_clear(struct cg_sd_path *p);
+/* systemd's slice nesting: "a-b.slice" -> "/a.slice/a-b.slice", "-.slice" -> "/". */
+int cg_sd_expand_slice(const char *slice, char **ret, cell_error **err);
+
+/* A unit property as StartTransientUnit / SetUnitProperties take it. */
+struct cg_sd_prop {
+	char *name;
+	char type;	/* D-Bus: 't' 'u' 'x' 'i' 'q' 'n' 'y' 'd' 'b' 's'; 'B' = "ay", 'P' = "au" */
+	uint64_t u;	/* t u q y; P: the pid */
+	int64_t x;	/* x i n */
+	double d;
+	bool b;
+	char *s;
+	uint8_t *bytes;	/* B */
+	size_t n_bytes;
+};
+struct cg_sd_props {
+	struct cg_sd_prop *v;
+	size_t n;
+};
+void cg_sd_props_clear(struct cg_sd_props *p);
+/* The last property called name, or NULL. */
+const struct cg_sd_prop *cg_sd_props_find(const struct cg_sd_props *p, const char *name);
+/* linux.resources as unit properties, runc's formulas (CPUQuotaPerSecUSec
+ * rounded up to 10 ms, -1 limits = infinity). */
+int cg_sd_resource_props(const struct cg_resources *r, struct cg_sd_props *p, cell_error **err);
+/* "0-3,7" as systemd's AllowedCPUs= bit mask (byte i bit j = cpu 8i+j). */
+int cg_sd_cpuset_bits(const char *list, uint8_t **ret, size_t *ret_n, cell_error **err);
+/* runc's org.systemd.property.NAME annotations: value in GVariant text
+ * (`true`, `uint64 42`, `'text'`, 42 = int32; NAMEsec in seconds becomes
+ * NAMEUSec). Appended to p. */
+int cg_sd_annotation_props(json_object *annotations, struct cg_sd_props *p, cell_error **err);
+
+int cg_systemd_create(const char *id, const char *cgroups_path, json_object *resources,
+		      struct cell_cgroup **ret, cell_error **err);
+int cg_systemd_set_annotations(struct cell_cgroup *cg, json_object *annotations, cell_error **err);
+json_object *cg_systemd_to_json(const struct cell_cgroup *cg);
+int cg_systemd_from_json(struct cell_cgroup *cg, json_object *o, cell_error **err);
+void cg_systemd_free(struct cg_systemd *sd);
 
 #endif

@@ -29,25 +29,6 @@
 
 #define CTX "linux.resources"
 
-struct cg_dir {
-	char *name;	/* hierarchy: "cpu,cpuacct", "name=systemd", "" = cgroup2 */
-	char *mount;	/* where that hierarchy is mounted */
-	char *dir;
-	int created;	/* trailing components made by us */
-	bool v2;
-};
-
-struct cell_cgroup {
-	enum cell_cgroup_mode mode;
-	char *id;
-	char *path;
-	struct cg_dir *d;
-	size_t n;
-	int clone_fd;
-	char **notes;
-	bool default_path;	/* "/cell/<id>": /cell is ours to remove once empty */
-};
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -243,8 +224,7 @@ static int apply_unified(const struct cg_resources *r, struct cell_cgroup *cg, s
 	return 0;
 }
 
-static int apply_all(struct cell_cgroup *cg, const struct cg_resources *r, bool record,
-		     cell_error **err)
+int cg_apply_all(struct cell_cgroup *cg, const struct cg_resources *r, bool record, cell_error **err)
 {
 	struct cg_writer w = { .record = record };
 	struct lookup_ctx ctx = { cg, err };
@@ -380,10 +360,11 @@ void cell_cgroup_free(struct cell_cgroup *cg)
 	free(cg->id);
 	free(cg->path);
 	strv_free(cg->notes);
+	cg_systemd_free(cg->sd);
 	free(cg);
 }
 
-static void add_dir(struct cell_cgroup *cg, const char *name, const char *mount, char *dir,
+void cg_add_dir(struct cell_cgroup *cg, const char *name, const char *mount, char *dir,
 		    int created, bool v2)
 {
 	cg->d = realloc(cg->d, (cg->n + 1) * sizeof(*cg->d));
@@ -438,7 +419,7 @@ static int make_all(struct cell_cgroup *cg, const struct cg_layout *l, const cha
 		 * remove; one with processes belongs to someone else */
 		if (existed && !dir_has_procs(dir))
 			created = 1;
-		add_dir(cg, h->name, h->mount, dir, created, h->v2);
+		cg_add_dir(cg, h->name, h->mount, dir, created, h->v2);
 		if (!cg->path || h->v2)
 			free(cg->path), cg->path = xstrdup(path);
 		if (!h->v2 && cg_list_has(h->name, "cpuset") && cpuset_init(&cg->d[cg->n - 1], err) < 0)
@@ -479,13 +460,8 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 	const struct cg_layout *l;
 	struct cg_resources r;
 
-	if (systemd) {
-		if (access("/run/systemd/system", F_OK) != 0)
-			return cell_error_set(err, "systemd is not running (no /run/systemd/system): "
-					      "--systemd-cgroup needs it");
-		return cell_error_set(err, "--systemd-cgroup is not supported yet (no sd-bus support "
-				      "in cell): run without it to use cgroupfs directly");
-	}
+	if (systemd)
+		return cg_systemd_create(id, cgroups_path, resources, ret, err);
 	if (cg_layout_get(&l, err) < 0)
 		return -1;
 	if (cg_resources_parse(resources, &r, err) < 0)
@@ -524,7 +500,7 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 				cell_error_free(&e);
 		}
 	}
-	if (apply_all(cg, &r, false, err) < 0)
+	if (cg_apply_all(cg, &r, false, err) < 0)
 		goto fail;
 	cg_resources_clear(&r);
 	*ret = cg;
@@ -539,6 +515,16 @@ fail:
 	}
 	cell_cgroup_free(cg);
 	return -1;
+}
+
+int cell_cgroup_set_annotations(struct cell_cgroup *cg, json_object *annotations, cell_error **err)
+{
+	return cg->sd ? cg_systemd_set_annotations(cg, annotations, err) : 0;
+}
+
+const char *cell_cgroup_driver(const struct cell_cgroup *cg)
+{
+	return cg->sd ? "systemd" : "cgroupfs";
 }
 
 json_object *cell_cgroup_to_json(const struct cell_cgroup *cg)
@@ -557,6 +543,8 @@ json_object *cell_cgroup_to_json(const struct cell_cgroup *cg)
 		json_object_array_add(a, d);
 	}
 	json_object_object_add(o, "dirs", a);
+	if (cg->sd)
+		json_object_object_add(o, "systemd", cg_systemd_to_json(cg));
 	return o;
 }
 
@@ -594,7 +582,12 @@ int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error *
 			cell_cgroup_free(cg);
 			return -1;
 		}
-		add_dir(cg, name, mount, xstrdup(dir), (int)created, v2);
+		cg_add_dir(cg, name, mount, xstrdup(dir), (int)created, v2);
+	}
+	json_object *sd;
+	if (json_object_object_get_ex(o, "systemd", &sd) && cg_systemd_from_json(cg, sd, err) < 0) {
+		cell_cgroup_free(cg);
+		return -1;
 	}
 	*ret = cg;
 	return 0;
@@ -670,6 +663,13 @@ int cell_cgroup_clone_fd(struct cell_cgroup *cg)
  * permission check is the opener's) and the single-threaded init writes
  * "0" to them itself: cell_cgroup_self_fds() + cell_cgroup_join_self().
  * The cgroup2 dir is joined with CLONE_INTO_CGROUP when it can be. */
+static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, bool skip_v1, cell_error **err);
+
+int cg_enter_dirs(struct cell_cgroup *cg, pid_t pid, cell_error **err)
+{
+	return enter(cg, pid, false, false, err);
+}
+
 static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, bool skip_v1, cell_error **err)
 {
 	char v[24];
@@ -689,6 +689,9 @@ static int enter(struct cell_cgroup *cg, pid_t pid, bool skip_v2, bool skip_v1, 
 
 int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, cell_error **err)
 {
+	const struct cg_backend_ops *ops = cg_backend_of(cg);
+	if (ops->enter)
+		return ops->enter(cg, pid, err);
 	return enter(cg, pid, false, false, err);
 }
 
@@ -782,7 +785,8 @@ int cell_cgroup_update(struct cell_cgroup *cg, json_object *resources, cell_erro
 	if (cg_resources_parse(resources, &r, err) < 0)
 		return -1;
 	cg_resources_add_default_devices(&r);
-	int k = apply_all(cg, &r, true, err);
+	const struct cg_backend_ops *ops = cg_backend_of(cg);
+	int k = ops->update ? ops->update(cg, &r, err) : cg_apply_all(cg, &r, true, err);
 	cg_resources_clear(&r);
 	return k;
 }
@@ -950,25 +954,29 @@ const struct cg_backend_ops cg_backend_cgroupfs_v2 = {
 
 const struct cg_backend_ops *cg_backend(enum cell_cgroup_mode mode)
 {
-	/* a systemd backend (--systemd-cgroup) would be chosen here */
 	return mode == CELL_CGROUP_UNIFIED ? &cg_backend_cgroupfs_v2 : &cg_backend_cgroupfs_v1;
+}
+
+const struct cg_backend_ops *cg_backend_of(const struct cell_cgroup *cg)
+{
+	return cg->sd ? &cg_backend_systemd : cg_backend(cg->mode);
 }
 
 int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err)
 {
-	return cg_backend(cg->mode)->freeze(cg, frozen, err);
+	return cg_backend_of(cg)->freeze(cg, frozen, err);
 }
 
 int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err)
 {
-	return cg_backend(cg->mode)->is_frozen(cg, ret, err);
+	return cg_backend_of(cg)->is_frozen(cg, ret, err);
 }
 
 /* ---- processes ---- */
 
 static const char *procs_dir(const struct cell_cgroup *cg)
 {
-	return cg_backend(cg->mode)->procs_dir(cg);
+	return cg_backend_of(cg)->procs_dir(cg);
 }
 
 int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **ret, size_t *ret_n, cell_error **err)
@@ -1013,7 +1021,7 @@ static int kill_listed(struct cell_cgroup *cg, int sig, cell_error **err)
 
 int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err)
 {
-	const struct cg_backend_ops *ops = cg_backend(cg->mode);
+	const struct cg_backend_ops *ops = cg_backend_of(cg);
 	bool was_frozen = false;
 	cell_error *e = NULL;
 	if (cell_cgroup_is_frozen(cg, &was_frozen, &e) < 0)
@@ -1078,6 +1086,9 @@ static bool any_procs(struct cell_cgroup *cg)
 
 int cell_cgroup_destroy(struct cell_cgroup *cg, cell_error **err)
 {
+	const struct cg_backend_ops *ops = cg_backend_of(cg);
+	if (ops->destroy)
+		return ops->destroy(cg, err);
 	if (any_procs(cg)) {
 		cell_error *e = NULL;
 		/* thaw first: frozen v1 tasks do not die until thawed */

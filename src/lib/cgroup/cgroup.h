@@ -15,8 +15,9 @@
  *
  * Paths follow runc: linux.cgroupsPath absolute ("/a/b") is under each
  * hierarchy's root; relative ("a/b") is under the runtime's own cgroup; absent
- * means "/cell/<id>". "slice:prefix:name" is the systemd form (--systemd-cgroup,
- * not supported yet: create fails with a message saying so).
+ * means "/cell/<id>". With --systemd-cgroup it is "slice:prefix:name" (runc's
+ * systemd driver, systemd.c): a transient scope prefix-name.scope in that
+ * slice, started over D-Bus when the init enters it.
  *
  * Devices: when linux.resources.devices is present, runc's default allow
  * list (null, zero, full, random, urandom, tty, ptmx, pts, tun, mknod of
@@ -49,6 +50,11 @@ struct cell_cgroup;
  * NULL; systemd: --systemd-cgroup. On failure nothing is left behind. */
 int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *resources,
 		       bool systemd, struct cell_cgroup **ret, cell_error **err);
+/* runc's org.systemd.property.NAME annotations, set on the unit when it
+ * starts (--systemd-cgroup; nothing for cgroupfs). Call before enter. */
+int cell_cgroup_set_annotations(struct cell_cgroup *cg, json_object *annotations, cell_error **err);
+/* "cgroupfs" or "systemd". */
+const char *cell_cgroup_driver(const struct cell_cgroup *cg);
 /* A cgroup made by an earlier process, from state.json. */
 int cell_cgroup_from_json(json_object *o, struct cell_cgroup **ret, cell_error **err);
 json_object *cell_cgroup_to_json(const struct cell_cgroup *cg);

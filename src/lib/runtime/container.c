@@ -554,6 +554,9 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 	 * what linux.resources.devices says plus the default set (runc) */
 	if (cell_cgroup_create(id, s->cgroups_path, s->resources, o->systemd_cgroup, &c->cg, err) < 0)
 		return -1;
+	/* runc's org.systemd.property.* (--systemd-cgroup only) */
+	if (cell_cgroup_set_annotations(c->cg, s->annotations, err) < 0)
+		return -1;
 	for (char **n = cell_cgroup_notes(c->cg); n && *n; n++)
 		cell_warn("linux.resources: %s", *n);
 	c->st->cgroup = cell_cgroup_to_json(c->cg);
