@@ -307,6 +307,11 @@ static void test_kv(void)
 	bad("FROM a\nEXPOSE\n", "EXPOSE requires at least one argument", "EXPOSE alone");
 	bad("FROM a\nUSER\n", "USER requires exactly one argument", "USER alone");
 	bad("FROM a\nCOPY x\n", "COPY requires at least two arguments", "COPY one arg");
+	bad("FROM a\nVOLUME []\n", "VOLUME requires at least one argument", "VOLUME []");
+	bad("FROM a\nVOLUME [\"/a\", \" \"]\n", "can not be an empty string", "VOLUME with an empty string");
+	bad("FROM a\nCOPY x <<EOF\nhi\nEOF\n", "COPY cannot accept a heredoc as a destination", "heredoc as COPY destination");
+	bad("FROM a\nHEALTHCHECK --retries=0 CMD x\n", "--retries must be", "HEALTHCHECK --retries=0");
+	bad("FROM a\nHEALTHCHECK --retries=x CMD x\n", "--retries must be", "HEALTHCHECK --retries=x");
 }
 
 static void test_onbuild_health(void)

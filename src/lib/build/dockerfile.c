@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +371,19 @@ static bool heredoc_kind(enum cell_df_kind k)
 	return k == CELL_DF_RUN || k == CELL_DF_COPY || k == CELL_DF_ADD;
 }
 
+/* [digits]<<[-]NAME, NAME not empty and without '<' */
+static bool is_heredoc_word(const char *w)
+{
+	while (isdigit((unsigned char)*w))
+		w++;
+	if (w[0] != '<' || w[1] != '<')
+		return false;
+	w += 2;
+	if (*w == '-')
+		w++;
+	return *w && !strchr(w, '<');
+}
+
 /* The heredocs named on the line: words (quotes and escapes kept) reading
  * [digits]<<[-]NAME, NAME without '<'. A quote in NAME turns expansion off. */
 static int read_heredocs(struct parser *ps, struct cell_df_instr *in, const char *line)
@@ -570,6 +584,10 @@ static int parse_healthcheck(struct parser *ps, struct cell_df_instr *in)
 	}
 	if (!*rest)
 		return perr(ps, in->line, "missing command after HEALTHCHECK CMD");
+	const struct cell_df_flag *f = cell_df_flag_get(in, "retries");
+	int64_t retries;
+	if (f && (parse_int64(f->value, &retries) < 0 || retries < 1 || retries > INT32_MAX))
+		return perr(ps, in->line, "HEALTHCHECK --retries must be a whole number of at least 1 (not `%s`)", f->value);
 	return parse_maybe_json(ps, in, rest);
 }
 
@@ -666,8 +684,15 @@ static int parse_instr(struct parser *ps, const char *line, unsigned start, stru
 		break;
 	case CELL_DF_VOLUME:
 		r = parse_json_or_words(ps, in);
-		if (r == 0 && in->n_args == 0 && !in->json)
+		if (r == 0 && in->n_args == 0)
 			return perr(ps, start, "VOLUME requires at least one argument");
+		for (size_t i = 0; r == 0 && i < in->n_args; i++) {
+			const char *v = in->args[i];
+			while (df_blank(*v))
+				v++;
+			if (!*v)
+				return perr(ps, start, "VOLUME specified can not be an empty string");
+		}
 		break;
 	case CELL_DF_EXPOSE:
 		blank_words(in->text, &in->args, &in->n_args);
@@ -718,6 +743,9 @@ static int parse_instr(struct parser *ps, const char *line, unsigned start, stru
 		in->args = xcalloc(1, sizeof(char *));
 	if (heredoc_kind(in->kind) && !in->json && strstr(line, "<<") && read_heredocs(ps, in, line) < 0)
 		return -1;
+	if ((in->kind == CELL_DF_COPY || in->kind == CELL_DF_ADD) && in->n_heredocs &&
+	    is_heredoc_word(in->args[in->n_args - 1]))
+		return perr(ps, start, "%s cannot accept a heredoc as a destination", kw);
 	in->end_line = ps->lx.lineno;
 	return 0;
 }
