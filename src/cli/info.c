@@ -293,7 +293,7 @@ static json_object *info_json(struct cell_engine *e)
 	enum cell_cgroup_mode mode = CELL_CGROUP_LEGACY;
 	if (cell_cgroup_mode(&mode, &x) < 0)
 		cell_error_free(&x);
-	json_object_object_add(o, "CgroupDriver", jstr("cgroupfs"));
+	json_object_object_add(o, "CgroupDriver", jstr(cell_engine_systemd_cgroup ? "systemd" : "cgroupfs"));
 	/* Docker says "1" for legacy and hybrid, "2" only for the unified layout */
 	json_object_object_add(o, "CgroupVersion", jstr(mode == CELL_CGROUP_UNIFIED ? "2" : "1"));
 	json_object_object_add(o, "CgroupLayout", jstr(cell_cgroup_mode_name(mode)));

@@ -2,10 +2,12 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "engine/engine.h"
 #include "log.h"
 #include "util.h"
 
@@ -69,7 +71,7 @@ static const struct cell_cmd commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: cell [--root DIR] [--debug] COMMAND [ARG...]\n\n"
+	fprintf(f, "Usage: cell [--root DIR] [--debug] [--cgroup-manager systemd|cgroupfs] COMMAND [ARG...]\n\n"
 		   "A daemonless container engine.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (commands[i].summary)
@@ -84,22 +86,33 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
+		{ "cgroup-manager", required_argument, NULL, 'C' },
 		{ 0 },
 	};
 	cell_error *err = NULL;
 	int c;
+	/* podman's flag; CELL_CGROUP_MANAGER is the default */
+	const char *cgroup_manager = getenv("CELL_CGROUP_MANAGER");
 
 	/* stop at the first non-option: it is the command */
 	while ((c = getopt_long(argc, argv, "+hvD", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': cell_globals.root = optarg; break;
 		case 'D': cell_globals.debug = true; break;
+		case 'C': cgroup_manager = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'v': return cmd_version(0, NULL, &err);
 		default: usage(stderr); return EXIT_CELL;
 		}
 	}
 	cell_log_init("cell", NULL, false, cell_globals.debug, NULL);
+	if (cgroup_manager && *cgroup_manager) {
+		if (!streq(cgroup_manager, "systemd") && !streq(cgroup_manager, "cgroupfs")) {
+			cell_log(CELL_LOG_ERROR, "--cgroup-manager `%s`: expected systemd or cgroupfs", cgroup_manager);
+			return EXIT_CELL;
+		}
+		cell_engine_systemd_cgroup = streq(cgroup_manager, "systemd");
+	}
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_CELL;

@@ -39,6 +39,11 @@ struct cell_engine {
 	const char *detach_keys;	/* `run -it --detach-keys`: NULL for Docker's ctrl-p,ctrl-q */
 };
 
+/* `cell --cgroup-manager systemd`: new containers get a systemd scope
+ * (cgroupsPath "machine.slice:cell:ID", the runtime's --systemd-cgroup)
+ * instead of /cell/ID. Set by the CLI before the first cell_engine_open(). */
+extern bool cell_engine_systemd_cgroup;
+
 int cell_engine_open(const char *root, const char *runroot, struct cell_engine **ret, cell_error **err);
 void cell_engine_free(struct cell_engine *e);
 
@@ -152,6 +157,8 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 int cell_ctr_kill(struct cell_engine *e, const char *id, int sig, cell_error **err);
 /* StopSignal, then SIGKILL after timeout seconds (-1: the container's own). */
 int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error **err);
+/* Stop, then start, as one operation (nothing else acts in between). */
+int cell_ctr_restart(struct cell_engine *e, const char *id, int timeout, cell_error **err);
 /* Remove: force stops a running one first. Everything goes: runtime state,
  * cgroup, network, rootfs mount, the directory and the name. */
 int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_error **err);

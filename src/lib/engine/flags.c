@@ -330,7 +330,12 @@ int engine_flags_apply(const struct cell_run_request *req, json_object *doc, con
 			return cell_error_set(err, "invalid --cgroup-parent `%s`: a cgroup path without `..`", p);
 		while (*p == '/')
 			p++;
-		_cleanup_free_ char *path = *p ? xasprintf("/%s/%s", p, id) : xasprintf("/%s", id);
+		size_t pl = strlen(p);
+		if (cell_engine_systemd_cgroup && (strchr(p, '/') || pl <= 6 || strcmp(p + pl - 6, ".slice") != 0))
+			return cell_error_set(err, "invalid --cgroup-parent `%s`: with --cgroup-manager systemd it "
+					      "is a slice (machine.slice, a-b.slice)", req->cgroup_parent);
+		_cleanup_free_ char *path = cell_engine_systemd_cgroup ? xasprintf("%s:cell:%s", p, id)
+					    : *p ? xasprintf("/%s/%s", p, id) : xasprintf("/%s", id);
 		json_object_object_add(lx, "cgroupsPath", json_object_new_string(path));
 	}
 	for (size_t i = 0; req->annotations && req->annotations[i]; i++) {

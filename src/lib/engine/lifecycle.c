@@ -393,12 +393,30 @@ int cell_ctr_rootfs(struct cell_engine *e, const char *id, char **ret, cell_erro
 	return r;
 }
 
+/* A container created under --cgroup-manager systemd keeps its scope
+ * whatever later commands say: its cgroupsPath is "slice:prefix:name". */
+static bool bundle_systemd_cgroup(const char *bundle)
+{
+	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+	json_object *spec = NULL, *lx, *cp;
+	cell_error *x = NULL;
+	if (cj_parse_file(path, &spec, &x) < 0) {
+		cell_error_free(&x);
+		return false;
+	}
+	const char *cg = json_object_object_get_ex(spec, "linux", &lx) &&
+				 json_object_object_get_ex(lx, "cgroupsPath", &cp) ? json_object_get_string(cp) : NULL;
+	bool sd = cg && cg[0] != '/' && strchr(cg, ':');
+	json_object_put(spec);
+	return sd;
+}
+
 int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_socket, pid_t *ret_pid,
 		     cell_error **err)
 {
 	_cleanup_free_ char *bundle = xasprintf("%s/%s/bundle", e->ctr_root, id);
 	struct cell_rt_opts o = { .root = e->rt_root, .bundle = bundle, .console_socket = console_socket,
-				  .detach = true };
+				  .detach = true, .systemd_cgroup = bundle_systemd_cgroup(bundle) };
 	cell_error *x = NULL;
 	json_object *rec = NULL;
 	int status = 0, r = -1;
@@ -554,16 +572,25 @@ static int clear_stop_flag(json_object *rec, void *data, cell_error **err)
 
 int engine_ctr_start(struct cell_engine *e, const char *id, int attach_fd, cell_error **err)
 {
-	json_object *rec = NULL;
-	if (cell_ctr_load(e, id, &rec, err) < 0)
+	/* taken from the status check to the monitor's verdict: a second start
+	 * waits and finds it running, an rm -f waits until the overlay it
+	 * unmounts is no longer being mounted */
+	int op = engine_op_take(e, id, "starting", err);
+	if (op < 0)
 		return -1;
-	int r = check_startable(rec, id, err);
+	json_object *rec = NULL;
+	int r = cell_ctr_load(e, id, &rec, err);
+	if (r == 0)
+		r = check_startable(rec, id, err);
 	if (r == 0)
 		r = ensure_rootfs(e, id, rec, err);
 	json_object_put(rec);
-	if (r < 0 || cell_ctr_update(e, id, clear_stop_flag, NULL, err) < 0)
-		return -1;
-	return engine_monitor_start(e, id, attach_fd, err);
+	if (r == 0)
+		r = cell_ctr_update(e, id, clear_stop_flag, NULL, err);
+	if (r == 0)
+		r = engine_monitor_start(e, id, attach_fd, err);
+	engine_op_release(e, id, op);
+	return r < 0 ? -1 : 0;
 }
 
 int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err)
@@ -600,6 +627,9 @@ static int record_running(json_object *rec, void *data, cell_error **err)
 	set_str(st, "StartedAt", now);
 	json_object_object_add(st, "MonitorPid", json_object_new_int(ri->monitor));
 	json_object_object_add(st, "MonitorStart", json_object_new_int64((int64_t)proc_start_time(ri->monitor)));
+	/* a foreground run's start ends here (a monitor step's start ends in
+	 * `cell start`, which holds it: not ours to drop) */
+	engine_op_clear(rec);
 	return 0;
 }
 
@@ -717,8 +747,14 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 	int mr;
 	if (engine_run_monitored(e, id, ret_status, &mr, err))
 		return mr;
-	if (cell_ctr_load(e, id, &rec, err) < 0)
+	/* taken until the record says running (record_running drops it) */
+	int op = engine_op_take(e, id, "starting", err);
+	if (op < 0)
 		return -1;
+	if (cell_ctr_load(e, id, &rec, err) < 0) {
+		engine_op_release(e, id, op);
+		return -1;
+	}
 	int r = check_startable(rec, id, err);
 	if (r == 0)
 		r = ensure_rootfs(e, id, rec, err);
@@ -726,6 +762,7 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 	bool autorm = json_object_get_boolean(json_object_object_get(json_object_object_get(rec, "HostConfig"),
 								     "AutoRemove"));
 	if (r < 0) {
+		engine_op_release(e, id, op);
 		json_object_put(rec);
 		return -1;
 	}
@@ -750,12 +787,15 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 			if (engine_destroy(e, id, rec, &x) < 0)
 				cell_error_free(&x);
 		}
+		engine_op_release(e, id, op);
 		json_object_put(rec);
 		return -1;
 	}
 	cell_error *x = NULL;
-	if (engine_record_running(e, id, pid, &x) < 0)
+	if (engine_record_running(e, id, pid, &x) < 0) {
 		cell_error_free(&x);
+		engine_op_release(e, id, op);
+	}
 	int ws = 0;
 	if (master >= 0) {
 		ws = cell_tty_relay(master, pid);
@@ -777,10 +817,13 @@ int cell_ctr_run_attached(struct cell_engine *e, const char *id, int *ret_status
 		 * exited should the removal fail) */
 		code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 		json_object *now = NULL;	/* with what the start added (networks) */
-		if (engine_record_read(e, id, &now, &x) < 0)
+		int rm = engine_op_take(e, id, "removing", &x);	/* fails when rm -f has it */
+		if (rm < 0 || engine_record_read(e, id, &now, &x) < 0)
 			cell_error_free(&x);
-		else if (engine_destroy(e, id, now, &x) < 0)
+		else if (engine_destroy(e, id, now, &x) < 0) {
 			cell_error_free(&x);
+			engine_op_release(e, id, rm);
+		}
 		json_object_put(now);
 	} else if ((code = engine_after_exit(e, id, ws, &x)) < 0) {
 		/* removed meanwhile (rm -f) */
@@ -811,7 +854,7 @@ static int need_running(struct cell_engine *e, const char *id, json_object **ret
 int cell_ctr_kill(struct cell_engine *e, const char *id, int sig, cell_error **err)
 {
 	json_object *rec = NULL;
-	if (need_running(e, id, &rec, err) < 0)
+	if (engine_op_observe(e, id, err) < 0 || need_running(e, id, &rec, err) < 0)
 		return -1;
 	json_object_put(rec);
 	if (cell_rt_kill(e->rt_root, id, sig, false, err) < 0)
@@ -869,7 +912,33 @@ static void settle(struct cell_engine *e, const char *id, int sig)
 	}
 }
 
+static int stop_taken(struct cell_engine *e, const char *id, int timeout, cell_error **err);
+
 int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error **err)
+{
+	/* a second stop waits for the first and then finds it stopped */
+	int op = engine_op_take(e, id, "stopping", err);
+	if (op < 0)
+		return -1;
+	int r = stop_taken(e, id, timeout, err);
+	engine_op_release(e, id, op);
+	return r;
+}
+
+int cell_ctr_restart(struct cell_engine *e, const char *id, int timeout, cell_error **err)
+{
+	/* one operation: nothing starts or removes it between the stop and the start */
+	int op = engine_op_take(e, id, "restarting", err);
+	if (op < 0)
+		return -1;
+	int r = stop_taken(e, id, timeout, err);
+	if (r == 0)
+		r = engine_ctr_start(e, id, -1, err);
+	engine_op_release(e, id, op);
+	return r;
+}
+
+static int stop_taken(struct cell_engine *e, const char *id, int timeout, cell_error **err)
 {
 	json_object *rec = NULL;
 	if (cell_ctr_load(e, id, &rec, err) < 0)
@@ -917,7 +986,22 @@ int cell_ctr_stop(struct cell_engine *e, const char *id, int timeout, cell_error
 
 /* ---- remove ---- */
 
+static int remove_taken(struct cell_engine *e, const char *id, bool force, cell_error **err);
+
 int cell_ctr_remove(struct cell_engine *e, const char *id, bool force, cell_error **err)
+{
+	/* a start, stop or pause under way ends first (a stop at once: its
+	 * container gets SIGKILL); a second rm gets "is being removed" */
+	int op = engine_op_take(e, id, "removing", err);
+	if (op < 0)
+		return -1;
+	int r = remove_taken(e, id, force, err);
+	if (r < 0)
+		engine_op_release(e, id, op);
+	return r;
+}
+
+static int remove_taken(struct cell_engine *e, const char *id, bool force, cell_error **err)
 {
 	json_object *rec = NULL;
 	if (cell_ctr_load(e, id, &rec, err) < 0)
@@ -1032,11 +1116,16 @@ int cell_ctr_wait(struct cell_engine *e, const char *id, int *ret_code, cell_err
 
 int cell_ctr_pause(struct cell_engine *e, const char *id, bool pause, cell_error **err)
 {
-	json_object *rec = NULL;
-	if (need_running(e, id, &rec, err) < 0)
+	int op = engine_op_take(e, id, pause ? "pausing" : "unpausing", err);
+	if (op < 0)
 		return -1;
+	json_object *rec = NULL;
+	int r = need_running(e, id, &rec, err);
 	json_object_put(rec);
-	if (cell_rt_pause(e->rt_root, id, pause, err) < 0)
+	if (r == 0)
+		r = cell_rt_pause(e->rt_root, id, pause, err);
+	engine_op_release(e, id, op);
+	if (r < 0)
 		return -1;
 	cell_event_ctr_id(e, pause ? "pause" : "unpause", id, NULL);
 	return 0;
@@ -1049,7 +1138,7 @@ int cell_ctr_exec(struct cell_engine *e, const char *id, const struct cell_exec_
 {
 	json_object *rec = NULL;
 	*ret_status = 125;
-	if (need_running(e, id, &rec, err) < 0)
+	if (engine_op_observe(e, id, err) < 0 || need_running(e, id, &rec, err) < 0)
 		return -1;
 	const char *s = cell_ctr_status(rec);
 	if (streq(s, "paused")) {

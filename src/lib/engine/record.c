@@ -7,19 +7,25 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine-internal.h"
 #include "events.h"
 #include "health.h"
 #include "json.h"
+#include "log.h"
+#include "runtime/runtime.h"
 #include "runtime/state.h"
 #include "util.h"
+
+bool cell_engine_systemd_cgroup;
 
 int cell_engine_open(const char *root, const char *runroot, struct cell_engine **ret, cell_error **err)
 {
@@ -400,4 +406,193 @@ int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cel
 	cell_event_ctr_id(e, "rename", id, attrs);
 	free(d.old);
 	return 0;
+}
+
+/* ---- operations: one command takes the container from start to end ----
+ *
+ * The record's State.Status stays what the container is (created, running,
+ * paused, exited, ...: the monitor steps keep writing it while a command
+ * waits on them); the command that works on the container writes
+ * State.Operation = {"Name": "starting", "Pid": P, "PidStart": T} next to
+ * it, a compare-and-set under the container's lock: free, or held by a
+ * process that is gone (a killed `cell`: its operation is void, and the
+ * Status it left is recovered by cell_ctr_load from the runtime state and
+ * the monitor), else another command has it. The lock itself is held only
+ * for the set and for each record update, so the monitor's steps (launch,
+ * exited) update the record while `cell start` waits on them; a step that
+ * needs the container itself (--rm's removal after a failed launch) acts as
+ * the delegate of the command that started its monitor (CELL_OP_OWNER in
+ * its environment, "PID:START"). */
+
+#define OP_WAIT_MS 30000	/* at most, for another command's operation to end */
+#define OP_ENV "CELL_OP_OWNER"
+
+static uint64_t self_start(void)
+{
+	static uint64_t start;
+	if (!start)
+		start = proc_start_time(getpid());
+	return start;
+}
+
+void engine_op_owner_env(void)
+{
+	char v[64];
+	snprintf(v, sizeof(v), "%d:%llu", (int)getpid(), (unsigned long long)self_start());
+	setenv(OP_ENV, v, 1);
+}
+
+static bool is_delegator(pid_t pid, uint64_t start)
+{
+	const char *v = getenv(OP_ENV);
+	char want[64];
+	snprintf(want, sizeof(want), "%d:%llu", (int)pid, (unsigned long long)start);
+	return v && streq(v, want);
+}
+
+static const char *op_participle(const char *op)
+{
+	static const struct { const char *op, *word; } t[] = {
+		{ "starting", "started" }, { "stopping", "stopped" }, { "restarting", "restarted" },
+		{ "removing", "removed" }, { "pausing", "paused" }, { "unpausing", "unpaused" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (streq(op, t[i].op))
+			return t[i].word;
+	return "changed";
+}
+
+struct op_holder {
+	char name[32];
+	pid_t pid;
+	uint64_t start;
+};
+
+/* The live holder of rec's operation, false when there is none. */
+static bool op_held(json_object *rec, struct op_holder *h)
+{
+	json_object *op = json_object_object_get(json_object_object_get(rec, "State"), "Operation");
+	if (!op || !json_object_is_type(op, json_type_object))
+		return false;
+	const char *n = json_object_get_string(json_object_object_get(op, "Name"));
+	snprintf(h->name, sizeof(h->name), "%s", n ? n : "");
+	h->pid = json_object_get_int(json_object_object_get(op, "Pid"));
+	h->start = (uint64_t)json_object_get_int64(json_object_object_get(op, "PidStart"));
+	return proc_alive(h->pid, h->start);
+}
+
+static int op_conflict(const char *id, const struct op_holder *h, cell_error **err)
+{
+	return cell_error_set(err, "container `%.12s` is being %s by another command (pid %d): try again when it "
+				   "is done", id, op_participle(h->name), (int)h->pid);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int engine_op_take(struct cell_engine *e, const char *id, const char *op, cell_error **err)
+{
+	int64_t deadline = mono_ms() + OP_WAIT_MS;
+	bool nudged = false;
+	for (;;) {
+		_cleanup_close_ int lock = engine_lock(e, id, err);
+		if (lock < 0)
+			return -1;
+		json_object *rec = NULL;
+		if (engine_record_read(e, id, &rec, err) < 0) {
+			/* a directory left without a record (dead_record): the lock is all there is */
+			_cleanup_free_ char *dir = cell_ctr_dir(e, id);
+			if (access(dir, F_OK) == 0 && streq(op, "removing")) {
+				cell_error_free(err);
+				return 1;
+			}
+			return -1;
+		}
+		struct op_holder h;
+		if (op_held(rec, &h) && !(h.pid == getpid() && h.start == self_start())) {
+			json_object_put(rec);
+			if (is_delegator(h.pid, h.start))
+				return 1;	/* a monitor step of the command that holds it */
+			/* a removal does not wait; nothing waits for ever */
+			if (streq(h.name, "removing") || mono_ms() >= deadline)
+				return op_conflict(id, &h, err);
+			if (streq(op, "removing") && !nudged &&
+			    (streq(h.name, "stopping") || streq(h.name, "restarting"))) {
+				/* rm -f does not wait out a stop's timeout */
+				cell_error *x = NULL;
+				if (cell_rt_kill(e->rt_root, id, SIGKILL, true, &x) < 0)
+					cell_error_free(&x);
+				nudged = true;
+			}
+			lock = safe_close(lock);
+			sleep_ms(5);
+			continue;
+		}
+		if (op_held(rec, &h)) {
+			json_object_put(rec);
+			return 1;	/* ours already: restart's stop and start */
+		}
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "Name", json_object_new_string(op));
+		json_object_object_add(o, "Pid", json_object_new_int(getpid()));
+		json_object_object_add(o, "PidStart", json_object_new_int64((int64_t)self_start()));
+		json_object_object_add(state_of(rec), "Operation", o);
+		int r = engine_record_write(e, id, rec, err);
+		json_object_put(rec);
+		return r < 0 ? -1 : 0;
+	}
+}
+
+/* Drop our operation from rec; true when there was one. */
+bool engine_op_clear(json_object *rec)
+{
+	json_object *st = json_object_object_get(rec, "State");
+	struct op_holder h;
+	if (!op_held(rec, &h) || h.pid != getpid() || h.start != self_start())
+		return false;
+	json_object_object_del(st, "Operation");
+	return true;
+}
+
+void engine_op_release(struct cell_engine *e, const char *id, int taken)
+{
+	if (taken != 0)
+		return;	/* not ours to release (nested, delegated, or not taken) */
+	cell_error *x = NULL;
+	_cleanup_close_ int lock = engine_lock(e, id, &x);
+	json_object *rec = NULL;
+	if (lock >= 0 && engine_record_read(e, id, &rec, &x) == 0 && engine_op_clear(rec) &&
+	    engine_record_write(e, id, rec, &x) < 0)
+		cell_log(CELL_LOG_WARN, "%s", x->msg);
+	cell_error_free(&x);
+	json_object_put(rec);
+}
+
+int engine_op_observe(struct cell_engine *e, const char *id, cell_error **err)
+{
+	int64_t deadline = mono_ms() + OP_WAIT_MS;
+	for (;;) {
+		json_object *rec = NULL;
+		if (engine_record_read(e, id, &rec, err) < 0)
+			return -1;
+		struct op_holder h;
+		bool held = op_held(rec, &h) && !(h.pid == getpid() && h.start == self_start()) &&
+			    !is_delegator(h.pid, h.start);
+		json_object_put(rec);
+		if (!held || (!streq(h.name, "starting") && !streq(h.name, "removing")))
+			return 0;
+		if (streq(h.name, "removing") || mono_ms() >= deadline)
+			return op_conflict(id, &h, err);
+		sleep_ms(5);
+	}
 }

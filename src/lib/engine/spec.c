@@ -723,7 +723,8 @@ int engine_spec_build(const struct cell_run_request *req, const struct cell_imag
 	__attribute__((cleanup(json_putp))) json_object *net_opts = NULL;
 	const char *network;
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", cdir);
-	_cleanup_free_ char *cgpath = xasprintf("/cell/%s", id);
+	_cleanup_free_ char *cgpath = cell_engine_systemd_cgroup ? xasprintf("machine.slice:cell:%s", id)
+							       : xasprintf("/cell/%s", id);
 
 	if (engine_networks_parse(req, &nets, &net_opts, err) < 0 || net_flags_check(req, nets, err) < 0)
 		return -1;
