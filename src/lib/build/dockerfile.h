@@ -62,7 +62,9 @@ const char *cell_df_kind_name(enum cell_df_kind kind);
 
 /* A leading --name[=value] of an instruction. name without the dashes, lower
  * case ("from", "mount", "start-period"); value NULL for a bare boolean flag
- * (`--link`), else the text after '=' as written (quotes kept). Flags that may
+ * (`--link`), else the text after '=' with quotes removed and '\' escapes
+ * undone as Docker reads flags (`--chown="a b"` gives "a b"); variables in it
+ * are not expanded. A word `--` ends the flags. Flags that may
  * repeat (--mount, --exclude) appear once per occurrence, in order. Which
  * flags each instruction accepts:
  *   FROM         --platform
@@ -71,7 +73,10 @@ const char *cell_df_kind_name(enum cell_df_kind kind);
  *   ADD          --chown --chmod --link --keep-git-dir --checksum --exclude (repeatable)
  *   HEALTHCHECK  --interval --timeout --start-period --start-interval --retries
  * Any other flag, a value missing on a flag that takes one, or a second
- * occurrence of a flag that does not repeat, is a parse error. */
+ * occurrence of a flag that does not repeat, a boolean flag with a value
+ * other than true/false, a HEALTHCHECK --retries below 1, is a parse error.
+ * Durations (--interval ...) and the flags' other values are the builder's
+ * to check: the parser does not know them. */
 struct cell_df_flag {
 	char *name;
 	char *value;
@@ -119,11 +124,20 @@ struct cell_df_instr {
 	 *   COPY ADD VOLUME EXPOSE              args = the whitespace-separated
 	 *                                       words (no quote handling: Docker's)
 	 *   USER WORKDIR STOPSIGNAL MAINTAINER  args = { text }, one element
-	 *   FROM        { image } or { image, "AS", name }
+	 *   FROM        { image } or { image, "AS", name } (name lower cased)
 	 *   ENV LABEL ARG  args empty; see kvs
 	 *   ONBUILD     args = { text of the inner instruction }
+	 *   HEALTHCHECK NONE: args empty, healthcheck_none
 	 * args is NULL-terminated (args[n_args] == NULL). text is everything
-	 * after the flags, as written (for JSON form the JSON text). */
+	 * after the flags, as written (for JSON form the JSON text; for
+	 * HEALTHCHECK it starts with CMD or NONE). RUN, CMD and ENTRYPOINT with
+	 * nothing after them are errors; `CMD []` is an empty exec form.
+	 * Heredoc words stay in args as written ("<<EOF", "<<-'EOF'"): COPY
+	 * <<EOF /dst has args { "<<EOF", "/dst" } and heredocs[0].name "EOF";
+	 * RUN <<EOF has args { "<<EOF" } (BuildKit runs the body as the script
+	 * when the command is one heredoc alone; otherwise it hands the shell
+	 * the line followed by each body and its delimiter line, and the shell
+	 * reads the heredocs itself). */
 	bool json;
 	char **args;
 	size_t n_args;
