@@ -297,6 +297,8 @@ static void test_kv(void)
 	for (int k = 0; k < CELL_DF_KIND_COUNT; k++)
 		OK(cell_df_kind_name((enum cell_df_kind)k) != NULL, "kind %d has a name", k);
 	OK(cell_df_kind_name(CELL_DF_KIND_COUNT) == NULL, "kind out of range");
+	OK(cell_df_kind_expands(CELL_DF_COPY) && cell_df_kind_expands(CELL_DF_WORKDIR) &&
+	   !cell_df_kind_expands(CELL_DF_RUN) && !cell_df_kind_expands(CELL_DF_CMD), "where substitution applies");
 	cell_dockerfile_free(df);
 
 	bad("FROM a\nENV A=1 B\n", "can't find = in \"B\"", "ENV mixed forms");

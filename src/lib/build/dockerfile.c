@@ -40,6 +40,26 @@ const char *cell_df_kind_name(enum cell_df_kind kind)
 	return (unsigned)kind < CELL_DF_KIND_COUNT ? kind_names[kind] : NULL;
 }
 
+bool cell_df_kind_expands(enum cell_df_kind kind)
+{
+	switch (kind) {
+	case CELL_DF_ADD:
+	case CELL_DF_COPY:
+	case CELL_DF_ENV:
+	case CELL_DF_EXPOSE:
+	case CELL_DF_FROM:
+	case CELL_DF_LABEL:
+	case CELL_DF_STOPSIGNAL:
+	case CELL_DF_USER:
+	case CELL_DF_VOLUME:
+	case CELL_DF_WORKDIR:
+	case CELL_DF_ARG:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The flags each instruction takes (dockerfile.h lists them). */
 struct flagdef {
 	enum cell_df_kind kind;

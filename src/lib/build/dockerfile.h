@@ -60,6 +60,13 @@ enum cell_df_kind {
 /* "RUN", "COPY", ... (upper case, as Docker prints them); NULL when out of range. */
 const char *cell_df_kind_name(enum cell_df_kind kind);
 
+/* Whether the builder substitutes variables in the arguments of kind, per
+ * the reference: ADD COPY ENV EXPOSE FROM LABEL STOPSIGNAL USER VOLUME
+ * WORKDIR, and ARG (its defaults, as BuildKit does); ONBUILD's trigger is
+ * expanded when it runs, as its own kind. RUN CMD ENTRYPOINT leave it to
+ * the shell (exec form: nowhere). */
+bool cell_df_kind_expands(enum cell_df_kind kind);
+
 /* A leading --name[=value] of an instruction. name without the dashes, lower
  * case ("from", "mount", "start-period"); value NULL for a bare boolean flag
  * (`--link`), else the text after '=' with quotes removed and '\' escapes
