@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		   "  --log FILE              also write messages to FILE\n"
 		   "  --log-format text|json  format of the --log file (json: runc's JSON lines)\n"
 		   "  --debug                 debug messages\n"
-		   "  --systemd-cgroup        place containers in systemd scopes (needs systemd)\n"
+		   "  --systemd-cgroup        a systemd scope per container, cgroupsPath slice:prefix:name\n"
 		   "  --criu PATH             the criu binary for checkpoint and restore (default: criu)\n"
 		   "  --version, -v           print the version\n"
 		   "  --help, -h              this help\n", CELL_RUNTIME_ROOT);
