@@ -95,9 +95,11 @@ static int too_long(struct lex *lx)
 
 static void words_push(struct words *w)
 {
-	w->v = realloc(w->v, (w->n + 2) * sizeof(*w->v));
-	if (!w->v)
-		abort();
+	if (!w->v || ((w->n + 1) & w->n) == 0) {	/* full: double it */
+		w->v = realloc(w->v, 2 * (w->n + 1) * sizeof(*w->v));
+		if (!w->v)
+			abort();
+	}
 	w->v[w->n++] = df_buf_take(&w->cur);
 	w->v[w->n] = NULL;
 	w->in_word = false;

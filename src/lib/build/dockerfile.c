@@ -155,11 +155,15 @@ static void warn(struct parser *ps, unsigned line, const char *fmt, ...)
 	df->warnings[df->n_warnings] = NULL;
 }
 
+/* Append s to a NULL-terminated vector, doubling it as it fills (a 1 MiB
+ * line may hold half a million words). */
 static void strv_push(char ***v, size_t *n, char *s)
 {
-	*v = realloc(*v, (*n + 2) * sizeof(char *));
-	if (!*v)
-		abort();
+	if (!*v || ((*n + 1) & *n) == 0) {
+		*v = realloc(*v, 2 * (*n + 1) * sizeof(char *));
+		if (!*v)
+			abort();
+	}
 	(*v)[(*n)++] = s;
 	(*v)[*n] = NULL;
 }
