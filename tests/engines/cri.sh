@@ -1,0 +1,237 @@
+#!/bin/bash
+# containerd's CRI (the Kubernetes node's interface) with cell-runtime as a
+# runtime handler, and the same scenario with runc as the handler, through the
+# project's own CRI client (tests/lib/cri/cri.py, runtime.v1). containerd runs
+# with its root, state, sockets and CNI config under the test's temp dir
+# (tests/lib/cri/setup.sh); the sandbox image is the project's cell-pause; the
+# pod network is Debian's CNI bridge + host-local + loopback on a bridge and a
+# subnet of the test's own, with no masquerade (no firewall rule).
+# Per handler: a pod (hostname, DNS config, namespace options), two
+# containers in it (a busybox httpd writing to its log; a non-root one with a
+# memory limit, env and a read-only host mount), the namespaces they share
+# with the sandbox, the pod IP pinged from the host, exec, the cgroup under the
+# pod's cgroup parent, an update of the limit, stats, the CRI log format and
+# ReopenContainerLog, a container killed by OOM, stop and remove leaving no
+# process, cgroup, veth or netns. The handlers' observations must agree.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/lib/engines.sh"
+. "$(dirname "$0")/../lib/cri/setup.sh"
+need_root
+command -v containerd >/dev/null && command -v ctr >/dev/null ||
+	skip_all "containerd not installed (scripts/deps.sh test installs it)"
+command -v containerd-shim-runc-v2 >/dev/null || skip_all "containerd-shim-runc-v2 not installed"
+command -v umoci >/dev/null && command -v skopeo >/dev/null || skip_all "umoci and skopeo are needed to make the images"
+[ -x /usr/lib/cni/bridge ] || skip_all "containernetworking-plugins not installed"
+command -v runc >/dev/null || skip_all "runc not installed"
+/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || skip_all "python3-grpcio and python3-protobuf not installed"
+[ -x "$RT" ] || skip_all "$RT not built (run make)"
+[ -x "$CELL_BUILD/src/pause/cell-pause" ] || skip_all "cell-pause not built"
+tmpdir
+T=$TMPD
+eng_private_runtime "$T" || exit 1
+CRI_CGROUP=celltest-cri-$$
+cri_setup "$T" || { ok 1 "containerd with its CRI plugin starts"; exit 1; }
+ok 0 "containerd with its CRI plugin starts"
+cri_images "$T"
+ok $? "the pause and busybox images are imported into k8s.io"
+
+# cri CALL JSON: the response, or "ERR: ..." on stdout
+cri() { "${CRI[@]}" "$@" 2>&1 || true; }
+_capture "${CRI[@]}" Version '{"version":"v1"}'
+is "$(jq -r .runtime_api_version <<< "$out")" v1 "Version: runtime_api_version v1"
+mkdir -p "$T/vol" && echo from-host > "$T/vol/f"
+
+# cgroup_path PID CONTROLLER: the process's cgroup in a v1 hierarchy
+cgroup_path() { awk -F: -v c="$2" '$2 ~ "(^|,)" c "(,|$)" {print $3}' "/proc/$1/cgroup"; }
+# cgroup_file PID CONTROLLER FILE: the file in the process's v1 cgroup
+cgroup_file() {
+	local m
+	for m in /sys/fs/cgroup/*; do
+		case ",${m##*/}," in *",$2,"*) echo "$m$(cgroup_path "$1" "$2")/$3"; return;; esac
+	done
+}
+
+# scenario HANDLER: runs the pod; the observations that must not depend on
+# the handler go to $T/res-HANDLER
+scenario() {
+	local h=$1 R=$T/res-$1 L=$T/logs/$1 pod sb web app oom ip pid wpid apid v s
+	: > "$R"
+	mkdir -p "$L"
+	# a fresh pod config per handler: uid and name unique in containerd
+	cat > "$T/pod-$h.json" <<-EOF
+	{ "metadata": { "name": "pod-$h", "uid": "uid-$$-$h", "namespace": "celltest" },
+	  "hostname": "pod-$h", "log_directory": "$L",
+	  "dns_config": { "servers": ["10.213.7.53"], "searches": ["cell.test"], "options": ["ndots:2"] },
+	  "labels": { "test": "cri-$$" },
+	  "linux": { "cgroup_parent": "/$CRI_CGROUP",
+	             "security_context": { "namespace_options": { "network": "POD", "pid": "CONTAINER", "ipc": "POD" } } } }
+	EOF
+	pod=$(cat "$T/pod-$h.json")
+	_capture "${CRI[@]}" RunPodSandbox "{\"config\": $pod, \"runtime_handler\": \"$h\"}"
+	sb=$(jq -r .pod_sandbox_id <<< "$out" 2>/dev/null)
+	if [ -z "$sb" ] || [ "$sb" = null ]; then
+		ok 1 "$h: RunPodSandbox: $out"
+		grep -iE 'level=(error|warning)' "$T/containerd.log" | tail -5 | sed 's/^/# /'
+		[ -n "${CRI_KEEP:-}" ] && cp -r "$T" "$CRI_KEEP"
+		return 1
+	fi
+	ok 0 "$h: RunPodSandbox"
+	_capture "${CRI[@]}" PodSandboxStatus "{\"pod_sandbox_id\": \"$sb\", \"verbose\": true}"
+	is "$(jq -r .status.state <<< "$out")" SANDBOX_READY "$h: PodSandboxStatus: SANDBOX_READY"
+	is "$(jq -r .status.runtime_handler <<< "$out")" "$h" "$h: the pod runs with handler $h"
+	ip=$(jq -r .status.network.ip <<< "$out")
+	like "$ip" '^10\.213\.7\.[0-9]+$' "$h: the pod has an IP from CNI ($ip)"
+	pid=$(jq -r '.info.info | fromjson | .pid' <<< "$out")
+	local netns; netns=$(jq -r '.info.info | fromjson | .runtimeSpec.linux.namespaces[] | select(.type == "network") | .path' <<< "$out")
+	[ -d "/proc/$pid" ] && grep -qx /pause <(tr '\0' '\n' < "/proc/$pid/cmdline")
+	ok $? "$h: the sandbox's process is cell-pause (pid $pid)"
+	is "$(cgroup_path "$pid" memory)" "/$CRI_CGROUP/$sb" "$h: the sandbox is in <cgroup_parent>/<id>"
+	check "$h: the pod IP answers a ping from the host" -- busybox ping -c 1 -W 5 "$ip"
+
+	# the web container: httpd on 127.0.0.1 and a line on stdout and stderr;
+	# prints "tick" when /tmp/tick appears (for ReopenContainerLog)
+	local webcmd='trap "exit 0" TERM; mkdir -p /tmp/www; echo hello-from-web > /tmp/www/index.html; httpd -p 127.0.0.1:8080 -h /tmp/www; echo log-line-out; echo log-line-err >&2; while :; do if [ -e /tmp/tick ]; then rm /tmp/tick; echo tick; fi; sleep 0.2; done'
+	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg c "$webcmd" --arg img "$CRI_IMAGE" \
+		'{pod_sandbox_id: $sb, sandbox_config: $pod,
+		  config: {metadata: {name: "web"}, image: {image: $img}, command: ["/bin/sh", "-c", $c],
+		           log_path: "web.log", linux: {}}}')"
+	web=$(jq -r .container_id <<< "$out" 2>/dev/null)
+	[ -n "$web" ] && [ "$web" != null ]; ok $? "$h: CreateContainer web"; [ -n "$web" ] && [ "$web" != null ] || echo "# $out"
+	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg img "$CRI_IMAGE" --arg vol "$T/vol" \
+		'{pod_sandbox_id: $sb, sandbox_config: $pod,
+		  config: {metadata: {name: "app"}, image: {image: $img},
+		           command: ["/bin/sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 0.2; done"],
+		           envs: [{key: "FOO", value: "bar baz"}],
+		           mounts: [{container_path: "/vol", host_path: $vol, readonly: true}],
+		           log_path: "app.log",
+		           linux: {resources: {memory_limit_in_bytes: 67108864, cpu_shares: 512},
+		                   security_context: {run_as_user: {value: 1000},
+		                                      namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}}')"
+	app=$(jq -r .container_id <<< "$out" 2>/dev/null)
+	[ -n "$app" ] && [ "$app" != null ]; ok $? "$h: CreateContainer app (resources, env, mount, user 1000)"; [ -n "$app" ] && [ "$app" != null ] || echo "# $out"
+	check "$h: StartContainer web" -- "${CRI[@]}" StartContainer "{\"container_id\": \"$web\"}"
+	check "$h: StartContainer app" -- "${CRI[@]}" StartContainer "{\"container_id\": \"$app\"}"
+	_capture "${CRI[@]}" ListContainers "{\"filter\": {\"pod_sandbox_id\": \"$sb\"}}"
+	is "$(jq -r '[.containers[] | .metadata.name + "=" + .state] | sort | join(" ")' <<< "$out")" \
+		"app=CONTAINER_RUNNING web=CONTAINER_RUNNING" "$h: ListContainers: both running"
+	_capture "${CRI[@]}" ContainerStatus "{\"container_id\": \"$app\", \"verbose\": true}"
+	is "$(jq -r .status.state <<< "$out")" CONTAINER_RUNNING "$h: ContainerStatus app: running"
+	is "$(jq -r '.status.mounts[0] | .container_path + " " + (.readonly|tostring)' <<< "$out")" "/vol true" \
+		"$h: ContainerStatus shows the mount"
+	apid=$(jq -r '.info.info | fromjson | .pid' <<< "$out")
+	wpid=$("${CRI[@]}" ContainerStatus "{\"container_id\": \"$web\", \"verbose\": true}" | jq -r '.info.info | fromjson | .pid')
+	for n in net ipc uts; do
+		[ "$(readlink "/proc/$apid/ns/$n")" = "$(readlink "/proc/$pid/ns/$n")" ] &&
+			[ "$(readlink "/proc/$wpid/ns/$n")" = "$(readlink "/proc/$pid/ns/$n")" ]
+		ok $? "$h: both containers are in the pod's $n namespace"
+		echo "ns $n shared" >> "$R"
+	done
+	[ "$(readlink "/proc/$apid/ns/pid")" != "$(readlink "/proc/$pid/ns/pid")" ] &&
+		[ "$(readlink "/proc/$apid/ns/pid")" != "$(readlink "/proc/$wpid/ns/pid")" ]
+	ok $? "$h: pid namespace CONTAINER: each container has its own"
+
+	# exec: net, uts, user, env, mount, resolv.conf
+	xs() { "${CRI[@]}" ExecSync "$(jq -n --arg c "$1" --arg id "$2" '{container_id: $id, cmd: ["/bin/sh", "-c", $c], timeout: 30}')" |
+		jq -r '(.stdout // "" | @base64d) + (.stderr // "" | @base64d) + "exit=" + ((.exit_code // 0) | tostring)'; }
+	v=$(xs 'wget -q -O - http://127.0.0.1:8080/' "$app"); echo "wget: $v" >> "$R"
+	is "$v" "hello-from-web
+exit=0" "$h: app reaches web on 127.0.0.1 (the pod's network)"
+	v=$(xs 'hostname' "$app"); echo "hostname: ${v/pod-$h/pod-HANDLER}" >> "$R"
+	is "$v" "pod-$h
+exit=0" "$h: ExecSync hostname: the pod's hostname"
+	v=$(xs 'id -u; echo "$FOO"; cat /vol/f; touch /vol/g 2>/dev/null || echo ro' "$app"); echo "app: $v" >> "$R"
+	is "$v" "1000
+bar baz
+from-host
+ro
+exit=0" "$h: ExecSync in app: user 1000, env, the read-only mount"
+	v=$(xs 'grep -E "^(nameserver|search|options)" /etc/resolv.conf' "$web"); echo "resolv: $v" >> "$R"
+	is "$v" "search cell.test
+nameserver 10.213.7.53
+options ndots:2
+exit=0" "$h: resolv.conf from the DNS config"
+	v=$(xs 'echo to-err >&2; exit 3' "$web"); echo "exit: $v" >> "$R"
+	is "$v" "to-err
+exit=3" "$h: ExecSync passes stderr and the exit code"
+
+	# cgroups under the pod's cgroup parent
+	local mcg; mcg=$(cgroup_path "$apid" memory)
+	is "$mcg" "/$CRI_CGROUP/$app" "$h: app is in <cgroup_parent>/<container id>"
+	v=$(cat "$(cgroup_file "$apid" memory memory.limit_in_bytes)" "$(cgroup_file "$apid" cpu cpu.shares)" 2>&1 | tr '\n' ' ')
+	echo "cgroup: $v" >> "$R"
+	is "$v" "67108864 512 " "$h: memory limit and cpu shares in the container's cgroup"
+	check "$h: UpdateContainerResources" -- "${CRI[@]}" UpdateContainerResources \
+		"{\"container_id\": \"$app\", \"linux\": {\"memory_limit_in_bytes\": 100663296, \"cpu_shares\": 256}}"
+	v=$(cat "$(cgroup_file "$apid" memory memory.limit_in_bytes)" "$(cgroup_file "$apid" cpu cpu.shares)" 2>&1 | tr '\n' ' ')
+	echo "updated: $v" >> "$R"
+	is "$v" "100663296 256 " "$h: the update reached the cgroup"
+	_capture "${CRI[@]}" ContainerStatus "{\"container_id\": \"$app\"}"
+	is "$(jq -r .status.resources.linux.memory_limit_in_bytes <<< "$out")" 100663296 "$h: ContainerStatus reports the new limit"
+	_capture "${CRI[@]}" ContainerStats "{\"container_id\": \"$app\"}"
+	[ "$(jq -r '.stats.memory.working_set_bytes.value // 0' <<< "$out")" -gt 0 ] &&
+		[ "$(jq -r '.stats.cpu.usage_core_nano_seconds.value // 0' <<< "$out")" -gt 0 ]
+	ok $? "$h: ContainerStats: memory working set and cpu usage"
+
+	# logs in the CRI format: TIMESTAMP STREAM P|F LINE
+	eng_wait 10 grep -q 'stderr F log-line-err$' "$L/web.log"
+	v=$(sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+) /TS /' "$L/web.log" | sort)
+	echo "log: $v" >> "$R"
+	is "$v" "TS stderr F log-line-err
+TS stdout F log-line-out" "$h: the log file is in the CRI format"
+	mv "$L/web.log" "$L/web.log.1"
+	check "$h: ReopenContainerLog" -- "${CRI[@]}" ReopenContainerLog "{\"container_id\": \"$web\"}"
+	xs 'touch /tmp/tick' "$web" > /dev/null
+	eng_wait 10 grep -q 'stdout F tick$' "$L/web.log"
+	ok $? "$h: after ReopenContainerLog the output goes to a new log file"
+	_capture "${CRI[@]}" Exec "{\"container_id\": \"$web\", \"cmd\": [\"true\"], \"stdout\": true}"
+	like "$(jq -r .url <<< "$out")" '^http://127\.0\.0\.1:[0-9]+/exec/' "$h: Exec gives a streaming URL on 127.0.0.1"
+	_capture "${CRI[@]}" Attach "{\"container_id\": \"$web\", \"stdout\": true}"
+	like "$(jq -r .url <<< "$out")" '^http://127\.0\.0\.1:[0-9]+/attach/' "$h: Attach gives a streaming URL on 127.0.0.1"
+
+	# a container killed by the OOM killer
+	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg img "$CRI_IMAGE" \
+		'{pod_sandbox_id: $sb, sandbox_config: $pod,
+		  config: {metadata: {name: "oom"}, image: {image: $img},
+		           command: ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"],
+		           log_path: "oom.log",
+		           linux: {resources: {memory_limit_in_bytes: 33554432, memory_swap_limit_in_bytes: 33554432}}}}')"
+	oom=$(jq -r .container_id <<< "$out" 2>/dev/null)
+	"${CRI[@]}" StartContainer "{\"container_id\": \"$oom\"}" > /dev/null
+	eng_wait 20 bash -c "${CRI[*]} ContainerStatus '{\"container_id\": \"$oom\"}' | jq -e '.status.state == \"CONTAINER_EXITED\"'"
+	_capture "${CRI[@]}" ContainerStatus "{\"container_id\": \"$oom\"}"
+	v=$(jq -r '.status.state + " " + .status.reason + " " + (.status.exit_code|tostring)' <<< "$out")
+	echo "oom: $v" >> "$R"
+	is "$v" "CONTAINER_EXITED OOMKilled 137" "$h: a container killed by OOM reports OOMKilled"
+	check "$h: RemoveContainer oom" -- "${CRI[@]}" RemoveContainer "{\"container_id\": \"$oom\"}"
+
+	# stop and remove
+	check "$h: StopContainer app" -- "${CRI[@]}" StopContainer "{\"container_id\": \"$app\", \"timeout\": 10}"
+	_capture "${CRI[@]}" ContainerStatus "{\"container_id\": \"$app\"}"
+	v=$(jq -r '.status.state + " " + (.status.exit_code|tostring)' <<< "$out")
+	echo "stopped: $v" >> "$R"
+	is "$v" "CONTAINER_EXITED 0" "$h: app exited 0 on SIGTERM"
+	check "$h: RemoveContainer app" -- "${CRI[@]}" RemoveContainer "{\"container_id\": \"$app\"}"
+	check "$h: StopPodSandbox (web still running)" -- "${CRI[@]}" StopPodSandbox "{\"pod_sandbox_id\": \"$sb\"}"
+	_capture "${CRI[@]}" ContainerStatus "{\"container_id\": \"$web\"}"
+	is "$(jq -r .status.state <<< "$out")" CONTAINER_EXITED "$h: StopPodSandbox stopped web"
+	check "$h: RemovePodSandbox" -- "${CRI[@]}" RemovePodSandbox "{\"pod_sandbox_id\": \"$sb\"}"
+	_capture "${CRI[@]}" ListContainers "{\"filter\": {\"pod_sandbox_id\": \"$sb\"}}"
+	is "$(jq -r '.containers // [] | length' <<< "$out")" 0 "$h: no container left in the pod"
+	_capture "${CRI[@]}" ListPodSandbox "{\"filter\": {\"id\": \"$sb\"}}"
+	is "$(jq -r '.items // [] | length' <<< "$out")" 0 "$h: the pod is gone"
+	local left=""
+	for p in $pid $wpid $apid; do [ -d "/proc/$p" ] && left+=" pid $p"; done
+	for c in "$sb" "$web" "$app" "$oom"; do
+		for d in /sys/fs/cgroup/*/"$CRI_CGROUP/$c"; do [ -d "$d" ] && left+=" $d"; done
+		grep -qF "$c" /proc/self/mountinfo && left+=" mount of $c"
+	done
+	[ -n "$netns" ] && [ -e "$netns" ] && left+=" $netns"
+	[ -n "$(ip -o link show master "$CRI_BR" 2>/dev/null)" ] && left+=" veth"
+	[ -n "$(ls "$T/rt-$h/k8s.io" 2>/dev/null)" ] && left+=" runtime state"
+	is "${left:-nothing}" nothing "$h: no process, cgroup, mount, netns, veth or runtime state left"
+}
+
+for h in cell runc; do
+	scenario "$h"
+done
+check "the cell and runc handlers give the same results" -- diff "$T/res-runc" "$T/res-cell"
