@@ -41,6 +41,8 @@ int cmd_load(int argc, char **argv, cell_error **err);
 int cmd_pull(int argc, char **argv, cell_error **err);	/* pull.c, also: */
 int cmd_push(int argc, char **argv, cell_error **err);
 int cmd_commit(int argc, char **argv, cell_error **err);	/* commit.c */
+int cmd_build(int argc, char **argv, cell_error **err);	/* build.c, also: */
+int cmd_builder(int argc, char **argv, cell_error **err);
 int cmd_ns(int argc, char **argv, cell_error **err);	/* ns.c: ns ls, ns show */
 int cmd_enter(int argc, char **argv, cell_error **err);	/* enter.c */
 int cmd_unshare(int argc, char **argv, cell_error **err);	/* unshare.c */

@@ -877,6 +877,7 @@ static const struct cell_cmd image_cmds[] = {
 	{ "mount", image_mount, 0, "Mount an image's root with a writable layer" },
 	{ "unmount", image_unmount, 0, "Unmount what `image mount` mounted" },
 	{ "umount", image_unmount, 0, NULL },
+	{ "build", cmd_build, 0, "Build an image from a Dockerfile or Containerfile" },
 };
 
 int cmd_image(int argc, char **argv, cell_error **err)

@@ -58,6 +58,8 @@ static const struct cell_cmd commands[] = {
 	{ "history", cmd_history, CMD_NEEDS_ROOT, "Show how an image was made (image history)" },
 	{ "import", cmd_import, CMD_NEEDS_ROOT, "Make an image of a file system tarball, e.g. of export (image import)" },
 	{ "commit", cmd_commit, CMD_NEEDS_ROOT, "Create a new image from a container's changes" },
+	{ "build", cmd_build, CMD_NEEDS_ROOT, "Build an image from a Dockerfile or Containerfile" },
+	{ "builder", cmd_builder, CMD_NEEDS_ROOT, "Manage the build cache (prune)" },
 	{ "ns", cmd_ns, 0, "List namespaces with their containers (ls), show a container's (show)" },
 	{ "enter", cmd_enter, 0, "Run a command in the namespaces of a container or process (nsenter)" },
 	{ "unshare", cmd_unshare, 0, "Run a command in new namespaces (unshare), warning about the traps" },
