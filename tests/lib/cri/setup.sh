@@ -98,7 +98,9 @@ cri_setup() {
 	        Root = "$T/rt-runc"
 	        SystemdCgroup = false
 	EOF
-	# cleanup, run in reverse: cgroups, the network, mounts, shims, containerd
+	# cleanup, run in reverse: cgroups, the network, mounts, shims, containerd;
+	# the bridge plugin (isGateway) turns ip_forward on: put it back
+	defer "echo $(cat /proc/sys/net/ipv4/ip_forward) > /proc/sys/net/ipv4/ip_forward"
 	[ -e /run/containerd ] || defer "rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null"
 	[ -e /var/lib/cni ] || defer "rm -rf /var/lib/cni"
 	defer "eng_cgroup_rm '${CRI_CGROUP:-celltest-cri}' ''"
