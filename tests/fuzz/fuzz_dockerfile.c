@@ -12,6 +12,14 @@
 #include "build/dockerfile.h"
 #include "util.h"
 
+/* Messages and warnings quote the file: none may hold a control character. */
+static void no_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			abort();
+}
+
 static const char *lookup(const char *name, void *ud)
 {
 	(void)ud;
@@ -110,12 +118,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cell_dockerfile_parse((const char *)data, size, "Dockerfile", &df, &e) < 0) {
 		if (!e || strncmp(e->msg, "Dockerfile", 10) != 0 || df)
 			abort();
+		no_ctl(e->msg);
 		cell_error_free(&e);
 		return 0;
 	}
 	if (!df || df->n_stages == 0 || (df->escape != '\\' && df->escape != '`') || !df->warnings ||
 	    df->warnings[df->n_warnings])
 		abort();
+	for (size_t i = 0; i < df->n_warnings; i++)
+		no_ctl(df->warnings[i]);
 	for (size_t i = 0; i < df->n_meta_args; i++) {
 		if (df->meta_args[i].kind != CELL_DF_ARG)
 			abort();

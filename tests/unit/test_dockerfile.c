@@ -401,6 +401,8 @@ static void test_bad_input(void)
 	bad("FROM a\n\nRUNN x\n", "Dockerfile:3: unknown instruction \"RUNN\" (did you mean RUN?)", "RUNN");
 	bad("FROM a\nFOO x\n", "unknown instruction \"FOO\"", "FOO");
 	bad("FROM a\nR\x1b[31m x\n", "unknown instruction \"R?[31m\"", "control characters made printable");
+	bad("FROM a\nRUN <<E\x1b[2J\n", "unterminated heredoc `E?[2J`", "control characters in a heredoc name made printable");
+	bad("FROM a\nHEALTHCHECK --retries=\x1b CMD x\n", "(not `?`)", "control characters in a flag value made printable");
 	char nul[] = "FROM a\nRUN a\0b\n";
 	char *m = parse_err(nul, sizeof(nul) - 1);
 	OK(strstr(m, "Dockerfile:2: NUL byte"), "NUL byte refused with its line");

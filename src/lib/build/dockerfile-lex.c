@@ -143,7 +143,7 @@ static int possible_directive(struct df_lexer *lx, const char *s, size_t n, cell
 	}
 	if (vl != 1 || (val[0] != '\\' && val[0] != '`'))
 		return cell_error_set(err, "%s:%u: invalid escape character `%.*s` in the escape directive (it must be \\ or `)",
-				      lx->filename, lx->lineno, (int)vl, val);
+				      lx->filename, lx->lineno, vl > 40 ? 40 : (int)vl, val);
 	lx->escape = val[0];
 	return 0;
 }
@@ -247,13 +247,13 @@ int df_lex_heredoc(struct df_lexer *lx, const char *name, bool chomp, unsigned s
 		}
 		if (df_buf_add(&b, s, n) < 0 || df_buf_addc(&b, '\n') < 0) {
 			df_buf_done(&b);
-			return cell_error_set(err, "%s:%u: heredoc `%s` longer than %u MiB",
+			return cell_error_set(err, "%s:%u: heredoc `%.60s` longer than %u MiB",
 					      lx->filename, start_line, name, CELL_DF_MAX_HEREDOC >> 20);
 		}
 	}
 	df_buf_done(&b);
 	if (r < 0)
 		return -1;
-	return cell_error_set(err, "%s:%u: unterminated heredoc `%s` (no line reading `%s` before the end of the file)",
+	return cell_error_set(err, "%s:%u: unterminated heredoc `%.60s` (no line reading `%.60s` before the end of the file)",
 			      lx->filename, start_line, name, name);
 }

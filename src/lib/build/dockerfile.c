@@ -148,6 +148,9 @@ static void warn(struct parser *ps, unsigned line, const char *fmt, ...)
 	va_end(ap);
 	full = line ? xasprintf("%s:%u: %s", ps->file, line, msg) : xasprintf("%s: %s", ps->file, msg);
 	free(msg);
+	for (char *c = full; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	df->warnings = realloc(df->warnings, (df->n_warnings + 2) * sizeof(char *));
 	if (!df->warnings)
 		abort();
@@ -611,7 +614,7 @@ static int parse_healthcheck(struct parser *ps, struct cell_df_instr *in)
 	const struct cell_df_flag *f = cell_df_flag_get(in, "retries");
 	int64_t retries;
 	if (f && (parse_int64(f->value, &retries) < 0 || retries < 1 || retries > INT32_MAX))
-		return perr(ps, in->line, "HEALTHCHECK --retries must be a whole number of at least 1 (not `%s`)", f->value);
+		return perr(ps, in->line, "HEALTHCHECK --retries must be a whole number of at least 1 (not `%.20s`)", f->value);
 	return parse_maybe_json(ps, in, rest);
 }
 
@@ -898,11 +901,15 @@ int cell_dockerfile_parse(const char *text, size_t len, const char *filename,
 	ps.lx.syntax = ps.lx.check = NULL;
 	df_lex_done(&ps.lx);
 	if (r < 0) {
+		/* the message quotes the file: no byte of it may drive a terminal */
+		for (char *c = *err ? (*err)->msg : NULL; c && *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		cell_dockerfile_free(df);
 		return -1;
 	}
 	if (df->syntax)
-		warn(&ps, 0, "the syntax directive (`%s`) is ignored: cell parses the Dockerfile itself", df->syntax);
+		warn(&ps, 0, "the syntax directive (`%.80s`) is ignored: cell parses the Dockerfile itself", df->syntax);
 	if (!df->warnings)
 		df->warnings = xcalloc(1, sizeof(char *));
 	*ret = df;
