@@ -247,6 +247,7 @@ struct cell_cgroup {
 	char **notes;
 	bool default_path;	/* "/cell/<id>": /cell is ours to remove once empty */
 	struct cg_systemd *sd;	/* NULL: cgroupfs */
+	size_t skipped;		/* rootless: hierarchies not writable, not used */
 };
 
 void cg_add_dir(struct cell_cgroup *cg, const char *name, const char *mount, char *dir, int created,

@@ -407,6 +407,14 @@ static int make_all(struct cell_cgroup *cg, const struct cg_layout *l, const cha
 			/* on hybrid the cgroup2 dir is a bonus (consistent 0::,
 			 * cgroup.kill, v2-only controllers): a read-only or
 			 * foreign cgroup2 mount does not stop the container */
+			/* rootless, as runc: a hierarchy the user may not write
+			 * is skipped; limits asked for it are refused by the
+			 * caller (cg->skipped) */
+			if (geteuid() != 0 && (e == EACCES || e == EPERM || e == EROFS)) {
+				cell_error_free(err);
+				cg->skipped++;
+				continue;
+			}
 			if (h->v2 && cg->mode == CELL_CGROUP_HYBRID &&
 			    (e == EACCES || e == EPERM || e == EROFS)) {
 				cg_note(&cg->notes, "cgroup2 at %s not used: %s", h->mount, (*err)->msg);
@@ -425,9 +433,25 @@ static int make_all(struct cell_cgroup *cg, const struct cg_layout *l, const cha
 		if (!h->v2 && cg_list_has(h->name, "cpuset") && cpuset_init(&cg->d[cg->n - 1], err) < 0)
 			return -1;
 	}
-	if (cg->n == 0)
+	if (cg->n == 0 && !cg->skipped)
 		return cell_error_set(err, "no cgroup hierarchy to place the container in");
 	return 0;
+}
+
+/* Does linux.resources ask for anything but the device rules (which a
+ * rootless container cannot use anyway: its device nodes are binds)? */
+static bool asks_limits(json_object *resources)
+{
+	if (!resources || !json_object_is_type(resources, json_type_object))
+		return false;
+	json_object_object_foreach(resources, k, v) {
+		if (streq(k, "devices") || !v)
+			continue;
+		if (json_object_is_type(v, json_type_object) && json_object_object_length(v) == 0)
+			continue;
+		return true;
+	}
+	return false;
 }
 
 static int remove_dirs(struct cell_cgroup *cg, cell_error **err);
@@ -480,6 +504,14 @@ int cell_cgroup_create(const char *id, const char *cgroups_path, json_object *re
 	cg->default_path = !cgroups_path || !*cgroups_path;
 	if (make_all(cg, l, id, cgroups_path, err) < 0)
 		goto fail;
+	if (cg->skipped && asks_limits(resources)) {
+		cell_error_set(err, "linux.resources: running as uid %u, %zu cgroup hierarch%s could not be "
+			       "written (permission denied): limits need a cgroup delegated to this user (cgroup v2 "
+			       "with a subtree it owns, as systemd's Delegate=yes makes); drop the limits to run "
+			       "without a cgroup", (unsigned)geteuid(), cg->skipped, cg->skipped == 1 ? "y" : "ies");
+		goto fail;
+	}
+
 	if (refuse_frozen(cg, err) < 0) {
 		/* a frozen cgroup given by path may hold others' processes:
 		 * remove only what we made, kill nothing */
@@ -522,6 +554,11 @@ int cell_cgroup_set_annotations(struct cell_cgroup *cg, json_object *annotations
 	return cg->sd ? cg_systemd_set_annotations(cg, annotations, err) : 0;
 }
 
+bool cell_cgroup_is_none(const struct cell_cgroup *cg)
+{
+	return cg->n == 0 && !cg->sd;
+}
+
 const char *cell_cgroup_driver(const struct cell_cgroup *cg)
 {
 	return cg->sd ? "systemd" : "cgroupfs";
@@ -531,7 +568,7 @@ json_object *cell_cgroup_to_json(const struct cell_cgroup *cg)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
 	json_object_object_add(o, "mode", json_object_new_string(cell_cgroup_mode_name(cg->mode)));
-	json_object_object_add(o, "path", json_object_new_string(cg->path));
+	json_object_object_add(o, "path", json_object_new_string(cg->path ? cg->path : ""));
 	json_object_object_add(o, "defaultPath", json_object_new_boolean(cg->default_path));
 	for (size_t i = 0; i < cg->n; i++) {
 		json_object *d = json_object_new_object();

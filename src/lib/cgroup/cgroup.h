@@ -96,6 +96,8 @@ char *cell_cgroup_dir(const struct cell_cgroup *cg, const char *controller);
 int cell_cgroup_update(struct cell_cgroup *cg, json_object *resources, cell_error **err);
 int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, cell_error **err);
 int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *ret, cell_error **err);
+/* Rootless without a writable hierarchy: the container has no cgroup. */
+bool cell_cgroup_is_none(const struct cell_cgroup *cg);
 int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **ret, size_t *ret_n, cell_error **err);
 /* Signal every process, race-free (cgroup.kill, or freeze + kill + thaw). */
 int cell_cgroup_kill(struct cell_cgroup *cg, int sig, cell_error **err);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -496,7 +497,11 @@ static int init_error_first(struct creation *c, cell_error **err)
  * namespace too). */
 static int clone_bind_sources(const struct cell_spec *s, int **trees, cell_error **err)
 {
-	if (!s->ns[CELL_NS_USER].enabled)
+	/* A rootless runtime (runc's `spec --rootless` bundles run by their
+	 * user) may not clone trees in the host's mount namespace, and needs
+	 * not: the init, root of a namespace the same user made, reaches what
+	 * that user reaches. */
+	if (!s->ns[CELL_NS_USER].enabled || geteuid() != 0)
 		return 0;
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const struct cell_mount *m = &s->mounts[i];
@@ -559,8 +564,15 @@ static int do_create(const char *id, const struct cell_rt_opts *o, bool for_run,
 		return -1;
 	for (char **n = cell_cgroup_notes(c->cg); n && *n; n++)
 		cell_warn("linux.resources: %s", *n);
-	c->st->cgroup = cell_cgroup_to_json(c->cg);
-	if (cell_cgroup_self_fds(c->cg, &c->cg_self, err) < 0)
+	/* rootless without a writable hierarchy: no cgroup at all, as runc
+	 * (kill --all signals the init, ps lists its pid namespace) */
+	if (cell_cgroup_is_none(c->cg)) {
+		cell_cgroup_free(c->cg);
+		c->cg = NULL;
+	} else {
+		c->st->cgroup = cell_cgroup_to_json(c->cg);
+	}
+	if (c->cg && cell_cgroup_self_fds(c->cg, &c->cg_self, err) < 0)
 		return -1;
 	c->exec_sock = exec_socket_listen(c->st, err);
 	if (c->exec_sock < 0)
@@ -925,10 +937,59 @@ int cell_rt_pause(const char *root, const char *id, bool pause, cell_error **err
 	return r;
 }
 
+/* A container without a cgroup (rootless): the processes of its init's
+ * pid namespace, when it has one of its own; else the init alone. */
+static int pids_of_pidns(const struct cell_state *st, pid_t **ret, size_t *ret_n, cell_error **err)
+{
+	char buf[64];
+	struct stat ref, sb;
+	size_t n = 0, cap = 16;
+	snprintf(buf, sizeof(buf), "/proc/%d/ns/pid", (int)st->pid);
+	if (!cell_state_init_alive(st) || stat(buf, &ref) < 0)
+		return cell_error_set(err, "container `%s` is not running", st->id);
+	struct stat self;
+	bool own_ns = stat("/proc/self/ns/pid", &self) == 0 && self.st_ino != ref.st_ino;
+	pid_t *v = xcalloc(cap, sizeof(*v));
+	DIR *d = own_ns ? opendir("/proc") : NULL;
+	for (struct dirent *de; d && (de = readdir(d));) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		snprintf(buf, sizeof(buf), "/proc/%ld/ns/pid", pid);
+		if (stat(buf, &sb) < 0 || sb.st_ino != ref.st_ino || sb.st_dev != ref.st_dev)
+			continue;
+		if (n == cap) {
+			pid_t *w = xcalloc(cap * 2, sizeof(*w));
+			memcpy(w, v, cap * sizeof(*v));
+			free(v);
+			v = w;
+			cap *= 2;
+		}
+		v[n++] = (pid_t)pid;
+	}
+	if (d)
+		closedir(d);
+	if (n == 0)
+		v[n++] = st->pid;
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int cell_rt_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, cell_error **err)
 {
 	struct cell_state *st = NULL;
 	struct cell_cgroup *cg = NULL;
+	if (cell_state_load(root_of(root), id, true, &st, err) < 0)
+		return -1;
+	if (!st->cgroup) {
+		int r = pids_of_pidns(st, ret, ret_n, err);
+		cell_state_free(st);
+		return r;
+	}
+	cell_state_free(st);
+	st = NULL;
 	if (with_cgroup(root, id, false, &st, &cg, err) < 0)
 		return -1;
 	int r = cell_cgroup_pids(cg, ret, ret_n, err);

@@ -386,6 +386,19 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 		goto out;
 	if (open_target_ns(st->pid, &ns, err) < 0)
 		goto out;
+	/* Rootless: joining the pid and time namespaces takes CAP_SYS_ADMIN
+	 * in the user namespace owning them, which we have only inside it;
+	 * so join it here (non-dumpable first: the container's root must not
+	 * ptrace or open /proc of a runtime in its namespace). */
+	bool in_userns = ns.fd[CELL_NS_USER] >= 0;
+	if (in_userns && geteuid() != 0) {
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		if (setns(ns.fd[CELL_NS_USER], CLONE_NEWUSER) < 0) {
+			cell_error_errno(err, errno, "join the container's user namespace");
+			goto out;
+		}
+		ns.fd[CELL_NS_USER] = safe_close(ns.fd[CELL_NS_USER]);
+	}
 	/* the pid and time namespaces apply to our children only */
 	if (ns.fd[CELL_NS_PID] >= 0 && setns(ns.fd[CELL_NS_PID], CLONE_NEWPID) < 0) {
 		cell_error_errno(err, errno, "join the container's pid namespace");
@@ -420,7 +433,7 @@ int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *
 	}
 	if (pid == 0) {
 		close(sp[0]);
-		exec_child(sp[1], &ns, &p, seccomp, ns.fd[CELL_NS_USER] >= 0, o->preserve_fds, &cg_self);
+		exec_child(sp[1], &ns, &p, seccomp, in_userns, o->preserve_fds, &cg_self);
 	}
 	sp[1] = safe_close(sp[1]);
 	/* the v1 hierarchies: the child joins them itself */

@@ -186,14 +186,18 @@ void cell_init_main(struct cell_init_ctx *c)
 	_cleanup_free_ char *state_json = NULL, *path = NULL;
 	bool mount_ns_new = s->ns[CELL_NS_MNT].enabled && !s->ns[CELL_NS_MNT].path;
 
-	/* a container must not be able to reach the runtime binary through
-	 * /proc/1/exe before execve (CVE-2019-5736) */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_NAME, "cell:[1:INIT]", 0, 0, 0);
 
+	/* The parent writes our id maps before GO. A non-dumpable process's
+	 * /proc files belong to root, so a rootless parent could not write
+	 * setgroups and uid_map if we went non-dumpable first; nothing of the
+	 * container runs before GO, so this is soon enough for: a container
+	 * must not reach the runtime binary through /proc/1/exe before
+	 * execve (CVE-2019-5736). */
 	if (sync_expect(c->sync, SYNC_GO, "start of setup", NULL, &state_json, &err) < 0)
 		_exit(1);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* into the v1 hierarchies by ourselves: no RCU wait (cgroup.h) */
 	if (c->cg_self && cell_cgroup_join_self(c->cg_self, &err) < 0)
 		die(c, &err, false);
