@@ -45,6 +45,8 @@ static void expand(const char *s, char esc)
 		free(out);
 	} else if (!e || !e->msg) {
 		abort();
+	} else {
+		no_ctl(e->msg);
 	}
 	cell_error_free(&e);
 	if (cell_df_expand_words(s, esc, lookup, NULL, &w, &n, &e) == 0) {

@@ -328,6 +328,18 @@ static int process(struct lex *lx, char stop, struct df_buf *out, struct words *
 	return 0;
 }
 
+/* Name the word in the error, bounded, its control characters as '?' (it
+ * comes from the Dockerfile and the message goes to a terminal). */
+static int fail(cell_error **err, const char *word)
+{
+	int r = cell_error_wrap(err, "`%.80s%s`", word, strlen(word) > 80 ? "..." : "");
+
+	for (char *c = *err ? (*err)->msg : NULL; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return r;
+}
+
 int cell_df_expand(const char *word, char escape, cell_df_lookup_fn lookup_fn,
 		   void *userdata, char **ret, cell_error **err)
 {
@@ -337,7 +349,7 @@ int cell_df_expand(const char *word, char escape, cell_df_lookup_fn lookup_fn,
 
 	if (process(&lx, '\0', &out, NULL) < 0) {
 		df_buf_done(&out);
-		return cell_error_wrap(err, "`%s`", word);
+		return fail(err, word);
 	}
 	*ret = df_buf_take(&out);
 	return 0;
@@ -356,7 +368,7 @@ int cell_df_expand_words(const char *text, char escape, cell_df_lookup_fn lookup
 	if (r < 0) {
 		df_buf_done(&w.cur);
 		strv_free(w.v);
-		return cell_error_wrap(err, "`%s`", text);
+		return fail(err, text);
 	}
 	if (w.cur.len > 0)
 		words_push(&w);
