@@ -460,6 +460,7 @@ static const char *vars(const char *name, void *ud)
 {
 	static const char *const tab[][2] = {
 		{ "A", "a" }, { "EMPTY", "" }, { "SP", "x  y" }, { "HOME", "/root" }, { "B_2", "b2" },
+		{ "PWD", "/home" }, { "SHELL", "bash" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
 		if (strcmp(tab[i][0], name) == 0)
@@ -558,6 +559,33 @@ static void test_expand(void)
 	expand_is("end\\", '\\', "end");
 	expand_is("${SP}", '\\', "x  y");
 	expand_is("$1", '\\', "");
+	/* shell-lexer cases in the style of BuildKit's envVarTest */
+	static const char *const cases[][2] = {
+		{ "hello", "hello" }, { "he'll'", "hell" }, { "he\\'llo", "he'llo" },
+		{ "abc\\tdef", "abctdef" }, { "\"abc\\tdef\"", "abc\\tdef" }, { "'abc\\tdef'", "abc\\tdef" },
+		{ "hello\\", "hello" }, { "hello\\\\", "hello\\" }, { "\"''\"", "''" }, { "$.", "$." },
+		{ "he$1x", "hex" }, { "he$.x", "he$.x" }, { "he$pwd.", "he." }, { "he$PWD", "he/home" },
+		{ "he\\$PWD", "he$PWD" }, { "he\\\\$PWD", "he\\/home" }, { "\"he\\$PWD\"", "he$PWD" },
+		{ "\"he\\\\$PWD\"", "he\\/home" }, { "he\\${}", "he${}" }, { "he\\${}xx", "he${}xx" },
+		{ "he${hi}", "he" }, { "he${PWD}", "he/home" }, { "he${XXX:-000}xx", "he000xx" },
+		{ "he${PWD:-000}xx", "he/homexx" }, { "he${XXX:-$PWD}xx", "he/homexx" },
+		{ "he${XXX:-${PWD:-yyy}}xx", "he/homexx" }, { "he${XXX:-${YYY:-yyy}}xx", "heyyyxx" },
+		{ "he${PWD?}", "he/home" }, { "he${PWD:?}", "he/home" }, { "he${XXX:+${PWD}}xx", "hexx" },
+		{ "he${PWD:+${XXX}}xx", "hexx" }, { "he${PWD:+${SHELL}}xx", "hebashxx" }, { "he${XXX:+000}xx", "hexx" },
+		{ "he${PWD:+000}xx", "he000xx" }, { "'he${XX}'", "he${XX}" }, { "\"he${PWD}\"", "he/home" },
+		{ "\"he'$PWD'\"", "he'/home'" }, { "'$PWD'", "$PWD" }, { "'\\$PWD'", "\\$PWD" },
+		{ "'\"hello\"'", "\"hello\"" }, { "he${PWD:+${PWD}:}xx", "he/home:xx" },
+		{ "he${XXX:-\\$PWD:}xx", "he$PWD:xx" }, { "he${XXX:-\\${PWD}z}xx", "he${PWDz}xx" },
+		{ "\xec\x95\x88'\xeb\x85\x95'", "\xec\x95\x88\xeb\x85\x95" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		expand_is(cases[i][0], '\\', cases[i][1]);
+	static const char *const errs[] = {
+		"he'llo", "he\\\\'llo", "he${}", "he${}xx", "he${.}", "he${XXX:YYY}", "he${XXX?}", "he${XXX:?}",
+		"he${PWD", "he${PWD:=000}xx",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(errs); i++)
+		expand_bad(errs[i], "");
 	expand_bad("${A", "missing `}`");
 	expand_bad("${A:-x", "missing `}`");
 	expand_bad("${}", "bad substitution");
