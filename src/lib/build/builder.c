@@ -1273,10 +1273,14 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 	mark_needed(&b, target, need);
 	for (size_t i = 0; i < b.df->n_stages; i++)
 		b.n_needed += need[i];
+	/* the stages the target needs, in order, then the target; a stage no
+	 * one needs is skipped (a failing one does not fail the build) */
+	for (size_t i = 0; i < b.df->n_stages; i++)
+		if (need[i] && b.stages[i].state == 0 && build_stage(&b, i, err) < 0) {
+			free(need);
+			goto out;
+		}
 	free(need);
-
-	if (build_stage(&b, target, err) < 0)
-		goto out;
 	id = xstrdup(b.stages[target].image);
 
 	/* --label on the final image */
@@ -1296,11 +1300,17 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 			json_object_object_add(l, k, json_object_new_string(eq ? eq + 1 : ""));
 		}
 		json_object_object_add(patch, "Labels", l);
-		char *nid = NULL;
-		int mr = bimg_meta(s, id, apply_patch, patch, "", false, &nid, err);
+		/* cached as a step is, so that a rebuild gives the same id */
+		char key[CELL_DIGEST_LEN + 1];
+		_cleanup_free_ char *kt = xasprintf("cell-build-label\n%s\n%s", id, cj_to_string(patch, false));
+		cell_sha256_data(kt, strlen(kt), key);
+		char *nid = o->no_cache ? NULL : bcache_get(s, key);
+		int mr = nid ? 0 : bimg_meta(s, id, apply_patch, patch, "", false, &nid, err);
 		json_object_put(patch);
-		if (mr < 0)
+		if (mr < 0 || bcache_put(s, key, nid, err) < 0) {
+			free(nid);
 			goto out;
+		}
 		free(id);
 		id = nid;
 	}
