@@ -55,7 +55,8 @@ static int openat2_in_root(int root, const char *path, int flags, mode_t mode)
 
 int bread_in_root(int root_fd, const char *path, size_t max, char **ret, size_t *ret_len, cell_error **err)
 {
-	_cleanup_close_ int fd = openat2_in_root(root_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	/* symlinks followed, inside the root only (RESOLVE_IN_ROOT) */
+	_cleanup_close_ int fd = openat2_in_root(root_fd, path, O_RDONLY | O_NONBLOCK, 0);
 	struct stat st;
 	if (fd < 0)
 		return cell_error_errno(err, errno, "open `%s` in the image", path);
@@ -639,7 +640,8 @@ int bcopy_digest(const struct bcontext *ctx, int from_fd, const struct bcopy *c,
 /* ---- the copy ---- */
 
 /* Open (making what is missing, 0755 root) the directory path in root. */
-static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool own, cell_error **err)
+static int mkdir_in_root_depth(int root, const char *path, uid_t uid, gid_t gid, bool own, int depth,
+			       cell_error **err)
 {
 	_cleanup_free_ char *clean = clean_rel(path, true);
 	int fd = openat2_in_root(root, clean, O_RDONLY | O_DIRECTORY, 0);
@@ -648,6 +650,8 @@ static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool 
 			return cell_error_errno(err, errno, "open `/%s` in the image", clean);
 		return fd;
 	}
+	if (depth > 40)
+		return cell_error_errno(err, ELOOP, "make `/%s` in the image", clean);
 	/* make each missing component below an existing parent */
 	char *p = clean;
 	for (;;) {
@@ -660,10 +664,22 @@ static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool 
 			const char *name;
 			if (open_parent(root, clean, &pfd, &name) < 0)
 				return cell_error_errno(err, errno, "open the parent of `/%s` in the image", clean);
-			if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
-				int r = cell_error_errno(err, errno, "make `/%s` in the image", clean);
+			if (mkdirat(pfd, name, 0755) < 0) {
+				int e = errno;
+				char t[4096];
+				ssize_t k = e == EEXIST ? readlinkat(pfd, name, t, sizeof(t) - 1) : -1;
+				if (k >= 0) {
+					/* a dangling symlink: make its target, inside the root */
+					t[k] = 0;
+					const char *rest = slash ? slash + 1 : "";
+					size_t plen = (size_t)(name - clean);
+					_cleanup_free_ char *np = t[0] == '/' ? xasprintf("%s/%s", t, rest)
+									      : xasprintf("%.*s%s/%s", (int)plen, clean, t, rest);
+					close(pfd);
+					return mkdir_in_root_depth(root, np, uid, gid, own, depth + 1, err);
+				}
 				close(pfd);
-				return r;
+				return cell_error_errno(err, e, "make `/%s` in the image", clean);
 			}
 			if (own)
 				fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
@@ -678,6 +694,11 @@ static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool 
 		*slash = '/';
 		p = slash + 1;
 	}
+}
+
+static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool own, cell_error **err)
+{
+	return mkdir_in_root_depth(root, path, uid, gid, own, 0, err);
 }
 
 int bmkdir_in_root(int root_fd, const char *path, cell_error **err)
