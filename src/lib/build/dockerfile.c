@@ -659,30 +659,35 @@ static int unknown_instruction(struct parser *ps, unsigned line, const char *kw,
 	return perr(ps, line, "unknown instruction \"%s\" (not a Dockerfile instruction; a line that goes on from the one before needs a \\ or the escape character at its end)", p);
 }
 
-static void instr_clear(struct cell_df_instr *in);
+static int parse_instr(struct parser *ps, const char *line, unsigned start, struct cell_df_instr *in);
 
-static int parse_instr(struct parser *ps, const char *line, unsigned start, struct cell_df_instr *in)
+/* ONBUILD INSTRUCTION: the trigger parsed as an instruction of its own. */
+static int parse_onbuild(struct parser *ps, struct cell_df_instr *in)
 {
-	const char *s = line, *e, *rest = "";
-	int kind = -1;
+	unsigned start = in->line;
 
-	in->line = start;
-	in->original = trim_dup(line, strlen(line));
-	while (df_blank(*s))
-		s++;
-	for (e = s; *e && !df_blank(*e); e++)
-		;
-	for (int k = 0; k < CELL_DF_KIND_COUNT; k++)
-		if (strlen(kind_names[k]) == (size_t)(e - s) && strncasecmp(s, kind_names[k], (size_t)(e - s)) == 0)
-			kind = k;
-	if (kind < 0)
-		return unknown_instruction(ps, start, s, (size_t)(e - s));
-	in->kind = (enum cell_df_kind)kind;
-	if (extract_flags(ps, in, e, &rest) < 0)
+	if (!*in->text)
+		return perr(ps, start, "ONBUILD requires at least one argument (ONBUILD INSTRUCTION)");
+	one_arg(in, in->text);
+	in->onbuild = xcalloc(1, sizeof(*in->onbuild));
+	if (parse_instr(ps, in->text, start, in->onbuild) < 0)
 		return -1;
-	in->text = trim_dup(rest, strlen(rest));
+	switch (in->onbuild->kind) {
+	case CELL_DF_ONBUILD:
+		return perr(ps, start, "ONBUILD ONBUILD isn't allowed");
+	case CELL_DF_FROM:
+	case CELL_DF_MAINTAINER:
+		return perr(ps, start, "%s isn't allowed as an ONBUILD trigger", kind_names[in->onbuild->kind]);
+	default:
+		return 0;
+	}
+}
 
-	const char *kw = kind_names[kind];
+/* The arguments of in (kind, line and text set), in its instruction's form. */
+static int parse_args(struct parser *ps, struct cell_df_instr *in)
+{
+	const char *kw = kind_names[in->kind];
+	unsigned start = in->line;
 	int r = 0;
 	switch (in->kind) {
 	case CELL_DF_FROM:
@@ -745,26 +750,36 @@ static int parse_instr(struct parser *ps, const char *line, unsigned start, stru
 		r = parse_healthcheck(ps, in);
 		break;
 	case CELL_DF_ONBUILD:
-		if (!*in->text)
-			return perr(ps, start, "ONBUILD requires at least one argument (ONBUILD INSTRUCTION)");
-		one_arg(in, in->text);
-		in->onbuild = xcalloc(1, sizeof(*in->onbuild));
-		if (parse_instr(ps, in->text, start, in->onbuild) < 0)
-			return -1;
-		switch (in->onbuild->kind) {
-		case CELL_DF_ONBUILD:
-			return perr(ps, start, "ONBUILD ONBUILD isn't allowed");
-		case CELL_DF_FROM:
-		case CELL_DF_MAINTAINER:
-			return perr(ps, start, "%s isn't allowed as an ONBUILD trigger", kind_names[in->onbuild->kind]);
-		default:
-			break;
-		}
+		r = parse_onbuild(ps, in);
 		break;
 	case CELL_DF_KIND_COUNT:
 		abort();
 	}
-	if (r < 0)
+	return r;
+}
+
+static int parse_instr(struct parser *ps, const char *line, unsigned start, struct cell_df_instr *in)
+{
+	const char *s = line, *e, *rest = "";
+	int kind = -1;
+
+	in->line = start;
+	in->original = trim_dup(line, strlen(line));
+	while (df_blank(*s))
+		s++;
+	for (e = s; *e && !df_blank(*e); e++)
+		;
+	for (int k = 0; k < CELL_DF_KIND_COUNT; k++)
+		if (strlen(kind_names[k]) == (size_t)(e - s) && strncasecmp(s, kind_names[k], (size_t)(e - s)) == 0)
+			kind = k;
+	if (kind < 0)
+		return unknown_instruction(ps, start, s, (size_t)(e - s));
+	in->kind = (enum cell_df_kind)kind;
+	if (extract_flags(ps, in, e, &rest) < 0)
+		return -1;
+	in->text = trim_dup(rest, strlen(rest));
+
+	if (parse_args(ps, in) < 0)
 		return -1;
 	if (!in->args)
 		in->args = xcalloc(1, sizeof(char *));
@@ -772,7 +787,7 @@ static int parse_instr(struct parser *ps, const char *line, unsigned start, stru
 		return -1;
 	if ((in->kind == CELL_DF_COPY || in->kind == CELL_DF_ADD) && in->n_heredocs &&
 	    is_heredoc_word(in->args[in->n_args - 1]))
-		return perr(ps, start, "%s cannot accept a heredoc as a destination", kw);
+		return perr(ps, start, "%s cannot accept a heredoc as a destination", kind_names[in->kind]);
 	in->end_line = ps->lx.lineno;
 	return 0;
 }
