@@ -59,6 +59,8 @@ struct bmount {
 	char *rootfs;
 	char *upper;
 	int root_fd;		/* O_PATH of rootfs */
+	int lock_fd;		/* flock of dir while in use: `builder prune` removes
+				 * only unlocked leftovers (of builds killed mid-way) */
 };
 int bmount_open(struct cell_store *s, const char *image, struct bmount *m, cell_error **err);
 /* Unmount; the upper dir stays until bmount_clear. */

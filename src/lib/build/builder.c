@@ -887,7 +887,7 @@ static int copy_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 	struct bcopy c = { .srcs = words, .dest = dest, .chown = chown, .chmod = chmod, .add = add,
 			   .parents = parents > 0, .dest_is_dir = dest_dir };
 
-	struct bmount fm = { .root_fd = -1 };
+	struct bmount fm = { .root_fd = -1, .lock_fd = -1 };
 	int r = -1;
 	if (from) {
 		if (from_image(b, from, &from_id, err) < 0)
@@ -1135,7 +1135,7 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 	struct builder b = { .e = e, .s = s, .o = o, .out = o->quiet ? NULL : o->out };
 	_cleanup_free_ char *text = NULL, *df_path = NULL, *tmp_ctx = NULL, *df_name = NULL, *id = NULL;
 	size_t len = 0;
-	int r = -1;
+	int r = -1, ctx_lock = -1;
 
 	b.ctx.fd = -1;
 	/* the context and the Dockerfile */
@@ -1154,6 +1154,9 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 			tmp_ctx = NULL;
 			return cell_error_errno(err, errno, "make a temp dir for the context");
 		}
+		ctx_lock = lock_dir(tmp_ctx, true, err);
+		if (ctx_lock < 0)
+			goto out;
 		bool tar = inlen >= 512 && !memcmp(in + 257, "ustar", 5);
 		bool compressed = inlen >= 4 && ((unsigned char)in[0] == 0x1f && (unsigned char)in[1] == 0x8b);
 		if (tar || compressed) {
@@ -1354,5 +1357,6 @@ out:
 		_cleanup_error_ cell_error *e2 = NULL;
 		rm_rf(tmp_ctx, &e2);
 	}
+	safe_close(ctx_lock);
 	return r;
 }

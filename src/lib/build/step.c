@@ -99,7 +99,7 @@ int bmount_open(struct cell_store *s, const char *image, struct bmount *m, cell_
 	_cleanup_free_ char *base = xasprintf("%s/build-tmp", cell_store_root(s));
 	int r = -1;
 
-	*m = (struct bmount){ .root_fd = -1 };
+	*m = (struct bmount){ .root_fd = -1, .lock_fd = -1 };
 	if (mkdir_p(base, 0700, err) < 0)
 		return -1;
 	m->dir = xasprintf("%s/XXXXXX", base);
@@ -109,7 +109,8 @@ int bmount_open(struct cell_store *s, const char *image, struct bmount *m, cell_
 		m->dir = NULL;
 		return -1;
 	}
-	if (cell_image_resolve(s, image, &img, err) < 0)
+	m->lock_fd = lock_dir(m->dir, true, err);
+	if (m->lock_fd < 0 || cell_image_resolve(s, image, &img, err) < 0)
 		goto out;
 	if (cell_image_mount_rootfs_volatile(s, img, m->dir, &m->rootfs, err) < 0)
 		goto out;
@@ -143,8 +144,9 @@ void bmount_clear(struct bmount *m)
 		cell_image_unmount_rootfs(m->dir, true, &e);
 		rm_rf(m->dir, &e2);
 	}
+	safe_close(m->lock_fd);
 	free(m->dir);
 	free(m->rootfs);
 	free(m->upper);
-	*m = (struct bmount){ .root_fd = -1 };
+	*m = (struct bmount){ .root_fd = -1, .lock_fd = -1 };
 }
