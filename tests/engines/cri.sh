@@ -30,6 +30,10 @@ tmpdir
 T=$TMPD
 eng_private_runtime "$T" || exit 1
 CRI_CGROUP=celltest-cri-$$
+CRI_REG=""
+if command -v docker-registry >/dev/null; then
+	cri_registry "$T" || CRI_REG=""
+fi
 cri_setup "$T" || { ok 1 "containerd with its CRI plugin starts"; exit 1; }
 ok 0 "containerd with its CRI plugin starts"
 cri_images "$T"
@@ -39,6 +43,30 @@ ok $? "the pause and busybox images are imported into k8s.io"
 cri() { "${CRI[@]}" "$@" 2>&1 || true; }
 _capture "${CRI[@]}" Version '{"version":"v1"}'
 is "$(jq -r .runtime_api_version <<< "$out")" v1 "Version: runtime_api_version v1"
+
+# ImageService: the imported images, a pull from the loopback registry, remove
+_capture "${CRI[@]}" ListImages
+is "$(jq -r --arg a "$CRI_IMAGE" --arg b "$CRI_PAUSE" '[.images[].repo_tags[] | select(. == $a or . == $b)] | sort | join(" ")' <<< "$out")" \
+	"$CRI_IMAGE $CRI_PAUSE" "ListImages: the busybox and pause images"
+_capture "${CRI[@]}" ImageStatus "{\"image\": {\"image\": \"$CRI_IMAGE\"}}"
+like "$(jq -r .image.id <<< "$out")" '^sha256:[0-9a-f]{64}$' "ImageStatus: the image's id"
+if [ -n "$CRI_REG" ]; then
+	P=$CRI_REG/celltest/pulled:1
+	# an image of its own: RemoveImage removes every name of the image's id
+	mkdir -p "$T/pulled" && echo pulled > "$T/pulled/hello"
+	cri_oci_archive "$T/pulled.tar" "$P" "$T/pulled" --config.cmd /hello &&
+		skopeo copy -q --dest-tls-verify=false "docker-archive:$T/pulled.tar" "docker://$P" >&2
+	_capture "${CRI[@]}" PullImage "{\"image\": {\"image\": \"$P\"}}"
+	like "$(jq -r .image_ref <<< "$out")" '^sha256:[0-9a-f]{64}$' "PullImage from the loopback registry" || echo "# $out"
+	_capture "${CRI[@]}" ListImages
+	like "$(jq -r '[.images[].repo_tags[]] | join(" ")' <<< "$out")" "(^| )$P( |$)" "ListImages: the pulled image"
+	check "RemoveImage" -- "${CRI[@]}" RemoveImage "{\"image\": {\"image\": \"$P\"}}"
+	_capture "${CRI[@]}" ImageStatus "{\"image\": {\"image\": \"$P\"}}"
+	is "$(jq -r .image <<< "$out")" null "ImageStatus after RemoveImage: no image"
+else
+	skip "docker-registry not installed: no PullImage test"
+fi
+
 mkdir -p "$T/vol" && echo from-host > "$T/vol/f"
 
 # cgroup_path PID CONTROLLER: the process's cgroup in a v1 hierarchy

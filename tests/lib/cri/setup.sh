@@ -6,6 +6,9 @@
 #
 #   cri_setup DIR    sets CRI_SOCK, CRI (the client command), CRI_BR,
 #                    CRI_SUBNET, CRI_IMAGE; registers the cleanup with defer
+#   cri_registry DIR starts Debian's docker-registry on loopback (before
+#                    cri_setup, which then points the CRI at it over HTTP);
+#                    sets CRI_REG (127.0.0.1:PORT)
 #   cri_images DIR   packs cell-pause and the test rootfs as image archives
 #                    and imports them into containerd's k8s.io namespace
 #
@@ -37,6 +40,33 @@ cri_cleanup_net() {
 	ip link del "$CRI_BR" 2>/dev/null
 	rm -f /var/lib/cni/results/"$CRI_NET"-* 2>/dev/null
 	return 0
+}
+
+cri_registry() {
+	local d=$1/registry pid i
+	CRI_REG=127.0.0.1:$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$d/data"
+	cat > "$d/config.yml" <<-EOF
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $d/data
+	  delete:
+	    enabled: true
+	http:
+	  addr: $CRI_REG
+	EOF
+	docker-registry serve "$d/config.yml" > "$d/log" 2>&1 &
+	pid=$!
+	defer "kill $pid; wait $pid"
+	for i in $(seq 50); do
+		curl -s -o /dev/null "http://$CRI_REG/v2/" && return 0
+		sleep 0.1
+	done
+	echo "# docker-registry did not start: $(tail -3 "$d/log")" >&2
+	return 1
 }
 
 cri_setup() {
@@ -97,6 +127,10 @@ cri_setup() {
 	        BinaryName = "$(command -v runc)"
 	        Root = "$T/rt-runc"
 	        SystemdCgroup = false
+	EOF
+	[ -n "${CRI_REG:-}" ] && cat >> "$C/config.toml" <<-EOF
+	  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."$CRI_REG"]
+	    endpoint = ["http://$CRI_REG"]
 	EOF
 	# cleanup, run in reverse: cgroups, the network, mounts, shims, containerd;
 	# the bridge plugin (isGateway) turns ip_forward on: put it back
