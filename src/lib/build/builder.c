@@ -633,9 +633,9 @@ static int run_mounts(struct sstate *ss, const struct cell_df_instr *in, char **
 			}
 			if (!src) {
 				if (required) {
-					cell_df_kv_free(kv, nkv);
 					cell_error_set(err, "secret `%s` is required: give it with --secret id=%s,src=FILE",
 						       sid ? sid : "", sid ? sid : "ID");
+					cell_df_kv_free(kv, nkv);
 					goto fail;
 				}
 			}
@@ -731,16 +731,30 @@ static int run_instr(struct sstate *ss, const struct cell_df_instr *in, cell_err
 		const char *text = in->args && in->args[0] ? in->args[0] : "";
 		argv = cur_shell(ss);
 		size_t n = strv_len(argv);
-		if (in->n_heredocs == 1) {
+		const char *t = text;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t tl = strlen(t);
+		while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+			tl--;
+		if (in->n_heredocs == 1 && !memchr(t, ' ', tl) && !memchr(t, '\t', tl) &&
+		    (t[0] == '<' || (t[0] >= '0' && t[0] <= '9'))) {
 			/* `RUN <<EOF` alone: the body is the script */
-			const char *t = text;
-			while (*t == ' ')
-				t++;
-			if (strncmp(t, "<<", 2) != 0)
-				return cell_error_set(err, "a heredoc with other command text is not supported yet");
 			argv[n] = xstrdup(in->heredocs[0].body);
-		} else if (in->n_heredocs > 1) {
-			return cell_error_set(err, "several heredocs in one RUN are not supported yet");
+		} else if (in->n_heredocs) {
+			/* `RUN cat <<EOF > /x`: the shell reads the heredocs itself */
+			size_t len = strlen(text) + 2;
+			for (size_t i = 0; i < in->n_heredocs; i++)
+				len += strlen(in->heredocs[i].body) + strlen(in->heredocs[i].name) + 2;
+			char *script = xmalloc(len);
+			strcpy(script, text);
+			strcat(script, "\n");
+			for (size_t i = 0; i < in->n_heredocs; i++) {
+				strcat(script, in->heredocs[i].body);
+				strcat(script, in->heredocs[i].name);
+				strcat(script, "\n");
+			}
+			argv[n] = script;
 		} else {
 			argv[n] = xstrdup(text);
 		}
@@ -858,8 +872,6 @@ static int copy_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 	_cleanup_free_ char *chown = NULL, *chmod = NULL, *from = NULL, *from_id = NULL, *dest = NULL, *created = NULL;
 	size_t n = 0;
 
-	if (in->n_heredocs)
-		return cell_error_set(err, "COPY <<EOF (heredocs) is not supported yet");
 	if (in->n_args < 2)
 		return cell_error_set(err, "%s needs at least one source and a destination", add ? "ADD" : "COPY");
 	words = xcalloc(in->n_args + 1, sizeof(char *));
@@ -889,6 +901,51 @@ static int copy_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 
 	struct bmount fm = { .root_fd = -1, .lock_fd = -1 };
 	int r = -1;
+	if (in->n_heredocs) {
+		/* `COPY <<EOF /file`: every source must be a heredoc; their bodies
+		 * become files of a temp dir that is the source root */
+		if (from)
+			return cell_error_set(err, "--from with heredoc sources");
+		size_t k = 0;
+		for (size_t i = 0; words[i]; i++) {
+			const char *w = in->args[i];
+			while (*w >= '0' && *w <= '9')
+				w++;
+			if (strncmp(w, "<<", 2) != 0 || k >= in->n_heredocs)
+				return cell_error_set(err, "sources mixing heredocs and context files are not supported yet");
+			const char *name = in->heredocs[k].name;
+			if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+				return cell_error_set(err, "heredoc name `%s` cannot be a file name", name);
+			free(words[i]);
+			words[i] = xstrdup(name);
+			k++;
+		}
+		_cleanup_free_ char *base = xasprintf("%s/build-tmp", cell_store_root(b->s));
+		if (mkdir_p(base, 0700, err) < 0)
+			return -1;
+		fm.dir = xasprintf("%s/hd-XXXXXX", base);
+		if (!mkdtemp(fm.dir)) {
+			cell_error_errno(err, errno, "make a temp dir for heredocs");
+			free(fm.dir);
+			fm.dir = NULL;
+			return -1;
+		}
+		fm.lock_fd = lock_dir(fm.dir, true, err);
+		fm.root_fd = fm.lock_fd < 0 ? -1 : open(fm.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		for (size_t i = 0; i < in->n_heredocs && fm.root_fd >= 0; i++) {
+			_cleanup_free_ char *p = xasprintf("%s/%s", fm.dir, in->heredocs[i].name);
+			if (write_file_atomic(p, in->heredocs[i].body, strlen(in->heredocs[i].body), 0644, err) < 0) {
+				bmount_clear(&fm);
+				return -1;
+			}
+		}
+		if (fm.root_fd < 0) {
+			if (!*err)
+				cell_error_errno(err, errno, "open `%s`", fm.dir);
+			bmount_clear(&fm);
+			return -1;
+		}
+	}
 	if (from) {
 		if (from_image(b, from, &from_id, err) < 0)
 			return cell_error_wrap(err, "--from=%s", from);
@@ -920,7 +977,7 @@ static int copy_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 	if (r == 0)
 		r = step_done(ss, key, id, false, err);
 out:
-	if (from)
+	if (from || in->n_heredocs)
 		bmount_clear(&fm);
 	return r;
 }
