@@ -23,7 +23,7 @@ command -v containerd-shim-runc-v2 >/dev/null || skip_all "containerd-shim-runc-
 command -v umoci >/dev/null && command -v skopeo >/dev/null || skip_all "umoci and skopeo are needed to make the images"
 [ -x /usr/lib/cni/bridge ] || skip_all "containernetworking-plugins not installed"
 command -v runc >/dev/null || skip_all "runc not installed"
-/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || skip_all "python3-grpcio and python3-protobuf not installed"
+/usr/bin/python3 -c "import grpc, google.protobuf, websocket" 2>/dev/null || skip_all "python3-grpcio, python3-protobuf and python3-websocket are needed (scripts/deps.sh test)"
 [ -x "$RT" ] || skip_all "$RT not built (run make)"
 [ -x "$CELL_BUILD/src/pause/cell-pause" ] || skip_all "cell-pause not built"
 tmpdir
@@ -82,7 +82,7 @@ cgroup_file() {
 # scenario HANDLER: runs the pod; the observations that must not depend on
 # the handler go to $T/res-HANDLER
 scenario() {
-	local h=$1 R=$T/res-$1 L=$T/logs/$1 pod sb web app oom ip pid wpid apid v s
+	local h=$1 R=$T/res-$1 L=$T/logs/$1 pod sb web app oom att ip pid wpid apid v s
 	: > "$R"
 	mkdir -p "$L"
 	# a fresh pod config per handler: uid and name unique in containerd
@@ -211,10 +211,27 @@ TS stdout F log-line-out" "$h: the log file is in the CRI format"
 	xs 'touch /tmp/tick' "$web" > /dev/null
 	eng_wait 10 grep -q 'stdout F tick$' "$L/web.log"
 	ok $? "$h: after ReopenContainerLog the output goes to a new log file"
-	_capture "${CRI[@]}" Exec "{\"container_id\": \"$web\", \"cmd\": [\"true\"], \"stdout\": true}"
+	# Exec and Attach through the streaming server (WebSocket, v4.channel.k8s.io)
+	_capture "${CRI[@]}" ExecStream "{\"container_id\": \"$web\", \"stdin\": true, \"stdout\": true, \"stderr\": true,
+		\"cmd\": [\"/bin/sh\", \"-c\", \"read l; echo got-\$l; echo err-\$l >&2; exit 5\"], \"input\": \"hi\\n\"}"
 	like "$(jq -r .url <<< "$out")" '^http://127\.0\.0\.1:[0-9]+/exec/' "$h: Exec gives a streaming URL on 127.0.0.1"
-	_capture "${CRI[@]}" Attach "{\"container_id\": \"$web\", \"stdout\": true}"
+	v=$(jq -r '"out=" + .stdout + "err=" + .stderr + "exit=" + (.exit_code|tostring)' <<< "$out"); echo "exec stream: $v" >> "$R"
+	is "$v" "out=got-hi
+err=err-hi
+exit=5" "$h: Exec stream: stdin in, stdout, stderr and the exit code out" || echo "# $out"
+	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg img "$CRI_IMAGE" \
+		'{pod_sandbox_id: $sb, sandbox_config: $pod,
+		  config: {metadata: {name: "att"}, image: {image: $img}, stdin: true,
+		           command: ["/bin/sh", "-c", "while read l; do echo att-$l; done"], log_path: "att.log"}}')"
+	att=$(jq -r .container_id <<< "$out" 2>/dev/null)
+	"${CRI[@]}" StartContainer "{\"container_id\": \"$att\"}" > /dev/null
+	_capture "${CRI[@]}" AttachStream "{\"container_id\": \"$att\", \"stdin\": true, \"stdout\": true, \"stderr\": true,
+		\"input\": \"x\\n\", \"until\": \"att-x\"}"
 	like "$(jq -r .url <<< "$out")" '^http://127\.0\.0\.1:[0-9]+/attach/' "$h: Attach gives a streaming URL on 127.0.0.1"
+	v=$(jq -r .stdout <<< "$out"); echo "attach: $v" >> "$R"
+	is "$v" "att-x" "$h: Attach: a line in on stdin, its answer out on stdout" || echo "# $out"
+	eng_wait 10 grep -q 'stdout F att-x$' "$L/att.log"
+	ok $? "$h: the attached container's output is in its log too"
 
 	# a container killed by the OOM killer
 	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg img "$CRI_IMAGE" \
@@ -249,7 +266,7 @@ TS stdout F log-line-out" "$h: the log file is in the CRI format"
 	is "$(jq -r '.items // [] | length' <<< "$out")" 0 "$h: the pod is gone"
 	local left=""
 	for p in $pid $wpid $apid; do [ -d "/proc/$p" ] && left+=" pid $p"; done
-	for c in "$sb" "$web" "$app" "$oom"; do
+	for c in "$sb" "$web" "$app" "$oom" "$att"; do
 		for d in /sys/fs/cgroup/*/"$CRI_CGROUP/$c"; do [ -d "$d" ] && left+=" $d"; done
 		grep -qF "$c" /proc/self/mountinfo && left+=" mount of $c"
 	done

@@ -12,6 +12,7 @@ skipped by the decoder as unknown, which proto3 allows.
 
 As a command:
     cri.py -s SOCK CALL [JSON|@FILE|-]
+(CALL ExecStream or AttachStream: the call and then its stream, see stream_call)
 prints the response as JSON (proto field names, int64 as strings as protobuf's
 JSON mapping says). CALL is a method name (Version, RunPodSandbox, ...).
 As a module: Cri(sock).call('Version', {}) returns a dict.
@@ -304,12 +305,74 @@ class Cri:
                                          including_default_value_fields=True)
 
 
+# The streaming calls: Exec and Attach answer with a URL on containerd's
+# streaming server; the stream itself is Kubernetes' remotecommand protocol
+# over a WebSocket (python3-websocket), subprotocol v4.channel.k8s.io: each
+# binary message starts with its channel (0 stdin, 1 stdout, 2 stderr,
+# 3 the final status as a JSON metav1.Status), as the kubelet's clients speak it.
+STREAM_PROTO = 'v4.channel.k8s.io'
+
+
+def stream(url, data=b'', until=None, timeout=20):
+    """Sends data on stdin, reads stdout/stderr until the status (exec) or
+    until `until` shows on stdout (attach). Returns (stdout, stderr, status)."""
+    import websocket
+    ws = websocket.create_connection(url.replace('http://', 'ws://', 1), timeout=timeout,
+                                     subprotocols=[STREAM_PROTO])
+    out, err, status = b'', b'', None
+    try:
+        if data:
+            ws.send_binary(b'\x00' + data)
+        while status is None:
+            if until is not None and until.encode() in out:
+                break
+            op, msg = ws.recv_data()
+            if op == websocket.ABNF.OPCODE_CLOSE:
+                break
+            if not msg:
+                continue
+            ch, msg = msg[0], msg[1:]
+            if ch == 1:
+                out += msg
+            elif ch == 2:
+                err += msg
+            elif ch == 3:
+                status = json.loads(msg)
+    finally:
+        ws.close()
+    return out, err, status
+
+
+def _exit_code(status):
+    """0 on Success; the ExitCode cause of a NonZeroExitCode failure"""
+    if status is None:
+        return None
+    if status.get('status') == 'Success':
+        return 0
+    for c in status.get('details', {}).get('causes', []):
+        if c.get('reason') == 'ExitCode':
+            return int(c['message'])
+    return -1
+
+
+def stream_call(cri, method, req):
+    """ExecStream / AttachStream: the Exec or Attach call, then its stream.
+    req: the ExecRequest/AttachRequest fields plus "input" (text for stdin)
+    and, for attach, "until" (stop reading when stdout holds it)."""
+    data = req.pop('input', '').encode()
+    until = req.pop('until', None)
+    url = cri.call(method[:-len('Stream')], req)['url']
+    out, err, status = stream(url, data, until)
+    return {'url': url, 'stdout': out.decode(errors='replace'),
+            'stderr': err.decode(errors='replace'), 'exit_code': _exit_code(status)}
+
+
 def main(argv):
     import argparse
     p = argparse.ArgumentParser(description='CRI v1 client (runtime.v1) for the tests')
     p.add_argument('-s', '--socket', required=True, help="the CRI's gRPC unix socket")
     p.add_argument('-t', '--timeout', type=float, default=120)
-    p.add_argument('call', choices=sorted(METHODS))
+    p.add_argument('call', choices=sorted(list(METHODS) + ['ExecStream', 'AttachStream']))
     p.add_argument('request', nargs='?', default='{}',
                    help='the request as JSON, @FILE, or - for stdin')
     a = p.parse_args(argv)
@@ -321,9 +384,13 @@ def main(argv):
     else:
         req = json.loads(a.request)
     try:
-        out = Cri(a.socket, a.timeout).call(a.call, req)
+        c = Cri(a.socket, a.timeout)
+        out = stream_call(c, a.call, req) if a.call.endswith('Stream') else c.call(a.call, req)
     except grpc.RpcError as e:
         print('cri: %s: %s: %s' % (a.call, e.code().name, e.details()), file=sys.stderr)
+        return 1
+    except Exception as e:  # the stream: a refused upgrade, a timeout
+        print('cri: %s: %s' % (a.call, e), file=sys.stderr)
         return 1
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()
