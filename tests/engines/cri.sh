@@ -280,3 +280,46 @@ for h in cell runc; do
 	scenario "$h"
 done
 check "the cell and runc handlers give the same results" -- diff "$T/res-runc" "$T/res-cell"
+
+# The pod case with a user namespace (the spec's order): the user namespace
+# is joined by path, the others are new and must be owned by the joined one,
+# as runc does it. A process holds the user namespace (root mapped to root).
+unshare --user --map-root-user sleep 300 &
+holder=$!
+defer "kill $holder"
+eng_wait 5 bash -c "[ \"\$(cat /proc/$holder/uid_map 2>/dev/null | awk '{print \$3}')\" = 1 ]"
+make_bundle
+jq --arg p "/proc/$holder/ns/user" --arg cg "/$CRI_CGROUP/userns" \
+	'.linux.namespaces = [{type: "user", path: $p}, {type: "mount"}, {type: "pid"}, {type: "uts"}, {type: "ipc"}, {type: "network"}]
+	 | .linux.uidMappings = [{containerID: 0, hostID: 0, size: 1}] | .linux.gidMappings = [{containerID: 0, hostID: 0, size: 1}]
+	 | .mounts |= map(if .destination == "/dev/pts" then .options -= ["gid=5"] else . end)
+	 | .process.args = ["/bin/sleep", "300"] | .process.terminal = false | .linux.cgroupsPath = $cg' \
+	"$BUNDLE/config.json" > "$T/userns.json" && mv "$T/userns.json" "$BUNDLE/config.json"
+# owners PID: the user namespace of PID, and the owner of each of its other namespaces
+owners() {
+	/usr/bin/python3 - "$1" <<-'PY'
+	import fcntl, os, sys
+	NS_GET_USERNS = 0xb701
+	def owner(p):
+	    fd = os.open(p, os.O_RDONLY)
+	    try:
+	        o = fcntl.ioctl(fd, NS_GET_USERNS)
+	        return os.fstat(o).st_ino
+	    finally:
+	        os.close(fd)
+	p = sys.argv[1]
+	print(os.stat('/proc/%s/ns/user' % p).st_ino,
+	      *['%s:%s' % (n, owner('/proc/%s/ns/%s' % (p, n))) for n in ('mnt', 'pid_for_children', 'uts', 'ipc', 'net')])
+	PY
+}
+u=$(stat -L -c %i "/proc/$holder/ns/user")
+for r in "$RT" "$(command -v runc)"; do
+	n=${r##*/}
+	defer "'$r' --root '$T/rt-userns' delete --force userns-$$"
+	_capture "$r" --root "$T/rt-userns" run -d --bundle "$BUNDLE" "userns-$$"
+	ok $? "$n: user namespace joined by path, the others new" || echo "# $out"
+	p=$("$r" --root "$T/rt-userns" state "userns-$$" 2>/dev/null | jq -r .pid)
+	is "$(owners "$p" 2>&1)" "$u mnt:$u pid_for_children:$u uts:$u ipc:$u net:$u" \
+		"$n: the new namespaces are owned by the joined user namespace"
+	"$r" --root "$T/rt-userns" delete --force "userns-$$" > /dev/null 2>&1
+done
