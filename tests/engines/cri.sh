@@ -11,8 +11,11 @@
 # memory limit, env and a read-only host mount), the namespaces they share
 # with the sandbox, the pod IP pinged from the host, exec, the cgroup under the
 # pod's cgroup parent, an update of the limit, stats, the CRI log format and
-# ReopenContainerLog, a container killed by OOM, stop and remove leaving no
-# process, cgroup, veth or netns. The handlers' observations must agree.
+# ReopenContainerLog, Exec and Attach streams, a container killed by OOM, stop
+# and remove leaving no process, cgroup, veth or netns. The handlers'
+# observations must agree. Before: the ImageService (a pull from a loopback
+# docker-registry); after: the pod case with a user namespace joined by path.
+# See docs/cri.md.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/lib/engines.sh"
 . "$(dirname "$0")/../lib/cri/setup.sh"
