@@ -14,7 +14,8 @@
  *      where the reference says substitution applies.
  *
  * Nothing here is expanded: every string is the Dockerfile's text as written
- * (quotes kept), so the builder decides where variables apply. The input is
+ * (quotes kept; flag values aside, see struct cell_df_flag), so the builder
+ * decides where variables apply. docs/dockerfile.md has the details. The input is
  * hostile: sizes are bounded (CELL_DF_MAX_*), NUL bytes refused, and every
  * error reads "Dockerfile:12: unknown instruction \"RUNN\" (...)" with the
  * file name given to the parser and the line the instruction starts on.
