@@ -184,12 +184,16 @@ int cmd_builder(int argc, char **argv, cell_error **err)
 	if (!force && !cli_confirm("WARNING! This will remove all dangling build cache."))
 		return 0;
 	struct cell_store *s = NULL;
+	struct cell_engine *e = NULL;
 	size_t n = 0;
 	uint64_t bytes = 0;
-	if (cell_store_open(cell_globals.root, &s, err) < 0)
+	if (cli_engine_open(&e, err) < 0 || cell_store_open(cell_globals.root, &s, err) < 0) {
+		cell_engine_free(e);
 		return EXIT_CELL;
-	int r = cell_build_cache_prune(s, all, &n, &bytes, err);
+	}
+	int r = cell_build_cache_prune(e, s, all, &n, &bytes, err);
 	cell_store_free(s);
+	cell_engine_free(e);
 	if (r < 0)
 		return EXIT_CELL;
 	char sz[32];

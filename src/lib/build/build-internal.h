@@ -46,6 +46,9 @@ struct bstep_run {
 int bstep_run(struct cell_engine *e, struct cell_store *s, const struct bstep_run *r, int *ret_status,
 	      char **ret_id, cell_error **err);
 
+/* Remove the containers of steps whose build is gone (killed -9). */
+int bstep_remove_orphans(struct cell_engine *e, size_t *ret_n, cell_error **err);
+
 /* A directory's content as a layer on top of image (its upper dir, as
  * commit takes it); changed nothing → *ret_id = a meta image. */
 int bstep_commit_dir(struct cell_store *s, const char *image, const char *dir, const char *created_by,

@@ -51,8 +51,9 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 	       cell_error **err);
 
 /* `cell builder prune`: remove the cache entries (all: also those whose
- * image is named) and the unnamed images they kept; *ret_reclaimed bytes. */
-int cell_build_cache_prune(struct cell_store *s, bool all, size_t *ret_entries, uint64_t *ret_reclaimed,
-			   cell_error **err);
+ * image is named), the unnamed images they kept, the step containers and
+ * temp mounts of builds that were killed; *ret_reclaimed bytes. */
+int cell_build_cache_prune(struct cell_engine *e, struct cell_store *s, bool all, size_t *ret_entries,
+			   uint64_t *ret_reclaimed, cell_error **err);
 
 #endif

@@ -83,15 +83,18 @@ static uint64_t du(const char *root, const char *sub)
 	return fd < 0 ? 0 : du_at(fd);
 }
 
-int cell_build_cache_prune(struct cell_store *s, bool all, size_t *ret_entries, uint64_t *ret_reclaimed,
-			   cell_error **err)
+int cell_build_cache_prune(struct cell_engine *eng, struct cell_store *s, bool all, size_t *ret_entries,
+			   uint64_t *ret_reclaimed, cell_error **err)
 {
 	const char *root = cell_store_root(s);
 	_cleanup_free_ char *dir = xasprintf("%s/build-cache", root);
 	uint64_t before = du(root, "layers") + du(root, "blobs") + du(root, "build-cache") + du(root, "build-tmp");
 	size_t n = 0;
 
-	/* leftovers of builds killed mid-way: temp mounts no build holds */
+	/* leftovers of builds killed mid-way: their step containers, and temp
+	 * mounts no build holds */
+	if (eng && bstep_remove_orphans(eng, NULL, err) < 0)
+		return cell_error_wrap(err, "remove the containers of killed builds");
 	_cleanup_free_ char *tmp = xasprintf("%s/build-tmp", root);
 	DIR *td = opendir(tmp);
 	if (td) {
