@@ -107,6 +107,8 @@ is "$(c image inspect -f '{{json .Config.OnBuild}}' obchild)" "null" "triggers a
 printf 'FROM scratch\nCOPY a.txt /\n' > "$TMPD/Dockerfile.scratch"
 check "FROM scratch" -- b -t fromscratch -f "$TMPD/Dockerfile.scratch" "$X"
 is "$(c image inspect -f '{{json .RootFS.Layers}}' fromscratch | jq length)" 1 "a scratch image with one layer"
+is "$(c image inspect -f '{{json .Config.Env}}' fromscratch)" '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]' \
+	"an image without PATH gets the default one (as BuildKit)"
 
 printf 'FROM busybox\nRUN echo from-stdin\n' > "$TMPD/lone"
 like "$(b - < "$TMPD/lone" 2>&1)" 'from-stdin' "CONTEXT - with a lone Dockerfile"

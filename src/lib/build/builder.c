@@ -1070,6 +1070,33 @@ static int run_instr_any(struct sstate *ss, const struct cell_df_instr *in, cell
 	return r < 0 ? at(ss->b, in, err) : 0;
 }
 
+/* As BuildKit: an image without PATH gets the default one in its config. */
+static int default_path(struct sstate *ss, cell_error **err)
+{
+	static const char path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	if (env_get(ss->img->config.env, "PATH"))
+		return 0;
+	char key[CELL_DIGEST_LEN + 1];
+	_cleanup_free_ char *kt = xasprintf("cell-build-path\n%s", ss->image);
+	cell_sha256_data(kt, strlen(kt), key);
+	char *id = ss->b->o->no_cache ? NULL : bcache_get(ss->b->s, key);
+	if (!id) {
+		json_object *patch = json_object_new_object();
+		json_object *env = copy_of(cur_config(ss), "Env", json_type_array);
+		json_object_array_add(env, json_object_new_string(path));
+		json_object_object_add(patch, "Env", env);
+		int r = bimg_meta(ss->b->s, ss->image, apply_patch, patch, "", false, &id, err);
+		json_object_put(patch);
+		if (r < 0 || bcache_put(ss->b->s, key, id, err) < 0) {
+			free(id);
+			return -1;
+		}
+	}
+	free(ss->image);
+	ss->image = id;
+	return load_image(ss, id, err);
+}
+
 static int build_stage(struct builder *b, size_t idx, cell_error **err)
 {
 	const struct cell_df_stage *st = &b->df->stages[idx];
@@ -1107,7 +1134,7 @@ static int build_stage(struct builder *b, size_t idx, cell_error **err)
 	} else if (from_image(b, base, &ss.image, err) < 0) {
 		goto fail_from;
 	}
-	if (load_image(&ss, ss.image, err) < 0 || onbuild_triggers(&ss, err) < 0)
+	if (load_image(&ss, ss.image, err) < 0 || onbuild_triggers(&ss, err) < 0 || default_path(&ss, err) < 0)
 		goto fail_from;
 	size_t my_no = b->stage_no;
 	for (size_t i = 1; i < st->n_instrs; i++) {
