@@ -66,6 +66,11 @@ like "$(b --secret id=tok,src="$TMPD/secret" -q "$X" 2>&1)" '^sha256:[0-9a-f]{64
 printf 'FROM busybox\nRUN --mount=type=secret,id=missing,required cat /run/secrets/missing\n' > "$TMPD/Dockerfile.req"
 like "$(b -f "$TMPD/Dockerfile.req" "$X" 2>&1)" 'secret `missing` is required' "a required secret not given fails"
 
+printf 'FROM busybox\nUSER tester\nRUN id -u > /tmp/uid\nWORKDIR /home/w\nRUN touch f && pwd > /tmp/pwd\n' > "$TMPD/Dockerfile.user"
+check "RUN as USER, in a WORKDIR it made" -- b -t userimg -f "$TMPD/Dockerfile.user" "$X"
+is "$(c run --rm userimg sh -c 'cat /tmp/uid /tmp/pwd; stat -c %u /home/w /home/w/f')" "$(printf '1000\n/home/w\n1000\n1000')" \
+	"RUN runs as the USER; WORKDIR is made owned by it (as BuildKit)"
+
 # two builds of one context at once
 printf 'FROM busybox\nARG N\nRUN echo $N > /n\nCOPY f.txt /\n' > "$TMPD/Dockerfile.par"
 b --no-cache --build-arg N=1 -t par1 -f "$TMPD/Dockerfile.par" "$X" > "$TMPD/p1" 2>&1 & p1=$!

@@ -212,7 +212,7 @@ static char **cur_shell(struct sstate *ss)
 static void step_key(struct sstate *ss, const struct cell_df_instr *in, const char *extra, char key[CELL_DIGEST_LEN + 1])
 {
 	struct cell_sha256 *h = cell_sha256_new();
-	const char *parts[] = { "cell-build-1", ss->image, cell_df_kind_name(in->kind), in->original };
+	const char *parts[] = { "cell-build-2", ss->image, cell_df_kind_name(in->kind), in->original };
 	for (size_t i = 0; i < 4; i++)
 		cell_sha256_update(h, parts[i], strlen(parts[i]) + 1);
 	for (size_t i = 0; i < in->n_heredocs; i++)
@@ -563,7 +563,8 @@ static int workdir_instr(struct sstate *ss, const struct cell_df_instr *in, cell
 	_cleanup_free_ char *layer_id = NULL;
 	if (bmount_open(ss->b->s, ss->image, &m, err) < 0)
 		return -1;
-	int fd = bmkdir_in_root(m.root_fd, path, err);
+	/* as BuildKit: made owned by the stage's USER */
+	int fd = bmkdir_in_root(m.root_fd, path, ss->img ? ss->img->config.user : NULL, err);
 	int r = fd < 0 ? -1 : 0;
 	if (fd >= 0)
 		close(fd);

@@ -701,9 +701,12 @@ static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool 
 	return mkdir_in_root_depth(root, path, uid, gid, own, 0, err);
 }
 
-int bmkdir_in_root(int root_fd, const char *path, cell_error **err)
+int bmkdir_in_root(int root_fd, const char *path, const char *owner, cell_error **err)
 {
-	return mkdir_in_root(root_fd, path, 0, 0, false, err);
+	uint32_t uid = 0, gid = 0;
+	if (owner && *owner && bresolve_chown(root_fd, owner, &uid, &gid, err) < 0)
+		return -1;
+	return mkdir_in_root(root_fd, path, uid, gid, owner && *owner, err);
 }
 
 static void set_meta(struct walker *w, int dfd, const char *name, const struct stat *st)
