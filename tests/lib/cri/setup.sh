@@ -69,6 +69,30 @@ cri_registry() {
 	return 1
 }
 
+# cri_cleanup_pods: every pod stopped and removed through the CRI (containers
+# with it), while containerd still runs: a test that failed half-way leaves
+# pods running, and their processes outlive containerd and its shims
+cri_cleanup_pods() {
+	local sb
+	for sb in $("${CRI[@]}" ListPodSandbox 2>/dev/null | jq -r '.items[]?.id'); do
+		"${CRI[@]}" StopPodSandbox "{\"pod_sandbox_id\": \"$sb\"}" >/dev/null 2>&1
+		"${CRI[@]}" RemovePodSandbox "{\"pod_sandbox_id\": \"$sb\"}" >/dev/null 2>&1
+	done
+	return 0
+}
+
+# cri_kill_cgroup NAME: SIGKILL to every process in /sys/fs/cgroup/*/NAME and
+# below, the backstop for what cri_cleanup_pods could not stop (every pod's
+# cgroup is under the test's own cgroup parent NAME, so only its processes)
+cri_kill_cgroup() {
+	local f p
+	for f in $(find /sys/fs/cgroup/*/"$1" -name cgroup.procs 2>/dev/null); do
+		for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null; done
+	done
+	sleep 0.2
+	return 0
+}
+
 cri_setup() {
 	local T=$1 C=$1/containerd rt
 	rt=$(readlink -f "$RT")
@@ -138,6 +162,7 @@ cri_setup() {
 	[ -e /run/containerd ] || defer "rmdir /run/containerd/s /run/containerd/fifo /run/containerd 2>/dev/null"
 	[ -e /var/lib/cni ] || defer "rm -rf /var/lib/cni"
 	defer "eng_cgroup_rm '${CRI_CGROUP:-celltest-cri}' ''"
+	defer "cri_kill_cgroup '${CRI_CGROUP:-celltest-cri}'"
 	defer cri_cleanup_net
 	defer "eng_umount_under '$T'"
 	defer "eng_kill_matching '$C/'"
@@ -147,6 +172,7 @@ cri_setup() {
 	CRI_SOCK=$C/c.sock
 	CRI=(/usr/bin/python3 "$CRI_PY" -s "$CRI_SOCK")
 	CTR=(ctr -a "$CRI_SOCK" -n k8s.io)
+	defer cri_cleanup_pods
 	if ! eng_wait 30 "${CRI[@]}" Version; then
 		echo "# containerd's CRI did not answer on $CRI_SOCK in 30 s: $(tail -3 "$T/containerd.log")" >&2
 		return 1
