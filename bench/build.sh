@@ -6,6 +6,10 @@
 #   - the same build fully cached
 #   - a five-step Containerfile (FROM, COPY, RUN, ENV, CMD) rebuilt after its
 #     copied file changed (COPY and what follows rerun)
+#   - context hashing: a cached rebuild of `COPY . /c/` over a context of
+#     CTX_MB MiB (default 1024) in 64 files, an eighth of them excluded by
+#     .dockerignore, against `sha256sum` of the files the build reads (both
+#     from the page cache, interleaved); throughput ratio cell/sha256sum
 # podman gets private state under the temp dir (--root, --runroot, --tmpdir,
 # cgroupfs, runc) and the same busybox rootfs through `podman import`; both
 # use --network none. Everything is removed at the end. Medians in ms and the
@@ -90,6 +94,21 @@ for i in $(seq "$N"); do
 	[ -n "$podman_ok" ] && tm 5 pb -t c5 "$W/c5"
 done
 
+# context hashing
+CTX_MB=${CTX_MB:-1024}
+mkdir -p "$W/big/data"
+for f in $(seq 64); do head -c $((CTX_MB * 1024 * 1024 / 64)) /dev/urandom > "$W/big/data/f$f"; done
+printf 'data/f*0\n' > "$W/big/.dockerignore"	# f10 f20 ... f60: 6 of 64 files
+printf 'FROM busybox\nCOPY . /c/\n' > "$W/big/Containerfile"
+cb -t big "$W/big" >/dev/null 2>&1 || echo "# cell build of the big context failed" >&2
+kept=$(ls "$W/big/data" | grep -v '0$' | sed "s|^|$W/big/data/|")
+bytes=$(cat $kept | wc -c)
+sha() { sha256sum $kept; }
+for i in $(seq 3); do
+	tm 6 cb -t big "$W/big"
+	tm 7 sha
+done
+
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'; }
 ms() { awk -v u="$1" 'BEGIN {printf "%.1f ms", u / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1fx", a / b}'; }
@@ -105,3 +124,5 @@ for j in 0 1 2; do
 	fi
 done
 [ -n "$podman_ok" ] || echo "podman: not measured ($podman_why)"
+h=$(median "${T[6]}") s=$(median "${T[7]}")
+echo "context hashing, $((bytes / 1048576)) MiB read of $CTX_MB MiB (cached rebuild of COPY . /c/): cell $(ms "$h"), sha256sum $(ms "$s"), cell throughput $(ratio "$s" "$h") of sha256sum's"
