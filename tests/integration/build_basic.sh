@@ -80,6 +80,10 @@ is "$(c run --rm app:1)" "$(printf 'hi\ntwo')" "the image has the new content"
 echo changed > "$X/x.log"
 out=$(b --build-arg MSG=hello -t app:1 "$X" 2>&1)
 is "$(grep -c 'Using cache' <<<"$out")" 13 "an ignored file's change misses no cache step"
+echo kept2 > "$X/sub/deep/kept"
+out=$(b --build-arg MSG=hello -t app:1 "$X" 2>&1)
+like "$(tr '\n' '~' <<<"$out")" 'STEP 5/13: COPY --chown=tester . /ctx/~--> [0-9a-f]{12}' \
+	"a change to a ! exception inside an excluded dir reruns the COPY"
 out=$(b --build-arg MSG=other "$X" 2>&1)
 like "$(tr '\n' '~' <<<"$out")" 'STEP 3/3: RUN echo "\$MSG" > /msg~--> [0-9a-f]{12}' "a changed build arg reruns the RUN using it"
 out=$(b --no-cache --build-arg MSG=hello "$X" 2>&1)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -837,10 +838,11 @@ static int copy_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 /* The image a COPY --from names: a stage (built on demand) or an image. */
 static int build_stage(struct builder *b, size_t i, cell_error **err);
 
-static int from_image(struct builder *b, const char *name, char **ret, cell_error **err)
+/* before: only stages of a lower index count (FROM); SIZE_MAX: any. */
+static int from_image(struct builder *b, const char *name, size_t before, char **ret, cell_error **err)
 {
 	const struct cell_df_stage *st = cell_dockerfile_stage(b->df, name);
-	if (st) {
+	if (st && st->index < before) {
 		size_t i = st->index;
 		if (b->stages[i].state == 1)
 			return cell_error_set(err, "stage `%s` refers to itself", name);
@@ -850,10 +852,13 @@ static int from_image(struct builder *b, const char *name, char **ret, cell_erro
 		return 0;
 	}
 	struct cell_image *img = NULL;
+	if (b->o->pull_fn && b->o->pull && streq(b->o->pull, "always") &&
+	    b->o->pull_fn(b->e, name, "always", err) < 0)
+		return cell_error_wrap(err, "--pull=always: image `%s`", name);
 	if (cell_image_resolve(b->s, name, &img, err) < 0) {
-		if (b->o->pull_fn && (!b->o->pull || !streq(b->o->pull, "never"))) {
+		if (b->o->pull_fn && (!b->o->pull || streq(b->o->pull, "missing"))) {
 			cell_error_free(err);
-			if (b->o->pull_fn(b->e, name, b->o->pull ? b->o->pull : "missing", err) < 0 ||
+			if (b->o->pull_fn(b->e, name, "missing", err) < 0 ||
 			    cell_image_resolve(b->s, name, &img, err) < 0)
 				return cell_error_wrap(err, "image `%s`", name);
 		} else {
@@ -948,7 +953,7 @@ static int copy_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 		}
 	}
 	if (from) {
-		if (from_image(b, from, &from_id, err) < 0)
+		if (from_image(b, from, SIZE_MAX, &from_id, err) < 0)
 			return cell_error_wrap(err, "--from=%s", from);
 		if (bmount_open(b->s, from_id, &fm, err) < 0)
 			return -1;
@@ -1132,7 +1137,7 @@ static int build_stage(struct builder *b, size_t idx, cell_error **err)
 		if (bimg_scratch(b->s, &id, err) < 0)
 			goto fail_from;
 		ss.image = id;
-	} else if (from_image(b, base, &ss.image, err) < 0) {
+	} else if (from_image(b, base, idx, &ss.image, err) < 0) {
 		goto fail_from;
 	}
 	if (load_image(&ss, ss.image, err) < 0 || onbuild_triggers(&ss, err) < 0 || default_path(&ss, err) < 0)

@@ -585,8 +585,14 @@ static int hash_entry(struct walker *w, int dfd, const char *name, const char *r
 	w->depth++;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		_cleanup_free_ char *sub = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-		if (w->ctx && bcontext_ignored(w->ctx, sub))
-			continue;
+		if (w->ctx && bcontext_ignored(w->ctx, sub)) {
+			/* an excluded dir is still walked when a `!` pattern may
+			 * keep something in it, as the copy does */
+			struct stat st2;
+			if (!has_exceptions(w->ctx) || fstatat(dirfd(d), names[i], &st2, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st2.st_mode))
+				continue;
+		}
 		r = hash_entry(w, dirfd(d), names[i], sub, err);
 	}
 	w->depth--;
