@@ -137,7 +137,8 @@ scenario() {
 		           mounts: [{container_path: "/vol", host_path: $vol, readonly: true}],
 		           log_path: "app.log",
 		           linux: {resources: {memory_limit_in_bytes: 67108864, cpu_shares: 512},
-		                   security_context: {run_as_user: {value: 1000},
+		                   security_context: {run_as_user: {value: 1000}, readonly_rootfs: true, no_new_privs: true,
+		                                      capabilities: {drop_capabilities: ["NET_RAW"], add_capabilities: ["SYS_TIME"]},
 		                                      namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}}')"
 	app=$(jq -r .container_id <<< "$out" 2>/dev/null)
 	[ -n "$app" ] && [ "$app" != null ]; ok $? "$h: CreateContainer app (resources, env, mount, user 1000)"; [ -n "$app" ] && [ "$app" != null ] || echo "# $out"
@@ -177,6 +178,16 @@ bar baz
 from-host
 ro
 exit=0" "$h: ExecSync in app: user 1000, env, the read-only mount"
+	# the security context: read-only root, no_new_privs, capabilities
+	# (uid 1000's effective set is empty; the bounding set is the container's)
+	v=$(xs 'touch /x 2>/dev/null || echo ro-root; grep -E "^(NoNewPrivs|CapBnd)" /proc/self/status' "$app"); echo "secctx: $v" >> "$R"
+	like "$v" "^ro-root
+CapBnd:	[0-9a-f]+
+NoNewPrivs:	1
+exit=0" "$h: ExecSync in app: read-only root file system, no_new_privs"
+	bnd=$(awk '/^CapBnd/ {print $2}' <<< "$v")
+	(( (0x$bnd >> 13 & 1) == 0 && (0x$bnd >> 25 & 1) == 1 ))
+	ok $? "$h: the bounding set lost CAP_NET_RAW and gained CAP_SYS_TIME (CapBnd $bnd)"
 	v=$(xs 'grep -E "^(nameserver|search|options)" /etc/resolv.conf' "$web"); echo "resolv: $v" >> "$R"
 	is "$v" "search cell.test
 nameserver 10.213.7.53
