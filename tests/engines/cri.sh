@@ -96,6 +96,7 @@ scenario() {
 	  "dns_config": { "servers": ["10.213.7.53"], "searches": ["cell.test"], "options": ["ndots:2"] },
 	  "labels": { "test": "cri-$$" },
 	  "linux": { "cgroup_parent": "/$CRI_CGROUP",
+	             "sysctls": { "net.ipv4.ip_local_port_range": "20000 30000", "kernel.shm_rmid_forced": "1" },
 	             "security_context": { "namespace_options": { "network": "POD", "pid": "CONTAINER", "ipc": "POD" } } } }
 	EOF
 	pod=$(cat "$T/pod-$h.json")
@@ -188,6 +189,10 @@ exit=0" "$h: ExecSync in app: read-only root file system, no_new_privs"
 	bnd=$(awk '/^CapBnd/ {print $2}' <<< "$v")
 	(( (0x$bnd >> 13 & 1) == 0 && (0x$bnd >> 25 & 1) == 1 ))
 	ok $? "$h: the bounding set lost CAP_NET_RAW and gained CAP_SYS_TIME (CapBnd $bnd)"
+	v=$(xs 'cat /proc/sys/net/ipv4/ip_local_port_range /proc/sys/kernel/shm_rmid_forced' "$app"); echo "sysctls: $v" >> "$R"
+	is "$(tr -s ' \t' ' ' <<< "$v")" "20000 30000
+1
+exit=0" "$h: the pod's sysctls (net, ipc), set in the sandbox, seen from app"
 	v=$(xs 'grep -E "^(nameserver|search|options)" /etc/resolv.conf' "$web"); echo "resolv: $v" >> "$R"
 	is "$v" "search cell.test
 nameserver 10.213.7.53
