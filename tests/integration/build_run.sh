@@ -71,6 +71,18 @@ check "RUN as USER, in a WORKDIR it made" -- b -t userimg -f "$TMPD/Dockerfile.u
 is "$(c run --rm userimg sh -c 'cat /tmp/uid /tmp/pwd; stat -c %u /home/w /home/w/f')" "$(printf '1000\n/home/w\n1000\n1000')" \
 	"RUN runs as the USER; WORKDIR is made owned by it (as BuildKit)"
 
+# bind mounts: from a stage; a context symlink pointing out is resolved inside the context
+printf 'FROM busybox AS st\nRUN echo from-stage > /s\nFROM busybox\nRUN --mount=type=bind,from=st,source=/s,target=/m cat /m > /got\n' > "$TMPD/Dockerfile.bind"
+check "RUN --mount=type=bind,from=STAGE" -- b -t bindimg -f "$TMPD/Dockerfile.bind" "$X"
+is "$(c run --rm bindimg cat /got)" from-stage "the stage's file is mounted"
+out=$(b -t bindimg -f "$TMPD/Dockerfile.bind" "$X" 2>&1)
+is "$(grep -c 'Using cache' <<<"$out")" 2 "bind-mount steps are cached (keyed by what is mounted)"
+ln -s /etc "$X/etclink"
+printf 'FROM busybox\nRUN --mount=type=bind,source=etclink,target=/e ls /e\n' > "$TMPD/Dockerfile.bind2"
+like "$(b -f "$TMPD/Dockerfile.bind2" "$X" 2>&1)" '--mount source in the build context: `etclink`: No such file' \
+	"a bind of a context symlink to /etc is resolved inside the context (no /etc there)"
+rm "$X/etclink"
+
 # two builds of one context at once
 printf 'FROM busybox\nARG N\nRUN echo $N > /n\nCOPY f.txt /\n' > "$TMPD/Dockerfile.par"
 b --no-cache --build-arg N=1 -t par1 -f "$TMPD/Dockerfile.par" "$X" > "$TMPD/p1" 2>&1 & p1=$!

@@ -104,6 +104,9 @@ int bcopy_run(const struct bcontext *ctx, int from_fd, const struct bcopy *c, st
 /* Open the directory path of the root, making what is missing (0755,
  * owned by owner "user[:group]" as --chown resolves it, when not NULL). */
 int bmkdir_in_root(int root_fd, const char *path, const char *owner, cell_error **err);
+/* The host path of rel resolved inside root (symlinks followed inside it
+ * only), for a bind mount's source. NULL with err. */
+char *bpath_in_root(int root_fd, const char *rel, cell_error **err);
 /* Open path inside root (RESOLVE_IN_ROOT), a regular file of at most max
  * bytes, and read it all. */
 int bread_in_root(int root_fd, const char *path, size_t max, char **ret, size_t *ret_len, cell_error **err);

@@ -588,7 +588,19 @@ static int workdir_instr(struct sstate *ss, const struct cell_df_instr *in, cell
 
 /* ---- RUN ---- */
 
-static int run_mounts(struct sstate *ss, const struct cell_df_instr *in, char ***ret, cell_error **err)
+static int from_image(struct builder *b, const char *name, size_t before, char **ret, cell_error **err);
+
+/* The engine --mount values of a RUN's --mount flags; bind mounts from= a
+ * stage mount it in *fms (the caller clears them after the step). */
+static void keyadd(char **k, const char *s)
+{
+	char *x = xasprintf("%s\n%s", *k ? *k : "", s);
+	free(*k);
+	*k = x;
+}
+
+static int run_mounts(struct sstate *ss, const struct cell_df_instr *in, char ***ret, struct bmount **fms,
+		      size_t *n_fms, char **keytext, cell_error **err)
 {
 	const struct cell_build_opts *o = ss->b->o;
 	char **v = NULL;
@@ -656,21 +668,56 @@ static int run_mounts(struct sstate *ss, const struct cell_df_instr *in, char **
 			if (target)
 				m = xasprintf("type=bind,source=%s,target=%s", dir, target);
 		} else if (streq(type, "bind")) {
-			/* from the context only (from= other stages: not yet) */
-			for (size_t k = 0; k < nkv; k++)
-				if (streq(kv[k].key, "from")) {
+			/* from the context, or from= a stage or image mounted for the
+			 * step; the source resolved inside that root */
+			const char *from = NULL;
+			bool rw = false;
+			for (size_t k = 0; k < nkv; k++) {
+				if (streq(kv[k].key, "from") && kv[k].value)
+					from = kv[k].value;
+				if ((streq(kv[k].key, "rw") || streq(kv[k].key, "readwrite")) &&
+				    (!kv[k].value || streq(kv[k].value, "true")))
+					rw = true;
+			}
+			int root = ss->b->ctx.fd;
+			if (from) {
+				_cleanup_free_ char *fid = NULL;
+				*fms = realloc(*fms, (*n_fms + 1) * sizeof(**fms));
+				if (!*fms)
+					abort();
+				struct bmount *fm = &(*fms)[*n_fms];
+				*fm = (struct bmount){ .root_fd = -1, .lock_fd = -1 };
+				if (from_image(ss->b, from, SIZE_MAX, &fid, err) < 0 ||
+				    bmount_open(ss->b->s, fid, fm, err) < 0) {
 					cell_df_kv_free(kv, nkv);
-					cell_error_set(err, "RUN --mount=type=bind,from=...: not supported yet");
+					cell_error_wrap(err, "--mount from=%s", from);
 					goto fail;
 				}
-			_cleanup_free_ char *rel = xstrdup(source ? source : ".");
-			if (strstr(rel, "..")) {
+				(*n_fms)++;
+				root = fm->root_fd;
+			}
+			_cleanup_free_ char *src = bpath_in_root(root, source ? source : ".", err);
+			if (!src) {
 				cell_df_kv_free(kv, nkv);
-				cell_error_set(err, "--mount source `%s` leaves the build context", rel);
+				cell_error_wrap(err, "--mount source in the %s", from ? "stage" : "build context");
 				goto fail;
 			}
+			/* rw: writes land in our scratch mount (from=) and are dropped;
+			 * the context itself is never written */
 			if (target)
-				m = xasprintf("type=bind,source=%s/%s,target=%s,readonly", ss->b->ctx.dir, rel, target);
+				m = xasprintf("type=bind,source=%s,target=%s%s", src, target,
+					      rw && from ? "" : ",readonly");
+			/* the cache key: what is mounted, not where it is mounted from */
+			char digest[CELL_DIGEST_LEN + 1];
+			char *srcs[] = { (char *)(source ? source : "."), NULL };
+			struct bcopy bc = { .srcs = srcs, .dest = "/" };
+			if (bcopy_digest(&ss->b->ctx, from ? (*fms)[*n_fms - 1].root_fd : -1, &bc, digest, err) < 0) {
+				free(m);
+				cell_df_kv_free(kv, nkv);
+				goto fail;
+			}
+			_cleanup_free_ char *kt = xasprintf("bind %s %s %s", digest, target ? target : "", rw ? "rw" : "ro");
+			keyadd(keytext, kt);
 		} else {
 			cell_df_kv_free(kv, nkv);
 			cell_error_set(err, "--mount type `%s`: expected bind, cache, tmpfs or secret", type);
@@ -681,12 +728,13 @@ static int run_mounts(struct sstate *ss, const struct cell_df_instr *in, char **
 			cell_error_set(err, "--mount `%s`: no target", in->flags[i].value ? in->flags[i].value : "");
 			goto fail;
 		}
-		if (m)
-			{
-				v = realloc(v, (n + 2) * sizeof(char *));
-				v[n++] = m;
-				v[n] = NULL;
-			}
+		if (m) {
+			if (!streq(type, "bind"))
+				keyadd(keytext, m);
+			v = realloc(v, (n + 2) * sizeof(char *));
+			v[n++] = m;
+			v[n] = NULL;
+		}
 		cell_df_kv_free(kv, nkv);
 	}
 	*ret = v;
@@ -723,7 +771,10 @@ static int run_instr(struct sstate *ss, const struct cell_df_instr *in, cell_err
 {
 	struct builder *b = ss->b;
 	_cleanup_strv_ char **argv = NULL, **env = NULL, **mounts = NULL;
-	_cleanup_free_ char *created = NULL, *command = NULL;
+	_cleanup_free_ char *created = NULL, *command = NULL, *mkey = NULL, *extra = NULL;
+	struct bmount *fms = NULL;
+	size_t n_fms = 0;
+	int ret = -1;
 
 	if (in->json) {
 		argv = xcalloc(in->n_args + 1, sizeof(char *));
@@ -777,8 +828,8 @@ static int run_instr(struct sstate *ss, const struct cell_df_instr *in, cell_err
 		else if (!streq(nf->value, "default"))
 			return cell_error_set(err, "--network=%s: expected default, none or host", nf->value);
 	}
-	if (run_mounts(ss, in, &mounts, err) < 0)
-		return -1;
+	if (run_mounts(ss, in, &mounts, &fms, &n_fms, &mkey, err) < 0)
+		goto out;
 	{
 		size_t len = 0;
 		for (size_t i = 0; argv[i]; i++)
@@ -793,16 +844,13 @@ static int run_instr(struct sstate *ss, const struct cell_df_instr *in, cell_err
 		created = xasprintf("RUN %s # buildkit", command);
 	}
 	char key[CELL_DIGEST_LEN + 1];
-	_cleanup_free_ char *extra = xasprintf("%s\n%s", created, network ? network : "");
-	for (size_t i = 0; mounts && mounts[i]; i++) {
-		char *x = xasprintf("%s\n%s", extra, mounts[i]);
-		free(extra);
-		extra = x;
-	}
+	extra = xasprintf("%s\n%s\n%s", created, network ? network : "", mkey ? mkey : "");
 	step_key(ss, in, extra, key);
 	char *id = cache_lookup(ss, key);
-	if (id)
-		return step_done(ss, key, id, true, err);
+	if (id) {
+		ret = step_done(ss, key, id, true, err);
+		goto out;
+	}
 
 	struct bstep_run r = {
 		.image = ss->image, .argv = argv, .env = env, .network = network, .mounts = mounts,
@@ -826,9 +874,13 @@ static int run_instr(struct sstate *ss, const struct cell_df_instr *in, cell_err
 		dup2(saved, 1);
 		close(saved);
 	}
-	if (rc < 0)
-		return -1;
-	return step_done(ss, key, id, false, err);
+	if (rc == 0)
+		ret = step_done(ss, key, id, false, err);
+out:
+	for (size_t i = 0; i < n_fms; i++)
+		bmount_clear(&fms[i]);
+	free(fms);
+	return ret;
 }
 
 /* ---- COPY / ADD ---- */
@@ -1182,6 +1234,20 @@ static void mark_needed(struct builder *b, size_t idx, bool *need)
 			dep = cell_dockerfile_stage(b->df, f->value);
 			if (dep && dep->index != idx)
 				mark_needed(b, dep->index, need);
+		}
+		/* RUN --mount=...,from=STAGE */
+		for (size_t k = 0; st->instrs[i].kind == CELL_DF_RUN && k < st->instrs[i].n_flags; k++) {
+			const struct cell_df_flag *mf = &st->instrs[i].flags[k];
+			struct cell_df_kv *kv = NULL;
+			size_t nkv = 0;
+			_cleanup_error_ cell_error *e = NULL;
+			if (!streq(mf->name, "mount") || !mf->value || cell_df_split_csv(mf->value, &kv, &nkv, &e) < 0)
+				continue;
+			for (size_t j = 0; j < nkv; j++)
+				if (streq(kv[j].key, "from") && kv[j].value &&
+				    (dep = cell_dockerfile_stage(b->df, kv[j].value)) && dep->index != idx)
+					mark_needed(b, dep->index, need);
+			cell_df_kv_free(kv, nkv);
 		}
 	}
 }

@@ -707,6 +707,29 @@ static int mkdir_in_root(int root, const char *path, uid_t uid, gid_t gid, bool 
 	return mkdir_in_root_depth(root, path, uid, gid, own, 0, err);
 }
 
+char *bpath_in_root(int root_fd, const char *rel, cell_error **err)
+{
+	_cleanup_free_ char *clean = clean_rel(rel, true);
+	_cleanup_close_ int fd = openat2_in_root(root_fd, clean, O_PATH, 0);
+	if (fd < 0) {
+		cell_error_errno(err, errno, "`%s`", rel);
+		return NULL;
+	}
+	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
+	char buf[4096];
+	ssize_t k = readlink(proc, buf, sizeof(buf) - 1);
+	if (k < 0) {
+		cell_error_errno(err, errno, "resolve `%s`", rel);
+		return NULL;
+	}
+	buf[k] = 0;
+	if (strchr(buf, ',')) {
+		cell_error_set(err, "`%s`: a path with a comma cannot be mounted", buf);
+		return NULL;
+	}
+	return xstrdup(buf);
+}
+
 int bmkdir_in_root(int root_fd, const char *path, const char *owner, cell_error **err)
 {
 	uint32_t uid = 0, gid = 0;
