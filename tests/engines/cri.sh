@@ -105,7 +105,6 @@ scenario() {
 	if [ -z "$sb" ] || [ "$sb" = null ]; then
 		ok 1 "$h: RunPodSandbox: $out"
 		grep -iE 'level=(error|warning)' "$T/containerd.log" | tail -5 | sed 's/^/# /'
-		[ -n "${CRI_KEEP:-}" ] && cp -r "$T" "$CRI_KEEP"
 		return 1
 	fi
 	ok 0 "$h: RunPodSandbox"
