@@ -122,7 +122,7 @@ scenario() {
 
 	# the web container: httpd on 127.0.0.1 and a line on stdout and stderr;
 	# prints "tick" when /tmp/tick appears (for ReopenContainerLog)
-	local webcmd='trap "exit 0" TERM; mkdir -p /tmp/www; echo hello-from-web > /tmp/www/index.html; httpd -p 127.0.0.1:8080 -h /tmp/www; echo log-line-out; echo log-line-err >&2; while :; do if [ -e /tmp/tick ]; then rm /tmp/tick; echo tick; fi; sleep 0.2; done'
+	local webcmd='trap "exit 0" TERM; mkdir -p /tmp/www; echo hello-from-web > /tmp/www/index.html; httpd -p 127.0.0.1:8080 -h /tmp/www; echo log-line-out; echo log-line-err >&2; head -c 20000 /dev/zero | tr "\\0" a; echo; while :; do if [ -e /tmp/tick ]; then rm /tmp/tick; echo tick; fi; sleep 0.2; done'
 	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg c "$webcmd" --arg img "$CRI_IMAGE" \
 		'{pod_sandbox_id: $sb, sandbox_config: $pod,
 		  config: {metadata: {name: "web"}, image: {image: $img}, command: ["/bin/sh", "-c", $c],
@@ -221,10 +221,15 @@ exit=3" "$h: ExecSync passes stderr and the exit code"
 
 	# logs in the CRI format: TIMESTAMP STREAM P|F LINE
 	eng_wait 10 grep -q 'stderr F log-line-err$' "$L/web.log"
-	v=$(sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+) /TS /' "$L/web.log" | sort)
+	eng_wait 10 grep -q 'stdout F a' "$L/web.log"
+	v=$(grep -v ' aaaa' "$L/web.log" | sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+) /TS /' | sort)
 	echo "log: $v" >> "$R"
 	is "$v" "TS stderr F log-line-err
 TS stdout F log-line-out" "$h: the log file is in the CRI format"
+	# a 20000-byte line: partial (P) entries of containerd's 16 KiB, then the final (F) one
+	v=$(awk '$4 ~ /^a+$/ {printf "%s %s %d\n", $2, $3, length($4)}' "$L/web.log" | tr '\n' ' ')
+	echo "long line: $v" >> "$R"
+	is "$v" "stdout P 16384 stdout F 3616 " "$h: a long line is logged as P entries and a final F"
 	mv "$L/web.log" "$L/web.log.1"
 	check "$h: ReopenContainerLog" -- "${CRI[@]}" ReopenContainerLog "{\"container_id\": \"$web\"}"
 	xs 'touch /tmp/tick' "$web" > /dev/null
