@@ -40,6 +40,7 @@ enum { O_BUILD_ARG = 256, O_TARGET, O_NO_CACHE, O_PULL, O_NETWORK, O_LABEL, O_II
 
 static int pull_fn(struct cell_engine *e, const char *image, const char *policy, cell_error **err)
 {
+	optind = 0;	/* cmd_pull parses its own argv with getopt */
 	return cli_run_pull(e, image, policy, err);
 }
 

@@ -98,6 +98,9 @@ is "$(grep -c " $R/" /proc/mounts)" 0 "no mount is left"
 is "$(ls "$R/build-tmp" | wc -l)" 0 "no temp dir is left"
 out=$(b --target nosuch "$X" 2>&1)
 like "$out" 'target `nosuch`: no such stage' "an unknown --target is refused"
+printf 'FROM nosuchimage:1\nRUN true\n' > "$TMPD/Dockerfile.nobase"
+like "$(b --pull=never -f "$TMPD/Dockerfile.nobase" "$X" 2>&1)" 'Dockerfile.nobase:1: FROM: no such image: `nosuchimage:1`' \
+	"a missing base image is named with the line"
 out=$(b --platform linux/arm64 "$X" 2>&1)
 is $? 125 "another --platform is refused"
 
