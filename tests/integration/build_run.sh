@@ -83,6 +83,10 @@ like "$(b -f "$TMPD/Dockerfile.bind2" "$X" 2>&1)" '--mount source in the build c
 	"a bind of a context symlink to /etc is resolved inside the context (no /etc there)"
 rm "$X/etclink"
 
+printf 'FROM busybox\nARG T=/argtmp\nRUN --mount=type=tmpfs,target=$T mount | grep -q " /argtmp " && echo ok > /argmount\n' > "$TMPD/Dockerfile.margs"
+check "a --mount value with a build arg" -- b -t margs -f "$TMPD/Dockerfile.margs" "$X"
+is "$(c run --rm margs cat /argmount)" ok "the arg is expanded in the --mount value"
+
 # two builds of one context at once
 printf 'FROM busybox\nARG N\nRUN echo $N > /n\nCOPY f.txt /\n' > "$TMPD/Dockerfile.par"
 b --no-cache --build-arg N=1 -t par1 -f "$TMPD/Dockerfile.par" "$X" > "$TMPD/p1" 2>&1 & p1=$!

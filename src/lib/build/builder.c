@@ -610,7 +610,10 @@ static int run_mounts(struct sstate *ss, const struct cell_df_instr *in, char **
 			continue;
 		struct cell_df_kv *kv = NULL;
 		size_t nkv = 0;
-		if (cell_df_split_csv(in->flags[i].value ? in->flags[i].value : "", &kv, &nkv, err) < 0)
+		_cleanup_free_ char *value = NULL;
+		/* build args and ENV apply in --mount values, as BuildKit's */
+		if (expand(ss, in->flags[i].value ? in->flags[i].value : "", &value, err) < 0 ||
+		    cell_df_split_csv(value, &kv, &nkv, err) < 0)
 			goto fail;
 		const char *type = "bind", *target = NULL, *id = NULL, *source = NULL;
 		bool required = false;
