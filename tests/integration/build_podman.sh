@@ -131,3 +131,9 @@ ADD s.tar /unpacked/
 COPY --chown=nobody keep /k/
 EOF
 compare ignore "$D"
+
+# a built image goes to podman the other way round
+check "cell saves a built image" -- c image save -o "$TMPD/c-copy.tar" c-copy
+check "podman loads it" -- "${P[@]}" load -i "$TMPD/c-copy.tar"
+is "$("${P[@]}" image inspect --format '{{json .Config.Entrypoint}} {{.Config.User}}' localhost/c-copy:latest 2>/dev/null)" \
+	'["sh","-c"] 1000' "podman sees its config"
