@@ -300,8 +300,38 @@ exit=5" "$h: Exec stream: stdin in, stdout, stderr and the exit code out" || ech
 	is "${left:-nothing}" nothing "$h: no process, cgroup, mount, netns, veth or runtime state left"
 }
 
+# pidpod HANDLER: a pod whose containers share its pid namespace, cell-pause
+# its process 1: the orphans a container leaves are reparented to cell-pause,
+# which must reap them (no zombie)
+pidpod() {
+	local h=$1 pod sb c v
+	pod=$(jq -c --arg h "$h" '.metadata.name = "pidpod-" + $h | .metadata.uid = "pidpod-uid-" + $h
+		| .linux.security_context.namespace_options.pid = "POD"' "$T/pod-$h.json")
+	_capture "${CRI[@]}" RunPodSandbox "{\"config\": $pod, \"runtime_handler\": \"$h\"}"
+	sb=$(jq -r .pod_sandbox_id <<< "$out" 2>/dev/null)
+	_capture "${CRI[@]}" CreateContainer "$(jq -n --arg sb "$sb" --argjson pod "$pod" --arg img "$CRI_IMAGE" \
+		'{pod_sandbox_id: $sb, sandbox_config: $pod,
+		  config: {metadata: {name: "orphans"}, image: {image: $img}, log_path: "orphans.log",
+		           command: ["/bin/sh", "-c", "for i in 1 2 3 4 5; do (sleep 0.1 &); done; touch /tmp/forked; trap \"exit 0\" TERM; while :; do sleep 0.2; done"],
+		           linux: {security_context: {namespace_options: {network: "POD", pid: "POD", ipc: "POD"}}}}}')"
+	c=$(jq -r .container_id <<< "$out" 2>/dev/null)
+	"${CRI[@]}" StartContainer "{\"container_id\": \"$c\"}" > /dev/null
+	ok $? "$h: a container in the pod's pid namespace starts"
+	sleep 1
+	v=$("${CRI[@]}" ExecSync "$(jq -n --arg id "$c" '{container_id: $id, timeout: 30,
+		cmd: ["/bin/sh", "-c", "cat /proc/1/cmdline; echo; for f in /proc/[0-9]*/stat; do cat $f; done | awk \"\\$3 == \\\"Z\\\" {print \\$1, \\$2}\""]}')" |
+		jq -r '(.stdout // "" | @base64d) + "exit=" + ((.exit_code // 0) | tostring)')
+	echo "pid pod: $v" >> "$T/res-$h"
+	is "$v" "/pause
+exit=0" "$h: cell-pause is process 1 of the pod and reaped the orphans (no zombie)"
+	"${CRI[@]}" StopPodSandbox "{\"pod_sandbox_id\": \"$sb\"}" > /dev/null &&
+		"${CRI[@]}" RemovePodSandbox "{\"pod_sandbox_id\": \"$sb\"}" > /dev/null
+	ok $? "$h: the pid-sharing pod is stopped and removed"
+}
+
 for h in cell runc; do
 	scenario "$h"
+	pidpod "$h"
 done
 check "the cell and runc handlers give the same results" -- diff "$T/res-runc" "$T/res-cell"
 
