@@ -33,7 +33,8 @@ static const char build_usage[] =
 	"      --progress MODE        auto, plain or tty (the output is plain)\n"
 	"      --platform P           linux/amd64 only (this host)\n"
 	"      --secret id=ID,src=FILE  a file RUN --mount=type=secret,id=ID sees (repeatable)\n"
-	"      --format F             oci or docker (the config keeps Healthcheck, Shell and OnBuild)\n";
+	"      --format F             docker (default: the config keeps HEALTHCHECK, SHELL, ONBUILD) or oci\n"
+	"                             (those dropped, with a warning)\n";
 
 enum { O_BUILD_ARG = 256, O_TARGET, O_NO_CACHE, O_PULL, O_NETWORK, O_LABEL, O_IIDFILE, O_PROGRESS, O_PLATFORM,
        O_SECRET, O_FORMAT, O_CACHE_FROM, O_RM, O_FORCE_RM, O_LAYERS, O_ISOLATION };
@@ -110,6 +111,7 @@ int cmd_build(int argc, char **argv, cell_error **err)
 		case O_FORMAT:
 			if (!streq(optarg, "oci") && !streq(optarg, "docker"))
 				return cell_error_set(err, "build: --format %s: expected oci or docker", optarg), EXIT_CELL;
+			o.format = optarg;
 			break;
 		case O_CACHE_FROM: case O_RM: case O_FORCE_RM: case O_LAYERS: case O_ISOLATION:
 			break;	/* podman's, accepted: the cache is local, containers always removed */

@@ -111,6 +111,17 @@ ok $? "FROM an image with ONBUILD"
 like "$(cat "$TMPD/ob.out")" 'triggered' "the trigger ran"
 is "$(c image inspect -f '{{json .Config.OnBuild}}' obchild)" "null" "triggers are not passed on"
 
+printf 'FROM busybox\nMAINTAINER Jane <j@example.com>\nSHELL ["/bin/sh", "-xc"]\nHEALTHCHECK NONE\n' > "$TMPD/Dockerfile.fmt"
+check "MAINTAINER, SHELL, HEALTHCHECK NONE" -- b -t fmt -f "$TMPD/Dockerfile.fmt" "$X"
+fid=$(c image inspect -f '{{.Id}}' fmt)
+is "$(jq -c '[.author, .config.Shell, .config.Healthcheck.Test]' "$R/blobs/sha256/${fid#sha256:}")" \
+	'["Jane <j@example.com>",["/bin/sh","-xc"],["NONE"]]' "MAINTAINER is the author; SHELL and HEALTHCHECK NONE kept"
+out=$(b --format oci -t fmt-oci -f "$TMPD/Dockerfile.fmt" "$X" 2>&1)
+like "$out" 'HEALTHCHECK is not supported by the OCI image format and was dropped' "--format oci warns"
+fid=$(c image inspect -f '{{.Id}}' fmt-oci)
+is "$(jq -c '[.config.Shell, .config.Healthcheck]' "$R/blobs/sha256/${fid#sha256:}")" '[null,null]' \
+	"--format oci drops SHELL and HEALTHCHECK"
+
 printf 'FROM scratch\nCOPY a.txt /\n' > "$TMPD/Dockerfile.scratch"
 check "FROM scratch" -- b -t fromscratch -f "$TMPD/Dockerfile.scratch" "$X"
 is "$(c image inspect -f '{{json .RootFS.Layers}}' fromscratch | jq length)" 1 "a scratch image with one layer"

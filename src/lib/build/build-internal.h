@@ -16,8 +16,9 @@ struct cell_image;
 
 /* ---- imgops.c: images without a new layer ---- */
 
-/* Change an image config's "config" object (Env, Cmd, Healthcheck, ...). */
-typedef int (*bimg_edit_fn)(json_object *cfg, void *data, cell_error **err);
+/* Change an image config's "config" object cfg (Env, Cmd, Healthcheck, ...)
+ * or the document doc itself (author). */
+typedef int (*bimg_edit_fn)(json_object *doc, json_object *cfg, void *data, cell_error **err);
 /* An image of no layers and an empty config (FROM scratch). */
 int bimg_scratch(struct cell_store *s, char **ret_id, cell_error **err);
 /* base_id's layers with its config changed by edit; with history a history

@@ -37,6 +37,7 @@ struct cell_build_opts {
 	const char *network;		/* --network: bridge (NULL), none, host, NET */
 	const char *pull;		/* missing (NULL), always, never */
 	const char *iidfile;
+	const char *format;		/* "oci": Healthcheck, Shell, OnBuild dropped (warned); NULL/"docker": kept */
 	bool no_cache, quiet;
 	FILE *out;			/* progress (stdout; NULL with quiet) */
 	/* pull a base image missing from the store (policy "missing" or

@@ -256,10 +256,16 @@ static int step_done(struct sstate *ss, const char *key, char *id, bool cached, 
 
 /* ---- metadata steps: a patch of the config object ---- */
 
-static int apply_patch(json_object *cfg, void *data, cell_error **err)
+/* patch: keys of the config object to set (a NULL value deletes); a key
+ * "/author" sets the document's own author (MAINTAINER). */
+static int apply_patch(json_object *doc, json_object *cfg, void *data, cell_error **err)
 {
 	json_object *patch = data;
 	json_object_object_foreach(patch, k, v) {
+		if (k[0] == '/') {
+			json_object_object_add(doc, k + 1, json_object_get(v));
+			continue;
+		}
 		if (!v)
 			json_object_object_del(cfg, k);
 		else
@@ -518,8 +524,11 @@ static int meta_instr(struct sstate *ss, const struct cell_df_instr *in, cell_er
 		json_object_object_add(patch, "OnBuild", o);
 		break;
 	}
-	case CELL_DF_MAINTAINER:
+	case CELL_DF_MAINTAINER: {
+		/* not a place the reference expands variables in */
+		json_object_object_add(patch, "/author", json_object_new_string(in->args && in->args[0] ? in->args[0] : ""));
 		break;
+	}
 	default:
 		r = cell_error_set(err, "not a metadata instruction");
 	}
@@ -1475,6 +1484,36 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 		}
 		free(id);
 		id = nid;
+	}
+	/* --format oci: the fields the OCI config cannot hold go, as podman's */
+	if (o->format && streq(o->format, "oci")) {
+		struct cell_image *img = NULL;
+		if (cell_image_resolve(s, id, &img, err) < 0)
+			goto out;
+		json_object *cfg = json_object_object_get(img->config_json, "config"), *patch = json_object_new_object();
+		static const char *const drop[] = { "Healthcheck", "Shell", "OnBuild" };
+		for (size_t i = 0; i < 3; i++)
+			if (json_object_is_type(cfg, json_type_object) && json_object_object_get(cfg, drop[i])) {
+				say(&b, "[Warning] %s is not supported by the OCI image format and was dropped (use --format docker)\n",
+				    streq(drop[i], "Healthcheck") ? "HEALTHCHECK" : streq(drop[i], "Shell") ? "SHELL" : "ONBUILD");
+				json_object_object_add(patch, drop[i], NULL);
+			}
+		cell_image_free(img);
+		if (json_object_object_length(patch)) {
+			char key[CELL_DIGEST_LEN + 1];
+			_cleanup_free_ char *kt = xasprintf("cell-build-oci\n%s", id);
+			cell_sha256_data(kt, strlen(kt), key);
+			char *nid = o->no_cache ? NULL : bcache_get(s, key);
+			int mr = nid ? 0 : bimg_meta(s, id, apply_patch, patch, "", false, &nid, err);
+			if (mr < 0 || bcache_put(s, key, nid, err) < 0) {
+				free(nid);
+				json_object_put(patch);
+				goto out;
+			}
+			free(id);
+			id = nid;
+		}
+		json_object_put(patch);
 	}
 	for (size_t i = 0; i < b.n_bargs; i++)
 		if (!b.barg_used[i])

@@ -107,7 +107,7 @@ int bimg_meta(struct cell_store *s, const char *base_id, bimg_edit_fn edit, void
 		inner = json_object_new_object();
 		json_object_object_add(doc, "config", inner);
 	}
-	if (edit && edit(inner, data, err) < 0)
+	if (edit && edit(doc, inner, data, err) < 0)
 		goto out;
 	if (history) {
 		hist = json_object_object_get(doc, "history");
