@@ -197,6 +197,11 @@ exit=0" "$h: the pod's sysctls (net, ipc), set in the sandbox, seen from app"
 nameserver 10.213.7.53
 options ndots:2
 exit=0" "$h: resolv.conf from the DNS config"
+	_capture "${CRI[@]}" ExecSync "{\"container_id\": \"$app\", \"cmd\": [\"/bin/sleep\", \"7\"], \"timeout\": 1}"
+	like "$out" 'DEADLINE_EXCEEDED|timeout' "$h: ExecSync with a timeout: the call times out"
+	v=$(xs 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f; echo; done | grep -c "^/bin/sleep 7 "' "$app"); echo "exec timeout: $v" >> "$R"
+	is "$v" "0
+exit=1" "$h: and the timed-out process is killed"
 	v=$(xs 'echo to-err >&2; exit 3' "$web"); echo "exit: $v" >> "$R"
 	is "$v" "to-err
 exit=3" "$h: ExecSync passes stderr and the exit code"
