@@ -122,6 +122,13 @@ fid=$(c image inspect -f '{{.Id}}' fmt-oci)
 is "$(jq -c '[.config.Shell, .config.Healthcheck]' "$R/blobs/sha256/${fid#sha256:}")" '[null,null]' \
 	"--format oci drops SHELL and HEALTHCHECK"
 
+mkdir -p "$X/pa/b" && echo 1 > "$X/pa/b/c.txt" && echo 2 > "$X/pa/x.txt"
+printf 'FROM busybox\nCOPY --parents pa/b pa/x.txt /p/\nCOPY pa/*.txt pa/b/ /flat/\n' > "$TMPD/Dockerfile.parents"
+check "COPY --parents" -- b -t parents -f "$TMPD/Dockerfile.parents" "$X"
+is "$(c run --rm parents find /p /flat -type f | sort | tr '\n' ' ')" "/flat/c.txt /flat/x.txt /p/pa/b/c.txt /p/pa/x.txt " \
+	"--parents keeps the source paths; without it a dir is copied as its content"
+rm -r "$X/pa"
+
 printf 'FROM scratch\nCOPY a.txt /\n' > "$TMPD/Dockerfile.scratch"
 check "FROM scratch" -- b -t fromscratch -f "$TMPD/Dockerfile.scratch" "$X"
 is "$(c image inspect -f '{{json .RootFS.Layers}}' fromscratch | jq length)" 1 "a scratch image with one layer"

@@ -970,8 +970,11 @@ int bcopy_run(const struct bcontext *ctx, int from_fd, const struct bcopy *c, st
 		const char *base = strrchr(srcs[i], '/') ? strrchr(srcs[i], '/') + 1 : srcs[i];
 		_cleanup_free_ char *dest = NULL;
 		if (c->parents) {
+			/* the source's path kept below dest: a file lands in
+			 * dest/its/dir/, a directory's content in dest/its/dir/name/ */
 			const char *slash = strrchr(srcs[i], '/');
-			_cleanup_free_ char *pdir = slash ? strndup(srcs[i], (size_t)(slash - srcs[i])) : xstrdup("");
+			_cleanup_free_ char *pdir = S_ISDIR(st.st_mode) ? xstrdup(srcs[i])
+					: slash ? strndup(srcs[i], (size_t)(slash - srcs[i])) : xstrdup("");
 			dest = xasprintf("%s/%s", c->dest, pdir);
 			dest_dir = true;
 		} else {
