@@ -21,6 +21,7 @@
 #include "image/image.h"
 #include "json.h"
 #include "net/net.h"
+#include "root.h"
 #include "util.h"
 
 /* The default seccomp profile (seccomp.c); build with 0 to leave containers
@@ -901,16 +902,51 @@ void engine_spec_clear(struct engine_spec *s)
 
 /* ---- users ---- */
 
-static int lookup_passwd(const char *rootfs, const char *name, bool numeric, uint32_t uid_in, uint32_t *uid,
-			 uint32_t *gid, char **ret_name, bool *found)
+/* The image's /etc/passwd and /etc/group are hostile input: read inside the
+ * rootfs (a symlink to a host file, /dev/zero or a fifo is refused, not
+ * followed), bounded, then parsed by libc from memory. */
+#define ETC_FILE_MAX (8u << 20)
+
+struct etc_file {
+	char *text;
+	FILE *f;	/* NULL when the image has no such file (or it is empty) */
+};
+
+static void etc_file_done(struct etc_file *e)
 {
-	_cleanup_free_ char *path = xasprintf("%s/etc/passwd", rootfs);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	*found = false;
-	if (!f)
+	if (e->f)
+		fclose(e->f);
+	free(e->text);
+}
+
+static int etc_file_open(const char *rootfs, const char *file, struct etc_file *ret, cell_error **err)
+{
+	size_t len = 0;
+	*ret = (struct etc_file){ 0 };
+	int r = read_in_root_path(rootfs, file, ETC_FILE_MAX, &ret->text, &len, err);
+	if (r == -ENOENT) {
+		cell_error_free(err);
 		return 0;
+	}
+	if (r < 0)
+		return cell_error_wrap(err, "read the image's `%s`", file);
+	if (len == 0)
+		return 0;
+	ret->f = fmemopen(ret->text, len, "r");
+	if (!ret->f)
+		return cell_error_errno(err, errno, "read the image's `%s`", file);
+	return 0;
+}
+
+static int lookup_passwd(const char *rootfs, const char *name, bool numeric, uint32_t uid_in, uint32_t *uid,
+			 uint32_t *gid, char **ret_name, bool *found, cell_error **err)
+{
+	__attribute__((cleanup(etc_file_done))) struct etc_file e = { 0 };
+	*found = false;
+	if (etc_file_open(rootfs, "/etc/passwd", &e, err) < 0)
+		return -1;
 	struct passwd *pw;
-	while ((pw = fgetpwent(f))) {
+	while (e.f && (pw = fgetpwent(e.f))) {
 		if (numeric ? pw->pw_uid == uid_in : streq(pw->pw_name, name)) {
 			*uid = pw->pw_uid;
 			*gid = pw->pw_gid;
@@ -922,15 +958,14 @@ static int lookup_passwd(const char *rootfs, const char *name, bool numeric, uin
 	return 0;
 }
 
-static int lookup_group(const char *rootfs, const char *name, uint32_t *gid, bool *found)
+static int lookup_group(const char *rootfs, const char *name, uint32_t *gid, bool *found, cell_error **err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/etc/group", rootfs);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	__attribute__((cleanup(etc_file_done))) struct etc_file e = { 0 };
 	*found = false;
-	if (!f)
-		return 0;
+	if (etc_file_open(rootfs, "/etc/group", &e, err) < 0)
+		return -1;
 	struct group *gr;
-	while ((gr = fgetgrent(f))) {
+	while (e.f && (gr = fgetgrent(e.f))) {
 		if (streq(gr->gr_name, name)) {
 			*gid = gr->gr_gid;
 			*found = true;
@@ -940,24 +975,26 @@ static int lookup_group(const char *rootfs, const char *name, uint32_t *gid, boo
 	return 0;
 }
 
-static json_object *supplementary_gids(const char *rootfs, const char *user, uint32_t primary)
+static int supplementary_gids(const char *rootfs, const char *user, uint32_t primary, json_object **ret,
+			      cell_error **err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/etc/group", rootfs);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	json_object *a = json_object_new_array();
-	if (!f || !user)
-		return a;
+	__attribute__((cleanup(etc_file_done))) struct etc_file e = { 0 };
+	*ret = json_object_new_array();
+	if (!user)
+		return 0;
+	if (etc_file_open(rootfs, "/etc/group", &e, err) < 0)
+		return -1;
 	struct group *gr;
-	while ((gr = fgetgrent(f))) {
+	while (e.f && (gr = fgetgrent(e.f))) {
 		if (gr->gr_gid == primary)
 			continue;
 		for (char **m = gr->gr_mem; m && *m; m++)
 			if (streq(*m, user)) {
-				json_object_array_add(a, json_object_new_int64(gr->gr_gid));
+				json_object_array_add(*ret, json_object_new_int64(gr->gr_gid));
 				break;
 			}
 	}
-	return a;
+	return 0;
 }
 
 int engine_user_resolve(const char *rootfs, const char *spec, json_object **ret, cell_error **err)
@@ -973,7 +1010,8 @@ int engine_user_resolve(const char *rootfs, const char *spec, json_object **ret,
 	bool numeric = parse_uint64(u, &v) == 0;
 	if (numeric && v > UINT32_MAX - 1)
 		return cell_error_set(err, "invalid user `%s`: uid out of range", spec);
-	lookup_passwd(rootfs, u, numeric, (uint32_t)v, &uid, &gid, &name, &found);
+	if (lookup_passwd(rootfs, u, numeric, (uint32_t)v, &uid, &gid, &name, &found, err) < 0)
+		return cell_error_wrap(err, "user `%s`", u);
 	if (!found) {
 		if (!numeric)
 			return cell_error_set(err, "unable to find user `%s`: no matching entry in the image's "
@@ -984,15 +1022,22 @@ int engine_user_resolve(const char *rootfs, const char *spec, json_object **ret,
 	if (g && *g) {
 		if (parse_uint64(g, &v) == 0 && v < UINT32_MAX) {
 			gid = (uint32_t)v;
-		} else if (lookup_group(rootfs, g, &gid, &found), !found) {
-			return cell_error_set(err, "unable to find group `%s`: no matching entry in the image's "
-					      "/etc/group", g);
+		} else {
+			if (lookup_group(rootfs, g, &gid, &found, err) < 0)
+				return cell_error_wrap(err, "group `%s`", g);
+			if (!found)
+				return cell_error_set(err, "unable to find group `%s`: no matching entry in the image's "
+						      "/etc/group", g);
 		}
+	}
+	json_object *extra = NULL;
+	if (supplementary_gids(rootfs, name, gid, &extra, err) < 0) {
+		json_object_put(extra);
+		return cell_error_wrap(err, "supplementary groups of `%s`", name);
 	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "uid", json_object_new_int64(uid));
 	json_object_object_add(o, "gid", json_object_new_int64(gid));
-	json_object *extra = supplementary_gids(rootfs, name, gid);
 	if (json_object_array_length(extra))
 		json_object_object_add(o, "additionalGids", extra);
 	else
