@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -47,6 +46,7 @@
 #include "engine/engine.h"
 #include "image/image.h"
 #include "json.h"
+#include "root.h"
 #include "util.h"
 
 #define MAX_LINKS 40
@@ -218,9 +218,8 @@ static int unreachable(struct ctrfs *fs, struct cmount *m, const char *cpath, ce
  * caller resolved them) and never above m's source. */
 static int open_below(struct cmount *m, const char *dir, cell_error **err, const char *cpath)
 {
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, m->fd, *dir ? dir : ".", &how, sizeof(how));
+	int fd = cell_openat2(m->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC,
+			      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0 && err)
 		return cell_error_errno(err, errno, "`%s` in the container", cpath);
 	return fd;
@@ -500,9 +499,8 @@ static int put_host(struct cp *c, const struct ent *e, const char *path, cell_er
 	const char *name = slash ? slash + 1 : d;
 	if (slash)
 		*slash = 0;
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	_cleanup_close_ int dfd = (int)syscall(SYS_openat2, c->host_base, slash ? d : ".", &how, sizeof(how));
+	_cleanup_close_ int dfd = cell_openat2(c->host_base, slash ? d : ".", O_PATH | O_DIRECTORY | O_CLOEXEC,
+					       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (dfd < 0)
 		return cell_error_errno(err, errno, "open the directory of `%s`", path);
 	if (streq(name, "."))

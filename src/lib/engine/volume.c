@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "engine-internal.h"
 #include "events.h"
 #include "json.h"
+#include "root.h"
 #include "util.h"
 #include "volume.h"
 
@@ -413,12 +413,6 @@ void engine_volumes_release_anonymous(struct cell_engine *e, json_object *ctr_re
 
 /* ---- populating a new volume from the image ---- */
 
-static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
-{
-	struct open_how how = { .flags = flags, .resolve = resolve };
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-}
-
 static int copy_meta(int fd, const struct stat *st)
 {
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
@@ -540,7 +534,7 @@ static int populate(const char *rootfs, const char *dst, const char *data, cell_
 	_cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return cell_error_errno(err, errno, "open `%s`", rootfs);
-	_cleanup_close_ int src = sys_openat2(root, dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	_cleanup_close_ int src = cell_openat2(root, dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 					      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
 	if (src < 0)
 		return 0;	/* nothing there in the image (or not a directory): nothing to copy */
