@@ -68,9 +68,7 @@ int cmd_start(int argc, char **argv, cell_error **err)
 
 static int restart_one(struct cell_engine *e, const char *id, void *data, cell_error **err)
 {
-	if (cell_ctr_stop(e, id, *(int *)data, err) < 0)
-		return -1;
-	return cell_ctr_start(e, id, err);
+	return cell_ctr_restart(e, id, *(int *)data, err);
 }
 
 int cmd_restart(int argc, char **argv, cell_error **err)

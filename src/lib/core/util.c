@@ -387,6 +387,30 @@ uint64_t proc_start_time(pid_t pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
+bool proc_alive(pid_t pid, uint64_t start)
+{
+	char path[64], buf[1024];
+	if (pid <= 0 || !start)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	/* " S ..." : a zombie (a killed process nobody reaped yet) is gone */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && strtoull(p + 1, NULL, 10) == start;
+}
+
 void rfc3339_now(char *buf, size_t len)
 {
 	struct timespec ts;

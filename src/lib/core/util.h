@@ -73,6 +73,10 @@ int parse_size(const char *s, int64_t *ret);
 /* Process start time (field 22 of /proc/PID/stat), 0 if the process is gone.
  * Used with the pid to tell a live process from a reused pid. */
 uint64_t proc_start_time(pid_t pid);
+/* Is pid still the process that started at `start`, and not a zombie (a
+ * killed init whose monitor died waits for pid 1 to reap it)? False for
+ * pid <= 0 or start 0. The one "pid + start time is alive" check. */
+bool proc_alive(pid_t pid, uint64_t start);
 
 /* Current time as RFC 3339 with nanoseconds, UTC, in buf (>= 40 bytes). */
 void rfc3339_now(char *buf, size_t len);

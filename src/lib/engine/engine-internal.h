@@ -71,6 +71,25 @@ int engine_record_read(struct cell_engine *e, const char *id, json_object **ret,
 int engine_record_write(struct cell_engine *e, const char *id, json_object *rec, cell_error **err);
 /* Lock of one container (exclusive), an fd to close. */
 int engine_lock(struct cell_engine *e, const char *id, cell_error **err);
+/* Operations (record.c): take the container for op ("starting",
+ * "stopping", "restarting", "removing", "pausing", "unpausing") until
+ * engine_op_release. Waits (30 s at most) while another command's
+ * operation runs, but fails at once against a removal, with "container X
+ * is being removed by another command (pid N)"; rm -f SIGKILLs a container
+ * being stopped rather than wait out the stop's timeout. Returns 0 when
+ * taken, 1 when already ours (nested in our own operation, or we are a
+ * monitor step of the command that holds it), -1 on failure. */
+int engine_op_take(struct cell_engine *e, const char *id, const char *op, cell_error **err);
+/* Give back what engine_op_take returned (only 0 releases anything). */
+void engine_op_release(struct cell_engine *e, const char *id, int taken);
+/* Drop our operation from a record being written anyway (in a
+ * cell_ctr_update callback); true when there was one. */
+bool engine_op_clear(json_object *rec);
+/* For commands that do not take the container (kill, exec): wait out a
+ * start, fail against a removal. */
+int engine_op_observe(struct cell_engine *e, const char *id, cell_error **err);
+/* Before the monitor is started: its steps act for our operation. */
+void engine_op_owner_env(void);
 /* Remove everything of a container whose processes are gone or killed:
  * runtime state and cgroup, rootfs mount, directory, name. */
 int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell_error **err);

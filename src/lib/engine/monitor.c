@@ -406,6 +406,7 @@ int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, c
 		if (m != 0)
 			_exit(m < 0 ? 1 : 0);
 		fcntl(p[1], F_SETFD, 0);
+		engine_op_owner_env();	/* its steps act for our operation */
 		if (attach_fd >= 0)
 			fcntl(attach_fd, F_SETFD, 0);
 		execv(monitor, argv);
@@ -518,9 +519,17 @@ static void remove_now(struct cell_engine *e, const char *id)
 {
 	cell_error *x = NULL;
 	json_object *rec = NULL;
-	_cleanup_close_ int lock = engine_lock(e, id, &x);
-	if (engine_record_read(e, id, &rec, &x) == 0 && engine_destroy(e, id, rec, &x) < 0)
+	/* a stop under way ends first; an rm under way does it for us */
+	int op = engine_op_take(e, id, "removing", &x);
+	if (op < 0) {
 		cell_error_free(&x);
+		return;
+	}
+	int lock = engine_lock(e, id, &x);
+	int r = lock >= 0 && engine_record_read(e, id, &rec, &x) == 0 ? engine_destroy(e, id, rec, &x) : -1;
+	safe_close(lock);
+	if (r < 0)
+		engine_op_release(e, id, op);	/* after the lock: it takes it again */
 	cell_error_free(&x);
 	json_object_put(rec);
 }

@@ -841,22 +841,6 @@ int cell_net_unhold(const char *root, const char *id, cell_error **err)
 	return r;
 }
 
-/* pid is the process that started at `start` and not a zombie (a killed
- * init whose monitor died waits for pid 1 to reap it). */
-static bool proc_alive(pid_t pid, uint64_t start)
-{
-	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid), *text = NULL;
-	cell_error *e = NULL;
-	if (pid <= 0 || !start || proc_start_time(pid) != start)
-		return false;
-	if (read_file(path, &text, NULL, &e) < 0) {
-		cell_error_free(&e);
-		return false;
-	}
-	const char *paren = strrchr(text, ')');
-	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
-}
-
 /* Containers whose processes are gone but whose phys:/netns-name are held. */
 static int unhold_dead(const char *root, cell_error **err)
 {
