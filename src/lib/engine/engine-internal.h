@@ -89,7 +89,7 @@ bool engine_op_clear(json_object *rec);
  * start, fail against a removal. */
 int engine_op_observe(struct cell_engine *e, const char *id, cell_error **err);
 /* Before the monitor is started: its steps act for our operation. */
-void engine_op_owner_env(void);
+void engine_op_owner_env(char *buf, size_t size);
 /* Remove everything of a container whose processes are gone or killed:
  * runtime state and cgroup, rootfs mount, directory, name. */
 int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell_error **err);

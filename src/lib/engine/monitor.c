@@ -391,6 +391,8 @@ int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, c
 	if (a.no_log)
 		argv[n++] = "--no-log";
 	argv[n] = NULL;
+	char owner[96];
+	engine_op_owner_env(owner, sizeof(owner));
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -406,7 +408,7 @@ int engine_monitor_start(struct cell_engine *e, const char *id, int attach_fd, c
 		if (m != 0)
 			_exit(m < 0 ? 1 : 0);
 		fcntl(p[1], F_SETFD, 0);
-		engine_op_owner_env();	/* its steps act for our operation */
+		putenv(owner);	/* its steps act for our operation */
 		if (attach_fd >= 0)
 			fcntl(attach_fd, F_SETFD, 0);
 		execv(monitor, argv);

@@ -435,11 +435,11 @@ static uint64_t self_start(void)
 	return start;
 }
 
-void engine_op_owner_env(void)
+/* Called before the fork: the owner is the command, not the child that
+ * will exec the monitor (its pid would match nothing). */
+void engine_op_owner_env(char *buf, size_t size)
 {
-	char v[64];
-	snprintf(v, sizeof(v), "%d:%llu", (int)getpid(), (unsigned long long)self_start());
-	setenv(OP_ENV, v, 1);
+	snprintf(buf, size, "%s=%d:%llu", OP_ENV, (int)getpid(), (unsigned long long)self_start());
 }
 
 static bool is_delegator(pid_t pid, uint64_t start)
