@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <json-c/json.h>
+
 #include "error.h"
 
 #define EXIT_CELL 125	/* cell's own failure, as Docker's 125 */
@@ -34,6 +36,10 @@ extern struct cell_globals cell_globals;
 
 /* Prototypes of commands, one group per file. Add yours here and in main.c. */
 int cmd_version(int argc, char **argv, cell_error **err);
+int cmd_service(int argc, char **argv, cell_error **err);	/* service.c: system service */
+/* info.c: `cell info --format json`'s object (also the API's GET /info) */
+struct cell_engine;
+json_object *cli_info_json(struct cell_engine *e);
 int cmd_image(int argc, char **argv, cell_error **err);	/* image.c, also: */
 int cmd_images(int argc, char **argv, cell_error **err);
 int cmd_rmi(int argc, char **argv, cell_error **err);

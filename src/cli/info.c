@@ -269,7 +269,7 @@ static bool ip_forward(void)
 	return v[0] == '1';
 }
 
-static json_object *info_json(struct cell_engine *e)
+json_object *cli_info_json(struct cell_engine *e)
 {
 	json_object *o = json_object_new_object();
 	struct utsname u;
@@ -430,7 +430,7 @@ int cmd_info(int argc, char **argv, cell_error **err)
 	struct cell_engine *e = NULL;
 	if (cli_engine_open(&e, err) < 0)
 		return EXIT_CELL;
-	json_object *o = info_json(e);
+	json_object *o = cli_info_json(e);
 	if (format && streq(format, "json")) {
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (format) {

@@ -453,7 +453,7 @@ out:
 int cmd_system(int argc, char **argv, cell_error **err)
 {
 	static const struct { const char *name; int (*fn)(int, char **, cell_error **); } subs[] = {
-		{ "df", df }, { "prune", prune }, { "info", cmd_info },
+		{ "df", df }, { "prune", prune }, { "info", cmd_info }, { "service", cmd_service },
 	};
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
 		fputs("Usage: cell system COMMAND\n\nCommands:\n"
@@ -461,7 +461,8 @@ int cmd_system(int argc, char **argv, cell_error **err)
 		      "  prune [-a] [-f] [--volumes]              remove stopped containers, unused networks, dangling\n"
 		      "                                           (-a: unused) images and, with --volumes, unused\n"
 		      "                                           anonymous volumes\n"
-		      "  info [--format json]                     as `cell info`\n", argc < 2 ? stderr : stdout);
+		      "  info [--format json]                     as `cell info`\n"
+		      "  service [-t SECONDS] [URI]               serve the Docker Engine API (unix:///run/cell/cell.sock)\n", argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_CELL : 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)

@@ -6,6 +6,7 @@
 #include "dl.h"
 #include "dl-archive.h"
 #include "dl-curl.h"
+#include "dl-mhd.h"
 #include "dl-nft.h"
 
 static int dlopen_locked(void **handle, const char *soname, const char *package,
@@ -65,3 +66,4 @@ int cell_dlopen_many(void **handle, const char *soname, const char *package,
 LIBRARY(archive, "libarchive.so.13", "libarchive13", CELL_DL_ARCHIVE_SYMS)
 LIBRARY(curl, "libcurl.so.4", "libcurl4", CELL_DL_CURL_SYMS)
 LIBRARY(nft, "libnftables.so.1", "libnftables1", CELL_DL_NFT_SYMS)
+LIBRARY(mhd, "libmicrohttpd.so.12", "libmicrohttpd12", CELL_DL_MHD_SYMS)

@@ -49,5 +49,6 @@ int cell_dlopen_many(void **handle, const char *soname, const char *package,
 int cell_dl_curl(cell_error **err);
 int cell_dl_archive(cell_error **err);
 int cell_dl_nft(cell_error **err);
+int cell_dl_mhd(cell_error **err);
 
 #endif
