@@ -60,6 +60,13 @@ struct api_route {
 extern const struct api_route api_routes_system[];
 extern const struct api_route api_routes_containers[];
 extern const struct api_route api_routes_images[];
+extern const struct api_route api_routes_attach[];
+
+/* routes_attach.c: an attach made before the start (docker run's order)
+ * waits with one end of a socket pair; the start route takes it for the
+ * monitor (-1: none waits), then says how the start went (error NULL: ok). */
+int api_attach_take(const char *id);
+void api_attach_started(const char *id, int fd, const char *error);
 
 /* ---- requests ---- */
 const char *api_param(const struct api_req *r, const char *name);

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "engine/events.h"
 #include "net/net.h"
+#include "log.h"
 #include "util.h"
 
 /* ---- JSON helpers ---- */
@@ -868,7 +869,11 @@ static void start(struct api_req *r)
 		api_reply_empty(r, 304);
 		return;
 	}
-	int rc = cell_ctr_start(r->engine, id, &err);
+	/* an attach made before (docker run) gets everything from the first byte */
+	int fd = api_attach_take(id);
+	cell_log(CELL_LOG_DEBUG, "api: start %.12s with %s", id, fd >= 0 ? "the attach waiting" : "no attach");
+	int rc = fd >= 0 ? cell_ctr_start_fd(r->engine, id, fd, &err) : cell_ctr_start(r->engine, id, &err);
+	api_attach_started(id, fd, rc < 0 ? err->msg : NULL);
 	api_unlock();
 	if (rc < 0) {
 		api_error_from(r, &err, 500);

@@ -27,6 +27,7 @@ static const struct api_route *const tables[] = {
 	api_routes_system,
 	api_routes_containers,
 	api_routes_images,
+	api_routes_attach,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;

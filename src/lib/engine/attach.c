@@ -358,6 +358,11 @@ int cell_ctr_start_attached(struct cell_engine *e, const char *id, const struct 
 	return ret;
 }
 
+int cell_ctr_start_fd(struct cell_engine *e, const char *id, int attach_fd, cell_error **err)
+{
+	return engine_ctr_start(e, id, attach_fd, err);
+}
+
 bool engine_run_monitored(struct cell_engine *e, const char *id, int *ret_status, int *ret, cell_error **err)
 {
 	json_object *rec = NULL;

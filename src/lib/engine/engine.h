@@ -125,6 +125,10 @@ int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cel
 /* Start detached: start cell-monitor, which creates and starts the
  * container and reports back once it runs (or why it did not). */
 int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err);
+/* The same, the monitor taking attach_fd (one end of a SOCK_SEQPACKET pair)
+ * as its first attach client before the container starts: the other end
+ * sees everything from the first byte (the API's attach-then-start). */
+int cell_ctr_start_fd(struct cell_engine *e, const char *id, int attach_fd, cell_error **err);
 /* ---- attach (attach.c): the container's monitor relays stdio ---- */
 #define CELL_DETACH_KEYS_DEFAULT "ctrl-p,ctrl-q"
 #define CELL_DETACH_KEYS_MAX 16
