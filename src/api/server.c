@@ -225,7 +225,8 @@ void api_error_from(struct api_req *r, cell_error **e, unsigned fallback)
 	/* the engine's kinds are text today (issue 16): the mapping lives here only */
 	if (has(m, "no such container") || has(m, "no such image") || has(m, "no such network") ||
 	    has(m, "no such volume") || has(m, "no such object") || has(m, "not found in the store") ||
-	    has(m, "no container named") || (has(m, "image") && has(m, "not known")))
+	    has(m, "no container named") || has(m, "unable to find image") ||
+	    (has(m, "image") && has(m, "not known")))
 		status = 404;
 	else if (has(m, "already in use") || has(m, "is in use") || has(m, "conflict") ||
 		 has(m, "already exists") || has(m, "stop it first") || has(m, "is running") ||
