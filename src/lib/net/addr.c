@@ -117,8 +117,7 @@ static int alen(int family)
 
 /* ---- addresses ---- */
 
-static int addr_msg(struct cell_nl *h, const char *ifname, const struct cell_prefix *p, bool add,
-		    cell_error **err)
+int cell_addr_add(struct cell_nl *h, const char *ifname, const struct cell_prefix *p, cell_error **err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], what[128], a[64];
 	struct nlmsghdr *nlh;
@@ -126,13 +125,12 @@ static int addr_msg(struct cell_nl *h, const char *ifname, const struct cell_pre
 	int idx = cell_link_index(h, ifname, err);
 
 	cell_prefix_str(p, true, a, sizeof(a));
-	snprintf(what, sizeof(what), "%s address %s %s link `%s`", add ? "add" : "delete", a,
-		 add ? "to" : "from", ifname);
+	snprintf(what, sizeof(what), "add address %s to link `%s`", a, ifname);
 	if (idx < 0)
 		return cell_error_wrap(err, "%s", what);
 	if (idx == 0)
 		return cell_error_errno(err, ENODEV, "%s", what);
-	nlh = nl_msg(&h->nl, buf, add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	nlh = nl_msg(&h->nl, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = p->family;
 	ifa->ifa_prefixlen = p->len;
@@ -140,25 +138,15 @@ static int addr_msg(struct cell_nl *h, const char *ifname, const struct cell_pre
 	ifa->ifa_index = idx;
 	mnl_attr_put(nlh, IFA_LOCAL, alen(p->family), p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen(p->family), p->addr);
-	if (add && p->family == AF_INET && p->len < 31) {
+	if (p->family == AF_INET && p->len < 31) {
 		struct cell_prefix b = *p;
 		uint32_t host = p->len ? (0xffffffffu >> p->len) : 0xffffffffu;
 		cell_prefix_set_v4(&b, cell_prefix_v4(p) | host, p->len);
 		mnl_attr_put(nlh, IFA_BROADCAST, 4, b.addr);
 	}
-	if (add && p->family == AF_INET6)
+	if (p->family == AF_INET6)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);	/* usable at once */
 	return nl_request(&h->nl, nlh, what, err);
-}
-
-int cell_addr_add(struct cell_nl *h, const char *ifname, const struct cell_prefix *p, cell_error **err)
-{
-	return addr_msg(h, ifname, p, true, err);
-}
-
-int cell_addr_del(struct cell_nl *h, const char *ifname, const struct cell_prefix *p, cell_error **err)
-{
-	return addr_msg(h, ifname, p, false, err);
 }
 
 struct addr_ctx {

@@ -107,17 +107,6 @@ int cell_network_setup(const struct cell_network *n, cell_error **err)
 	return 0;
 }
 
-int ipam_teardown(const struct cell_network *n, cell_error **err)
-{
-	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
-
-	if (cell_nl_open(-1, &nl, err) < 0)
-		return -1;
-	if (cell_link_del(nl, n->bridge, true, err) < 0)
-		return -1;
-	return cell_nft_network_del(n->name, err);
-}
-
 int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
 {
 	_cleanup_cell_nl_ struct cell_nl *nl = NULL;

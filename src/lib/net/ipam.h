@@ -32,8 +32,6 @@ int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error *
  * retired with cell_link_retire_veth(nl, veth, true, err): a delete waits
  * out an RCU grace period, 15-25 ms of every short `run --rm` (bench/net.sh). */
 int ipam_release(const char *root, const struct cell_lease *l, cell_error **err);
-/* attach.c: remove a network's bridge and rules (the table with the last). */
-int ipam_teardown(const struct cell_network *n, cell_error **err);
 
 /* The IPv6 address that goes with a container's IPv4 address ip4 (len =
  * subnet len), read from the addresses of the bridge that holds ip4's

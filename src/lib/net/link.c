@@ -223,24 +223,6 @@ int cell_link_add_bridge(struct cell_nl *h, const char *name, unsigned mtu, cell
 	return nl_request(&h->nl, nlh, what, err);
 }
 
-int cell_link_add_dummy(struct cell_nl *h, const char *name, cell_error **err)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE], what[96];
-	struct nlmsghdr *nlh;
-	struct nlattr *info;
-
-	if (check_name(name, "dummy", err) < 0)
-		return -EINVAL;
-	nlh = nl_msg(&h->nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "dummy");
-	mnl_attr_nest_end(nlh, info);
-	snprintf(what, sizeof(what), "create dummy `%s`", name);
-	return nl_request(&h->nl, nlh, what, err);
-}
-
 int cell_link_add_veth(struct cell_nl *h, const char *name, const char *peer, int peer_nsfd,
 		       cell_error **err)
 {

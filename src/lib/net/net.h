@@ -86,8 +86,6 @@ int cell_link_add_bridge(struct cell_nl *nl, const char *name, unsigned mtu, cel
  * directly in that namespace, so its name never collides with the host's. */
 int cell_link_add_veth(struct cell_nl *nl, const char *name, const char *peer, int peer_nsfd,
 		       cell_error **err);
-/* A dummy link (tests, phys: mode stand-in). */
-int cell_link_add_dummy(struct cell_nl *nl, const char *name, cell_error **err);
 int cell_link_set_up(struct cell_nl *nl, const char *name, bool up, cell_error **err);
 int cell_link_set_mtu(struct cell_nl *nl, const char *name, unsigned mtu, cell_error **err);
 int cell_link_set_mac(struct cell_nl *nl, const char *name, const uint8_t mac[6], cell_error **err);
@@ -127,7 +125,6 @@ struct cell_addr {
 	unsigned char scope;
 };
 int cell_addr_add(struct cell_nl *nl, const char *ifname, const struct cell_prefix *p, cell_error **err);
-int cell_addr_del(struct cell_nl *nl, const char *ifname, const struct cell_prefix *p, cell_error **err);
 /* family AF_UNSPEC for both. */
 int cell_addr_list(struct cell_nl *nl, int family, struct cell_addr **ret, size_t *ret_n, cell_error **err);
 
@@ -257,10 +254,9 @@ int cell_port_parse(const char *s, struct cell_port *ret, cell_error **err);
 
 /* Rules of a network: masquerade out of its subnet (unless internal),
  * hairpin and localhost masquerade, forward drops for internal networks.
- * Each rule's comment is "cell-net:<name>@<bridge>". Idempotent. */
-int cell_nft_network_add(const struct cell_network *n, cell_error **err);
-/* The same, but nothing is committed when every rule of the network is in
- * place (one listing, no transaction): what each attach calls. */
+ * Each rule's comment is "cell-net:<name>@<bridge>". Idempotent; nothing
+ * is committed when every rule of the network is in place (one listing,
+ * no transaction): what each attach calls. */
 int cell_nft_network_ensure(const struct cell_network *n, cell_error **err);
 /* Remove a network's rules; the whole table when no network's rules are
  * left in it (whichever root they came from). By name: the rules of every

@@ -577,7 +577,7 @@ static int network_rules(const struct cell_network *n, const char *cmt, FILE *f)
 	return k;
 }
 
-static int network_add(const struct cell_network *n, bool force, cell_error **err)
+int cell_nft_network_ensure(const struct cell_network *n, cell_error **err)
 {
 	char cmt[160];
 	char *cmds = NULL, *rules = NULL;
@@ -598,7 +598,7 @@ static int network_add(const struct cell_network *n, bool force, cell_error **er
 		free(rules);
 		return cell_error_wrap(err, "network `%s`", n->name);
 	}
-	if (own == want && !force) {
+	if (own == want) {
 		/* all there (every attach calls this): nothing to commit, and
 		 * libnftables is never loaded */
 		fclose(f);
@@ -613,16 +613,6 @@ static int network_add(const struct cell_network *n, bool force, cell_error **er
 	free(cmds);
 	free(rules);
 	return r;
-}
-
-int cell_nft_network_add(const struct cell_network *n, cell_error **err)
-{
-	return network_add(n, true, err);
-}
-
-int cell_nft_network_ensure(const struct cell_network *n, cell_error **err)
-{
-	return network_add(n, false, err);
 }
 
 int cell_nft_table_del(cell_error **err)
