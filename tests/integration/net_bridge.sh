@@ -132,6 +132,19 @@ sleep 0.2
 like "$("$NT" connect 127.0.0.1 18082)" "^peer " "reachable on 127.0.0.1:18082"
 fails "not from the outside namespace" -- ip netns exec $ONS "$NT" connect $OUT.1 18082
 check "detach c5" -- "$NT" detach "$R" c5-$tag
+# the host port index: one link per published port, naming its lease
+is "$(readlink "$R/networks/.ports/tcp-18080")" "neta/${IP1%/16}" "the port index names c1's lease for 18080/tcp"
+is "$(readlink "$R/networks/.ports/udp-18053")" "neta/${IP1%/16}" "and for 18053/udp"
+fails "c5's index link went with its lease" -- test -L "$R/networks/.ports/tcp-18082"
+check "so 18082 can be published again" -- "$NT" attach "$R" neta c5-$tag $P5 -p 127.0.0.1:18082:80
+check "detach c5 again" -- "$NT" detach "$R" c5-$tag
+ln -s neta/10.99.99.99 "$R/networks/.ports/tcp-18083"
+check "a stale index link (its lease gone) does not hold the port" -- "$NT" attach "$R" neta c5-$tag $P5 -p 127.0.0.1:18083:80
+check "detach c5 (18083)" -- "$NT" detach "$R" c5-$tag
+rm -rf "$R/networks/.ports"
+fails "without the index (a root from before it), c1's port is still refused" -- "$NT" attach "$R" neta c5-$tag $P5 -p 18080:80
+like "$LAST_OUT" "host port 18080/tcp is already published by container .c1-$tag." "naming c1"
+is "$(readlink "$R/networks/.ports/tcp-18080")" "neta/${IP1%/16}" "and the index is made again from every lease"
 
 # ---- an internal network, isolated --------------------------------------------
 check "network create --internal" -- C network create --internal --subnet 10.251.$((tag % 200)).0/24 netb

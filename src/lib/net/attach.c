@@ -248,10 +248,9 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 			return cell_error_errno(err, errno, "open network namespace `%s`", nspath);
 		return cell_error_errno(err, errno, "open network namespace of process %d (%s)", (int)pid, nspath);
 	}
-	/* every lease only to check published ports against; else the
-	 * container's own (one per network) */
-	if ((o->n_ports ? cell_lease_list(st->root, NULL, &all, &n_all, err)
-			: ipam_container_leases(st->root, id, &all, &n_all, err)) < 0)
+	/* the container's own leases (one per network); published ports are
+	 * checked through the root's port index (ipam.c), not every lease */
+	if (ipam_container_leases(st->root, id, &all, &n_all, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n_all; i++)
 		if (streq(all[i].container, id) && streq(all[i].network, n->name)) {
@@ -261,11 +260,11 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 		}
 	for (size_t i = 0; i < o->n_ports; i++) {
 		ports[i] = o->ports[i];
-		if (ports[i].host_port && net_check_published(all, n_all, &ports[i], err) < 0)
+		if (ports[i].host_port && ipam_check_published(st->root, &ports[i], err) < 0)
 			goto out;
 		/* a port the kernel picks may still be one another container publishes
 		 * (DNAT holds no socket): check it again once chosen */
-		if (net_probe_port(&ports[i], err) < 0 || net_check_published(all, n_all, &ports[i], err) < 0)
+		if (net_probe_port(&ports[i], err) < 0 || ipam_check_published(st->root, &ports[i], err) < 0)
 			goto out;
 		for (size_t j = 0; j < i; j++)
 			if (ports[j].host_port == ports[i].host_port && ports[j].proto == ports[i].proto) {

@@ -3,6 +3,7 @@
  *   <root>/networks/.lock                 flock held by every change
  *   <root>/networks/<name>.json           the network (subnet, gateway, bridge...)
  *   <root>/networks/<name>.leases/<ip>    one leased address, JSON naming the container
+ *   <root>/networks/.ports/<proto>-<port> which lease publishes a host port (below)
  *
  * A lease file is made whole in a temp file and link()ed to its name under
  * the lock, so an address is never handed out twice even by two `cell`
@@ -977,6 +978,142 @@ void cell_lease_list_free(struct cell_lease *l, size_t n)
 	free(l);
 }
 
+/* ---- which lease publishes a host port, without reading every lease ----
+ *
+ * <root>/networks/.ports/tcp-8080 is a symlink to "<network>/<ip>", the
+ * lease that publishes host port 8080/tcp, made after the lease is written
+ * and removed with it, so that an attach with -p reads one lease per port
+ * instead of every lease of the root. It is a hint, checked against the
+ * lease it names: one left by a crash names a lease that is gone, or one
+ * without that port, and is ignored. The folder is made whole (every
+ * lease's ports, in a temp folder renamed in place) the first time a port
+ * is checked, so a root from before the index is read once. */
+
+static char *ports_dir(const char *root)
+{
+	return xasprintf("%s/networks/.ports", root);
+}
+
+static void port_link_name(const struct cell_port *p, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-%u", net_proto_name(p->proto), p->host_port);
+}
+
+/* every host port of lease l into folder dir, pointing at l */
+static int ports_index_put(const char *dir, const struct cell_lease *l, cell_error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(l->ports ? l->ports : "");
+	char *save = NULL, a[64], name[32];
+
+	cell_prefix_str(&l->ip, false, a, sizeof(a));
+	_cleanup_free_ char *target = xasprintf("%s/%s", l->network, a);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct cell_port q;
+		if (net_port_entry_parse(t, &q) < 0 || !q.host_port)
+			continue;
+		port_link_name(&q, name, sizeof(name));
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+		_cleanup_free_ char *tmp = xasprintf("%s/.%s.%d", dir, name, (int)getpid());
+		unlink(tmp);
+		if (symlink(target, tmp) < 0 || rename(tmp, path) < 0) {
+			int e = errno;
+			unlink(tmp);
+			return cell_error_errno(err, e, "index host port %u/%s of lease %s", q.host_port,
+						net_proto_name(q.proto), target);
+		}
+	}
+	return 0;
+}
+
+static void ports_index_drop(const char *root, const struct cell_lease *l)
+{
+	_cleanup_free_ char *dir = ports_dir(root);
+	_cleanup_free_ char *copy = xstrdup(l->ports ? l->ports : "");
+	char *save = NULL, a[64], name[32], got[160];
+
+	cell_prefix_str(&l->ip, false, a, sizeof(a));
+	_cleanup_free_ char *target = xasprintf("%s/%s", l->network, a);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct cell_port q;
+		if (net_port_entry_parse(t, &q) < 0 || !q.host_port)
+			continue;
+		port_link_name(&q, name, sizeof(name));
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+		ssize_t k = readlink(path, got, sizeof(got) - 1);
+		/* only ours: a later lease may have taken the port since */
+		if (k > 0 && (got[k] = '\0', streq(got, target)))
+			unlink(path);
+	}
+}
+
+/* The folder, made from every lease if it is not there yet. */
+static int ports_index_ready(const char *root, cell_error **err)
+{
+	_cleanup_free_ char *dir = ports_dir(root);
+	struct cell_lease *all = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (access(dir, F_OK) == 0)
+		return 0;
+	_cleanup_free_ char *tmp = xasprintf("%s.%d", dir, (int)getpid());
+	cell_error *e = NULL;
+	rm_rf(tmp, &e);	/* a crashed maker's */
+	cell_error_free(&e);
+	if (mkdir(tmp, 0700) < 0)
+		return cell_error_errno(err, errno, "create the host port index `%s`", tmp);
+	if (cell_lease_list(root, NULL, &all, &n, err) < 0) {
+		r = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = ports_index_put(tmp, &all[i], err);
+	if (r == 0 && rename(tmp, dir) < 0)
+		r = cell_error_errno(err, errno, "put the host port index in place at `%s`", dir);
+out:
+	cell_lease_list_free(all, n);
+	if (r < 0) {
+		rm_rf(tmp, &e);
+		cell_error_free(&e);
+	}
+	return r;
+}
+
+int ipam_check_published(const char *root, const struct cell_port *p, cell_error **err)
+{
+	_cleanup_free_ char *dir = ports_dir(root);
+	char name[32], got[160];
+	struct cell_lease l = { 0 };
+
+	if (ports_index_ready(root, err) < 0)
+		return -1;
+	port_link_name(p, name, sizeof(name));
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	ssize_t k = readlink(path, got, sizeof(got) - 1);
+	if (k <= 0)
+		return 0;
+	got[k] = '\0';
+	/* "<network>/<ip>", nothing else */
+	char *slash = strchr(got, '/');
+	if (!slash || strchr(slash + 1, '/') || slash[1] == '.' || !slash[1])
+		return 0;
+	*slash = '\0';
+	cell_error *e = NULL;
+	if (check_net_name(got, &e) < 0) {
+		cell_error_free(&e);
+		return 0;
+	}
+	_cleanup_free_ char *ldir = ipam_lease_dir(root, got);
+	_cleanup_free_ char *lpath = xasprintf("%s/%s", ldir, slash + 1);
+	if (lease_read(lpath, got, &l, &e) < 0) {
+		cell_error_free(&e);	/* gone: the hint is stale */
+		return 0;
+	}
+	int r = net_check_published(&l, 1, p, err);
+	cell_lease_free(&l);
+	return r;
+}
+
 int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, cell_error **err)
 {
 	_cleanup_free_ char *dir = ipam_lease_dir(root, l->network);
@@ -1034,6 +1171,13 @@ int ipam_lease_write(const char *root, const struct cell_lease *l, bool create, 
 	r = write_file_atomic(path, s, strlen(s), 0644, err);
 out:
 	json_object_put(o);
+	if (r == 0 && l->ports && *l->ports) {
+		/* only into a folder made whole: a missing one is made from
+		 * every lease, this one among them, when a port is next checked */
+		_cleanup_free_ char *pd = ports_dir(root);
+		if (access(pd, F_OK) == 0)
+			r = ports_index_put(pd, l, err);
+	}
 	return r;
 }
 
@@ -1237,6 +1381,7 @@ int ipam_lease_remove(const char *root, const struct cell_lease *l, cell_error *
 		if (k > 0 && (target[k] = '\0', streq(target, a)))
 			unlink(ix);
 	}
+	ports_index_drop(root, l);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return cell_error_errno(err, errno, "remove lease `%s`", path);
 	return 0;

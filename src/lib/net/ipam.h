@@ -44,6 +44,9 @@ const char *net_proto_name(int proto);
 int net_probe_port(struct cell_port *p, cell_error **err);
 /* Refuse a host port another lease publishes already. */
 int net_check_published(const struct cell_lease *all, size_t n, const struct cell_port *p, cell_error **err);
+/* ipam.c: the same through the root's host port index (one lease read,
+ * not every lease); under ipam_lock. */
+int ipam_check_published(const char *root, const struct cell_port *p, cell_error **err);
 /* "tcp:IP:HOSTPORT:PORT,..." as stored in leases (IPv6 as [IP]); one entry
  * parsed back (0.0.0.0 gives host_ip ""), -1 if malformed. */
 int net_port_entry_parse(const char *entry, struct cell_port *ret);
