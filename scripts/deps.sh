@@ -6,7 +6,7 @@ build="meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libseccomp-dev l
  libmnl-dev libnftables-dev libarchive-dev libcurl4-openssl-dev nettle-dev busybox-static
  libnftables1 libarchive13 libcurl4 libmicrohttpd-dev libsystemd-dev"
 test="iproute2 nftables util-linux procps runc tmux skopeo umoci podman containerd docker.io
- docker-registry jq crun criu python3-docker docker-compose python3-grpcio python3-protobuf python3-websocket containernetworking-plugins qemu-system-x86 linux-image-cloud-amd64 cpio kmod apache2-utils file mmdebstrap iperf3"
+ docker-registry jq crun criu python3-docker docker-compose python3-grpcio python3-protobuf python3-websocket containernetworking-plugins qemu-system-x86 linux-image-cloud-amd64 cpio kmod apache2-utils file mmdebstrap iperf3 strace"
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;

@@ -273,6 +273,18 @@ check "network prune after kill -9 of monitor and container" -- c network prune
 check "$DUM is back on the host after prune" -- ip link show "$DUM"
 check "rm -f p2" -- c rm -f p2
 
+# ---- rm -f of a running container: its veth goes with its netns ----
+# once killed, the container is a zombie that has left its namespaces: no
+# RTM_DELLINK from cell, whose RCU wait cost ~50 ms of each removal of rm -f
+check "run z1 on net1" -- c run -d --name z1 --network net1 busybox sleep 1000
+ZID=$(insp z1 .Id)
+ZV=$(c network inspect net1 | jq -r ".[0].Containers[\"$ZID\"].Veth")
+like "$ZV" "^cell[0-9a-f]{8}$" "z1's host veth is $ZV"
+check "rm -f z1 (traced)" -- strace -f -qq -e trace=sendto,sendmsg -o "$TMPD/rmf.trace" "$CELL" --root "$R" rm -f z1
+is "$(grep -c RTM_DELLINK "$TMPD/rmf.trace")" 0 "rm -f deletes no link itself (the kernel does, with the netns)"
+for _ in $(seq 50); do ip link show dev "$ZV" >/dev/null 2>&1 || break; sleep 0.1; done
+fails "and z1's veth is gone" -- ip link show dev "$ZV"
+
 # ---- nothing left behind ----
 engine_cleanup
 is "$(leases)" 0 "no lease left"

@@ -116,9 +116,10 @@ int ipam_release(const char *root, const struct cell_lease *l, cell_error **err)
 			return -1;
 		/* deleting one end deletes the pair, wherever the peer is; once the
 		 * container's process is gone the kernel does it with the netns,
-		 * without the RCU wait a delete here costs (link.c) */
+		 * without the RCU wait a delete here costs (link.c); a zombie (what
+		 * rm -f finds just after its kill) has left its namespaces already */
 		bool gone = l->pid > 0 && !(l->netns_path && *l->netns_path) &&
-			    proc_start_time(l->pid) != l->start_time;
+			    !proc_alive(l->pid, l->start_time);
 		if (cell_link_retire_veth(nl, l->veth, gone, err) < 0)
 			return -1;
 	}
