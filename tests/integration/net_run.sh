@@ -273,6 +273,16 @@ check "network prune after kill -9 of monitor and container" -- c network prune
 check "$DUM is back on the host after prune" -- ip link show "$DUM"
 check "rm -f p2" -- c rm -f p2
 
+# ---- the receive backlog follows the bridge's ports ----
+# (a broadcast is one packet per port into one backlog: at ~1,000 ports the
+# default 1000 dropped the gateway's ARP replies to new containers)
+BL=/proc/sys/net/core/netdev_max_backlog
+BL0=$(cat $BL); defer "echo $BL0 > $BL"
+echo 1000 > $BL
+check "run b1 on net1 with netdev_max_backlog at the kernel's default 1000" -- c run -d --name b1 --network net1 busybox sleep 1000
+ok "$([ "$(cat $BL)" -ge 1024 ] && echo 0 || echo 1)" "the backlog was raised for the bridge's ports ($(cat $BL))"
+check "rm -f b1" -- c rm -f b1
+
 # ---- rm -f of a running container: its veth goes with its netns ----
 # once killed, the container is a zombie that has left its namespaces: no
 # RTM_DELLINK from cell, whose RCU wait cost ~50 ms of each removal of rm -f

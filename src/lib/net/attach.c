@@ -47,6 +47,38 @@ static int write_sysctl(const char *path, const char *want, cell_error **err)
 	return write_file(path, want, err);
 }
 
+/* A broadcast into a bridge of P ports (an ARP request) is one packet per
+ * port into the receiving CPU's backlog, in one softirq: with the default
+ * net.core.netdev_max_backlog of 1000 and ~1000 containers, the host's own
+ * answer (the ARP reply from the gateway) finds the backlog full and is
+ * dropped, so a new container reaches neither the gateway nor the resolver
+ * (bench/net-scale.sh at 1,000 peers). Raised, never lowered, to what the
+ * bridge's newest port number needs (a port takes the lowest free number,
+ * so it is the count); global in the kernel, as ip_forward. Best effort:
+ * where /proc/sys is read-only a small network still works. */
+static void backlog_for_port(const char *veth)
+{
+	_cleanup_free_ char *pn = xasprintf("/sys/class/net/%s/brport/port_no", veth);
+	_cleanup_free_ char *text = NULL, *cur = NULL;
+	const char *bl = "/proc/sys/net/core/netdev_max_backlog";
+	cell_error *e = NULL;
+	unsigned long port, have;
+
+	if (read_file(pn, &text, NULL, &e) < 0 || read_file(bl, &cur, NULL, &e) < 0) {
+		cell_error_free(&e);
+		return;
+	}
+	port = strtoul(text, NULL, 0);
+	have = strtoul(cur, NULL, 10);
+	unsigned long want = (2 * port + 128 + 1023) / 1024 * 1024;
+	if (port == 0 || have >= want)
+		return;
+	char v[32];
+	snprintf(v, sizeof(v), "%lu", want);
+	if (write_file(bl, v, &e) < 0)
+		cell_error_free(&e);
+}
+
 int cell_network_setup(const struct cell_network *n, cell_error **err)
 {
 	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
@@ -334,6 +366,7 @@ static int attach_locked(struct attach_state *st, const char *network, const cha
 	    cell_link_set_master(nl, veth, n->bridge, err) < 0 || cell_link_set_hairpin(nl, veth, true, err) < 0 ||
 	    cell_link_set_up(nl, veth, true, err) < 0)
 		goto out;
+	backlog_for_port(veth);
 	if (configure_inside(nsfd, n, o, ifname, &st->lease.ip, mac, err) < 0) {
 		if (o->netns_path)
 			cell_error_wrap(err, "inside network namespace `%s`", o->netns_path);
