@@ -359,6 +359,7 @@ static int net_diagram(int argc, char **argv, cell_error **err)
 		free(rt);
 	}
 	/* host side first: bridges and the veths on them */
+	bool dns_drawn = false;
 	for (char **it = names; *it; it++) {
 		_cleanup_cell_network_ struct cell_network *n = NULL;
 		struct cell_lease *l = NULL;
@@ -368,6 +369,22 @@ static int net_diagram(int argc, char **argv, cell_error **err)
 		    cell_lease_list(cell_globals.root, n->name, &l, &nl_, err) < 0)
 			goto fail;
 		ident(br, sizeof(br), "br_", n->bridge);
+		if (cell_net_dns_wanted(n)) {
+			/* the root's one resolver, answering on each user network's gateway */
+			char ga[64];
+			pid_t dp = cell_net_dns_pid(cell_globals.root);
+			if (!dns_drawn) {
+				char st[48];
+				if (dp > 0)
+					snprintf(st, sizeof(st), "running, pid %d", (int)dp);
+				else
+					snprintf(st, sizeof(st), "stopped");
+				printf(dot ? "    dns [label=\"cell-dns\\n(%s)\"];\n" : "    dns([\"cell-dns<br/>(%s)\"])\n", st);
+				dns_drawn = true;
+			}
+			cell_prefix_str(&n->gateway, false, ga, sizeof(ga));
+			printf(dot ? "    %s -> dns [label=\"DNS %s:53\"];\n" : "    %s -.-|DNS %s:53| dns\n", br, ga);
+		}
 		cell_prefix_str(&n->gateway, true, gw, sizeof(gw));
 		cell_prefix_str(&n->subnet, true, sub, sizeof(sub));
 		if (dot)
@@ -700,6 +717,15 @@ int cmd_network(int argc, char **argv, cell_error **err)
 	if (help_asked(argc - 1, argv + 1)) {
 		fputs(network_usage, stdout);
 		return 0;
+	}
+	if (streq(sub, "ls") || streq(sub, "list") || streq(sub, "inspect") || streq(sub, "diagram") ||
+	    streq(sub, "connect")) {
+		/* the resolver killed while containers still need it: back */
+		cell_error *e = NULL;
+		if (cell_net_dns_revive(cell_globals.root, &e) < 0) {
+			cell_warn("%s", e->msg);
+			cell_error_free(&e);
+		}
 	}
 	if (streq(sub, "create"))
 		return net_create(argc - 1, argv + 1, err);

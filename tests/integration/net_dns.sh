@@ -181,6 +181,14 @@ fails "killed -9: web1 no longer resolves" -- c exec peer nslookup -timeout=1 we
 check "run web4 (restarts the resolver)" -- c run -d --name web4 --network dnsnet busybox sleep 1000
 is "$(dns_pids | wc -l)" 1 "a resolver runs again"
 like "$(look web1)" "Address: $IP1" "and web1 resolves again"
+# killed again: a network command brings it back, as the next start does
+P=$(dns_pids)
+kill -9 $P; sleep 0.2
+is "$(c network inspect dnsnet | jq -r '.[0].DNS.State')" "running" "killed -9: network inspect restarts the resolver"
+is "$(dns_pids | wc -l)" 1 "one resolver runs again"
+like "$(look web1)" "Address: $IP1" "and web1 resolves again"
+like "$(c network diagram)" "cell-dns<br/>\(running, pid $(dns_pids)\)" "the diagram draws the running resolver"
+like "$(c network diagram)" "-.-\|DNS $N.1:53\| dns" "joined to dnsnet's bridge at its gateway"
 check "run --dns 192.0.2.53 keeps --dns" -- c run -d --name own --network dnsnet --dns 192.0.2.53 busybox sleep 1000
 like "$(c exec own cat /etc/resolv.conf)" "nameserver 192.0.2.53" "--dns overrides the network's resolver"
 

@@ -162,6 +162,39 @@ int net_dns_ensure(const char *root, const struct cell_network *n, cell_error **
 	return 0;
 }
 
+int cell_net_dns_revive(const char *root, cell_error **err)
+{
+	_cleanup_strv_ char **names = NULL;
+
+	if (cell_net_dns_pid(root) > 0)
+		return 0;
+	_cleanup_close_ int lock = ipam_lock(root, err);
+	if (lock < 0)
+		return -1;
+	if (cell_net_dns_pid(root) > 0 || cell_network_list(root, &names, err) < 0)
+		return cell_net_dns_pid(root) > 0 ? 0 : -1;
+	for (char **it = names; *it; it++) {
+		_cleanup_cell_network_ struct cell_network *n = NULL;
+		struct cell_lease *l = NULL;
+		size_t nl = 0;
+		bool live = false;
+		cell_error *e = NULL;
+		if (ipam_load_locked(root, *it, &n, &e) < 0 || !cell_net_dns_wanted(n) ||
+		    cell_lease_list(root, n->name, &l, &nl, &e) < 0) {
+			cell_error_free(&e);
+			continue;
+		}
+		/* a lease of a container still there (not one left by a crash) */
+		for (size_t i = 0; i < nl && !live; i++)
+			live = (l[i].pid > 0 && proc_alive(l[i].pid, l[i].start_time)) ||
+			       (l[i].pid <= 0 && l[i].netns_path && *l[i].netns_path && access(l[i].netns_path, F_OK) == 0);
+		cell_lease_list_free(l, nl);
+		if (live)
+			return net_dns_ensure(root, n, err);
+	}
+	return 0;
+}
+
 char *cell_net_resolv_for(const char *root, const char *network, const char *host_resolv_path, char **dns,
 			  char **search, char **options, cell_error **err)
 {

@@ -410,6 +410,10 @@ bool cell_net_dns_wanted(const struct cell_network *n);
 /* The pid of the root's running resolver (one serves every user network
  * of the root), 0 when none runs. */
 pid_t cell_net_dns_pid(const char *root);
+/* The resolver gone (killed -9) while a container of a user network is
+ * still there: start it again (what `network` commands do; an attach does
+ * it by itself). Under the ipam lock. */
+int cell_net_dns_revive(const char *root, cell_error **err);
 /* /etc/resolv.conf for a container whose first network is `network`: on a
  * user network and without --dns, its resolver (the gateway's address) with
  * the host's search domains and options plus ndots:0, as Docker's embedded
