@@ -27,7 +27,7 @@ defer cleanup
 tar -C "$(test_rootfs)" -cf "$TMPD/rootfs.tar" . || skip_all "cannot build the test rootfs"
 c image import --change 'CMD ["sh"]' "$TMPD/rootfs.tar" busybox:latest >/dev/null 2>&1 || skip_all "image import failed"
 tag=$$ S=$((tag % 200))
-P1=$((30000 + tag % 15000)); P2=$((P1 + 15000))
+free_port P1; free_port P2
 
 check "network create n1" -- c network create --subnet 10.236.$S.0/24 n1
 check "network create n2" -- c network create --subnet 10.237.$S.0/24 n2

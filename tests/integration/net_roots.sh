@@ -27,8 +27,17 @@ sleep 0.2
 bridge_of() { "$CELL" --root "$1" network inspect cell0 | jq -r '.[0].Options["com.docker.network.bridge.name"]'; }
 
 # ---- two roots at once ------------------------------------------------------
-P=$((30000 + tag % 20000))
-check "root A: a container on its default network, -p $P:80" -- "$NT" attach "$A" cell0 ca-$tag $PA -p $P:80
+free_port P
+# a closed connection on the port (TIME_WAIT on the side that closed first,
+# here the server's, port P) does not keep it from being published
+python3 -c '
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(1)
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s, _ = l.accept(); s.close(); c.recv(1); c.close(); l.close()' "$P"
+like "$(ss -Htan "sport = :$P")" "TIME-WAIT" "a closed connection holds port $P in TIME-WAIT"
+check "root A: a container on its default network, -p $P:80 (TIME-WAIT does not hold it)" -- "$NT" attach "$A" cell0 ca-$tag $PA -p $P:80
 check "root B: a container on its default network" -- "$NT" attach "$B" cell0 cb-$tag $PB
 BA=$(bridge_of "$A"); BB=$(bridge_of "$B")
 defer "ip link del '$BA' 2>/dev/null; ip link del '$BB' 2>/dev/null"

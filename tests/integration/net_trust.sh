@@ -59,7 +59,7 @@ BR1=$(C network inspect prot | jq -r '.[0].Options["com.docker.network.bridge.na
 defer "'$CELL' --root '$R' network rm -f prot; ip link del '$BR1' 2>/dev/null"
 is "$(C network inspect prot | jq -r '.[0].Options["com.docker.network.bridge.gateway_mode_ipv4"]')" nat \
 	"inspect: gateway_mode_ipv4 is nat by default"
-PORT_LO=$((20000 + tag % 10000)) PORT_ALL=$((30000 + tag % 10000)) PORT_UDP=$((40000 + tag % 10000))
+free_port PORT_LO; free_port PORT_ALL; free_port PORT_UDP
 check "attach c1 (80 published on 127.0.0.1:$PORT_LO and on *:$PORT_ALL)" -- \
 	"$NT" attach "$R" prot c1-$tag $P1 -p 127.0.0.1:$PORT_LO:80 -p $PORT_ALL:80
 defer "'$NT' detach '$R' c1-$tag"

@@ -73,6 +73,18 @@ skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
 skip_all() { echo "# skipped: $*"; trap - EXIT; _run_deferred; exit 77; }
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
 
+# A host port no socket holds, below the kernel's ephemeral range (32768+),
+# where a client connection of another program could take it at any time.
+# free_port VAR sets VAR (ports given in one script are distinct).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		case " ${_ports_given-} " in *" $p "*) continue ;; esac
+		ss -Htuan "sport = :$p" 2>/dev/null | grep -q . && continue
+		_ports_given="${_ports_given-} $p"; printf -v "$1" %s "$p"; return
+	done
+}
 # A fresh temp dir in $TMPD, removed at exit.
 tmpdir() { TMPD=$(mktemp -d /tmp/cell-test.XXXXXX); defer "rm -rf '$TMPD'"; }
 

@@ -98,6 +98,11 @@ int net_probe_port(struct cell_port *p, cell_error **err)
 
 	if (fd < 0)
 		return cell_error_errno(err, errno, "socket");
+	/* A TCP port whose only sockets are closed connections (TIME_WAIT) is
+	 * free to publish, as for any server that sets SO_REUSEADDR; a listener
+	 * still conflicts. Not for UDP, where it would share the port. */
+	if (p->proto != IPPROTO_UDP)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 	if (v6) {
 		sa6->sin6_family = AF_INET6;
 		sa6->sin6_port = htons(p->host_port);
