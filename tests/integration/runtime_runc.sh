@@ -284,13 +284,24 @@ if [ -n "$RUNC" ]; then
 	runc_ delete --force "dev-$$" >/dev/null 2>&1
 fi
 
-# joining a mount namespace by path works (as runc)
-unshare --mount --propagation private sleep 300 & upid=$!; defer "kill $upid"
-while [ "$(readlink /proc/$upid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]; do sleep 0.05; done
-reset_cfg ".process.args = [\"readlink\", \"/proc/self/ns/mnt\"] | .linux.namespaces |= map(if .type == \"mount\" then .path = \"/proc/$upid/ns/mnt\" else . end)"
-_capture rt run --bundle "$B" "mntns-$$"; is "$?:$out" "0:$(readlink /proc/$upid/ns/mnt)" "a mount namespace joined by path: the container runs in it"
-rt delete --force "mntns-$$" >/dev/null 2>&1
-kill $upid 2>/dev/null
+# joining a mount namespace by path works (as runc): the container runs in
+# it, set up there as in a new one (its rootfs pivoted to, its mounts made).
+# runc's pivot_root changes the namespace for good, so each runtime gets its own.
+mntns_run() {	# runtime-command -> "namespace-of-the-process:what-it-saw"
+	unshare --mount --propagation private sleep 300 & local upid=$!
+	defer "kill $upid"
+	while [ "$(readlink /proc/$upid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]; do sleep 0.05; done
+	reset_cfg ".process.args = [\"sh\", \"-c\", \"readlink /proc/self/ns/mnt; ls /bin/payload; grep -c ' /dev/pts ' /proc/self/mountinfo\"]
+		| .linux.namespaces |= map(if .type == \"mount\" then .path = \"/proc/$upid/ns/mnt\" else . end)"
+	_capture $1 run --bundle "$B" "mntns-$$"
+	local rc=$? ns; ns=$(readlink /proc/$upid/ns/mnt); out=$(echo $out)
+	echo "$rc:${out//"$ns"/JOINED}"
+	$1 delete --force "mntns-$$" >/dev/null 2>&1
+	kill $upid 2>/dev/null
+}
+got=$(mntns_run rt)
+is "$got" "0:JOINED /bin/payload 1" "a mount namespace joined by path: the container runs in it, in its rootfs, with its mounts"
+[ -n "$RUNC" ] && is "$(mntns_run runc_)" "$got" "... as with runc"
 
 # mounts without a mount namespace: as runc, made in the runtime's own
 # namespace below the rootfs, the process chrooted into the rootfs; unlike

@@ -116,8 +116,7 @@ static int setup_terminal(struct cell_init_ctx *c, cell_error **err)
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return cell_error_errno(err, errno, "process.terminal: open the pty slave of `%s` (TIOCGPTPEER)", name);
-	bool own_mount_ns = c->spec->ns[CELL_NS_MNT].enabled && !c->spec->ns[CELL_NS_MNT].path;
-	if (own_mount_ns && cell_console_mount(slave, err) < 0)
+	if (c->spec->ns[CELL_NS_MNT].enabled && cell_console_mount(slave, err) < 0)
 		return -1;
 	/* the container's user owns its terminal, as with runc (a shell's
 	 * `mesg`, `tty` checks and write(1) rely on it) */
@@ -184,7 +183,10 @@ void cell_init_main(struct cell_init_ctx *c)
 	const struct cell_process *p = &s->process;
 	cell_error *err = NULL;
 	_cleanup_free_ char *state_json = NULL, *path = NULL;
-	bool mount_ns_new = s->ns[CELL_NS_MNT].enabled && !s->ns[CELL_NS_MNT].path;
+	/* a mount namespace joined by path is set up as a new one: as runc,
+	 * the rootfs and the spec's mounts are made in it and pivoted to (the
+	 * process ran in the joined namespace's own root, mounts ignored) */
+	bool mount_ns = s->ns[CELL_NS_MNT].enabled;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_NAME, "cell:[1:INIT]", 0, 0, 0);
@@ -227,7 +229,7 @@ void cell_init_main(struct cell_init_ctx *c)
 			die(c, &err, false);
 		}
 	}
-	if (mount_ns_new && (cell_rootfs_prepare(s, &err) < 0 ||
+	if (mount_ns && (cell_rootfs_prepare(s, &err) < 0 ||
 			     cell_rootfs_mount_all(s, s->ns[CELL_NS_USER].enabled, c->idmap_trees, &err) < 0))
 		die(c, &err, false);
 	/* no mount namespace at all: as runc, the mounts go into the runtime's
@@ -254,7 +256,7 @@ void cell_init_main(struct cell_init_ctx *c)
 	if (cell_hooks_run(s, CELL_HOOK_CREATE_CONTAINER, state_json, &err) < 0)
 		die(c, &err, false);
 	/* sysctls go in before readonlyPaths makes /proc/sys read-only */
-	if (mount_ns_new && cell_rootfs_pivot(s, c->no_pivot, &err) < 0)
+	if (mount_ns && cell_rootfs_pivot(s, c->no_pivot, &err) < 0)
 		die(c, &err, false);
 	if (mount_here && (chroot(s->root_path) < 0 || chdir("/") < 0)) {
 		cell_error_errno(&err, errno, "chroot to root.path `%s` (no mount namespace: no pivot_root)",
@@ -263,7 +265,7 @@ void cell_init_main(struct cell_init_ctx *c)
 	}
 	if (apply_sysctl(s, &err) < 0)
 		die(c, &err, false);
-	if (mount_ns_new && cell_rootfs_finish(s, &err) < 0)
+	if (mount_ns && cell_rootfs_finish(s, &err) < 0)
 		die(c, &err, false);
 	if (p->terminal && setup_terminal(c, &err) < 0)
 		die(c, &err, false);
