@@ -230,6 +230,30 @@ static json_object *volume_mount(const char *name, const char *dst, bool ro, boo
 	return m;
 }
 
+/* A destination that names the container's root itself ("/", "//", "/.",
+ * "/.."): Docker refuses it, and a mount there would hide the image. */
+static bool dest_is_root(const char *dst)
+{
+	for (const char *p = dst; *p; p++)
+		if (*p != '/' && *p != '.')
+			return false;
+	/* only slashes and dots: a root unless a component is "..." or longer */
+	_cleanup_free_ char *c = xstrdup(dst);
+	for (char *save = NULL, *t = strtok_r(c, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		if (!streq(t, ".") && !streq(t, ".."))
+			return false;
+	return true;
+}
+
+static int dest_check(const char *flag, const char *whole, const char *dst, cell_error **err)
+{
+	if (dest_is_root(dst))
+		return cell_error_set(err, "invalid %s `%s`: the container path `%s` is the container's root "
+				      "file system, which a mount cannot replace: mount below it (e.g. /data)",
+				      flag, whole, dst);
+	return 0;
+}
+
 /* Docker's volume name rule, at least two characters. */
 static bool volume_name_ok(const char *s)
 {
@@ -276,6 +300,8 @@ int cell_volume_parse(const char *s, json_object **ret, cell_error **err)
 		if (copy[0] != '/')
 			return cell_error_set(err, "invalid -v `%s`: expected host-path:container-path[:ro], "
 					      "volume:container-path[:ro] or an absolute container path", s);
+		if (dest_check("-v", s, copy, err) < 0)
+			return -1;
 		*ret = volume_mount(NULL, copy, ro, nocopy);
 		return 0;
 	}
@@ -290,6 +316,8 @@ int cell_volume_parse(const char *s, json_object **ret, cell_error **err)
 		return cell_error_set(err, "invalid -v `%s`: expected host-path:container-path[:ro]", s);
 	if (dst[0] != '/')
 		return cell_error_set(err, "invalid -v `%s`: the container path `%s` must be absolute", s, dst);
+	if (dest_check("-v", s, dst, err) < 0)
+		return -1;
 	/* Docker's rule: a source without a slash is a volume name */
 	if (!strchr(copy, '/')) {
 		if (!volume_name_ok(copy))
@@ -337,6 +365,8 @@ int cell_mount_flag_parse(const char *s, json_object **ret, cell_error **err)
 	}
 	if (!dst || dst[0] != '/')
 		return cell_error_set(err, "invalid --mount `%s`: an absolute target= is required", s);
+	if (dest_check("--mount", s, dst, err) < 0)
+		return -1;
 	if (streq(type, "bind")) {
 		if (!src)
 			return cell_error_set(err, "invalid --mount `%s`: type=bind needs source=", s);
