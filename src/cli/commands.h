@@ -54,6 +54,8 @@ int cmd_enter(int argc, char **argv, cell_error **err);	/* enter.c */
 int cmd_unshare(int argc, char **argv, cell_error **err);	/* unshare.c */
 int cmd_network(int argc, char **argv, cell_error **err);	/* network.c */
 int cmd_netns(int argc, char **argv, cell_error **err);	/* netns.c */
+/* events.c: Docker's --since/--until (unix time, RFC 3339, or a duration back), ns since the epoch */
+int cli_time_parse(const char *flag, const char *s, int64_t *ret, cell_error **err);
 int cmd_volume(int argc, char **argv, cell_error **err);	/* volume.c, also: */
 void cli_human_size(uint64_t b, char *buf, size_t len);	/* Docker's HumanSize: 1.5MB */
 bool cli_confirm(const char *warning);	/* prune's "Are you sure?" on stdin */

@@ -38,7 +38,7 @@ static int64_t now_ns(void)
 
 /* Docker's --since/--until: a unix time (with fraction), an RFC 3339 date, or
  * a duration back from now (10m, 1h30m). */
-static int time_parse(const char *flag, const char *s, int64_t *ret, cell_error **err)
+int cli_time_parse(const char *flag, const char *s, int64_t *ret, cell_error **err)
 {
 	char *end;
 	errno = 0;
@@ -335,11 +335,11 @@ int cmd_events(int argc, char **argv, cell_error **err)
 	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (time_parse("--since", optarg, &o.since, err) < 0)
+			if (cli_time_parse("--since", optarg, &o.since, err) < 0)
 				goto out;
 			break;
 		case 'u':
-			if (time_parse("--until", optarg, &o.until, err) < 0)
+			if (cli_time_parse("--until", optarg, &o.until, err) < 0)
 				goto out;
 			break;
 		case 'f': cli_strv_push(&o.filters, optarg); break;

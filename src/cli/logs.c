@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "engine/engine.h"
@@ -17,12 +18,26 @@ int cmd_logs(int argc, char **argv, cell_error **err)
 		{ "details", no_argument, NULL, 'D' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	struct cell_logs_opts o = { .tail = -1 };
+	char since[64];
 	int c;
 	while ((c = getopt_long(argc, argv, "fn:t", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o.follow = true; break;
 		case 't': o.timestamps = true; break;
-		case 'S': o.since = optarg; break;
+		case 'S': {
+			/* the journal's times are RFC 3339 in UTC with nanoseconds: compared as text */
+			int64_t ns;
+			if (cli_time_parse("--since", optarg, &ns, err) < 0)
+				return EXIT_CELL;
+			time_t sec = (time_t)(ns / 1000000000);
+			struct tm tm;
+			char base[32];
+			gmtime_r(&sec, &tm);
+			strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+			snprintf(since, sizeof(since), "%s.%09lldZ", base, (long long)(ns % 1000000000));
+			o.since = since;
+			break;
+		}
 		case 'D': break;
 		case 'n':
 			if (streq(optarg, "all")) {

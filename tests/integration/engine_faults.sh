@@ -20,3 +20,21 @@ done
 is "$(c ps -aq | wc -l)" 0 "no container is left by the refused runs"
 check "-v HOST:/... is a path below the root: accepted" -- c run --rm -v "$TMPD/x:/..." busybox true
 check "-v HOST:/data still works" -- c run --rm -v "$TMPD/x:/data" busybox true
+
+# logs --since: garbage refused, a time or a duration kept
+c run -d --name lg busybox sh -c 'echo early; sleep 2; echo late; sleep 600' >/dev/null
+sleep 0.7
+mid=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) mid_unix=$(date +%s.%N)
+sleep 2
+for v in garbage 2026-13-45 10x ""; do
+	fails "logs --since '$v' is refused" -- c logs --since "$v" lg
+	is "$LAST_RC" 125 "logs --since '$v': exit 125"
+	like "$LAST_OUT" "invalid --since .*unix time, an RFC 3339 date" "logs --since '$v': says what it takes"
+done
+is "$(c logs --since "$mid" lg 2>&1)" "late" "logs --since RFC 3339: the lines after it"
+is "$(c logs --since "$mid_unix" lg 2>&1)" "late" "logs --since unix time with a fraction"
+# whole seconds back to at most 1 s after $mid: before "late" (1.3 s after it)
+back=$(awk -v m="$mid_unix" -v n="$(date +%s.%N)" 'BEGIN { print int(n - m) }')
+is "$(c logs --since "${back}s" lg 2>&1)" "late" "logs --since ${back}s: a duration back from now"
+is "$(c logs --since 10m lg 2>&1 | tr '\n' ' ')" "early late " "logs --since 10m: both"
+c rm -f lg >/dev/null
