@@ -38,3 +38,25 @@ back=$(awk -v m="$mid_unix" -v n="$(date +%s.%N)" 'BEGIN { print int(n - m) }')
 is "$(c logs --since "${back}s" lg 2>&1)" "late" "logs --since ${back}s: a duration back from now"
 is "$(c logs --since 10m lg 2>&1 | tr '\n' ' ')" "early late " "logs --since 10m: both"
 c rm -f lg >/dev/null
+
+# -w a directory the image lacks: made as the container's root, 0755
+is "$(c run --rm busybox sh -c 'pwd')" "/" "no -w: / (control)"
+is "$(c run --rm -w /new/sub busybox pwd 2>&1)" "/new/sub" "-w /new/sub: made and entered"
+is "$(c run --rm -u tester -w /made//by/./docker/ busybox sh -c 'pwd; stat -c "%u %a" /made /made/by/docker' 2>&1 | tr '\n' ' ')" \
+	"/made/by/docker 0 755 0 755 " "-w as -u tester: made by root, 0755, entered by the user"
+c image import --change 'WORKDIR /app/work' "$TMPD/rootfs.tar" wd:1 >/dev/null 2>&1
+is "$(c run --rm wd:1 pwd 2>&1)" "/app/work" "an image's WORKDIR it lacks: made"
+# the image's own links are followed inside its root, never to the host's
+hostdir=$TMPD/hostdir
+mkdir -p "$hostdir" "$TMPD/lnk"
+cp -a "$(test_rootfs)/." "$TMPD/lnk/"
+ln -s "$hostdir" "$TMPD/lnk/abs"
+ln -s "../../../../../../..$hostdir" "$TMPD/lnk/rel"
+touch "$TMPD/lnk/afile"
+tar -C "$TMPD/lnk" -cf "$TMPD/lnk.tar" . && c image import "$TMPD/lnk.tar" lnk:1 >/dev/null 2>&1
+# (pwd: the physical path, the link's target made inside the root)
+is "$(c run --rm -w /abs/sub lnk:1 pwd 2>&1)" "$hostdir/sub" "-w through an absolute link of the image"
+is "$(c run --rm -w /rel/sub2 lnk:1 pwd 2>&1)" "$hostdir/sub2" "-w through a ../../.. link of the image"
+is "$(ls -A "$hostdir")" "" "neither made anything in the host directory the links name"
+fails "-w below a file is refused" -- c run --rm -w /afile/sub lnk:1 pwd
+like "$LAST_OUT" "working directory .*/afile/sub" "and says which"

@@ -3,6 +3,8 @@
  * on failure so that bad input leaves nothing behind. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "image/image.h"
 #include "json.h"
 #include "net/net.h"
+#include "root.h"
 #include "util.h"
 #include "volume.h"
 
@@ -336,6 +339,81 @@ static int userns_own_files(const char *cdir, const struct engine_userns *u, cel
 	return 0;
 }
 
+/* Docker's -w (or the image's WORKDIR) that the image lacks: made, as the
+ * container's root and 0755, one component at a time inside the mounted
+ * root. Each parent is resolved with RESOLVE_IN_ROOT and mkdirat() follows
+ * no link; a dangling link of the image on the way (/new -> /elsewhere)
+ * is read and its target made inside the root, as Docker's
+ * FollowSymlinkInScope does. */
+static int make_workdir(const char *rootfs, const char *cwd, const struct engine_userns *u, cell_error **err)
+{
+	if (!cwd || cwd[0] != '/' || streq(cwd, "/"))
+		return 0;
+	uint32_t uid = 0, gid = 0;
+	if (u->mode) {
+		uid = engine_userns_host(u->uid, u->n_uid, 0);
+		gid = engine_userns_host(u->gid, u->n_gid, 0);
+	}
+	const uint64_t in_root = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	_cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return cell_error_errno(err, errno, "open the container's root `%s`", rootfs);
+	_cleanup_free_ char *path = xstrdup(cwd);
+	int links = 0;
+again:
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		int fd = cell_openat2(root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, in_root);
+		if (fd < 0 && errno == ENOENT) {
+			char *slash = strrchr(path, '/');
+			_cleanup_free_ char *parent = slash == path ? xstrdup("/") : strndup(path, (size_t)(slash - path));
+			_cleanup_close_ int pfd = cell_openat2(root, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, in_root);
+			if (pfd >= 0 && mkdirat(pfd, slash + 1, 0755) < 0 && errno == EEXIST) {
+				char target[4096];
+				ssize_t n = readlinkat(pfd, slash + 1, target, sizeof(target) - 1);
+				if (n > 0 && ++links <= 40) {
+					/* a dangling link: its target, then the rest of cwd */
+					target[n] = '\0';
+					*p = c;
+					char *np = target[0] == '/' ? xasprintf("%s%s", target, p)
+								  : xasprintf("%s/%s%s", parent, target, p);
+					free(path);
+					path = np;
+					goto again;
+				}
+				errno = n > 0 ? ELOOP : ENOTDIR;
+				pfd = safe_close(pfd);
+			}
+			if (pfd < 0 || (fd = cell_openat2(root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, in_root)) < 0)
+				return cell_error_errno(err, errno, "create the working directory `%s` in the container "
+							"(at `%s`)", cwd, path);
+			/* O_PATH fds take no fchown: through /proc/self/fd, which names the dir itself */
+			_cleanup_free_ char *fdp = xasprintf("/proc/self/fd/%d", fd);
+			if ((uid || gid) && chown(fdp, uid, gid) < 0) {
+				int e = errno;
+				close(fd);
+				return cell_error_errno(err, e, "chown the working directory `%s` to the container's "
+							"root (%u:%u)", path, uid, gid);
+			}
+		}
+		if (fd < 0)
+			return cell_error_errno(err, errno, "the working directory `%s` of the container (at `%s`): "
+						"not a directory, or a link that leaves the container's root?", cwd, path);
+		close(fd);
+		*p = c;
+		if (!c)
+			break;
+		while (p[1] == '/')
+			p++;
+		if (!p[1])
+			break;
+	}
+	return 0;
+}
+
 static json_object *new_state(void)
 {
 	json_object *st = json_object_new_object();
@@ -582,6 +660,9 @@ int cell_ctr_create(struct cell_engine *e, const struct cell_run_request *req, c
 	if (sp.userns.mode && userns_own_files(cdir, &sp.userns, err) < 0)
 		goto out;
 	engine_userns_apply(sp.doc, &sp.userns);
+	if (make_workdir(rootfs, json_object_get_string(json_object_object_get(
+		json_object_object_get(sp.doc, "process"), "cwd")), &sp.userns, err) < 0)
+		goto out;
 	/* volumes: made and filled now that the image's content is mounted */
 	if (engine_volumes_resolve(e, sp.doc, rootfs, img->config.volumes, &vols, &vol_created, &vlock, err) < 0)
 		goto out;
