@@ -61,6 +61,7 @@ extern const struct api_route api_routes_system[];
 extern const struct api_route api_routes_containers[];
 extern const struct api_route api_routes_images[];
 extern const struct api_route api_routes_attach[];
+extern const struct api_route api_routes_exec[];
 
 /* routes_attach.c: an attach made before the start (docker run's order)
  * waits with one end of a socket pair; the start route takes it for the

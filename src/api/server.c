@@ -28,6 +28,7 @@ static const struct api_route *const tables[] = {
 	api_routes_containers,
 	api_routes_images,
 	api_routes_attach,
+	api_routes_exec,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;

@@ -66,6 +66,11 @@ int engine_init_find(char **ret, cell_error **err);
 /* Every capability as "CAP_X" (strv_free). */
 char **cell_all_caps(void);
 
+/* --console-socket for the runtime (lifecycle.c): a listening socket at
+ * path, and the pty master the runtime sends on it (accepted once). */
+int engine_console_listen(const char *path, cell_error **err);
+int engine_console_receive(int lfd, cell_error **err);
+
 /* Record files. */
 int engine_record_read(struct cell_engine *e, const char *id, json_object **ret, cell_error **err);
 int engine_record_write(struct cell_engine *e, const char *id, json_object *rec, cell_error **err);

@@ -178,9 +178,30 @@ struct cell_exec_request {
 	char **args, **env;
 	const char *user, *workdir;
 	bool tty, interactive, detach, privileged;
+	const char *console_socket;	/* with tty: the pty master goes there (runc's --console-socket) */
+	const char *pid_file;		/* the exec'd process's pid, written once it runs */
+	unsigned short rows, cols;	/* with tty: its size from the start, 0: none */
 };
 int cell_ctr_exec(struct cell_engine *e, const char *id, const struct cell_exec_request *req,
 		  int *ret_status, cell_error **err);
+
+/* An exec whose I/O another program relays (the API service, exec.c): the
+ * exec runs in a child process of ours (a session of its own) with stdin,
+ * stdout, stderr the fds given (-1: /dev/null); with req->tty its stdio is a
+ * pty and *master its master. Returns once the process runs, or failed to:
+ * then -1, *err the reason, status Docker's code (126, 127, 125), the child
+ * reaped. On success waitpid(child) is the caller's: its exit status is
+ * the exec's (Docker's codes). */
+struct cell_exec_spawn {
+	int in, out, err;		/* given */
+	pid_t child;			/* out: ours, to wait for */
+	int pidfd;			/* out: the child's pidfd (readable once it exits), caller closes */
+	int master;			/* out: the pty master with req->tty, else -1; caller closes */
+	pid_t pid;			/* out: the exec'd process (host pid) */
+	int status;			/* out: on failure, the exit code to report */
+};
+int cell_ctr_exec_spawn(struct cell_engine *e, const char *id, const struct cell_exec_request *req,
+			struct cell_exec_spawn *s, cell_error **err);
 
 /* Docker's exit status for a failed start or exec: 127 command not found,
  * 126 not executable, else 125. */

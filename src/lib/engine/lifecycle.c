@@ -677,7 +677,7 @@ int engine_record_error(struct cell_engine *e, const char *id, const cell_error 
 /* A listening socket for --console-socket: the runtime connects and sends
  * the pty master while create runs in this same process, so the kernel
  * queues both until we accept after create returns. */
-static int console_listen(const char *path, cell_error **err)
+int engine_console_listen(const char *path, cell_error **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -695,7 +695,7 @@ static int console_listen(const char *path, cell_error **err)
 	return fd;
 }
 
-static int console_receive(int lfd, cell_error **err)
+int engine_console_receive(int lfd, cell_error **err)
 {
 	_cleanup_close_ int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
@@ -720,14 +720,14 @@ int engine_launch_tty(struct cell_engine *e, const char *id, pid_t *ret_pid, int
 {
 	/* short: sun_path holds 108 bytes, an engine root may be long */
 	_cleanup_free_ char *path = xasprintf("%s/.console-%.16s-%d", e->rt_root, id, (int)getpid());
-	_cleanup_close_ int lfd = console_listen(path, err);
+	_cleanup_close_ int lfd = engine_console_listen(path, err);
 	if (lfd < 0)
 		return -1;
 	int r = engine_rt_launch(e, id, path, ret_pid, err);
 	unlink(path);
 	if (r < 0)
 		return -1;
-	int m = console_receive(lfd, err);
+	int m = engine_console_receive(lfd, err);
 	if (m < 0) {
 		cell_error *x = NULL;
 		if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
@@ -1160,6 +1160,8 @@ int cell_ctr_exec(struct cell_engine *e, const char *id, const struct cell_exec_
 	struct cell_exec_opts o = {
 		.args = req->args, .env = req->env, .cwd = req->workdir, .user = user,
 		.tty = req->tty, .detach = req->detach, .caps = caps,
+		.console_socket = req->console_socket, .pid_file = req->pid_file,
+		.console_height = req->rows, .console_width = req->cols,
 	};
 	/* Docker's "exec_create: CMD ARGS", "exec_start: ...", "exec_die" */
 	_cleanup_free_ char *exec_id = cell_id_new();

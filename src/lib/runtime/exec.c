@@ -169,6 +169,10 @@ static int apply_overrides(const struct cell_exec_opts *o, struct cell_process *
 		p->no_new_privileges = true;
 	if (o->tty)
 		p->terminal = true;
+	if (o->console_height || o->console_width) {
+		p->console_height = o->console_height;
+		p->console_width = o->console_width;
+	}
 	if (o->caps && o->caps[0]) {
 		if (!p->capabilities) {
 			*caps_holder = NULL;
@@ -278,6 +282,13 @@ __attribute__((noreturn)) static void exec_child(int sock, struct exec_ns *ns, s
 		if (fchown(slave, p->uid, (gid_t)-1) < 0) {
 			cell_error_errno(&err, errno, "give the pty `%s` to uid %u (fchown)", name, p->uid);
 			goto fail;
+		}
+		/* the size before the process runs: a window size sent after
+		 * the start would come too late for `stty size` */
+		if (p->console_height || p->console_width) {
+			struct winsize ws = { .ws_row = (unsigned short)p->console_height,
+					      .ws_col = (unsigned short)p->console_width };
+			ioctl(slave, TIOCSWINSZ, &ws);
 		}
 		if (sync_send(sock, SYNC_PTY, 0, name, master) < 0 ||
 		    sync_expect(sock, SYNC_FD_DONE, "terminal setup", NULL, NULL, &err) < 0) {

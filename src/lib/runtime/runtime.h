@@ -54,6 +54,7 @@ struct cell_exec_opts {
 	char **additional_gids;		/* --additional-gids, numbers */
 	char **cgroups;			/* --cgroup [CTRL:]PATH, sub-cgroups to run in */
 	bool ignore_paused;		/* --ignore-paused */
+	unsigned console_height, console_width;	/* process.consoleSize of the pty, 0: none */
 };
 int cell_rt_exec(const char *root, const char *id, const struct cell_exec_opts *o, int *ret_status,
 		 cell_error **err);

@@ -1,0 +1,130 @@
+#!/bin/bash
+# The Docker Engine API's exec, events, system df and prune (`cell system
+# service`), driven by the docker CLIs (Debian's 20.10 and the 28 client)
+# and the Python SDK: exec (attached, -i, -t, -d, -u, -w, -e, exit codes),
+# its inspect, the errors dockerd gives (409 stopped, 404 unknown).
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+. "$(dirname "$0")/../lib/engine.sh"
+command -v curl >/dev/null || skip_all "curl is not installed"
+command -v jq >/dev/null || skip_all "jq is not installed"
+engine_setup
+
+SOCK=$TMPD/api.sock
+start_service() {
+	"$CELL" --root "$R" system service -t 0 "unix://$SOCK" 2>"$TMPD/service.log" &
+	SVC=$!
+	defer "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null"
+	local i
+	for i in $(seq 100); do [ -S "$SOCK" ] && return 0; sleep 0.05; done
+	return 1
+}
+start_service; ok $? "system service listens on unix://$SOCK"
+api() { curl -s --unix-socket "$SOCK" "$@"; }
+code() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "$@"; }
+post() { local u=$1; shift; api -X POST -H 'Content-Type: application/json' "$@" "http://x/v1.41$u"; }
+postc() { local u=$1; shift; code -X POST -H 'Content-Type: application/json' "$@" "http://x/v1.41$u"; }
+
+# ---- exec through the bare API ----
+c run -d --name box busybox sleep 600 >/dev/null
+c create --name stopped busybox true >/dev/null
+is "$(postc /containers/nosuch/exec -d '{"Cmd":["true"]}')" 404 "exec create on no such container: 404"
+is "$(postc /containers/stopped/exec -d '{"Cmd":["true"]}')" 409 "exec create on a container that is not running: 409"
+like "$(post /containers/stopped/exec -d '{"Cmd":["true"]}' | jq -r .message)" "is not running" "... saying it is not running"
+is "$(postc /containers/box/exec -d '{"Cmd":[]}')" 400 "exec create without a command: 400"
+is "$(postc /containers/box/exec -d '{"Cmd":"ls"}')" 400 "exec create with Cmd not an array: 400"
+is "$(postc /containers/box/exec -d '{"Cmd":["ls"],"Tty":"yes"}')" 400 "exec create with Tty not a boolean: 400"
+is "$(postc /containers/box/exec -d '{"Cmd":["ls"],"DetachKeys":"ctrl-"}')" 400 "exec create with bad DetachKeys: 400"
+is "$(postc /containers/box/exec -d '{not json')" 400 "exec create with a body that is not JSON: 400"
+is "$(postc /exec/nosuch/start -d '{"Detach":true}')" 404 "exec start of no such exec: 404"
+is "$(code http://x/v1.41/exec/nosuch/json)" 404 "exec inspect of no such exec: 404"
+like "$(api http://x/v1.41/exec/nosuch/json | jq -r .message)" "No such exec instance: nosuch" "... dockerd's message"
+eid=$(post /containers/box/exec -d '{"Cmd":["sh","-c","echo hi; exit 4"],"AttachStdout":true}' | jq -r .Id)
+like "$eid" "^[0-9a-f]{64}$" "exec create answers an Id"
+is "$(api http://x/v1.41/exec/$eid/json | jq -c '[.Running, .ExitCode, .ContainerID[0:0], .ProcessConfig.entrypoint, .ProcessConfig.arguments]')" \
+	'[false,null,"","sh",["-c","echo hi; exit 4"]]' "exec inspect before the start: not running, no exit code"
+is "$(postc /exec/$eid/start -d '{"Detach":false}')" 400 "exec start without Upgrade and not detached: 400"
+out=$(post /exec/$eid/start -H 'Connection: Upgrade' -H 'Upgrade: tcp' -d '{"Detach":false}' --output - | od -An -c | tr -s ' ' | tr -d '\n')
+like "$out" '001 \\0 \\0 \\0 \\0 \\0 \\0 003 h i \\n' "exec start: the output in a stdout frame"
+is "$(api http://x/v1.41/exec/$eid/json | jq -c '[.Running, .ExitCode]')" '[false,4]' "exec inspect after: the exit code"
+is "$(postc /exec/$eid/start -d '{"Detach":true}')" 409 "a second start of one exec: 409"
+eid=$(post /containers/box/exec -d '{"Cmd":["sleep","30"]}' | jq -r .Id)
+is "$(postc /exec/$eid/start -d '{"Detach":true}')" 200 "exec start detached: 200"
+js=$(api http://x/v1.41/exec/$eid/json)
+is "$(jq -c '[.Running, .ExitCode]' <<<"$js")" '[true,null]' "a detached exec is running"
+pid=$(jq -r .Pid <<<"$js")
+like "$(tr '\0' ' ' < /proc/$pid/cmdline 2>&1)" "^sleep 30" "its Pid is the exec'd process"
+kill "$pid"
+for i in $(seq 50); do [ "$(api http://x/v1.41/exec/$eid/json | jq .Running)" = false ] && break; sleep 0.1; done
+is "$(api http://x/v1.41/exec/$eid/json | jq -c '[.Running, .ExitCode]')" '[false,143]' "... its exit code once killed"
+eid=$(post /containers/box/exec -d '{"Cmd":["sh","-c","sleep 0.5; stty size > /tmp/size"],"Tty":true}' | jq -r .Id)
+is "$(postc /exec/$eid/start -d '{"Detach":true}')" 200 "a detached exec with a tty"
+is "$(postc "/exec/$eid/resize?h=33&w=77")" 200 "exec resize: 200"
+for i in $(seq 50); do [ "$(api http://x/v1.41/exec/$eid/json | jq .Running)" = false ] && break; sleep 0.1; done
+is "$(c exec box cat /tmp/size 2>&1)" "33 77" "... the pty has the size asked for"
+is "$(postc "/exec/$eid/resize?h=0&w=77")" 400 "exec resize to 0 rows: 400"
+is "$(postc "/exec/nosuch/resize?h=10&w=10")" 404 "exec resize of no such exec: 404"
+eid=$(post /containers/box/exec -d '{"Cmd":["true"]}' | jq -r .Id)
+c stop -t 0 box >/dev/null
+is "$(postc /exec/$eid/start -d '{"Detach":true}')" 409 "exec start once the container stopped: 409"
+c start box >/dev/null
+
+# ---- the docker CLIs ----
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 30 "$D" "$@"; }
+	t="docker $v"
+	is "$(d exec box echo hello 2>&1)" hello "$t: exec: the output"
+	d exec box sh -c 'exit 7' >/dev/null 2>&1
+	is "$?" 7 "$t: exec: the exit code"
+	out=$(d exec box sh -c 'echo out; echo err >&2' 2>"$TMPD/err")
+	is "$out|$(cat "$TMPD/err")" "out|err" "$t: exec: stdout and stderr apart"
+	is "$(printf 'a\nb\n' | d exec -i box sh -c 'cat; echo end')" "$(printf 'a\nb\nend')" "$t: exec -i: stdin in, EOF ends it"
+	head -c 3000000 /dev/urandom > "$TMPD/big"
+	is "$(d exec -i box cat < "$TMPD/big" | md5sum)" "$(md5sum < "$TMPD/big")" "$t: exec -i: 3 MB through cat, unchanged"
+	is "$(d exec -u nobody -w /tmp -e A=1 -e B=two box sh -c 'echo $(id -un) $PWD $A $B')" "nobody /tmp 1 two" \
+		"$t: exec -u -w -e"
+	out=$(script -eqc "DOCKER_HOST=unix://$SOCK $D exec -t box sh -c 'tty >/dev/null && echo is-a-tty; exit 5'" /dev/null </dev/null)
+	rc=$?
+	like "$out" "is-a-tty" "$t: exec -t: a terminal inside"
+	is "$rc" 5 "$t: exec -t: its exit status"
+	if [ "$v" -ge 23 ]; then	# ConsoleSize (API 1.42): 20.10 resizes after the start, too late for stty
+		out=$(script -eqc "stty cols 123 rows 45; DOCKER_HOST=unix://$SOCK $D exec -it box stty size" /dev/null </dev/null)
+		like "$out" "45 123" "$t: exec -it: the terminal's size is the pty's from the start"
+	fi
+	is "$(d exec --privileged box sh -c 'grep CapEff /proc/self/status')" "$(grep CapEff /proc/self/status)" \
+		"$t: exec --privileged: every capability"
+	check "$t: exec -d" -- d exec -d box sh -c "echo done > /tmp/d$v"
+	for i in $(seq 50); do c exec box test -f /tmp/d$v 2>/dev/null && break; sleep 0.1; done
+	is "$(c exec box cat /tmp/d$v 2>&1)" done "$t: exec -d ran in the background"
+	fails "$t: exec of a missing command" -- d exec box nosuchcmd
+	like "$LAST_OUT" "nosuchcmd" "$t: ... naming it"
+	d exec box nosuchcmd >/dev/null 2>&1
+	is "$?" 127 "$t: ... exit code 127"
+	fails "$t: exec in a stopped container" -- d exec stopped true
+	like "$LAST_OUT" "is not running" "$t: ... says it is not running"
+	fails "$t: exec in no such container" -- d exec nosuch true
+done
+
+# ---- the Python SDK ----
+if python3 -c 'import docker' 2>/dev/null; then
+	out=$(python3 - "$SOCK" <<'EOF' 2>&1
+import sys, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+b = c.containers.get("box")
+r = b.exec_run(["sh", "-c", "echo py; exit 3"])
+print(r.exit_code, r.output.decode().strip())
+r = b.exec_run("pwd", workdir="/etc", user="nobody")
+print(r.exit_code, r.output.decode().strip())
+r = b.exec_run(["sh", "-c", "echo o; echo e >&2"], demux=True)
+print(r.output[0].decode().strip(), r.output[1].decode().strip())
+EOF
+)
+	is "$out" "$(printf '3 py\n0 /etc\no e')" "python3-docker: exec_run: output, exit codes, workdir, user, demux"
+else
+	skip "python3-docker is not installed"
+fi
+
+c rm -f box stopped >/dev/null
+is "$(ls -A /run/cell/runtime 2>/dev/null | grep -c "^\.exec-")" 0 "no exec temp dirs left under /run/cell/runtime"
