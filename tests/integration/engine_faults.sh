@@ -60,3 +60,43 @@ is "$(c run --rm -w /rel/sub2 lnk:1 pwd 2>&1)" "$hostdir/sub2" "-w through a ../
 is "$(ls -A "$hostdir")" "" "neither made anything in the host directory the links name"
 fails "-w below a file is refused" -- c run --rm -w /afile/sub lnk:1 pwd
 like "$LAST_OUT" "working directory .*/afile/sub" "and says which"
+
+# a full disk: a root on a small tmpfs, filled up; stop, kill, exec, rm -f,
+# start and a restart policy still work and the exits are recorded
+FD=$TMPD/full
+mkdir -p "$FD" && mount -t tmpfs -o size=48m tmpfs "$FD" || skip_all "cannot mount a tmpfs"
+R2=$FD/root
+c2() { case $1 in run) shift; "$CELL" --root "$R2" run --network none "$@";; *) "$CELL" --root "$R2" "$@";; esac; }
+full_cleanup() {
+	local id
+	rm -f "$FD/fill"
+	for id in $(c2 ps -aq --no-trunc 2>/dev/null); do c2 rm -f "$id"; done
+	grep -o " $FD/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
+	umount -l "$FD"
+}
+defer full_cleanup
+CELL_STORE_MIN_FREE=1 c2 image import "$TMPD/rootfs.tar" busybox:latest >/dev/null 2>&1
+for n in f1 f2 f3 f4; do
+	c2 run -d --name $n busybox sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done' >/dev/null
+done
+c2 run -d --name f5 --restart always busybox sh -c 'sleep 0.3; exit 2' >/dev/null
+dd if=/dev/zero of="$FD/fill" bs=1M >/dev/null 2>&1
+is "$(df --output=avail "$FD" | tail -1 | tr -d ' ')" 0 "the disk is full"
+is "$(c2 exec f1 echo hi 2>&1)" "hi" "exec works on a full disk"
+check "stop works on a full disk" -- c2 stop -t 5 f1
+is "$(c2 inspect -f '{{.State.Status}} {{.State.ExitCode}}' f1)" "exited 3" "and the exit is recorded (3)"
+check "kill works on a full disk" -- c2 kill f2
+sleep 0.5
+is "$(c2 inspect -f '{{.State.Status}} {{.State.ExitCode}}' f2)" "exited 137" "the monitor records the kill"
+like "$(c2 inspect -f '{{.State.FinishedAt}}' f2)" "^20[0-9][0-9]-" "with a FinishedAt"
+check "rm -f works on a full disk" -- c2 rm -f f3
+fails "and the container is gone" -- c2 inspect f3
+check "stop then start works on a full disk" -- sh -c "'$CELL' --root '$R2' stop -t 0 f4 && '$CELL' --root '$R2' start f4"
+is "$(c2 inspect -f '{{.State.Status}}' f4)" "running" "and it runs"
+n0=$(c2 inspect -f '{{.RestartCount}}' f5)
+sleep 1.5
+n1=$(c2 inspect -f '{{.RestartCount}}' f5)
+[ "$n1" -gt "$n0" ]; ok $? "--restart always keeps restarting on a full disk ($n0 -> $n1)"
+c2 rm -f f1 f2 f4 f5 >/dev/null 2>&1
+is "$(c2 ps -aq | wc -l)" 0 "all removed on a full disk"
+rm -f "$FD/fill"

@@ -79,11 +79,81 @@ int engine_record_read(struct cell_engine *e, const char *id, json_object **ret,
 	return cj_parse_file(p, ret, err);
 }
 
+/* A full disk must not stop `cell stop`, `rm -f` or the monitor's record of
+ * an exit: each container keeps two spare files of SPARE_SIZE bytes, made
+ * while there is room. When the atomic write finds no space, the record is
+ * written into a spare that is large enough (padded with spaces, which JSON
+ * allows, so its blocks stay allocated) and swapped with the record in one
+ * renameat2(RENAME_EXCHANGE): readers see the old or the new record, never
+ * a torn one, and no block is allocated. The swap keeps the files' sizes,
+ * so one spare of SPARE_SIZE is always left for the next write. */
+#define SPARE_SIZE (64 * 1024)
+
+static void spares_ensure(const char *rec_path)
+{
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *sp = xasprintf("%s.spare%d", rec_path, i);
+		if (access(sp, F_OK) == 0)
+			continue;
+		_cleanup_free_ char *tmp = xasprintf("%s.tmp", sp);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return;
+		char pad[4096];
+		memset(pad, ' ', sizeof(pad));
+		bool ok = true;
+		for (size_t off = 0; ok && off < SPARE_SIZE; off += sizeof(pad))
+			ok = write(fd, pad, sizeof(pad)) == (ssize_t)sizeof(pad);
+		close(fd);
+		if (!ok || rename(tmp, sp) < 0) {
+			unlink(tmp);
+			return;	/* no room now: tried again at the next write */
+		}
+	}
+}
+
+static int write_in_spare(const char *rec_path, const char *text, size_t len)
+{
+	char pad[4096];
+	memset(pad, ' ', sizeof(pad));
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *sp = xasprintf("%s.spare%d", rec_path, i);
+		_cleanup_close_ int fd = open(sp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < len)
+			continue;
+		bool ok = pwrite(fd, text, len, 0) == (ssize_t)len;
+		for (off_t off = (off_t)len; ok && off < st.st_size;) {
+			size_t n = (size_t)(st.st_size - off) < sizeof(pad) ? (size_t)(st.st_size - off) : sizeof(pad);
+			ok = pwrite(fd, pad, n, off) == (ssize_t)n;
+			off += (off_t)n;
+		}
+		if (ok && renameat2(AT_FDCWD, sp, AT_FDCWD, rec_path, RENAME_EXCHANGE) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 int engine_record_write(struct cell_engine *e, const char *id, json_object *rec, cell_error **err)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s/config.json", e->ctr_root, id);
 	const char *text = cj_to_string(rec, false);
-	return write_file_atomic(p, text, strlen(text), 0600, err);
+	size_t len = strlen(text);
+	cell_error *x = NULL;
+	if (write_file_atomic(p, text, len, 0600, &x) == 0) {
+		spares_ensure(p);
+		return 0;
+	}
+	int no_room = cell_error_code(x) == ENOSPC || cell_error_code(x) == EDQUOT;
+	if (no_room && write_in_spare(p, text, len) == 0) {
+		cell_error_free(&x);
+		return 0;
+	}
+	if (err)
+		*err = x;
+	else
+		cell_error_free(&x);
+	return -1;
 }
 
 static bool is_hex64(const char *s)
