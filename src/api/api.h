@@ -47,6 +47,8 @@ struct api_req {
 	size_t n_params;
 	const char *body;		/* NUL-terminated; "" when there is none */
 	size_t body_len;
+	int body_fd;			/* API_BODY_FILE routes: the body, at offset 0 (-1: none sent) */
+	unsigned long long body_file_len;
 	struct cell_engine *engine;
 	bool replied;
 };
@@ -55,13 +57,20 @@ struct api_route {
 	const char *method;
 	const char *pattern;
 	void (*fn)(struct api_req *r);
+	unsigned flags;			/* API_BODY_FILE */
 };
+/* The body (an archive: a build context, images to load) is spooled to an
+ * unlinked file under <root>/tmp, up to API_UPLOAD_MAX and the free space,
+ * and given as r->body_fd; never held in memory. */
+#define API_BODY_FILE 1u
+#define API_UPLOAD_MAX (8ull << 30)
 
 extern const struct api_route api_routes_system[];
 extern const struct api_route api_routes_containers[];
 extern const struct api_route api_routes_images[];
 extern const struct api_route api_routes_attach[];
 extern const struct api_route api_routes_exec[];
+extern const struct api_route api_routes_build[];
 
 /* routes_attach.c: an attach made before the start (docker run's order)
  * waits with one end of a socket pair; the start route takes it for the
@@ -73,6 +82,9 @@ void api_attach_started(const char *id, int fd, const char *error);
 const char *api_param(const struct api_req *r, const char *name);
 /* A query parameter, NULL when absent. */
 const char *api_query(const struct api_req *r, const char *key);
+/* Every value of a repeated query parameter (?t=a&t=b), NULL-terminated
+ * (NULL when none); the strings are borrowed, the array is the caller's. */
+const char **api_query_all(const struct api_req *r, const char *key);
 /* Docker's booleans: 1/true/True (and an empty value) are true. */
 bool api_query_bool(const struct api_req *r, const char *key, bool def);
 /* An integer parameter; false (and a 400 sent) when it is not one. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "image/auth.h"
 #include "image/image.h"
 #include "image/registry.h"
 #include "util.h"
@@ -238,14 +239,20 @@ static void pull(struct api_req *r)
 		return;
 	struct cell_registry_opts o = { 0 };
 	_cleanup_free_ char *creds = NULL;
-	const char *auth = api_header(r, "X-Registry-Auth");
-	(void)auth;	/* base64 JSON credentials: TODO, the login store is used meanwhile */
-	o.creds = creds;
+	cell_error *aerr = NULL;
+	if (cell_auth_from_header(api_header(r, "X-Registry-Auth"), &creds, &aerr) < 0) {
+		cell_store_free(s);
+		api_error_from(r, &aerr, 400);
+		return;
+	}
+	o.creds = creds;	/* none: the login store (cell login), as a pull from the CLI */
 	_cleanup_free_ char *id = NULL, *digest = NULL;
 	cell_error *err = NULL;
 	/* not under the API lock: a pull takes long, the store has its own */
 	int rc = cell_image_pull(s, ref, &o, &id, &digest, &err);
 	cell_store_free(s);
+	if (creds)
+		explicit_bzero(creds, strlen(creds));
 	_cleanup_free_ char *buf = xstrdup("");
 	_cleanup_free_ char *pulling = xasprintf("Pulling from %s", from);
 	line(&buf, status_line(pulling, t && *t ? t : "latest"));
@@ -265,7 +272,92 @@ static void pull(struct api_req *r)
 	api_reply_text(r, 200, "application/json", buf);
 }
 
+/* POST /images/{name}/push?tag=T: the image pushed to the registry its name
+ * names; progress lines as dockerd's, an error being the last line. */
+static void push(struct api_req *r)
+{
+	const char *name = api_param(r, "name"), *t = api_query(r, "tag");
+	_cleanup_free_ char *ref = t && *t ? xasprintf("%s:%s", name, t) : xstrdup(name);
+	struct cell_store *s = NULL;
+	if (!open_store(r, &s))
+		return;
+	struct cell_image *img = NULL;
+	cell_error *err = NULL;
+	if (cell_image_resolve(s, ref, &img, &err) < 0) {
+		cell_store_free(s);
+		api_error_from(r, &err, 404);
+		return;
+	}
+	cell_image_free(img);
+	struct cell_registry_opts o = { 0 };
+	_cleanup_free_ char *creds = NULL, *digest = NULL;
+	if (cell_auth_from_header(api_header(r, "X-Registry-Auth"), &creds, &err) < 0) {
+		cell_store_free(s);
+		api_error_from(r, &err, 400);
+		return;
+	}
+	o.creds = creds;
+	int rc = cell_image_push(s, ref, NULL, &o, &digest, &err);
+	cell_store_free(s);
+	if (creds)
+		explicit_bzero(creds, strlen(creds));
+	_cleanup_free_ char *buf = xstrdup("");
+	_cleanup_free_ char *pushing = xasprintf("The push refers to repository [%s]", name);
+	line(&buf, status_line(pushing, NULL));
+	if (rc < 0) {
+		json_object *e = json_object_new_object(), *d = json_object_new_object();
+		json_object_object_add(d, "message", json_object_new_string(err->msg));
+		json_object_object_add(e, "errorDetail", d);
+		json_object_object_add(e, "error", json_object_new_string(err->msg));
+		cell_error_free(&err);
+		line(&buf, e);
+	} else {
+		_cleanup_free_ char *st = xasprintf("%s: digest: %s", t && *t ? t : "latest", digest ? digest : "");
+		line(&buf, status_line(st, NULL));
+		json_object *aux = json_object_new_object(), *a = json_object_new_object();
+		json_object_object_add(a, "Tag", json_object_new_string(t && *t ? t : "latest"));
+		json_object_object_add(a, "Digest", json_object_new_string(digest ? digest : ""));
+		json_object_object_add(aux, "aux", a);
+		line(&buf, aux);
+	}
+	api_reply_text(r, 200, "application/json", buf);
+}
+
+/* POST /auth: docker login asks the engine to check the credentials (the
+ * CLI keeps them itself and sends them with each pull and push). */
+static void auth(struct api_req *r)
+{
+	json_object *b = NULL;
+	if (!api_body_json(r, &b))
+		return;
+	const char *user = json_object_get_string(get(b, "username"));
+	const char *pass = json_object_get_string(get(b, "password"));
+	const char *server = json_object_get_string(get(b, "serveraddress"));
+	if (!user || !*user || !pass || strchr(user, ':')) {
+		json_object_put(b);
+		api_error(r, 400, "login: a user name (without `:`) and a password are needed");
+		return;
+	}
+	_cleanup_free_ char *creds = xasprintf("%s:%s", user, pass);
+	json_object_put(b);
+	struct cell_registry_opts o = { .creds = creds };
+	cell_error *err = NULL;
+	int rc = cell_registry_login(server, &o, &err);
+	explicit_bzero(creds, strlen(creds));
+	if (rc < 0) {
+		api_error(r, strstr(err->msg, "unauthorized") ? 401 : 500, "%s", err->msg);
+		cell_error_free(&err);
+		return;
+	}
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "Status", json_object_new_string("Login Succeeded"));
+	json_object_object_add(out, "IdentityToken", json_object_new_string(""));
+	api_reply_json(r, 200, out);
+}
+
 const struct api_route api_routes_images[] = {
+	{ "POST", "/auth", auth },
+	{ "POST", "/images/{name*}/push", push },
 	{ "GET", "/images/json", list },
 	{ "POST", "/images/create", pull },
 	{ "GET", "/images/{name*}/json", inspect },

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@ static const struct api_route *const tables[] = {
 	api_routes_images,
 	api_routes_attach,
 	api_routes_exec,
+	api_routes_build,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -44,6 +47,12 @@ struct req_ctx {
 	char *body;
 	size_t len, cap;
 	bool too_big;
+	bool to_file;			/* the route takes API_BODY_FILE */
+	int fd;				/* to_file: the body so far */
+	unsigned long long flen;
+	unsigned fail;			/* to_file: the status the upload failed with */
+	bool replied_early;		/* ... sent before the body came */
+	char why[400];
 };
 
 static void req_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
@@ -51,6 +60,7 @@ static void req_completed(void *cls, struct MHD_Connection *c, void **con_cls, e
 	struct req_ctx *x = *con_cls;
 	if (x) {
 		free(x->body);
+		safe_close(x->fd);
 		free(x);
 		*con_cls = NULL;
 	}
@@ -77,6 +87,33 @@ const char *api_param(const struct api_req *r, const char *name)
 const char *api_query(const struct api_req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct all_values {
+	const char *key;
+	const char **v;
+	size_t n;
+};
+
+static enum MHD_Result add_value(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct all_values *a = cls;
+	if (streq(key, a->key) && value) {
+		const char **v = realloc(a->v, (a->n + 2) * sizeof(*a->v));
+		if (!v)
+			abort();
+		a->v = v;
+		a->v[a->n++] = value;
+		a->v[a->n] = NULL;
+	}
+	return MHD_YES;
+}
+
+const char **api_query_all(const struct api_req *r, const char *key)
+{
+	struct all_values a = { .key = key };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_value, &a);
+	return a.v;
 }
 
 static enum MHD_Result has_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -436,13 +473,116 @@ static int strip_version(const char *url, const char **path, unsigned *version, 
 	return 0;
 }
 
+/* The route of a request, for what it needs before the body comes. */
+static const struct api_route *route_of(const char *method, const char *url)
+{
+	const char *path;
+	unsigned version;
+	char vbuf[32];
+	strip_version(url, &path, &version, vbuf, sizeof(vbuf));
+	_cleanup_free_ char *p = xstrdup(path);
+	size_t pl = strlen(p);
+	if (pl > 1 && p[pl - 1] == '/')
+		p[pl - 1] = 0;
+	struct api_req r = { 0 };
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+		for (const struct api_route *rt = tables[t]; rt->method; rt++) {
+			bool m = match(rt->pattern, p, &r);
+			params_clear(&r);
+			if (m && streq(rt->method, method))
+				return rt;
+		}
+	return NULL;
+}
+
+static void spool_fail(struct req_ctx *x, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void spool_fail(struct req_ctx *x, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->why, sizeof(x->why), fmt, ap);
+	va_end(ap);
+	x->fail = status;
+	x->fd = safe_close(x->fd);	/* the space back at once; the rest of the body is read and dropped */
+}
+
+/* One piece of an API_BODY_FILE body, to its unlinked file in <root>/tmp. */
+static void spool(struct cell_engine *e, struct MHD_Connection *conn, struct req_ctx *x, const char *data, size_t n)
+{
+	if (x->fail)
+		return;
+	_cleanup_free_ char *dir = xasprintf("%s/tmp", e->root);
+	if (x->fd < 0) {
+		cell_error *err = NULL;
+		if (mkdir_p(dir, 0700, &err) < 0) {
+			spool_fail(x, 500, "cannot keep the request body: %s", err->msg);
+			cell_error_free(&err);
+			return;
+		}
+		x->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (x->fd < 0) {
+			spool_fail(x, 500, "cannot make a file for the request body in %s: %s", dir, strerror(errno));
+			return;
+		}
+	}
+	if (x->flen + n > API_UPLOAD_MAX)
+		return spool_fail(x, 413, "request body over the %llu GiB an archive may have", API_UPLOAD_MAX >> 30);
+	for (size_t off = 0; off < n;) {
+		ssize_t k = write(x->fd, data + off, n - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == ENOSPC || errno == EDQUOT))
+			return spool_fail(x, 507, "no space left in %s for the request body (%llu bytes kept; free some "
+					  "space: cell system prune)", dir, x->flen + off);
+		if (k <= 0)
+			return spool_fail(x, 500, "write the request body to %s: %s", dir, strerror(k < 0 ? errno : EIO));
+		off += (size_t)k;
+	}
+	x->flen += n;
+}
+
+/* A body announced larger than the limit or the free space is refused
+ * before it comes (the reply goes at once; MHD then closes the connection). */
+static bool body_fits(struct cell_engine *e, struct MHD_Connection *conn, struct req_ctx *x)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	if (!cl)
+		return true;	/* chunked: spool() checks as it comes */
+	unsigned long long want = strtoull(cl, NULL, 10);
+	_cleanup_free_ char *dir = xasprintf("%s/tmp", e->root);
+	struct statvfs sv;
+	if (want > API_UPLOAD_MAX)
+		spool_fail(x, 413, "request body of %llu bytes: over the %llu GiB an archive may have", want,
+			   API_UPLOAD_MAX >> 30);
+	else if ((statvfs(dir, &sv) == 0 || statvfs(e->root, &sv) == 0) &&
+		 want > (unsigned long long)sv.f_bavail * sv.f_frsize)
+		spool_fail(x, 507, "request body of %llu bytes: %s has %llu bytes free (free some space: cell "
+			   "system prune)", want, dir, (unsigned long long)sv.f_bavail * sv.f_frsize);
+	return x->fail == 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 			      const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct cell_engine *e = cls;
 	struct req_ctx *x = *con_cls;
 	if (!x) {
-		*con_cls = xcalloc(1, sizeof(struct req_ctx));
+		x = xcalloc(1, sizeof(struct req_ctx));
+		x->fd = -1;
+		const struct api_route *rt = route_of(method, url);
+		x->to_file = rt && (rt->flags & API_BODY_FILE);
+		*con_cls = x;
+		atomic_store(&last_activity, (long long)time(NULL));
+		if (x->to_file && !body_fits(e, conn, x)) {
+			struct api_req r = { .conn = conn, .method = method, .engine = e, .body = "", .body_fd = -1 };
+			api_error(&r, x->fail, "%s", x->why);
+			x->replied_early = true;
+		}
+		return MHD_YES;
+	}
+	if (*upload_size && x->to_file) {
+		spool(e, conn, x, upload, *upload_size);
+		*upload_size = 0;
 		atomic_store(&last_activity, (long long)time(NULL));
 		return MHD_YES;
 	}
@@ -475,8 +615,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 
 	struct api_req r = { .conn = conn, .method = method, .engine = e, .body = x->body ? x->body : "",
-			     .body_len = x->len };
+			     .body_len = x->len, .body_fd = -1 };
 	char vbuf[32];
+	if (x->fail) {
+		if (!x->replied_early)
+			api_error(&r, x->fail, "%s", x->why);
+		return MHD_YES;
+	}
+	if (x->fd >= 0 && lseek(x->fd, 0, SEEK_SET) == 0) {
+		r.body_fd = x->fd;
+		r.body_file_len = x->flen;
+	}
 	if (x->too_big) {
 		api_error(&r, 413, "request body over %u MiB", API_BODY_MAX >> 20);
 		return MHD_YES;

@@ -69,6 +69,12 @@ like() {	# got regex description
 	[ $st = 0 ] || printf '#   got:  %s\n#   want match: %s\n' "$1" "$2"
 	return $st
 }
+unlike() {	# got regex description   (passes when got does not match)
+	! printf '%s' "$1" | grep -Eq -- "$2"; local st=$?
+	ok $st "$3"
+	[ $st = 0 ] || printf '#   got:  %s\n#   want no match: %s\n' "$1" "$2"
+	return $st
+}
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
 skip_all() { echo "# skipped: $*"; trap - EXIT; _run_deferred; exit 77; }
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }

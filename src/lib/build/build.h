@@ -38,6 +38,7 @@ struct cell_build_opts {
 	const char *pull;		/* missing (NULL), always, never */
 	const char *iidfile;
 	const char *format;		/* "oci": Healthcheck, Shell, OnBuild dropped (warned); NULL/"docker": kept */
+	bool dockerfile_in_context;	/* -f names a file inside the context (the API's dockerfile=) */
 	bool no_cache, quiet;
 	FILE *out;			/* progress (stdout; NULL with quiet) */
 	/* pull a base image missing from the store (policy "missing" or

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "image/image-internal.h"
 #include "json.h"
+#include "root.h"
 #include "util.h"
 
 struct arg {
@@ -1369,6 +1370,27 @@ int cell_build(struct cell_engine *e, struct cell_store *s, const struct cell_bu
 			if (read_stdin_all(&text, &len, CELL_DF_MAX_SIZE + 1, err) < 0)
 				goto out;
 			df_path = xstrdup("-");
+		} else if (tmp_ctx || o->dockerfile_in_context) {
+			/* a context from a tar (stdin, the API) is hostile: its
+			 * Dockerfile is a regular file inside it, never a link out */
+			const char *name = o->dockerfile ? o->dockerfile : "Dockerfile";
+			int rr = read_in_root_path(ctx_dir, name, CELL_DF_MAX_SIZE, &text, &len, err);
+			if (rr == -ENOENT && !o->dockerfile) {
+				cell_error_free(err);
+				name = "Containerfile";
+				rr = read_in_root_path(ctx_dir, name, CELL_DF_MAX_SIZE, &text, &len, err);
+			}
+			if (rr < 0) {
+				if (rr == -ENOENT) {
+					cell_error_free(err);
+					cell_error_set(err, "Cannot locate specified Dockerfile: %s (not in the context%s)", name,
+						       o->dockerfile ? "" : "; nor a Containerfile");
+				} else {
+					cell_error_wrap(err, "read the Dockerfile `%s` in the context", name);
+				}
+				goto out;
+			}
+			df_path = xstrdup(name);
 		} else {
 			if (o->dockerfile) {
 				df_path = access(o->dockerfile, F_OK) == 0 || o->dockerfile[0] == '/'

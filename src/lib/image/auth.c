@@ -150,3 +150,47 @@ int cell_auth_remove(const char *authfile, const char *registry, bool *ret_found
 	json_object_put(doc);
 	return r;
 }
+
+int cell_auth_from_header(const char *header, char **ret_creds, cell_error **err)
+{
+	*ret_creds = NULL;
+	if (!header || !*header)
+		return 0;
+	/* base64url (Go's URLEncoding, padded or not) of a JSON object */
+	size_t n = strlen(header);
+	if (n > 64 * 1024)
+		return cell_error_set(err, "X-Registry-Auth: over 64 KiB");
+	_cleanup_free_ char *b64 = xcalloc(1, n + 4);
+	for (size_t i = 0; i < n; i++)
+		b64[i] = header[i] == '-' ? '+' : header[i] == '_' ? '/' : header[i];
+	while (n % 4)
+		b64[n++] = '=';
+	size_t k = BASE64_DECODE_LENGTH(n);
+	uint8_t *raw = xcalloc(1, k + 1);
+	struct base64_decode_ctx ctx;
+	base64_decode_init(&ctx);
+	bool ok = base64_decode_update(&ctx, &k, raw, n, b64) && base64_decode_final(&ctx);
+	json_object *o = ok ? json_tokener_parse((char *)raw) : NULL;
+	explicit_bzero(raw, k);
+	free(raw);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return cell_error_set(err, "X-Registry-Auth: not base64url of a JSON object (as docker sends it)");
+	}
+	const char *user = json_object_get_string(json_object_object_get(o, "username"));
+	const char *pass = json_object_get_string(json_object_object_get(o, "password"));
+	const char *token = json_object_get_string(json_object_object_get(o, "identitytoken"));
+	int r = 0;
+	if (user && *user && pass) {
+		if (strchr(user, ':'))
+			r = cell_error_set(err, "X-Registry-Auth: a user name with a `:`");
+		else
+			*ret_creds = xasprintf("%s:%s", user, pass);
+	} else if (token && *token) {
+		r = cell_error_set(err, "X-Registry-Auth: identity tokens (OAuth refresh tokens) are not supported; "
+					"log in with a user name and password");
+	}
+	/* {} (docker's anonymous header) gives no credentials */
+	json_object_put(o);
+	return r;
+}

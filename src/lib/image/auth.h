@@ -26,4 +26,9 @@ int cell_auth_save(const char *authfile, const char *registry, const char *user,
 /* *ret_found: whether there was an entry to remove. */
 int cell_auth_remove(const char *authfile, const char *registry, bool *ret_found, cell_error **err);
 
+/* The Docker API's X-Registry-Auth header (base64url JSON: username,
+ * password, serveraddress) → "user:pass" (caller frees; NULL for an empty
+ * or anonymous header). */
+int cell_auth_from_header(const char *header, char **ret_creds, cell_error **err);
+
 #endif

@@ -1064,3 +1064,43 @@ out:
 		return cell_error_wrap(err, "push `%s`", dest ? dest : local);
 	return 0;
 }
+
+int cell_registry_login(const char *server, const struct cell_registry_opts *o, cell_error **err)
+{
+	/* "https://index.docker.io/v1/", "http://127.0.0.1:5000/", "host:port" */
+	const char *h = server && *server ? server : "docker.io";
+	if (strncmp(h, "https://", 8) == 0)
+		h += 8;
+	else if (strncmp(h, "http://", 7) == 0)
+		h += 7;
+	_cleanup_free_ char *host = strndup(h, strcspn(h, "/"));
+	if (!*host || streq(host, "index.docker.io") || streq(host, "registry-1.docker.io"))
+		free(host), host = xstrdup("docker.io");
+	if (strchr(host, '@') || has_ctl(host, strlen(host)))
+		return cell_error_set(err, "login: `%.200s` is not a registry host", server);
+	if (cell_dl_curl(err) < 0)
+		return -1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* a repository path only to give a token request a scope */
+	_cleanup_free_ char *ref = xasprintf("%s/library/login-check", host);
+	struct client c;
+	_cleanup_free_ char *url = NULL;
+	int r = -1;
+	if (client_init(&c, ref, o, "pull", err) < 0)
+		goto out;
+	url = xstrdup(c.base);
+	char *v2 = strstr(url, "/v2/");
+	if (v2)
+		v2[4] = 0;
+	if (api(&c, "GET", url, NULL, NULL, err) < 0)
+		goto out;
+	if (c.status == 401)
+		cell_error_set(err, "login to `%s`: unauthorized: wrong user name or password", host);
+	else if (c.status != 200)
+		http_error(&c, "login", err);
+	else
+		r = 0;
+out:
+	client_clear(&c);
+	return r;
+}

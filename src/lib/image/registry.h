@@ -56,4 +56,9 @@ int cell_image_pull(struct cell_store *s, const char *ref, const struct cell_reg
 int cell_image_push(struct cell_store *s, const char *local, const char *dest, const struct cell_registry_opts *o,
 		    char **ret_digest, cell_error **err);
 
+/* Check o->creds against a registry (docker login's check): its /v2/
+ * answers 200 with them (a Bearer challenge answered with a token). server:
+ * "host[:port]" or a URL ("https://index.docker.io/v1/"). */
+int cell_registry_login(const char *server, const struct cell_registry_opts *o, cell_error **err);
+
 #endif

@@ -1,0 +1,190 @@
+#!/bin/bash
+# The Docker API's archive routes: POST /build (the classic builder's
+# protocol, as docker 20.10 and 28 and docker-compose use it), /build/prune,
+# /images/load, /images/get (docker save), push, pull and /auth (docker
+# login) against Debian's docker-registry on loopback. Bodies are spooled
+# to an unlinked file in the engine root: one larger than the free space is
+# refused (507) and leaves nothing; a hostile context cannot make the
+# builder read a host file.
+. "$(dirname "$0")/../lib/tap.sh"
+need_root
+. "$(dirname "$0")/../lib/engine.sh"
+for t in curl jq; do command -v $t >/dev/null || skip_all "$t is not installed"; done
+engine_setup
+
+SOCK=$TMPD/api.sock
+# start_service ROOT SOCKET: sets SVC
+start_service() {
+	"$CELL" --root "$1" system service -t 0 "unix://$2" 2>>"$TMPD/service.log" &
+	SVC=$!
+	defer "kill $SVC 2>/dev/null; wait $SVC 2>/dev/null"
+	local i
+	for i in $(seq 100); do [ -S "$2" ] && return 0; sleep 0.05; done
+	return 1
+}
+start_service "$R" "$SOCK"; ok $? "system service listens"
+api() { curl -s --unix-socket "$SOCK" "$@"; }
+code() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "$@"; }
+
+mkdir -p "$TMPD/ctx"
+printf 'FROM busybox\nARG GREETING=hi\nRUN echo "$GREETING" > /greeting\nCMD ["cat","/greeting"]\n' > "$TMPD/ctx/Dockerfile"
+printf 'FROM busybox AS one\nRUN echo one > /f\nFROM busybox AS two\nRUN echo two > /f\nCMD ["cat","/f"]\n' > "$TMPD/ctx/Stages.Dockerfile"
+tar -C "$TMPD/ctx" -cf "$TMPD/ctx.tar" .
+
+# ---- POST /build by hand ----
+out=$(api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$TMPD/ctx.tar" \
+	'http://x/v1.41/build?t=hand:1&t=hand2&networkmode=none&buildargs=%7B%22GREETING%22%3A%22hello%22%7D')
+like "$out" '"stream":"STEP 1/4: FROM busybox' "build: the builder's progress as stream lines"
+id=$(printf '%s\n' "$out" | jq -r 'select(.aux) | .aux.ID')
+like "$id" '^sha256:[0-9a-f]{64}$' "build: the image id in an aux line"
+like "$out" "Successfully built ${id:7:12}" "build: 'Successfully built' (what older SDKs parse)"
+is "$(c image inspect -f '{{.Id}}' hand:1)" "$id" "build: t= tags the image"
+is "$(c image inspect -f '{{.Id}}' hand2:latest)" "$id" "build: a second t= too (:latest added)"
+is "$(c run --rm hand:1)" "hello" "build: buildargs reached the RUN step"
+out=$(api -X POST --data-binary @"$TMPD/ctx.tar" 'http://x/v1.41/build?dockerfile=Stages.Dockerfile&target=one&t=st&networkmode=none')
+is "$(c run --rm st cat /f)" "one" "build: dockerfile= and target="
+out=$(api -X POST --data-binary @"$TMPD/ctx.tar" 'http://x/v1.41/build?q=1&networkmode=none')
+qid=$(printf '%s\n' "$out" | jq -r 'select(.aux) | .aux.ID')
+is "$(printf '%s\n' "$out" | jq -r 'select(.stream) | .stream')" "$qid" "build: q=1 streams only the id"
+is "$(code -X POST --data-binary @"$TMPD/ctx.tar" 'http://x/v1.41/build?remote=http://127.0.0.1:1/x.tar')" 400 \
+	"build: a remote context is refused (400), nothing fetched"
+is "$(code -X POST 'http://x/v1.41/build')" 400 "build: no body: 400"
+is "$(code -X POST --data-binary @"$TMPD/ctx.tar" 'http://x/v1.41/build?buildargs=notjson')" 400 "build: buildargs not JSON: 400"
+is "$(code -X POST --data-binary @"$TMPD/ctx.tar" 'http://x/v1.41/build?platform=linux/arm64')" 400 \
+	"build: another platform: 400"
+
+# ---- hostile contexts ----
+mkdir -p "$TMPD/evil"
+ln -s /etc/shadow "$TMPD/evil/Dockerfile"
+tar -C "$TMPD/evil" -cf "$TMPD/evil.tar" .
+out=$(api -X POST --data-binary @"$TMPD/evil.tar" 'http://x/v1.41/build')
+like "$out" '"errorDetail"' "build: a Dockerfile that is a link to a host file is an error"
+unlike "$out" 'root:' "... and nothing of the host file comes back"
+out=$(api -X POST --data-binary @"$TMPD/ctx.tar" 'http://x/v1.41/build?dockerfile=../../../../../etc/passwd')
+like "$out" 'Cannot locate specified Dockerfile' "build: dockerfile=../../etc/passwd is looked for inside the context"
+unlike "$out" 'root:' "... and the host's passwd is not read"
+printf 'FROM busybox\nRUN exit 3\n' > "$TMPD/evil/Dockerfile2"
+tar -C "$TMPD/evil" -cf "$TMPD/fail.tar" Dockerfile2
+out=$(api -X POST --data-binary @"$TMPD/fail.tar" 'http://x/v1.41/build?dockerfile=Dockerfile2&networkmode=none')
+like "$(printf '%s\n' "$out" | tail -1)" '"errorDetail":\{"message":"Dockerfile2:2: RUN' \
+	"build: a failed RUN ends the stream with errorDetail naming the line"
+is "$(c ps -aq | wc -l)" 0 "build: no step container left"
+
+# ---- a body larger than the free space: 507, nothing left ----
+SMALL=$TMPD/small
+mkdir -p "$SMALL"
+if mount -t tmpfs -o size=8m tmpfs "$SMALL"; then
+	defer "umount -l '$SMALL'"
+	S2=$TMPD/small.sock
+	start_service "$SMALL/root" "$S2"
+	head -c 20000000 /dev/zero > "$TMPD/20m"
+	is "$(curl -s -o "$TMPD/r" -w '%{http_code}' --unix-socket "$S2" -X POST --data-binary @"$TMPD/20m" \
+		http://x/v1.41/images/load)" 507 "a body announced larger than the free space: 507 at once"
+	like "$(jq -r .message "$TMPD/r")" "bytes free" "... saying how much space there is"
+	is "$(curl -s -o "$TMPD/r" -w '%{http_code}' --unix-socket "$S2" -X POST -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$TMPD/20m" http://x/v1.41/images/load)" 507 "a chunked body that fills the disk: 507"
+	like "$(jq -r .message "$TMPD/r")" "no space left" "... saying so"
+	used=$(df --output=used -B1 "$SMALL" | tail -1)
+	ok "$([ "$used" -lt 1000000 ]; echo $?)" "the spooled body is gone ($used bytes used)"
+	is "$(ls -A "$SMALL/root/tmp" 2>/dev/null)" "" "no file left in the root's tmp"
+	is "$(curl -s --unix-socket "$S2" http://x/_ping)" OK "the service still answers"
+else
+	skip "cannot mount a small tmpfs"
+fi
+
+# ---- the docker CLIs ----
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" DOCKER_CONFIG="$TMPD/dc$v" DOCKER_BUILDKIT=0 timeout 60 "$D" "$@"; }
+	t="docker $v"
+	check "$t: build -t" -- d build --network none -t "app$v:1" --build-arg GREETING="from $v" "$TMPD/ctx"
+	is "$(c run --rm "app$v:1")" "from $v" "$t: the built image runs in cell"
+	out=$(d build -q --network none "$TMPD/ctx" 2>/dev/null)
+	like "$out" '^sha256:[0-9a-f]{64}$' "$t: build -q prints the id"
+	d build --network none -f "$TMPD/evil/Dockerfile2" "$TMPD/evil" >"$TMPD/out" 2>&1
+	is "$?" 1 "$t: a failed RUN: build exits 1"
+	like "$(cat "$TMPD/out")" "Dockerfile2:2: RUN" "$t: ... naming the line"
+	check "$t: save -o" -- d save -o "$TMPD/save$v.tar" "app$v:1"
+	like "$(tar tf "$TMPD/save$v.tar")" "manifest.json" "$t: the saved file is a docker archive"
+	check "$t: rmi" -- d rmi "app$v:1"
+	like "$(d load -i "$TMPD/save$v.tar")" "Loaded image: app$v:1" "$t: load -i"
+	is "$(c run --rm "app$v:1")" "from $v" "$t: the loaded image runs"
+	like "$(d save "app$v:1" | d load)" "Loaded image: app$v:1" "$t: save | load through pipes"
+	d save nosuch:image >/dev/null 2>"$TMPD/out"
+	ok "$([ $? != 0 ]; echo $?)" "$t: save of no such image fails"
+	head -c 5000 /dev/urandom > "$TMPD/junk.tar"
+	d load -i "$TMPD/junk.tar" >"$TMPD/out" 2>&1
+	ok "$([ $? != 0 ]; echo $?)" "$t: load of a file that is no archive fails"
+	like "$(cat "$TMPD/out")" "the archive sent" "$t: ... naming the archive, not a spool file"
+done
+D=/usr/bin/docker
+if [ -x $D ]; then
+	like "$(DOCKER_HOST="unix://$SOCK" timeout 60 $D builder prune -f 2>&1)" "Total reclaimed space" \
+		"docker builder prune: the build cache pruned"
+fi
+
+# ---- registry: login (/auth), push, pull with X-Registry-Auth ----
+if command -v docker-registry >/dev/null && command -v htpasswd >/dev/null && [ -x $D ]; then
+	free_port RPORT
+	RD=$TMPD/registry
+	mkdir -p "$RD/data"
+	htpasswd -Bbn cell s3cret > "$RD/htpasswd"
+	cat > "$RD/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $RD/data
+http:
+  addr: 127.0.0.1:$RPORT
+auth:
+  htpasswd:
+    realm: cell-test
+    path: $RD/htpasswd
+EOF
+	docker-registry serve "$RD/config.yml" > "$RD/log" 2>&1 &
+	REG=$!
+	defer "kill $REG; wait $REG 2>/dev/null"
+	for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$RPORT/v2/" && break; sleep 0.1; done
+	d() { DOCKER_HOST="unix://$SOCK" DOCKER_CONFIG="$TMPD/dcreg" timeout 60 $D "$@"; }
+	d login -u cell -p wrong "127.0.0.1:$RPORT" >"$TMPD/out" 2>&1
+	ok "$([ $? != 0 ]; echo $?)" "login with a wrong password fails"
+	like "$(cat "$TMPD/out")" "unauthorized" "... saying unauthorized"
+	like "$(d login -u cell -p s3cret "127.0.0.1:$RPORT" 2>&1)" "Login Succeeded" "login with the right password"
+	check "tag for the registry" -- d tag hand:1 "127.0.0.1:$RPORT/team/hand:1"
+	check "push with the CLI's credentials (X-Registry-Auth)" -- d push "127.0.0.1:$RPORT/team/hand:1"
+	check "rmi" -- d rmi "127.0.0.1:$RPORT/team/hand:1"
+	check "pull it back" -- d pull "127.0.0.1:$RPORT/team/hand:1"
+	is "$(c image inspect -f '{{.Id}}' "127.0.0.1:$RPORT/team/hand:1")" "$id" "the pulled image is the one pushed"
+	check "logout" -- d logout "127.0.0.1:$RPORT"
+	d pull "127.0.0.1:$RPORT/team/hand:1" >"$TMPD/out" 2>&1
+	ok "$([ $? != 0 ]; echo $?)" "after logout, a pull without credentials is refused"
+	is "$(code -X POST -H 'X-Registry-Auth: %%%notbase64' "http://x/v1.41/images/create?fromImage=127.0.0.1:$RPORT/team/hand&tag=1")" 400 \
+		"an X-Registry-Auth that is not base64url JSON: 400"
+else
+	skip "registry tests need docker-registry, htpasswd and docker"
+fi
+
+# ---- docker-compose 1.29 builds through the API ----
+if command -v docker-compose >/dev/null; then
+	mkdir -p "$TMPD/proj"
+	cat > "$TMPD/proj/docker-compose.yml" <<EOF
+version: "3"
+services:
+  app:
+    build:
+      context: $TMPD/ctx
+      args:
+        GREETING: composed
+      network: none
+    image: composed-app:1
+    network_mode: none
+EOF
+	dc() { (cd "$TMPD/proj" && DOCKER_HOST="unix://$SOCK" timeout 120 docker-compose -p cbuild "$@"); }
+	check "docker-compose build" -- dc build
+	is "$(c run --rm composed-app:1)" "composed" "the image compose built runs"
+else
+	skip "docker-compose is not installed"
+fi
