@@ -188,3 +188,22 @@ EOF
 else
 	skip "docker-compose is not installed"
 fi
+
+# ---- the service's config: group, uri, time ----
+G=$(getent group nogroup >/dev/null && echo nogroup || echo root)
+printf '{"service": {"group": "%s", "uri": "unix://%s", "time": 1}}\n' "$G" "$TMPD/cfg.sock" > "$TMPD/cell.json"
+CELL_CONFIG=$TMPD/cell.json "$CELL" --root "$R" system service 2>"$TMPD/cfg.log" &
+CS=$!
+defer "kill $CS 2>/dev/null"
+for _ in $(seq 100); do [ -S "$TMPD/cfg.sock" ] && break; sleep 0.05; done
+is "$(stat -c '%G %a' "$TMPD/cfg.sock" 2>&1)" "$G 660" "config: the socket at service.uri, group service.group, 0660"
+for _ in $(seq 60); do kill -0 $CS 2>/dev/null || break; sleep 0.1; done
+fails "config: service.time 1: the idle service exits" -- kill -0 $CS
+printf '{"service": {"group": 5}}' > "$TMPD/bad.json"
+CELL_CONFIG=$TMPD/bad.json "$CELL" --root "$R" system service "unix://$TMPD/bad.sock" >"$TMPD/out" 2>&1
+rc=$?
+is "$rc" 125 "config: a wrong type: the service does not start (125)"
+like "$(cat "$TMPD/out")" "bad.json.*service.group must be a group name" "... naming the file and the key"
+printf 'not json' > "$TMPD/bad.json"
+CELL_CONFIG=$TMPD/bad.json "$CELL" --root "$R" system service "unix://$TMPD/bad.sock" >"$TMPD/out" 2>&1
+like "$(cat "$TMPD/out")" "not a JSON object" "config: not JSON: said"
