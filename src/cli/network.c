@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "json.h"
 #include "engine/explain.h"
+#include "engine/network.h"
 #include "log.h"
 #include "net/net.h"
 #include "util.h"
@@ -27,7 +28,7 @@ static const char network_usage[] =
 	"Usage: cell network COMMAND\n\n"
 	"Manage bridge networks.\n\n"
 	"Commands:\n"
-	"  create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal]\n"
+	"  create [--subnet CIDR] [--gateway IP] [--ip-range CIDR] [--internal] [--label K=V]...\n"
 	"         [--ipv6 [--subnet IPV6-CIDR] [--gateway IPV6]] [-o KEY=VALUE]...\n"
 	"         [--explain [--dry-run]] NAME\n"
 	"                    from outside the bridge only published ports are reachable;\n"
@@ -64,9 +65,10 @@ static int net_create(int argc, char **argv, cell_error **err)
 		{ "ip-range", required_argument, NULL, 'r' }, { "internal", no_argument, NULL, 'i' },
 		{ "driver", required_argument, NULL, 'd' }, { "ipv6", no_argument, NULL, '6' },
 		{ "explain", no_argument, NULL, 'x' }, { "dry-run", no_argument, NULL, 'n' },
-		{ "opt", required_argument, NULL, 'o' }, { 0 },
+		{ "opt", required_argument, NULL, 'o' }, { "label", required_argument, NULL, 'l' }, { 0 },
 	};
 	struct cell_network_opts o = { 0 };
+	_cleanup_free_ char **labels = NULL;
 	_cleanup_cell_network_ struct cell_network *n = NULL;
 	bool explain = false, dry_run = false;
 	int c;
@@ -84,6 +86,7 @@ static int net_create(int argc, char **argv, cell_error **err)
 			if (cell_network_opt_parse(&o, optarg, err) < 0)
 				return EXIT_CELL;
 			break;
+		case 'l': cli_strv_push(&labels, optarg); o.labels = labels; break;
 		case 'x': explain = true; break;
 		case 'n': dry_run = true; break;
 		case 'd':
@@ -214,7 +217,7 @@ static int net_inspect(int argc, char **argv, cell_error **err)
 	json_object *arr = json_object_new_array();
 	for (; i < argc; i++) {
 		_cleanup_cell_network_ struct cell_network *n = NULL;
-		if (cell_network_load(cell_globals.root, argv[i], &n, err) < 0) {
+		if (cell_network_find(cell_globals.root, argv[i], &n, err) < 0) {
 			r = EXIT_CELL;
 			break;
 		}
@@ -247,7 +250,9 @@ static int net_rm(int argc, char **argv, cell_error **err)
 		return EXIT_CELL;
 	}
 	for (; i < argc; i++) {
-		if (cell_network_remove(cell_globals.root, argv[i], force, err) < 0)
+		_cleanup_cell_network_ struct cell_network *n = NULL;
+		if (cell_network_find(cell_globals.root, argv[i], &n, err) < 0 ||
+		    cell_network_remove(cell_globals.root, n->name, force, err) < 0)
 			return EXIT_CELL;
 		printf("%s\n", argv[i]);
 	}
@@ -256,40 +261,21 @@ static int net_rm(int argc, char **argv, cell_error **err)
 
 static int net_prune(int argc, char **argv, cell_error **err)
 {
-	_cleanup_strv_ char **names = NULL;
-	int dead = cell_net_prune_leases(cell_globals.root, err);
-	bool header = false;
+	_cleanup_strv_ char **gone = NULL;
+	int dead = 0, orphans = 0;
 
-	if (dead < 0)
+	if (cell_network_prune(cell_globals.root, NULL, &gone, &dead, &orphans, err) < 0)
 		return EXIT_CELL;
 	if (dead > 0)
 		printf("Released %d lease%s of containers that are gone\n", dead, dead > 1 ? "s" : "");
 	/* bridges, veths and rules of engine roots that were deleted */
-	int orphans = cell_net_prune_orphans(err);
-	if (orphans < 0)
-		return EXIT_CELL;
 	if (orphans > 0)
 		printf("Removed %d bridge%s or rule%s left by deleted engine roots\n", orphans, orphans > 1 ? "s" : "",
 		       orphans > 1 ? "s" : "");
-	if (cell_network_list(cell_globals.root, &names, err) < 0)
-		return EXIT_CELL;
-	for (char **it = names; *it; it++) {
-		struct cell_lease *l = NULL;
-		size_t nl = 0;
-		if (streq(*it, CELL_DEFAULT_NETWORK))
-			continue;	/* the default network stays, as Docker's bridge does */
-		if (cell_lease_list(cell_globals.root, *it, &l, &nl, err) < 0)
-			return EXIT_CELL;
-		cell_lease_list_free(l, nl);
-		if (nl)
-			continue;
-		if (cell_network_remove(cell_globals.root, *it, false, err) < 0)
-			return EXIT_CELL;
-		if (!header)
-			printf("Deleted Networks:\n");
-		header = true;
+	if (gone[0])
+		printf("Deleted Networks:\n");
+	for (char **it = gone; *it; it++)
 		printf("%s\n", *it);
-	}
 	return 0;
 }
 
@@ -438,114 +424,7 @@ fail:
 	return EXIT_CELL;
 }
 
-/* ---- connect / disconnect ---- */
-
-/* A running engine container, as connect needs it. */
-struct ctr_ref {
-	char *id;
-	char *name;		/* without Docker's leading '/' */
-	char *hostname;
-	char *dir;		/* <root>/containers/<id> */
-	pid_t pid;
-};
-
-static void ctr_ref_clear(struct ctr_ref *c)
-{
-	free(c->id);
-	free(c->name);
-	free(c->hostname);
-	free(c->dir);
-	memset(c, 0, sizeof(*c));
-}
-
-static int ctr_find(const char *ref, bool running, struct ctr_ref *c, cell_error **err)
-{
-	struct cell_engine *e = NULL;
-	json_object *rec = NULL;
-	int r = -1;
-
-	if (cli_engine_open(&e, err) < 0)
-		return -1;
-	if (cli_lookup(e, ref, &c->id, err) < 0 || cell_ctr_load(e, c->id, &rec, err) < 0)
-		goto out;
-	const char *name = json_object_get_string(json_object_object_get(rec, "Name"));
-	const char *hn = json_object_get_string(json_object_object_get(json_object_object_get(rec, "Config"), "Hostname"));
-	const char *mode = json_object_get_string(
-		json_object_object_get(json_object_object_get(rec, "HostConfig"), "NetworkMode"));
-	const char *st = cell_ctr_status(rec);
-	c->name = xstrdup(name ? (*name == '/' ? name + 1 : name) : "");
-	c->hostname = xstrdup(hn && *hn ? hn : c->name);
-	c->dir = cell_ctr_dir(e, c->id);
-	c->pid = cell_ctr_pid(rec);
-	if (running) {
-		if (mode && streq(mode, "host")) {
-			cell_error_set(err, "container `%s` uses the host's network (--network host): it has no "
-				       "namespace of its own to connect", ref);
-			goto out;
-		}
-		if (!st || (!streq(st, "running") && !streq(st, "paused")) || c->pid <= 0) {
-			cell_error_set(err, "container `%s` is not running (status: %s): its network namespace lives "
-				       "only while it runs; start it first (`cell start %s`)", ref, st ? st : "unknown", ref);
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	json_object_put(rec);
-	cell_engine_free(e);
-	return r;
-}
-
-/* The first ethN that the container's namespace does not have yet. */
-static int free_ifname(pid_t pid, char *buf, size_t len, cell_error **err)
-{
-	_cleanup_free_ char *path = xasprintf("/proc/%d/ns/net", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_cell_nl_ struct cell_nl *nl = NULL;
-	struct stat a, b;
-
-	if (fd < 0)
-		return cell_error_errno(err, errno, "open `%s` (did the container just exit?)", path);
-	/* never attach the host's own namespace */
-	if (fstat(fd, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-		return cell_error_set(err, "process %d shares the host's network namespace: nothing to connect", (int)pid);
-	if (cell_nl_open(fd, &nl, err) < 0)
-		return -1;
-	for (int i = 0; i < 100; i++) {
-		snprintf(buf, len, "eth%d", i);
-		int r = cell_link_index(nl, buf, err);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-	}
-	return cell_error_set(err, "process %d already has eth0 to eth99", (int)pid);
-}
-
-/* Is the container on the network? (NULL network: on any) */
-static int lease_count(const char *network, const char *id, cell_error **err)
-{
-	struct cell_lease *l = NULL;
-	size_t n = 0;
-	int count = 0;
-	if (cell_lease_list(cell_globals.root, network, &l, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (streq(l[i].container, id))
-			count++;
-	cell_lease_list_free(l, n);
-	return count;
-}
-
-/* Docker's network connect/disconnect event. */
-static void net_event(const char *action, const struct cell_network *n, const char *ctr_id)
-{
-	json_object *a = json_object_new_object();
-	json_object_object_add(a, "container", json_object_new_string(ctr_id));
-	json_object_object_add(a, "name", json_object_new_string(n->name));
-	json_object_object_add(a, "type", json_object_new_string("bridge"));
-	cell_event_at(cell_globals.root, "network", action, n->id ? n->id : n->name, a);
-}
+/* ---- connect / disconnect (engine/network.c) ---- */
 
 static int net_connect(int argc, char **argv, cell_error **err)
 {
@@ -554,21 +433,15 @@ static int net_connect(int argc, char **argv, cell_error **err)
 		{ "publish", required_argument, NULL, 'p' }, { 0 },
 	};
 	struct cell_port ports[16];
-	size_t n_ports = 0;
 	_cleanup_strv_ char **aliases = NULL;
-	const char *ip = NULL;
-	struct ctr_ref c = { 0 };
-	_cleanup_cell_network_ struct cell_network *n = NULL;
-	struct cell_net_result res;
-	char ifname[IFNAMSIZ];
-	_cleanup_strv_ char **names = NULL;
-	_cleanup_free_ char *hosts = NULL, *rc = NULL, *old = NULL;
+	struct cell_connect_opts o = { .ports = ports };
+	struct cell_engine *e = NULL;
 	int c_, r = EXIT_CELL;
 
 	optind = 1;
 	while ((c_ = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
 		switch (c_) {
-		case 'i': ip = optarg; break;
+		case 'i': o.ip = optarg; break;
 		case 'a':
 			if (!cell_name_valid(optarg)) {
 				cell_error_set(err, "--alias `%s`: expected a name as [a-zA-Z0-9][a-zA-Z0-9_.-]*", optarg);
@@ -577,13 +450,13 @@ static int net_connect(int argc, char **argv, cell_error **err)
 			cli_strv_push(&aliases, xstrdup(optarg));
 			break;
 		case 'p':
-			if (n_ports == ARRAY_SIZE(ports)) {
+			if (o.n_ports == ARRAY_SIZE(ports)) {
 				cell_error_set(err, "-p `%s`: at most %zu published ports", optarg, ARRAY_SIZE(ports));
 				return EXIT_CELL;
 			}
-			if (cell_port_parse(optarg, &ports[n_ports], err) < 0)
+			if (cell_port_parse(optarg, &ports[o.n_ports], err) < 0)
 				return EXIT_CELL;
-			n_ports++;
+			o.n_ports++;
 			break;
 		default: return EXIT_CELL;
 		}
@@ -592,89 +465,16 @@ static int net_connect(int argc, char **argv, cell_error **err)
 		cell_error_set(err, "network connect: expected NETWORK CONTAINER (see `cell network --help`)");
 		return EXIT_CELL;
 	}
-	const char *network = argv[optind], *ref = argv[optind + 1];
-	if (cell_network_load(cell_globals.root, network, &n, err) < 0)
-		return EXIT_CELL;
-	if (ctr_find(ref, true, &c, err) < 0)
-		goto out;
-	int on = lease_count(n->name, c.id, err), elsewhere = lease_count(NULL, c.id, err);
-	if (on < 0 || elsewhere < 0)
-		goto out;
-	if (on > 0) {
-		cell_error_set(err, "container `%s` is already connected to network `%s`", ref, n->name);
-		goto out;
-	}
-	if (free_ifname(c.pid, ifname, sizeof(ifname), err) < 0)
-		goto out;
-	/* its name and hostname find it from the network's other containers */
-	if (*c.name)
-		cli_strv_push(&names, xstrdup(c.name));
-	for (char **it = aliases; it && *it; it++)
-		cli_strv_push(&names, xstrdup(*it));
-	hosts = xasprintf("%s/hosts", c.dir);
-	/* the hosts file (the container's own names) goes with the first
-	 * network joined; peers on every network are found by DNS */
-	bool has_hosts = access(hosts, F_OK) == 0 && elsewhere == 0;
-	struct cell_net_opts o = {
-		.ip = ip, .hostname = c.hostname, .ifname = ifname, .aliases = names, .ports = ports,
-		.n_ports = n_ports, .hosts_path = has_hosts ? hosts : NULL,
-	};
-	memset(&res, 0, sizeof(res));
-	if (cell_net_attach(cell_globals.root, n->name, c.id, c.pid, &o, &res, err) < 0)
-		goto out;
-	/* a container made with --network none has an empty resolv.conf: give
-	 * it the network's resolver (the host's servers on the default
-	 * network), written in place (the file is bind-mounted) */
-	rc = xasprintf("%s/resolv.conf", c.dir);
-	cell_error *x = NULL;
-	if (read_file(rc, &old, NULL, &x) == 0 && !*old) {
-		_cleanup_free_ char *text =
-			cell_net_resolv_for(cell_globals.root, n->name, "/etc/resolv.conf", NULL, NULL, NULL, &x);
-		if (text && *text && rewrite_file(rc, text, &x) < 0)
-			cell_warn("container `%s`: %s", ref, x->msg);
-	}
-	cell_error_free(&x);
-	net_event("connect", n, c.id);
-	r = 0;
-out:
-	ctr_ref_clear(&c);
+	o.aliases = aliases;
+	if (cli_engine_open(&e, err) == 0 && cell_ctr_network_connect(e, argv[optind], argv[optind + 1], &o, err) == 0)
+		r = 0;
+	cell_engine_free(e);
 	return r;
-}
-
-/* The container's resolv.conf named the resolver at the gateway of the
- * network it left (a container on several networks may have no route to
- * it any more): name the one of the network it keeps, which holds its
- * hosts file now. Another resolv.conf (--dns) is left alone. */
-static void follow_resolver(const struct cell_network *left, const struct ctr_ref *c, const char *ref)
-{
-	char gw[64], want[96];
-	struct cell_lease *all = NULL;
-	size_t nl = 0;
-	cell_error *x = NULL;
-	_cleanup_free_ char *rc = xasprintf("%s/resolv.conf", c->dir), *old = NULL, *text = NULL;
-
-	cell_prefix_str(&left->gateway, false, gw, sizeof(gw));
-	snprintf(want, sizeof(want), "nameserver %s\n", gw);
-	if (read_file(rc, &old, NULL, &x) < 0 || !strstr(old, want) || cell_lease_list(cell_globals.root, NULL, &all, &nl, &x) < 0) {
-		cell_error_free(&x);
-		return;
-	}
-	for (size_t i = 0; i < nl && !text; i++)
-		if (streq(all[i].container, c->id) && all[i].hosts_path && *all[i].hosts_path)
-			text = cell_net_resolv_for(cell_globals.root, all[i].network, "/etc/resolv.conf", NULL, NULL, NULL, &x);
-	for (size_t i = 0; i < nl && !text; i++)
-		if (streq(all[i].container, c->id))
-			text = cell_net_resolv_for(cell_globals.root, all[i].network, "/etc/resolv.conf", NULL, NULL, NULL, &x);
-	cell_lease_list_free(all, nl);
-	if (text && rewrite_file(rc, text, &x) < 0)
-		cell_warn("container `%s`: %s", ref, x->msg);
-	cell_error_free(&x);
 }
 
 static int net_disconnect(int argc, char **argv, cell_error **err)
 {
-	_cleanup_cell_network_ struct cell_network *n = NULL;
-	struct ctr_ref c = { 0 };
+	struct cell_engine *e = NULL;
 	int i = 1, r = EXIT_CELL;
 
 	for (; i < argc && argv[i][0] == '-'; i++)
@@ -686,23 +486,9 @@ static int net_disconnect(int argc, char **argv, cell_error **err)
 		cell_error_set(err, "network disconnect: expected NETWORK CONTAINER (see `cell network --help`)");
 		return EXIT_CELL;
 	}
-	const char *network = argv[i], *ref = argv[i + 1];
-	if (cell_network_load(cell_globals.root, network, &n, err) < 0)
-		return EXIT_CELL;
-	if (ctr_find(ref, false, &c, err) < 0)
-		goto out;
-	if (cell_net_detach_network(cell_globals.root, n->name, c.id, err) < 0) {
-		if (cell_error_code(*err) == ENOENT) {
-			cell_error_free(err);
-			cell_error_set(err, "container `%s` is not connected to network `%s`", ref, n->name);
-		}
-		goto out;
-	}
-	follow_resolver(n, &c, ref);
-	net_event("disconnect", n, c.id);
-	r = 0;
-out:
-	ctr_ref_clear(&c);
+	if (cli_engine_open(&e, err) == 0 && cell_ctr_network_disconnect(e, argv[i], argv[i + 1], err) == 0)
+		r = 0;
+	cell_engine_free(e);
 	return r;
 }
 

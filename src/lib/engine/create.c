@@ -317,6 +317,15 @@ static void net_record(json_object *rec, const struct cell_run_request *req, con
 	json_object *nc = json_object_new_object();
 	json_object_object_add(nc, "EndpointsConfig", eps);
 	json_object_object_add(rec, "NetworkingConfig", nc);
+	/* the networks it will join, without addresses until it starts (as
+	 * dockerd shows a created container: compose reads their Aliases) */
+	json_object *ns = json_object_object_get(rec, "NetworkSettings"), *nets = json_object_new_object();
+	json_object_object_foreach(eps, k, ep)
+		json_object_object_add(nets, k, engine_endpoint_json(NULL, ep, NULL));
+	if (ns)
+		json_object_object_add(ns, "Networks", nets);
+	else
+		json_object_put(nets);
 }
 
 /* In its own user namespace the container's root must reach its root file

@@ -136,6 +136,10 @@ void engine_name_release(struct cell_engine *e, const char *name, const char *id
 bool engine_net_attached(const char *mode);
 /* The cell network of a NetworkMode ("bridge" → cell0). */
 const char *engine_net_name(const char *mode);
+/* NetworkSettings.Networks' entry of a network joined (res may be NULL: one
+ * recorded, not joined yet); cfg: its EndpointsConfig entry (may be NULL). */
+struct cell_net_result;
+json_object *engine_endpoint_json(const struct cell_net_result *r, json_object *cfg, char **dns_names);
 
 /* Foreground runs: launch with stdout/stderr on pipes, then copy them to
  * ours and to ctr.log until the init exits; returns its wait status. */

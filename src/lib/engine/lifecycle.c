@@ -147,9 +147,12 @@ static int record_network(json_object *rec, void *data, cell_error **err)
 	return 0;
 }
 
-static json_object *endpoint_json(const struct cell_net_result *r, json_object *cfg, char **dns_names)
+json_object *engine_endpoint_json(const struct cell_net_result *r, json_object *cfg, char **dns_names)
 {
+	static const struct cell_net_result none;	/* recorded, not joined: no addresses yet */
 	json_object *ep = json_object_new_object(), *names = json_object_new_array();
+	if (!r)
+		r = &none;
 	json_object *ipam = json_object_object_get(cfg, "IPAMConfig"), *aliases = json_object_object_get(cfg, "Aliases");
 	json_object_object_add(ep, "IPAMConfig", ipam ? json_object_get(ipam) : json_object_new_object());
 	json_object_object_add(ep, "Aliases", aliases ? json_object_get(aliases) : json_object_new_array());
@@ -293,7 +296,7 @@ static int attach_network(struct cell_engine *e, const char *id, json_object *re
 			for (size_t j = 1; aliases[j] && nd < ARRAY_SIZE(dns) - 1; j++)
 				dns[nd++] = aliases[j];
 			dns[nd] = NULL;
-			json_object_object_add(networks, nets[i], endpoint_json(&res, cfg, dns));
+			json_object_object_add(networks, nets[i], engine_endpoint_json(&res, cfg, dns));
 			if (i == 0)
 				first = res;
 		}

@@ -678,6 +678,13 @@ struct json_object *cell_network_json(const char *root, const struct cell_networ
 		json_object_object_add(opts, "com.docker.network.bridge.gateway_mode_ipv6",
 				       json_object_new_string(n->unprotected6 ? "nat-unprotected" : "nat"));
 	json_object_object_add(o, "Options", opts);
+	json_object *labels = json_object_new_object();
+	for (char **it = n->labels; it && *it; it++) {
+		const char *eq = strchr(*it, '=');
+		_cleanup_free_ char *k = eq ? strndup(*it, (size_t)(eq - *it)) : xstrdup(*it);
+		json_object_object_add(labels, k, json_object_new_string(eq ? eq + 1 : ""));
+	}
+	json_object_object_add(o, "Labels", labels);
 	if (cell_net_dns_wanted(n)) {
 		/* the root's resolver (dns.c): where the containers ask, whether it runs */
 		json_object *d = json_object_new_object();

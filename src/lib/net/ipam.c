@@ -286,6 +286,7 @@ void cell_network_free(struct cell_network *n)
 	free(n->id);
 	free(n->bridge);
 	free(n->created);
+	strv_free(n->labels);
 	free(n);
 }
 
@@ -320,6 +321,15 @@ static json_object *network_to_json(const struct cell_network *n)
 		json_object_object_add(o, "subnet6", json_object_new_string(cell_prefix_str(&n->subnet6, true, b, sizeof(b))));
 		json_object_object_add(o, "gateway6", json_object_new_string(cell_prefix_str(&n->gateway6, false, b, sizeof(b))));
 	}
+	if (n->labels && n->labels[0]) {
+		json_object *l = json_object_new_object();
+		for (char **it = n->labels; *it; it++) {
+			const char *eq = strchr(*it, '=');
+			_cleanup_free_ char *k = eq ? strndup(*it, (size_t)(eq - *it)) : xstrdup(*it);
+			json_object_object_add(l, k, json_object_new_string(eq ? eq + 1 : ""));
+		}
+		json_object_object_add(o, "labels", l);
+	}
 	return o;
 }
 
@@ -328,6 +338,7 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 	_cleanup_cell_network_ struct cell_network *n = xcalloc(1, sizeof(*n));
 	const char *name = NULL, *id = "", *bridge = NULL, *created = "", *subnet = NULL, *gw = NULL, *range = NULL;
 	const char *subnet6 = NULL, *gw6 = NULL, *mode4 = NULL, *mode6 = NULL;
+	json_object *labels = NULL;
 
 	if (cj_expect_object(o, path, err) < 0 ||
 	    cj_string(o, "gateway_mode_ipv4", path, &mode4, err) < 0 ||
@@ -337,7 +348,7 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 	    cj_string(o, "subnet", path, &subnet, err) < 0 || cj_string(o, "gateway", path, &gw, err) < 0 ||
 	    cj_string(o, "ip_range", path, &range, err) < 0 ||
 	    cj_string(o, "subnet6", path, &subnet6, err) < 0 || cj_string(o, "gateway6", path, &gw6, err) < 0 ||
-	    cj_bool(o, "internal", path, &n->internal, err) < 0)
+	    cj_bool(o, "internal", path, &n->internal, err) < 0 || cj_object(o, "labels", path, &labels, err) < 0)
 		return -1;
 	if (!name || !bridge || !subnet || !gw)
 		return cell_error_set(err, "%s: missing name, bridge, subnet or gateway", path);
@@ -361,6 +372,17 @@ static int network_from_json(json_object *o, const char *path, struct cell_netwo
 	n->id = xstrdup(id);
 	n->bridge = xstrdup(bridge);
 	n->created = xstrdup(created);
+	n->labels = xcalloc(1, sizeof(char *));
+	if (labels) {
+		size_t nl = 0;
+		json_object_object_foreach(labels, k, v) {
+			n->labels = realloc(n->labels, (nl + 2) * sizeof(char *));
+			if (!n->labels)
+				abort();
+			n->labels[nl++] = xasprintf("%s=%s", k, json_object_get_string(v));
+			n->labels[nl] = NULL;
+		}
+	}
 	*ret = TAKE_PTR(n);
 	return 0;
 }
@@ -629,6 +651,12 @@ static int build_network(const char *root, const char *name, const struct cell_n
 	n->internal = o->internal;
 	n->unprotected4 = o->unprotected4;
 	n->unprotected6 = o->unprotected6;
+	n->labels = xcalloc(strv_len(o->labels) + 1, sizeof(char *));
+	for (size_t i = 0; o->labels && o->labels[i]; i++) {
+		if (!*o->labels[i] || *o->labels[i] == '=')
+			return cell_error_set(err, "--label `%s`: expected KEY=VALUE", o->labels[i]);
+		n->labels[i] = xstrdup(o->labels[i]);
+	}
 
 	if (o->subnet) {
 		if (cell_prefix_parse(o->subnet, &n->subnet, err) < 0)
@@ -910,6 +938,121 @@ int cell_network_list(const char *root, char ***ret, cell_error **err)
 	qsort(v, n, sizeof(char *), cmpstr);
 	*ret = v;
 	return 0;
+}
+
+int cell_network_find(const char *root, const char *ref, struct cell_network **ret, cell_error **err)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *path = NULL;
+	char *match = NULL;
+	size_t rl = ref ? strlen(ref) : 0;
+
+	if (!rl)
+		return net_error(err, ENOENT, "network `` not found: give a name or an id");
+	if (streq(ref, "bridge"))
+		ref = CELL_DEFAULT_NETWORK;
+	/* a name first (a name that looks like an id is still a name) */
+	cell_error *x = NULL;
+	bool valid = check_net_name(ref, &x) == 0;
+	cell_error_free(&x);
+	if (valid) {
+		path = net_file(root, ref);
+		if (access(path, F_OK) == 0 || streq(ref, CELL_DEFAULT_NETWORK))
+			return cell_network_load(root, ref, ret, err);
+	}
+	if (rl > 64 || strspn(ref, "0123456789abcdef") != rl)
+		return net_error(err, ENOENT, "network `%s` not found (see `cell network ls`)", ref);
+	if (cell_network_list(root, &names, err) < 0)
+		return -1;
+	for (char **it = names; *it; it++) {
+		_cleanup_cell_network_ struct cell_network *n = NULL;
+		cell_error *e = NULL;
+		if (network_read(root, *it, &n, &e) < 0) {
+			cell_error_free(&e);	/* removed meanwhile, or unreadable: not this one */
+			continue;
+		}
+		if (strncmp(n->id, ref, rl) != 0)
+			continue;
+		if (match)
+			return net_error(err, EINVAL, "network id prefix `%s` is ambiguous: `%s` and `%s` have it "
+					 "(give more of the id)", ref, match, *it);
+		match = *it;
+	}
+	if (!match)
+		return net_error(err, ENOENT, "network `%s` not found (see `cell network ls`)", ref);
+	return cell_network_load(root, match, ret, err);
+}
+
+bool cell_network_has_label(const struct cell_network *n, const char *want)
+{
+	const char *eq = strchr(want, '=');
+	size_t kl = eq ? (size_t)(eq - want) : strlen(want);
+	for (char **it = n->labels; it && *it; it++) {
+		const char *e2 = strchr(*it, '=');
+		size_t l = e2 ? (size_t)(e2 - *it) : strlen(*it);
+		if (l == kl && strncmp(*it, want, kl) == 0 && (!eq || streq(e2 ? e2 + 1 : "", eq + 1)))
+			return true;
+	}
+	return false;
+}
+
+int cell_network_prune(const char *root, char **labels, char ***ret_removed, int *ret_dead, int *ret_orphans,
+		       cell_error **err)
+{
+	_cleanup_strv_ char **names = NULL;
+	char **gone = xcalloc(1, sizeof(char *));
+	size_t ng = 0;
+	int dead = cell_net_prune_leases(root, err), orphans = dead < 0 ? -1 : cell_net_prune_orphans(err);
+
+	if (dead < 0 || orphans < 0 || cell_network_list(root, &names, err) < 0) {
+		strv_free(gone);
+		return -1;
+	}
+	for (char **it = names; *it; it++) {
+		_cleanup_cell_network_ struct cell_network *n = NULL;
+		struct cell_lease *l = NULL;
+		size_t nl = 0;
+		bool want = true;
+		cell_error *e = NULL;
+		if (streq(*it, CELL_DEFAULT_NETWORK))
+			continue;	/* the default network stays, as Docker's bridge does */
+		if (network_read(root, *it, &n, &e) < 0) {
+			cell_error_free(&e);
+			continue;
+		}
+		for (char **lb = labels; lb && *lb && want; lb++)
+			want = cell_network_has_label(n, *lb);
+		if (!want)
+			continue;
+		if (cell_lease_list(root, *it, &l, &nl, err) < 0)
+			goto fail;
+		cell_lease_list_free(l, nl);
+		if (nl)
+			continue;
+		if (cell_network_remove(root, *it, false, &e) < 0) {
+			/* a container joined it meanwhile: in use, so kept */
+			if (cell_error_code(e) == EBUSY || cell_error_code(e) == ENOENT) {
+				cell_error_free(&e);
+				continue;
+			}
+			*err = e;
+			goto fail;
+		}
+		gone = realloc(gone, (ng + 2) * sizeof(char *));
+		if (!gone)
+			abort();
+		gone[ng++] = xstrdup(*it);
+		gone[ng] = NULL;
+	}
+	if (ret_dead)
+		*ret_dead = dead;
+	if (ret_orphans)
+		*ret_orphans = orphans;
+	*ret_removed = gone;
+	return 0;
+fail:
+	strv_free(gone);
+	return -1;
 }
 
 int cell_network_remove(const char *root, const char *name, bool force, cell_error **err)

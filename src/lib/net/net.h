@@ -177,6 +177,7 @@ struct cell_network {
 	 * that routes the subnet through this one finds nothing else open;
 	 * true ("nat-unprotected"): anything routed to the subnet gets in. */
 	bool unprotected4, unprotected6;
+	char **labels;		/* "KEY=VALUE", never NULL once loaded (Docker's Labels) */
 };
 
 struct cell_network_opts {
@@ -188,6 +189,7 @@ struct cell_network_opts {
 	const char *subnet6;	/* NULL with ipv6: a random ULA /64 (fdXX:XXXX:XXXX::/64) */
 	const char *gateway6;	/* NULL: subnet6::1 */
 	bool unprotected4, unprotected6;	/* gateway_mode_ipv4/_ipv6=nat-unprotected */
+	char **labels;		/* "KEY=VALUE" (--label), may be NULL */
 };
 /* -o KEY=VALUE of `network create` into opts: Docker's
  * com.docker.network.bridge.gateway_mode_ipv4/_ipv6 (nat, nat-unprotected);
@@ -205,6 +207,19 @@ int cell_network_create(const char *root, const char *name, const struct cell_ne
 int cell_network_load(const char *root, const char *name, struct cell_network **ret, cell_error **err);
 /* Names, sorted, NULL-terminated (strv_free). */
 int cell_network_list(const char *root, char ***ret, cell_error **err);
+/* A network by name, by its id or by a prefix of its id that only it has
+ * (as Docker finds one); Docker's name `bridge` is the default network.
+ * ENOENT when none matches, EINVAL when a prefix names several. */
+int cell_network_find(const char *root, const char *ref, struct cell_network **ret, cell_error **err);
+/* Does the network carry label "KEY" or "KEY=VALUE"? */
+bool cell_network_has_label(const struct cell_network *n, const char *want);
+/* `network prune`: leases of dead containers released, what deleted roots
+ * left removed (cell_net_prune_leases, cell_net_prune_orphans), then every
+ * network but the default one that no container uses, if it has each of
+ * labels ("KEY" or "KEY=VALUE", may be NULL). ret_removed: their names
+ * (strv_free); ret_dead, ret_orphans (may be NULL): the counts. */
+int cell_network_prune(const char *root, char **labels, char ***ret_removed, int *ret_dead, int *ret_orphans,
+		       cell_error **err);
 /* Refuses (EBUSY) while a container holds a lease, unless force. Removes the
  * bridge, the network's nft rules, and table `inet cell` with the last one. */
 int cell_network_remove(const char *root, const char *name, bool force, cell_error **err);
