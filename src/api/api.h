@@ -71,6 +71,8 @@ extern const struct api_route api_routes_images[];
 extern const struct api_route api_routes_attach[];
 extern const struct api_route api_routes_exec[];
 extern const struct api_route api_routes_build[];
+extern const struct api_route api_routes_networks[];
+extern const struct api_route api_routes_volumes[];
 
 /* routes_attach.c: an attach made before the start (docker run's order)
  * waits with one end of a socket pair; the start route takes it for the
@@ -121,6 +123,15 @@ void api_unlock(void);
 long long api_time_unix(const char *rfc3339);
 /* A Docker-style "Up 2 minutes" / "Exited (0) 3 seconds ago" for a record. */
 char *api_status_text(json_object *rec);
+/* routes_networks.c: the `filters` parameter as {"key": ["value", ...]}
+ * (both of Docker's encodings), NULL with *ok false and a 400 sent when it is
+ * not JSON or names a key not in known (NULL-ended). Caller puts. */
+json_object *api_filters(struct api_req *r, const char *const *known, bool *ok);
+/* Labels {"k": "v"} having each of wants ("k" or "k=v"; an array, may be NULL). */
+bool api_labels_match(json_object *labels, json_object *wants);
+/* {"k": "v", ...} as "k=v" strings (*ret always set, strv_free); false when
+ * o is not an object of strings. */
+bool api_kv_strings(json_object *o, char ***ret);
 
 /* ---- the server (server.c) ---- */
 struct api_server_opts {

@@ -637,9 +637,12 @@ static bool filters_ok(json_object *f, json_object *rec, const char *id)
 	return true;
 }
 
+static void ports_docker(json_object *rec);
+
 static json_object *ports_list(json_object *rec)
 {
 	json_object *out = json_object_new_array();
+	ports_docker(rec);	/* the engine's list as Docker's map, read below */
 	json_object *ports = get(get(rec, "NetworkSettings"), "Ports");
 	if (!ports || !json_object_is_type(ports, json_type_object))
 		return out;
@@ -816,6 +819,43 @@ static void port_bindings_docker(json_object *hc)
 	json_object_object_add(hc, "PortBindings", m);
 }
 
+/* NetworkSettings.Ports: the engine's list of what was published as
+ * dockerd's PortMap {"80/tcp": [{"HostIp", "HostPort"}]}, exposed ports not
+ * published as null (docker inspect and compose read a map) */
+static void ports_docker(json_object *rec)
+{
+	json_object *ns = get(rec, "NetworkSettings"), *ports = get(ns, "Ports");
+	json_object *exp = get(get(rec, "Config"), "ExposedPorts");
+	if (!ns || (ports && !json_object_is_type(ports, json_type_array)))
+		return;
+	json_object *m = json_object_new_object();
+	for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
+		json_object *p = json_object_array_get_idx(ports, i);
+		char key[32], hp[16];
+		const char *type = get_str(p, "Type");
+		snprintf(key, sizeof(key), "%d/%s", json_object_get_int(get(p, "ContainerPort")), type ? type : "tcp");
+		snprintf(hp, sizeof(hp), "%d", json_object_get_int(get(p, "HostPort")));
+		json_object *arr = get(m, key);
+		if (!arr || !json_object_is_type(arr, json_type_array)) {
+			arr = json_object_new_array();
+			json_object_object_add(m, key, arr);
+		}
+		json_object *b = json_object_new_object();
+		const char *hip = get_str(p, "HostIp");
+		json_object_object_add(b, "HostIp", json_object_new_string(hip ? hip : ""));
+		json_object_object_add(b, "HostPort", json_object_new_string(hp));
+		json_object_array_add(arr, b);
+	}
+	if (exp && json_object_is_type(exp, json_type_object)) {
+		json_object_object_foreach(exp, k, v) {
+			(void)v;
+			if (!get(m, k))
+				json_object_object_add(m, k, NULL);
+		}
+	}
+	json_object_object_add(ns, "Ports", m);
+}
+
 static void inspect(struct api_req *r)
 {
 	_cleanup_free_ char *id = NULL;
@@ -838,6 +878,7 @@ static void inspect(struct api_req *r)
 		json_object_object_del(st, "Operation");
 	}
 	port_bindings_docker(get(rec, "HostConfig"));
+	ports_docker(rec);
 	api_reply_json(r, 200, rec);
 }
 

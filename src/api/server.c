@@ -32,6 +32,8 @@ static const struct api_route *const tables[] = {
 	api_routes_attach,
 	api_routes_exec,
 	api_routes_build,
+	api_routes_networks,
+	api_routes_volumes,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;
