@@ -73,6 +73,7 @@ extern const struct api_route api_routes_exec[];
 extern const struct api_route api_routes_build[];
 extern const struct api_route api_routes_networks[];
 extern const struct api_route api_routes_volumes[];
+extern const struct api_route api_routes_events[];
 
 /* routes_attach.c: an attach made before the start (docker run's order)
  * waits with one end of a socket pair; the start route takes it for the

@@ -34,6 +34,7 @@ static const struct api_route *const tables[] = {
 	api_routes_build,
 	api_routes_networks,
 	api_routes_volumes,
+	api_routes_events,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;

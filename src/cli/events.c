@@ -3,14 +3,10 @@
  * with inotify, since there is no daemon to ask. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,8 +15,6 @@
 #include "engine/events.h"
 #include "engine/health.h"
 #include "util.h"
-
-#define LINE_MAX_EV (64 * 1024)	/* a longer line is not one we wrote */
 
 struct ev_opts {
 	int64_t since, until;	/* ns since the epoch; 0: none */
@@ -67,83 +61,6 @@ int cli_time_parse(const char *flag, const char *s, int64_t *ret, cell_error **e
 				   "duration back from now (10m)", flag, s);
 }
 
-static const char *attr(json_object *ev, const char *key)
-{
-	json_object *a = json_object_object_get(json_object_object_get(ev, "Actor"), "Attributes");
-	return json_object_get_string(json_object_object_get(a, key));
-}
-
-static bool filter_one(json_object *ev, const char *key, const char *val)
-{
-	const char *type = json_object_get_string(json_object_object_get(ev, "Type"));
-	const char *action = json_object_get_string(json_object_object_get(ev, "Action"));
-	const char *id = json_object_get_string(json_object_object_get(json_object_object_get(ev, "Actor"), "ID"));
-	type = type ? type : "";
-	action = action ? action : "";
-	id = id ? id : "";
-	if (streq(key, "type"))
-		return streq(type, val);
-	if (streq(key, "event")) {
-		/* "health_status: healthy" is matched by health_status too */
-		size_t n = strcspn(action, ":");
-		return streq(action, val) || (strlen(val) == n && strncmp(action, val, n) == 0);
-	}
-	if (streq(key, "container")) {
-		const char *name = attr(ev, "name");
-		return streq(type, "container") &&
-		       ((*val && strncmp(id, val, strlen(val)) == 0) || (name && streq(name, val)));
-	}
-	if (streq(key, "image")) {
-		const char *img = streq(type, "image") ? id : attr(ev, "image");
-		const char *name = attr(ev, "name");
-		return (img && streq(img, val)) || (streq(type, "image") && name && streq(name, val));
-	}
-	if (streq(key, "network") || streq(key, "volume"))
-		return streq(type, key) && (streq(id, val) || (attr(ev, "name") && streq(attr(ev, "name"), val)));
-	if (streq(key, "label")) {
-		const char *eq = strchr(val, '=');
-		_cleanup_free_ char *k = eq ? strndup(val, (size_t)(eq - val)) : xstrdup(val);
-		const char *v = attr(ev, k);
-		return v && (!eq || streq(v, eq + 1));
-	}
-	return false;
-}
-
-static const char *const filter_keys[] = { "type", "event", "container", "image", "label", "network", "volume" };
-
-static int filters_check(char **filters, cell_error **err)
-{
-	for (size_t i = 0; filters && filters[i]; i++) {
-		const char *eq = strchr(filters[i], '=');
-		bool known = false;
-		for (size_t k = 0; eq && k < ARRAY_SIZE(filter_keys); k++)
-			known |= strlen(filter_keys[k]) == (size_t)(eq - filters[i]) &&
-				 strncmp(filters[i], filter_keys[k], (size_t)(eq - filters[i])) == 0;
-		if (!known)
-			return cell_error_set(err, "invalid --filter `%s`: expected KEY=VALUE with KEY one of type, "
-						   "event, container, image, label, network, volume", filters[i]);
-	}
-	return 0;
-}
-
-/* Docker's rule: filters of one key are or'ed, different keys and'ed. */
-static bool filters_match(json_object *ev, char **filters)
-{
-	for (size_t k = 0; k < ARRAY_SIZE(filter_keys); k++) {
-		bool seen = false, ok = false;
-		size_t kl = strlen(filter_keys[k]);
-		for (size_t i = 0; filters && filters[i]; i++) {
-			if (strncmp(filters[i], filter_keys[k], kl) != 0 || filters[i][kl] != '=')
-				continue;
-			seen = true;
-			ok |= filter_one(ev, filter_keys[k], filters[i] + kl + 1);
-		}
-		if (seen && !ok)
-			return false;
-	}
-	return true;
-}
-
 static int attr_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -183,127 +100,33 @@ static void print_default(json_object *ev)
 	printf("\n");
 }
 
-/* One journal line: false once --until is passed. */
-static bool handle_line(const char *line, struct ev_opts *o)
+static void print_event(json_object *ev, const char *format)
 {
-	json_object *ev = json_tokener_parse(line);
-	if (!json_object_is_type(ev, json_type_object)) {
-		json_object_put(ev);
-		return true;
+	if (!format)
+		print_default(ev);
+	else if (streq(format, "{{json .}}") || streq(format, "json"))
+		printf("%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else {
+		cli_template(stdout, ev, format);
+		fputc('\n', stdout);
 	}
-	int64_t t = json_object_get_int64(json_object_object_get(ev, "timeNano"));
-	bool more = true;
-	if (o->until && t > o->until)
-		more = false;
-	else if ((!o->since || t >= o->since) && filters_match(ev, o->filters)) {
-		if (!o->format)
-			print_default(ev);
-		else if (streq(o->format, "{{json .}}") || streq(o->format, "json"))
-			printf("%s\n", line);
-		else {
-			cli_template(stdout, ev, o->format);
-			fputc('\n', stdout);
-		}
-		fflush(stdout);
-	}
-	json_object_put(ev);
-	return more;
-}
-
-struct reader {
-	int fd;
-	char buf[LINE_MAX_EV];
-	size_t len;
-};
-
-/* Every whole line that can be read now; false once --until is passed. */
-static bool read_lines(struct reader *r, struct ev_opts *o)
-{
-	for (;;) {
-		ssize_t n = read(r->fd, r->buf + r->len, sizeof(r->buf) - 1 - r->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return true;
-		r->len += (size_t)n;
-		size_t start = 0;
-		for (size_t i = 0; i < r->len; i++) {
-			if (r->buf[i] != '\n')
-				continue;
-			r->buf[i] = 0;
-			if (!handle_line(r->buf + start, o))
-				return false;
-			start = i + 1;
-		}
-		if (start == 0 && r->len == sizeof(r->buf) - 1)
-			start = r->len;	/* not ours: dropped */
-		memmove(r->buf, r->buf + start, r->len - start);
-		r->len -= start;
-	}
+	fflush(stdout);
 }
 
 static int events_run(struct cell_engine *e, struct ev_opts *o, cell_error **err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/" EVENTS_FILE, e->root);
-	_cleanup_free_ char *old = xasprintf("%s/" EVENTS_OLD, e->root);
-	/* watch first, so that nothing written between the reads and the
-	 * watch is missed */
-	_cleanup_close_ int in = -1;
-	if (!o->until || o->until > now_ns()) {
-		in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (in < 0 || inotify_add_watch(in, e->root, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
-			return cell_error_errno(err, errno, "events: watch `%s` with inotify (fs.inotify.max_user_"
-							    "watches reached?)", e->root);
+	struct cell_events_opts eo = { .since = o->since, .until = o->until, .filters = o->filters };
+	struct cell_events_reader *r = NULL;
+	if (cell_events_open(e, &eo, &r, err) < 0)
+		return -1;
+	int rc;
+	json_object *ev = NULL;
+	while ((rc = cell_events_next(r, -1, &ev, err)) == 1) {
+		print_event(ev, o->format);
+		json_object_put(ev);
 	}
-	struct reader *r = xcalloc(1, sizeof(*r));
-	r->fd = -1;
-	bool more = true;
-	/* the past: only with --since or --until, as Docker */
-	if (o->since || o->until) {
-		r->fd = open(old, O_RDONLY | O_CLOEXEC);
-		if (r->fd >= 0) {
-			more = read_lines(r, o);
-			r->fd = safe_close(r->fd);
-			r->len = 0;
-		}
-	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd >= 0) {
-		if (o->since || o->until)
-			more = more && read_lines(r, o);
-		else
-			lseek(r->fd, 0, SEEK_END);
-	}
-	while (more && in >= 0) {
-		int64_t left = o->until ? (o->until - now_ns()) / 1000000 : -1;
-		if (o->until && left <= 0)
-			break;
-		struct pollfd p = { .fd = in, .events = POLLIN };
-		int pr = poll(&p, 1, left > 0 && left < 1000000 ? (int)left + 1 : (o->until ? 1000000 : -1));
-		if (pr < 0 && errno != EINTR) {
-			free(r);
-			return cell_error_errno(err, errno, "events: wait for new events");
-		}
-		char ibuf[4096];
-		while (read(in, ibuf, sizeof(ibuf)) > 0)
-			;
-		if (r->fd >= 0)
-			more = read_lines(r, o);
-		/* rotated (or first created): the rest of the old one, then the new */
-		struct stat a, b;
-		if (more && stat(path, &a) == 0 && (r->fd < 0 || (fstat(r->fd, &b) == 0 && a.st_ino != b.st_ino))) {
-			if (r->fd >= 0)
-				more = read_lines(r, o);
-			safe_close(r->fd);
-			r->len = 0;
-			r->fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (r->fd >= 0 && more)
-				more = read_lines(r, o);
-		}
-	}
-	safe_close(r->fd);
-	free(r);
-	return 0;
+	cell_events_close(r);
+	return rc < 0 ? -1 : 0;
 }
 
 static void events_usage(void)
@@ -352,7 +175,7 @@ int cmd_events(int argc, char **argv, cell_error **err)
 		cell_error_set(err, "`cell events` accepts no arguments");
 		goto out;
 	}
-	if (filters_check(o.filters, err) < 0 || cli_engine_open(&e, err) < 0)
+	if (cell_events_filters_check(o.filters, "--filter", err) < 0 || cli_engine_open(&e, err) < 0)
 		goto out;
 	if (events_run(e, &o, err) == 0)
 		rc = 0;

@@ -126,5 +126,42 @@ else
 	skip "python3-docker is not installed"
 fi
 
+# ---- events ----
+T0=$(date +%s.%N)
+c run --name ev1 -l team=blue busybox sh -c 'exit 3' >/dev/null 2>&1
+T1=$(date +%s.%N)
+ev=$(api "http://x/v1.41/events?since=$T0&until=$T1")
+is "$(jq -r 'select(.Actor.Attributes.name == "ev1") | .Action' <<<"$ev" | tr '\n' ' ')" "create start die " \
+	"GET /events since/until: ev1's create, start, die"
+is "$(jq -c 'select(.Action == "die") | [.status, .id[0:0], .from, .Type, .Actor.Attributes.exitCode, .scope, (.time|type), (.timeNano|type)]' <<<"$ev")" \
+	'["die","","busybox","container","3","local","number","number"]' "... in dockerd's JSON (status, id, from, Type, Actor, scope, time, timeNano)"
+f=$(jq -rn --arg f '{"event":["die"],"label":["team=blue"]}' '$f|@uri')
+is "$(api "http://x/v1.41/events?since=$T0&until=$T1&filters=$f" | jq -r .Action | tr '\n' ' ')" "die " "filters event and label"
+is "$(code "http://x/v1.41/events?since=$T0&until=$T1&filters=$(jq -rn '"{\"colour\":[\"red\"]}"|@uri')")" 400 "an unknown filter: 400"
+is "$(code "http://x/v1.41/events?since=yesterday")" 400 "since that is not a time: 400"
+is "$(code "http://x/v1.41/events?filters=notjson")" 400 "filters that are not JSON: 400"
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 30 "$D" "$@"; }
+	t="docker $v"
+	out=$(d events --since "$T0" --until "$T1" --filter container=ev1 --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')
+	is "$(tr '\n' '|' <<<"$out")" "container create ev1|container start ev1|container die ev1|" \
+		"$t: events --since --until returns, with the container's events"
+	is "$(d events --since "$T0" --until "$T1" --filter event=die --filter image=busybox --format '{{.Actor.Attributes.exitCode}}')" 3 \
+		"$t: events --filter event=die --filter image=: the exit code"
+	is "$(d events --since "$T0" --until "$T1" --filter type=image | wc -l)" 0 "$t: events --filter type=image: none"
+	d events --filter container=live$v --format '{{.Action}}' > "$TMPD/live$v" 2>&1 &
+	EP=$!
+	defer "kill $EP 2>/dev/null"
+	sleep 0.5
+	d run --name live$v --network none busybox true >/dev/null 2>&1
+	for i in $(seq 50); do grep -q die "$TMPD/live$v" && break; sleep 0.1; done
+	kill $EP 2>/dev/null; wait $EP 2>/dev/null
+	is "$(tr '\n' ' ' < "$TMPD/live$v")" "create start die " "$t: a live docker events sees docker run's create, start, die"
+	c rm -f live$v >/dev/null
+done
+c rm -f ev1 >/dev/null
+
 c rm -f box stopped >/dev/null
 is "$(ls -A /run/cell/runtime 2>/dev/null | grep -c "^\.exec-")" 0 "no exec temp dirs left under /run/cell/runtime"

@@ -12,6 +12,7 @@
 #define CELL_ENGINE_EVENTS_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -34,5 +35,29 @@ void cell_event_ctr(struct cell_engine *e, const char *action, const char *id, j
 		    json_object *extra);
 /* The same, reading the record (nothing is written when it is gone). */
 void cell_event_ctr_id(struct cell_engine *e, const char *action, const char *id, json_object *extra);
+
+/* ---- reading: `cell events`, the API's /events ---- */
+struct cell_events_opts {
+	int64_t since, until;	/* ns since the epoch; 0: none */
+	char **filters;		/* KEY=VALUE, borrowed: type, event, container, image, label, network,
+				 * volume; one key given twice: either, two keys: both (Docker's rule) */
+};
+/* The filters' keys known; else an error naming the bad one (what: how
+ * the caller calls a filter: "--filter"). */
+int cell_events_filters_check(char **filters, const char *what, cell_error **err);
+bool cell_events_match(json_object *ev, char **filters);
+
+/* A reader of the journal (filters checked first): the past (with since or until, as Docker: the
+ * rotated generation, then the live one), then what is appended, followed
+ * with inotify until `until` (for ever without it). */
+struct cell_events_reader;
+#define CELL_EVENTS_END 2
+int cell_events_open(struct cell_engine *e, const struct cell_events_opts *o, struct cell_events_reader **ret,
+		     cell_error **err);
+/* The next matching event (1, *ret the caller's to put), waiting at most
+ * timeout_ms (-1: no bound) for it: 0 when that passed, CELL_EVENTS_END
+ * once past until, -1 on an error. */
+int cell_events_next(struct cell_events_reader *r, int timeout_ms, json_object **ret, cell_error **err);
+void cell_events_close(struct cell_events_reader *r);
 
 #endif
