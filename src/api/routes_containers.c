@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "engine/events.h"
+#include "engine/volume.h"
 #include "net/net.h"
 #include "log.h"
 #include "util.h"
@@ -279,6 +280,34 @@ static void kv_object(struct keep *k, json_object *o, const char *sep, struct ve
 }
 
 /* Fill q from a create body; false with a 400 sent when it is malformed. */
+/* Config.Volumes {"/path": {}} not covered by a bind or a mount: anonymous
+ * volumes, as `-v /path` (docker run -v /path sends only this). */
+static char **anonymous_volumes(struct keep *k, char **binds, json_object *vols, json_object *mounts)
+{
+	if (!vols || !json_object_is_type(vols, json_type_object) || !json_object_object_length(vols))
+		return binds;
+	struct vec all = { 0 };
+	for (char **it = binds; it && *it; it++)
+		vec_add(k, &all, xstrdup(*it));
+	json_object_object_foreach(vols, path, v) {
+		(void)v;
+		bool covered = false;
+		for (char **it = binds; it && *it && !covered; it++) {
+			const char *c1 = strchr(*it, ':');
+			size_t n = c1 ? strcspn(c1 + 1, ":") : 0;
+			covered = c1 ? strlen(path) == n && strncmp(c1 + 1, path, n) == 0 : streq(*it, path);
+		}
+		for (size_t i = 0; mounts && json_object_is_type(mounts, json_type_array) &&
+				   i < json_object_array_length(mounts) && !covered; i++) {
+			const char *t = get_str(json_object_array_get_idx(mounts, i), "Target");
+			covered = t && streq(t, path);
+		}
+		if (!covered)
+			vec_add(k, &all, xstrdup(path));
+	}
+	return vec_take(k, &all);
+}
+
 static bool request_from_json(struct api_req *r, json_object *body, struct cell_run_request *q, struct keep *k)
 {
 	bool bad = false;
@@ -350,6 +379,7 @@ static bool request_from_json(struct api_req *r, json_object *body, struct cell_
 
 	/* HostConfig */
 	q->volumes = str_array(k, get(hc, "Binds"), &bad);
+	q->volumes = anonymous_volumes(k, q->volumes, get(body, "Volumes"), get(hc, "Mounts"));
 	struct vec pub = { 0 }, mnt = { 0 }, tmpfs = { 0 }, sysctls = { 0 }, ulimits = { 0 }, devices = { 0 },
 		   logopts = { 0 }, nets = { 0 };
 	if (port_bindings(k, get(hc, "PortBindings"), &pub) < 0 || mounts(k, get(hc, "Mounts"), &mnt) < 0)
@@ -1031,9 +1061,20 @@ static void remove_(struct api_req *r)
 		return;
 	}
 	cell_error *err = NULL;
+	json_object *rec = NULL;
+	/* v: its anonymous volumes go with it (docker rm -v, compose down -v) */
+	if (api_query_bool(r, "v", false) && cell_ctr_load(r->engine, id, &rec, &err) < 0)
+		cell_error_free(&err);
 	if (cell_ctr_remove(r->engine, id, force, &err) < 0) {
+		json_object_put(rec);
 		api_error_from(r, &err, 500);
 		return;
+	}
+	if (rec) {
+		api_lock();
+		engine_volumes_release_anonymous(r->engine, rec);
+		api_unlock();
+		json_object_put(rec);
 	}
 	api_reply_empty(r, 204);
 }

@@ -420,7 +420,7 @@ static int prune(int argc, char **argv, cell_error **err)
 		goto out;
 	nets = prune_networks(e);
 	if (volumes) {
-		if (cell_volume_prune(e, false, &vols, &b, err) < 0)
+		if (cell_volume_prune(e, false, NULL, &vols, &b, err) < 0)
 			goto out;
 		bytes += b;
 	}

@@ -125,16 +125,6 @@ static int filter_add(struct filters *f, const char *s, bool prune, cell_error *
 	return 0;
 }
 
-static bool label_match(json_object *labels, const char *want)
-{
-	const char *eq = strchr(want, '=');
-	_cleanup_free_ char *k = eq ? strndup(want, (size_t)(eq - want)) : xstrdup(want);
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(labels, k, &v))
-		return false;
-	return !eq || streq(json_object_get_string(v), eq + 1);
-}
-
 static bool matches(struct cell_engine *e, const struct filters *f, json_object *rec, const char *name)
 {
 	if (f->bad_driver)
@@ -146,7 +136,7 @@ static bool matches(struct cell_engine *e, const struct filters *f, json_object 
 	if (!any)
 		return false;
 	for (size_t i = 0; f->labels && f->labels[i]; i++)
-		if (!label_match(json_object_object_get(rec, "Labels"), f->labels[i]))
+		if (!cell_volume_has_label(rec, f->labels[i]))
 			return false;
 	if (f->dangling >= 0) {
 		_cleanup_strv_ char **users = NULL;
@@ -386,35 +376,7 @@ static int vol_prune(int argc, char **argv, cell_error **err)
 	uint64_t bytes = 0;
 	if (open_engine(&e, err) < 0)
 		goto out;
-	if (f.labels) {
-		/* with a label filter, only matching volumes are candidates */
-		_cleanup_strv_ char **names = NULL;
-		gone = xcalloc(1, sizeof(char *));
-		if (cell_volume_list(e, &names, err) < 0) {
-			cell_engine_free(e);
-			goto out;
-		}
-		size_t n = 0;
-		for (size_t i = 0; names[i]; i++) {
-			json_object *rec = NULL;
-			cell_error *x = NULL;
-			if (cell_volume_get(e, names[i], &rec, &x) < 0) {
-				cell_error_free(&x);
-				continue;
-			}
-			bool ok = matches(e, &f, rec, names[i]) && (all || cell_volume_is_anonymous(rec));
-			json_object_put(rec);
-			uint64_t size = ok ? cell_volume_size(e, names[i]) : 0;
-			if (!ok || cell_volume_remove(e, names[i], false, &x) < 0) {
-				cell_error_free(&x);
-				continue;
-			}
-			bytes += size;
-			gone = realloc(gone, (n + 2) * sizeof(char *));
-			gone[n++] = xstrdup(names[i]);
-			gone[n] = NULL;
-		}
-	} else if (cell_volume_prune(e, all, &gone, &bytes, err) < 0) {
+	if (cell_volume_prune(e, all, f.labels, &gone, &bytes, err) < 0) {
 		cell_engine_free(e);
 		goto out;
 	}

@@ -1,10 +1,11 @@
 #!/bin/bash
-# The Docker Engine API's networks (`cell system service`), driven by
-# Debian's docker 20.10 (/usr/bin/docker) and the docker 28 client
+# The Docker Engine API's networks and volumes (`cell system service`),
+# driven by Debian's docker 20.10 (/usr/bin/docker) and the docker 28 client
 # (/usr/local/bin/docker): network create/ls/inspect/connect/disconnect/rm/
 # prune, containers joining user networks and finding each other by name
-# through cell-dns. What the API makes is what `cell network` sees. Packets
-# go only to the bridges and namespaces made here.
+# through cell-dns; volume create/ls/inspect/rm/prune and run -v. What the
+# API makes is what `cell network` and `cell volume` see. Packets go only to
+# the bridges and namespaces made here.
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
 . "$(dirname "$0")/../lib/engine.sh"
@@ -137,4 +138,74 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	out=$(d network prune -f 2>&1)
 	like "$out" "p2$v" "$t: network prune"
 	is "$(d network ls -q | wc -l)" 0 "$t: no network left"
+done
+
+# ---- volumes: the HTTP side ----
+is "$(api http://x/v1.41/volumes | jq -c .)" '{"Volumes":[],"Warnings":[]}' "GET /volumes on a new root"
+is "$(code http://x/v1.41/volumes/nosuch)" 404 "inspect of no such volume: 404"
+like "$(api http://x/v1.41/volumes/nosuch | jq -r .message)" "no such volume" "... dockerd's message"
+is "$(code -X DELETE http://x/v1.41/volumes/nosuch)" 404 "delete of no such volume: 404"
+is "$(code -X DELETE 'http://x/v1.41/volumes/nosuch?force=1')" 204 "... with force: 204"
+is "$(post /volumes/create '{"Name":"bad/name"}')" 400 "a name with a slash: 400"
+is "$(post /volumes/create '{"Name":"nfs1","Driver":"nfs"}')" 400 "driver nfs: 400"
+is "$(post /volumes/create '{"Name":"o1","DriverOpts":{"type":"tmpfs"}}')" 400 "DriverOpts: 400 (plain directories only)"
+is "$(post /volumes/create '{"Name":"l1","Labels":{"a":1}}')" 400 "a label that is not a string: 400"
+is "$(post /volumes/create '{"Name":7}')" 400 "a Name that is not a string: 400"
+is "$(c volume ls -q | wc -l)" 0 "the refused creates left no volume"
+is "$(post /volumes/create '{"Name":"hv","Driver":"local","Labels":{"a":"b"}}')" 201 "POST /volumes/create: 201"
+is "$(api http://x/v1.41/volumes/hv | jq -r '.Name, .Driver, .Scope, .Labels.a, .Mountpoint' | tr '\n' ' ')" \
+	"hv local local b $R/volumes/hv/_data " "inspect: dockerd's keys"
+is "$(post /volumes/create '{"Name":"hv"}')" 201 "create of a volume that exists: the volume (as dockerd)"
+is "$(c volume ls -q)" hv "cell volume ls sees the API's volume"
+is "$(api 'http://x/v1.41/volumes?filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D' | jq -r '.Volumes[].Name')" hv \
+	"GET /volumes?filters={label: [a=b]}"
+is "$(api 'http://x/v1.41/volumes?filters=%7B%22label%22%3A%5B%22a%3Dc%22%5D%7D' | jq -r '.Volumes | length')" 0 \
+	"... and a=c: none"
+is "$(code 'http://x/v1.41/volumes?filters=%7B%22dangling%22%3A%5B%22maybe%22%5D%7D')" 400 "dangling=maybe: 400"
+is "$(code -X DELETE http://x/v1.41/volumes/hv)" 204 "DELETE /volumes/hv: 204"
+is "$(c volume ls -q | wc -l)" 0 "gone for cell too"
+
+# ---- volumes: the docker CLIs ----
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 30 "$D" "$@"; }
+	t="docker $v"
+	V=vol$v
+	is "$(d volume create --label app=t$v "$V" 2>&1)" "$V" "$t: volume create prints the name"
+	like "$(d volume ls --format '{{.Driver}} {{.Name}}')" "local $V" "$t: volume ls"
+	is "$(d volume ls -q --filter label=app=t$v)" "$V" "$t: volume ls --filter label="
+	is "$(d volume ls -q --filter name=nothing | wc -l)" 0 "$t: volume ls --filter name= that matches none"
+	is "$(d volume inspect -f '{{.Mountpoint}} {{.Labels.app}}' "$V")" "$R/volumes/$V/_data t$v" "$t: volume inspect -f"
+	fails "$t: volume inspect of no such volume fails" -- d volume inspect nosuch
+	check "$t: run -v $V:/data writes into it" -- d run --rm --network none -v "$V:/data" busybox sh -c "echo kept$v > /data/f"
+	is "$(cat "$R/volumes/$V/_data/f" 2>&1)" "kept$v" "$t: ... the file is in the volume's _data"
+	is "$(d run --rm --network none -v "$V:/data" busybox cat /data/f 2>&1)" "kept$v" "$t: a second container reads it"
+	d run -d --name vu$v --network none -v "$V:/data" busybox sleep 300 >/dev/null
+	is "$(d volume ls -q --filter dangling=false)" "$V" "$t: volume ls --filter dangling=false: the one in use"
+	fails "$t: volume rm of a volume in use fails" -- d volume rm "$V"
+	like "$LAST_OUT" "in use" "$t: ... saying it is in use"
+	is "$(code -X DELETE "http://x/v1.41/volumes/$V")" 409 "$t: DELETE of a volume in use: 409"
+	d rm -f vu$v >/dev/null
+	is "$(d volume ls -q --filter dangling=true)" "$V" "$t: dangling=true once its container is gone"
+	check "$t: volume rm" -- d volume rm "$V"
+	is "$(code "http://x/v1.41/volumes/$V")" 404 "$t: gone"
+	# prune: unused ones only, by label; an anonymous one goes by default
+	d volume create --label k=1 vp$v >/dev/null; d volume create vq$v >/dev/null
+	d run --name an$v --network none -v /anon busybox true >/dev/null 2>&1; d rm an$v >/dev/null
+	d run -d --name vk$v --network none -v vq$v:/q busybox sleep 300 >/dev/null
+	is "$(c volume ls -q | wc -l)" 3 "$t: two named volumes and an anonymous one (run -v /anon, rm keeps it)"
+	d run --name aw$v --network none -v /w busybox true >/dev/null 2>&1
+	is "$(c volume ls -q | wc -l)" 4 "$t: run -v /w makes an anonymous volume"
+	d rm -v aw$v >/dev/null
+	is "$(c volume ls -q | wc -l)" 3 "$t: rm -v takes it along"
+	if [ "$v" -ge 23 ]; then all=-a; else all=; fi	# 1.42+: named ones only with all
+	out=$(d volume prune -f $all --filter label=k=1 2>&1)
+	like "$out" "vp$v" "$t: volume prune --filter label=k=1 removes vp"
+	is "$(c volume ls -q | grep -c "^vp$v\$")" 0 "$t: ... it is gone"
+	is "$(c volume ls -q | wc -l)" 2 "$t: ... and only it"
+	out=$(d volume prune -f $all 2>&1)
+	is "$(c volume ls -q)" "vq$v" "$t: volume prune: the anonymous one goes, the one in use stays"
+	d rm -f vk$v >/dev/null
+	d volume rm vq$v >/dev/null
 done

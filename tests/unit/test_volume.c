@@ -84,11 +84,11 @@ static void test_store(struct cell_engine *e)
 	write_file_atomic(f, "12345", 5, 0644, &err);
 	char **gone = NULL;
 	uint64_t bytes = 0;
-	OK(cell_volume_prune(e, false, &gone, &bytes, &err) == 0 && strv_len(gone) == 1 && streq(gone[0], anon),
+	OK(cell_volume_prune(e, false, NULL, &gone, &bytes, &err) == 0 && strv_len(gone) == 1 && streq(gone[0], anon),
 	   "prune removes the unused anonymous volume only");
 	IS_INT(bytes, 5, "prune counts the space given back");
 	strv_free(gone);
-	OK(cell_volume_prune(e, true, &gone, NULL, &err) == 0 && strv_len(gone) == 1 && streq(gone[0], "v2"),
+	OK(cell_volume_prune(e, true, NULL, &gone, NULL, &err) == 0 && strv_len(gone) == 1 && streq(gone[0], "v2"),
 	   "prune -a removes unused named volumes, keeps used ones");
 	strv_free(gone);
 	json_object *crec = NULL;

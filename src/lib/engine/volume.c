@@ -334,7 +334,18 @@ uint64_t cell_dir_size(const char *path)
 	return dir_size_at(AT_FDCWD, path, 0);
 }
 
-int cell_volume_prune(struct cell_engine *e, bool all, char ***ret_names, uint64_t *ret_bytes, cell_error **err)
+bool cell_volume_has_label(json_object *rec, const char *want)
+{
+	const char *eq = strchr(want, '=');
+	_cleanup_free_ char *k = eq ? strndup(want, (size_t)(eq - want)) : xstrdup(want);
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(json_object_object_get(rec, "Labels"), k, &v))
+		return false;
+	return !eq || streq(json_object_get_string(v), eq + 1);
+}
+
+int cell_volume_prune(struct cell_engine *e, bool all, char **labels, char ***ret_names, uint64_t *ret_bytes,
+		      cell_error **err)
 {
 	_cleanup_close_ int lock = vol_lock(e, true, err);
 	if (lock < 0)
@@ -352,9 +363,11 @@ int cell_volume_prune(struct cell_engine *e, bool all, char ***ret_names, uint64
 			cell_error_free(&x);
 			continue;
 		}
-		bool anon = cell_volume_is_anonymous(rec);
+		bool want = all || cell_volume_is_anonymous(rec);
+		for (char **it = labels; it && *it && want; it++)
+			want = cell_volume_has_label(rec, *it);
 		json_object_put(rec);
-		if (!anon && !all)
+		if (!want)
 			continue;
 		uint64_t size = cell_volume_size(e, names[i]);
 		if (remove_locked(e, names[i], false, &x) < 0) {

@@ -47,9 +47,13 @@ int cell_volume_list(struct cell_engine *e, char ***ret, cell_error **err);
 int cell_volume_users(struct cell_engine *e, const char *name, char ***ret, cell_error **err);
 /* Remove a volume nobody uses; missing is an error unless force. */
 int cell_volume_remove(struct cell_engine *e, const char *name, bool force, cell_error **err);
-/* Remove unused volumes: anonymous ones, or all with all. ret_names: what
- * went (strv_free), ret_bytes: the space given back. */
-int cell_volume_prune(struct cell_engine *e, bool all, char ***ret_names, uint64_t *ret_bytes, cell_error **err);
+/* Remove unused volumes: anonymous ones, or all with all; with labels
+ * ("KEY" or "KEY=VALUE", may be NULL) only those having each. ret_names:
+ * what went (strv_free), ret_bytes: the space given back. */
+int cell_volume_prune(struct cell_engine *e, bool all, char **labels, char ***ret_names, uint64_t *ret_bytes,
+		      cell_error **err);
+/* Does the record's Labels have "KEY" or "KEY=VALUE"? */
+bool cell_volume_has_label(json_object *rec, const char *want);
 /* Bytes of the files in the volume's _data. */
 uint64_t cell_volume_size(struct cell_engine *e, const char *name);
 /* Bytes of the regular files under path (not following symlinks); 0 if missing. */
