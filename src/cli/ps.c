@@ -337,6 +337,15 @@ int cmd_ps(int argc, char **argv, cell_error **err)
 			cell_error_free(&x);
 			continue;
 		}
+		/* a restart policy whose monitor died is applied now */
+		if (cell_ctr_revive(e, ids[i]) > 0) {
+			json_object_put(rec);
+			rec = NULL;
+			if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
+				cell_error_free(&x);
+				continue;
+			}
+		}
 		const char *s = cell_ctr_status(rec);
 		bool shown = all || streq(s, "running") || streq(s, "paused") || streq(s, "restarting");
 		int fo = filter_ok(rec, filters, err);

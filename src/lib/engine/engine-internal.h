@@ -85,6 +85,8 @@ int engine_lock(struct cell_engine *e, const char *id, cell_error **err);
  * taken, 1 when already ours (nested in our own operation, or we are a
  * monitor step of the command that holds it), -1 on failure. */
 int engine_op_take(struct cell_engine *e, const char *id, const char *op, cell_error **err);
+/* Is rec's operation held by another command (not us, not the command we act for)? */
+bool engine_op_busy(json_object *rec);
 /* Give back what engine_op_take returned (only 0 releases anything). */
 void engine_op_release(struct cell_engine *e, const char *id, int taken);
 /* Drop our operation from a record being written anyway (in a
@@ -120,6 +122,15 @@ int engine_rt_launch(struct cell_engine *e, const char *id, const char *console_
 /* After the init exited with wait status ws: oom check, runtime delete,
  * record update. Returns Docker's exit code. */
 int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error **err);
+/* A container whose watcher (cell-monitor, or a foreground `cell run`) died
+ * and whose init is gone (or that was waiting to restart): its exit is
+ * recorded as the watcher would have (runtime state, network, the record),
+ * with `code` when the caller knows it (>= 0), else 137 for an OOM kill, else
+ * Docker's 255 for "unknown"; FinishedAt now, never before StartedAt;
+ * State.Unwatched set so that the restart policy is resumed by
+ * cell_ctr_revive(). Nothing is done while another command works on it or a
+ * live watcher exists. 1 when it recorded an exit, 0 when nothing was due. */
+int engine_orphan_settle(struct cell_engine *e, const char *id, int code);
 
 /* Time now, RFC 3339 (caller frees). */
 char *engine_now(void);

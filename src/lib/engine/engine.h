@@ -125,6 +125,11 @@ int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cel
 /* Start detached: start cell-monitor, which creates and starts the
  * container and reports back once it runs (or why it did not). */
 int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err);
+/* A container whose monitor died (State.Unwatched, see cell_ctr_load) is
+ * started again when its restart policy says so, as the monitor would have:
+ * what `cell ps` does for each container. 1 when restarted, 0 when not due,
+ * -1 when the start failed (warned). */
+int cell_ctr_revive(struct cell_engine *e, const char *id);
 /* The same, the monitor taking attach_fd (one end of a SOCK_SEQPACKET pair)
  * as its first attach client before the container starts: the other end
  * sees everything from the first byte (the API's attach-then-start). */

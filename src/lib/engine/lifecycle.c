@@ -71,7 +71,7 @@ static bool monitor_alive(json_object *rec, pid_t *ret_pid)
 	uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(st, "MonitorStart"));
 	if (ret_pid)
 		*ret_pid = pid;
-	return pid > 0 && start && proc_start_time(pid) == start;
+	return proc_alive(pid, start);	/* a zombie no one reaped yet watches nothing */
 }
 
 /* After a reboot the overlay is gone while the record stays: mount it again. */
@@ -533,6 +533,63 @@ int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error 
 	return x.code;
 }
 
+int engine_orphan_settle(struct cell_engine *e, const char *id, int code)
+{
+	cell_error *x = NULL;
+	_cleanup_close_ int lock = engine_lock(e, id, &x);
+	json_object *rec = NULL;
+	int r = 0;
+	if (lock < 0 || engine_record_read(e, id, &rec, &x) < 0)
+		goto out;
+	json_object *st = state_obj(rec);
+	const char *s = cell_ctr_status(rec);
+	bool live = streq(s, "running") || streq(s, "paused");
+	char rs[32];
+	/* under the lock: a new start or a live watcher writes its own record */
+	if ((!live && !streq(s, "restarting")) || monitor_alive(rec, NULL) || engine_op_busy(rec) ||
+	    (live && engine_rt_status(e, id, rs, sizeof(rs), NULL) > 0))
+		goto out;
+	if (live) {
+		/* the init's parent was the watcher: its status went to whoever
+		 * reaped it (the host's init), so it is known only when we caused
+		 * it, or when the kernel's OOM killer did */
+		if (code < 0)
+			code = oom_killed(e, id) ? 137 : 255;
+		if (cell_rt_delete(e->rt_root, id, true, &x) < 0)
+			cell_error_free(&x);
+		detach_network(e, id, rec);
+		_cleanup_free_ char *now = engine_now();
+		const char *started = rec_str(rec, "State", "StartedAt");
+		set_str(st, "FinishedAt", started && strcmp(now, started) < 0 ? started : now);
+		json_object_object_add(st, "ExitCode", json_object_new_int(code));
+		json_object_object_add(st, "OOMKilled", json_object_new_boolean(code == 137 && oom_killed(e, id)));
+		set_str(st, "Error", code == 255 ? "the container's monitor died: exit code unknown"
+						 : "the container's monitor died");
+	} else {
+		/* killed in the restart policy's wait: the last exit stays */
+		set_str(st, "Error", "the container's monitor died while waiting to restart it");
+	}
+	set_str(st, "Status", "exited");
+	json_object_object_add(st, "Running", json_object_new_boolean(false));
+	json_object_object_add(st, "Paused", json_object_new_boolean(false));
+	json_object_object_add(st, "Restarting", json_object_new_boolean(false));
+	json_object_object_add(st, "Pid", json_object_new_int(0));
+	json_object_object_add(st, "Unwatched", json_object_new_boolean(true));
+	if (engine_record_write(e, id, rec, &x) < 0)
+		goto out;
+	r = 1;
+	{
+		json_object *attrs = json_object_new_object();
+		_cleanup_free_ char *c = xasprintf("%d", json_object_get_int(json_object_object_get(st, "ExitCode")));
+		json_object_object_add(attrs, "exitCode", json_object_new_string(c));
+		cell_event_ctr_id(e, "die", id, attrs);
+	}
+out:
+	cell_error_free(&x);
+	json_object_put(rec);
+	return r;
+}
+
 int engine_destroy(struct cell_engine *e, const char *id, json_object *rec, cell_error **err)
 {
 	_cleanup_free_ char *cdir = cell_ctr_dir(e, id);
@@ -569,6 +626,7 @@ static int check_startable(json_object *rec, const char *id, cell_error **err)
 static int clear_stop_flag(json_object *rec, void *data, cell_error **err)
 {
 	json_object_object_add(state_obj(rec), "StoppedByUser", json_object_new_boolean(false));
+	json_object_object_del(state_obj(rec), "Unwatched");
 	set_str(state_obj(rec), "Error", "");
 	return 0;
 }
@@ -602,6 +660,47 @@ int cell_ctr_start(struct cell_engine *e, const char *id, cell_error **err)
 }
 
 /* ---- foreground run ---- */
+
+/* ---- a restart policy its dead monitor can no longer apply ---- */
+
+static int count_restart(json_object *rec, void *data, cell_error **err)
+{
+	json_object *rc = json_object_object_get(rec, "RestartCount");
+	json_object_object_add(rec, "RestartCount", json_object_new_int(json_object_get_int(rc) + 1));
+	return 0;
+}
+
+int cell_ctr_revive(struct cell_engine *e, const char *id)
+{
+	json_object *rec = NULL;
+	cell_error *x = NULL;
+	if (engine_record_read(e, id, &rec, &x) < 0) {
+		cell_error_free(&x);
+		return 0;
+	}
+	json_object *st = state_obj(rec);
+	json_object *rp = json_object_object_get(json_object_object_get(rec, "HostConfig"), "RestartPolicy");
+	const char *pol = json_object_get_string(json_object_object_get(rp, "Name"));
+	int max = json_object_get_int(json_object_object_get(rp, "MaximumRetryCount"));
+	int count = json_object_get_int(json_object_object_get(rec, "RestartCount"));
+	int code = json_object_get_int(json_object_object_get(st, "ExitCode"));
+	bool due = json_object_get_boolean(json_object_object_get(st, "Unwatched")) &&
+		   streq(cell_ctr_status(rec), "exited") &&
+		   !json_object_get_boolean(json_object_object_get(st, "StoppedByUser")) && !engine_op_busy(rec) && pol &&
+		   (streq(pol, "always") || streq(pol, "unless-stopped") ||
+		    (streq(pol, "on-failure") && code != 0 && (max == 0 || count < max)));
+	json_object_put(rec);
+	if (!due)
+		return 0;
+	/* as its monitor would have: counted, then started (a new monitor) */
+	if (cell_ctr_update(e, id, count_restart, NULL, &x) < 0 || engine_ctr_start(e, id, -1, &x) < 0) {
+		cell_log(CELL_LOG_WARN, "restart container `%.12s` (its monitor died; --restart %s): %s", id, pol,
+			 x ? x->msg : "failed");
+		cell_error_free(&x);
+		return -1;
+	}
+	return 1;
+}
 
 static pid_t fg_pid;
 static void fg_forward(int sig)
@@ -906,8 +1005,8 @@ static void settle(struct cell_engine *e, const char *id, int sig)
 		if (done)
 			return;
 		if (!watched) {
-			if (engine_after_exit(e, id, sig ? sig : SIGKILL, &x) < 0)
-				cell_error_free(&x);
+			/* our SIGKILL is what ended it; anything else: unknown */
+			engine_orphan_settle(e, id, sig == SIGKILL ? 128 + SIGKILL : -1);
 			return;
 		}
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -1099,15 +1198,15 @@ int cell_ctr_wait(struct cell_engine *e, const char *id, int *ret_code, cell_err
 			json_object *r2 = NULL;
 			if (cell_ctr_load(e, id, &r2, err) < 0)
 				return -1;
+			/* cell_ctr_load recorded the exit of an init gone unwatched
+			 * (255: unknown); the next read returns it */
 			bool gone = streq(cell_ctr_status(r2), "exited");
 			json_object_put(r2);
-			if (gone) {
-				cell_error *x = NULL;
-				int c = engine_after_exit(e, id, SIGKILL, &x);
-				cell_error_free(&x);
-				*ret_code = c < 0 ? 137 : c;
-				return 0;
-			}
+			if (!gone && pid > 0)
+				wait_pid_gone(pid, 200);	/* an init no one watches: checked again soon */
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
 		}
 		if (pid > 0)
 			wait_pid_gone(pid, 1000);

@@ -323,7 +323,7 @@ static bool monitor_alive(json_object *st)
 {
 	pid_t pid = json_object_get_int(json_object_object_get(st, "MonitorPid"));
 	uint64_t start = (uint64_t)json_object_get_int64(json_object_object_get(st, "MonitorStart"));
-	return pid > 0 && proc_start_time(pid) == start && start != 0;
+	return proc_alive(pid, start);	/* a zombie no one reaped yet watches nothing */
 }
 
 /* A directory without a record: a create or rm killed half-way (its lock
@@ -367,6 +367,22 @@ int cell_ctr_load(struct cell_engine *e, const char *id, json_object **ret, cell
 	}
 	json_object *st = state_of(rec);
 	const char *status = cell_ctr_status(rec);
+	bool live = streq(status, "running") || streq(status, "paused");
+	if ((live && engine_rt_status(e, id, (char[32]){ 0 }, 32, NULL) <= 0 && !monitor_alive(st)) ||
+	    (streq(status, "restarting") && !monitor_alive(st))) {
+		/* its watcher died: record the exit now (engine_orphan_settle) */
+		if (engine_orphan_settle(e, id, -1) > 0) {
+			json_object *again = NULL;
+			cell_error *x = NULL;
+			if (engine_record_read(e, id, &again, &x) == 0) {
+				json_object_put(rec);
+				rec = again;
+				st = state_of(rec);
+				status = cell_ctr_status(rec);
+			}
+			cell_error_free(&x);
+		}
+	}
 	if (streq(status, "running") || streq(status, "paused")) {
 		char rs[32];
 		int pid = 0;
@@ -621,6 +637,12 @@ int engine_op_take(struct cell_engine *e, const char *id, const char *op, cell_e
 		json_object_put(rec);
 		return r < 0 ? -1 : 0;
 	}
+}
+
+bool engine_op_busy(json_object *rec)
+{
+	struct op_holder h;
+	return op_held(rec, &h) && !(h.pid == getpid() && h.start == self_start()) && !is_delegator(h.pid, h.start);
 }
 
 /* Drop our operation from rec; true when there was one. */
