@@ -209,3 +209,55 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	d rm -f vk$v >/dev/null
 	d volume rm vq$v >/dev/null
 done
+
+# ---- docker-compose 1.29: a user network, a named volume, two services ----
+if ! command -v docker-compose >/dev/null; then
+	skip "docker-compose is not installed"
+else
+	P=apit$$
+	mkdir -p "$TMPD/proj"
+	cat > "$TMPD/proj/docker-compose.yml" <<'YML'
+version: "3.7"
+services:
+  web:
+    image: busybox:latest
+    command: sh -c 'echo hello-from-the-volume > /data/hello; echo web-up; exec httpd -f -p 8080 -h /data'
+    volumes:
+      - store:/data
+    networks:
+      - back
+  client:
+    image: busybox:latest
+    command: sh -c 'for i in $$(seq 50); do wget -qO- http://web:8080/hello && break; sleep 0.2; done; echo client-up; exec sleep 300'
+    depends_on:
+      - web
+    networks:
+      - back
+networks:
+  back: {}
+volumes:
+  store: {}
+YML
+	dc() { (cd "$TMPD/proj" && timeout 120 docker-compose -H "unix://$SOCK" -p "$P" "$@"); }
+	defer "cd '$TMPD/proj' && timeout 60 docker-compose -H 'unix://$SOCK' -p '$P' down -v -t 1"
+	check "compose up -d" -- dc up -d
+	out=$(dc ps 2>&1)
+	like "$out" "${P}_web_1 .* Up" "compose ps: web is Up"
+	like "$out" "${P}_client_1 .* Up" "compose ps: client is Up"
+	like "$(c network ls 2>&1)" "${P}_back " "cell sees compose's network"
+	is "$(c volume ls -q)" "${P}_store" "cell sees compose's named volume"
+	for i in $(seq 50); do dc logs client 2>/dev/null | grep -q client-up && break; sleep 0.2; done
+	out=$(dc logs --no-color 2>&1)
+	like "$out" "web_1 .*web-up" "compose logs: web's output"
+	like "$out" "client_1 .*hello-from-the-volume" "compose logs: the client fetched http://web:8080 by service name"
+	SUB=$(c network inspect "${P}_back" | jq -r '.[0].IPAM.Config[0].Subnet' | cut -d. -f1-2)
+	like "$(c exec "${P}_client_1" nslookup web 2>&1)" "Address.*$SUB\." "the client resolves web (cell-dns)"
+	check "the client pings web by name" -- c exec "${P}_client_1" ping -c1 -W3 web
+	is "$(cat "$R/volumes/${P}_store/_data/hello" 2>&1)" "hello-from-the-volume" "web wrote into the named volume"
+	BR=$(c network inspect "${P}_back" | jq -r '.[0].Options["com.docker.network.bridge.name"]')
+	check "compose down -v" -- dc down -v -t 1
+	is "$(c ps -aq | wc -l)" 0 "down: no container left"
+	is "$(c network ls -q | wc -l)" 0 "down: the network is gone"
+	is "$(c volume ls -q | wc -l)" 0 "down -v: the volume is gone"
+	fails "down: the bridge $BR is gone" -- ip link show dev "$BR"
+fi
