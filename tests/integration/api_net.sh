@@ -127,6 +127,13 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	check "$t: connect a created container with an alias" -- d network connect --alias sa$v "$N" s$v
 	check "$t: ... start it" -- d start s$v
 	like "$(c exec a$v nslookup sa$v 2>&1)" "100\.$A\.$B\." "$t: the alias given before the start resolves"
+	# a second network, kept over a restart
+	check "$t: connect a to a second network" -- d network connect lone$v a$v
+	like "$(c exec a$v ip -o -4 addr show dev eth1 2>&1)" "inet " "$t: a has eth1"
+	check "$t: restart a" -- d restart -t 1 a$v
+	like "$(c exec a$v ip -o -4 addr show dev eth1 2>&1)" "inet " "$t: a has eth1 again after the restart"
+	is "$(d inspect -f '{{range $k, $x := .NetworkSettings.Networks}}{{$k}} {{end}}' a$v)" "lone$v $N " \
+		"$t: ... and both networks in inspect"
 	d rm -f a$v b$v s$v >/dev/null
 	check "$t: network rm" -- d network rm "$N"
 	is "$(code "http://x/v1.41/networks/$N")" 404 "$t: gone"
