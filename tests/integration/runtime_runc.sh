@@ -182,6 +182,30 @@ if [ -n "$RUNC" ]; then
 	is "$rout" "$out" "... runc gives the same owner and size"
 	runc_ delete --force "tty-$$" >/dev/null 2>&1
 fi
+# the same for a process started by exec (-p process.json, a console socket)
+cat > "$T/proc.json" <<'EOF'
+{"terminal": true, "user": {"uid": 1000, "gid": 1000}, "consoleSize": {"height": 44, "width": 99},
+ "args": ["sh", "-c", "stat -L -c %u /proc/self/fd/0; stty size"], "cwd": "/", "env": ["PATH=/bin"]}
+EOF
+tty_exec() {	# runtime-command id -> output of the exec'd process on its pty
+	local sock=$T/ttyx-$2.sock
+	rm -f "$sock" "$sock.ready"
+	python3 "$T/recvtty.py" "$sock" > "$T/ttyx-$2.out" 2>&1 & local rp=$!
+	while [ ! -e "$sock.ready" ]; do sleep 0.05; done
+	$1 exec -d --console-socket "$sock" -p "$T/proc.json" "$2" >/dev/null 2>&1
+	timeout 20 tail --pid=$rp -f /dev/null; kill $rp 2>/dev/null
+	cat "$T/ttyx-$2.out"
+}
+reset_cfg
+check "run -d a container to exec into with a tty" -- rt run -d --bundle "$B" "ttyx-$$"
+out=$(tty_exec rt "ttyx-$$")
+is "$(echo $out)" "1000 44 99" "exec: the pty slave is owned by the process's user and consoleSize is applied"
+rt delete --force "ttyx-$$" >/dev/null 2>&1
+if [ -n "$RUNC" ]; then
+	runc_ run -d --bundle "$B" "ttyx-$$" >/dev/null 2>&1
+	is "$(echo $(tty_exec runc_ "ttyx-$$"))" "$(echo $out)" "... as with runc"
+	runc_ delete --force "ttyx-$$" >/dev/null 2>&1
+fi
 
 # update --cpu-rt-period / --cpu-rt-runtime (v1 cpu controller with RT group scheduling)
 reset_cfg
