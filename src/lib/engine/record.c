@@ -68,7 +68,13 @@ int engine_lock(struct cell_engine *e, const char *id, cell_error **err)
 {
 	/* the container's directory itself: no lock file to create */
 	_cleanup_free_ char *p = xasprintf("%s/%s", e->ctr_root, id);
-	return lock_dir(p, true, err);
+	int fd = lock_dir(p, true, err);
+	if (fd < 0 && err && cell_error_code(*err) == ENOENT) {
+		/* removed since it was looked up (an rm -f that won a race) */
+		cell_error_free(err);
+		return cell_error_set(err, "no such container: `%s`", id);
+	}
+	return fd;
 }
 
 int engine_record_read(struct cell_engine *e, const char *id, json_object **ret, cell_error **err)
