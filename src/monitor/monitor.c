@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -135,6 +136,25 @@ static void log_open(void)
 	m.logsize = m.logfd >= 0 && fstat(m.logfd, &st) == 0 ? st.st_size : 0;
 }
 
+/* A `cell logs -f` holds a shared flock on the file it reads: the
+ * rotation that would replace ctr.log.1 while a follower still reads it
+ * waits for it to move on (FOLLOW_WAIT_MS at most: a stopped follower,
+ * `cell logs -f | less`, slows the output, never stops it), so a follower
+ * loses no line however fast the container writes. */
+#define FOLLOW_WAIT_MS 500
+
+static void follower_wait(void)
+{
+	int fd = openat(m.dirfd, "ctr.log.1", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < FOLLOW_WAIT_MS * 4 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK; i++) {
+		struct timespec ts = { 0, 250 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	close(fd);	/* the lock, if taken, goes with it */
+}
+
 static void log_write(const char *stream, const char *data, size_t len)
 {
 	if (m.logfd < 0)
@@ -143,6 +163,7 @@ static void log_write(const char *stream, const char *data, size_t len)
 	size_t n = strlen(line);
 	if (m.logsize + (off_t)n > m.log_max) {
 		m.logfd = xclose(m.logfd);
+		follower_wait();
 		renameat(m.dirfd, "ctr.log", m.dirfd, "ctr.log.1");
 		log_open();
 	}

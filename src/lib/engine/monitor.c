@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -74,6 +75,14 @@ static void log_write(struct logw *w, const char *stream, const char *data, size
 	if (w->size + (off_t)n > w->max) {
 		_cleanup_free_ char *old = xasprintf("%s.1", w->path);
 		close(w->fd);
+		/* a `cell logs -f` still reading ctr.log.1 (its shared flock): let it
+		 * move on first, 500 ms at most (as cell-monitor does) */
+		int ofd = open(old, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		for (int i = 0; ofd >= 0 && i < 2000 && flock(ofd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK; i++) {
+			struct timespec ts = { 0, 250 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		safe_close(ofd);
 		rename(w->path, old);
 		log_open(w);
 	}
