@@ -144,6 +144,24 @@ if [ -n "$RUNC" ]; then
 	is "$(cat "$T/hookcwd" 2>/dev/null)" "$B/rootfs" "... as with runc"
 fi
 rt delete --force "hook-$$" >/dev/null 2>&1
+[ -n "$RUNC" ] && runc_ delete --force "hook-$$" >/dev/null 2>&1
+# the runtime's own hooks start in the bundle, as runc's (run from a
+# different directory; startContainer in the container's process.cwd)
+hook() { printf '"%s": [{"path": "/bin/sh", "args": ["sh", "-c", "echo %s $(pwd) >> %s"]}]' "$1" "$1" "$2"; }
+hooks_cwd() {	# runtime-command -> one "kind cwd" line per hook, in order
+	rm -f "$T/hooks.out" "$B/rootfs/tmp/hooks.out"
+	reset_cfg ".root.readonly = false | .process.cwd = \"/home\" | .process.args = [\"payload\", \"exit\", \"0\"]
+		| .hooks = {$(hook prestart "$T/hooks.out"), $(hook createRuntime "$T/hooks.out"),
+			$(hook startContainer /tmp/hooks.out), $(hook poststart "$T/hooks.out"), $(hook poststop "$T/hooks.out")}"
+	(cd /usr && $1 run --bundle "$B" "hookd-$$" >/dev/null 2>&1)
+	$1 delete --force "hookd-$$" >/dev/null 2>&1
+	cat "$T/hooks.out" "$B/rootfs/tmp/hooks.out" 2>/dev/null | tr '\n' ' '
+	rm -f "$T/hooks.out" "$B/rootfs/tmp/hooks.out"
+}
+got=$(hooks_cwd rt)
+is "$got" "prestart $B createRuntime $B poststart $B poststop $B startContainer /home " \
+	"prestart, createRuntime, poststart and poststop hooks start in the bundle; startContainer in process.cwd"
+[ -n "$RUNC" ] && is "$(hooks_cwd runc_)" "$got" "... as with runc"
 
 # tty: the pty slave belongs to the container's user, and consoleSize is
 # set before the process runs. A console socket receives the master.

@@ -2,6 +2,7 @@
 #include "hooks.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,7 +15,8 @@
 
 #include "util.h"
 
-static int run_hook(const struct cell_hook *h, const char *state_json, const char *cwd, cell_error **err)
+static int run_hook(const struct cell_hook *h, const char *state_json, const char *cwd, bool must_cwd,
+		    cell_error **err)
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -30,7 +32,7 @@ static int run_hook(const struct cell_hook *h, const char *state_json, const cha
 		char *default_args[] = { h->path, NULL };
 		char *empty_env[] = { NULL };
 		dup2(pipefd[0], 0);
-		if (cwd && chdir(cwd) < 0) {
+		if (cwd && chdir(cwd) < 0 && must_cwd) {
 			fprintf(stderr, "hook `%s`: chdir to the container's root `%s`: %s\n", h->path, cwd,
 				strerror(errno));
 			_exit(126);
@@ -89,10 +91,15 @@ int cell_hooks_run(const struct cell_spec *s, enum cell_hook_kind kind, const ch
 		   cell_error **err)
 {
 	/* createContainer hooks start in the container's root file system, as
-	 * runc's do: GPU hooks and the like bind libraries by relative path */
-	const char *cwd = kind == CELL_HOOK_CREATE_CONTAINER ? s->root_path : NULL;
+	 * runc's do: GPU hooks and the like bind libraries by relative path.
+	 * The runtime's own (prestart, createRuntime, poststart, poststop)
+	 * start in the bundle, where runc runs them (it works from there);
+	 * a bundle already removed leaves them where we are. startContainer
+	 * runs in the container, in process.cwd. */
+	bool in_root = kind == CELL_HOOK_CREATE_CONTAINER;
+	const char *cwd = in_root ? s->root_path : kind == CELL_HOOK_START_CONTAINER ? NULL : s->bundle;
 	for (size_t i = 0; i < s->n_hooks[kind]; i++)
-		if (run_hook(&s->hooks[kind][i], state_json, cwd, err) < 0)
+		if (run_hook(&s->hooks[kind][i], state_json, cwd, in_root, err) < 0)
 			return cell_error_wrap(err, "hooks.%s[%zu]", cell_hook_kind_name(kind), i);
 	return 0;
 }
