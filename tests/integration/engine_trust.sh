@@ -75,3 +75,14 @@ done
 # absolute link either: links at the end are refused, not followed
 mkimg pshadow passwd "ln -s /etc/shadow passwd; printf 'tester:x:4242:4242::/:/bin/sh\n' > shadow"
 refused "run -u tester, /etc/passwd -> /etc/shadow" -- T run --rm -u tester hostile-pshadow id -u
+
+# exec -u USER:GROUP and exec -u USER (its supplementary groups) read the
+# running container's /etc/group the same way
+c exec box sh -c 'cd /etc && rm -rf passwd && cp /dev/null passwd && printf "root:x:0:0::/:/bin/sh\ntester:x:1000:1000::/:/bin/sh\n" > passwd'
+printf 'root:x:0:\nextra:x:4242:tester\n' > "$host/group2"
+for v in "ln -s $host/group2 group:abs-link" "ln -s ../../../../../..$host/group2 group:rel-link" \
+	"ln -s /dev/zero group:dev-zero" "mkfifo group:fifo" "mkdir group:dir"; do
+	c exec box sh -c "cd /etc && rm -rf group && ${v%%:*}"
+	refused "exec -u 0:extra, /etc/group ${v##*:}" -- T exec -u 0:extra box id -g
+	refused "exec -u tester (its groups), /etc/group ${v##*:}" -- T exec -u tester box id -G
+done
