@@ -69,3 +69,21 @@ check "a later load succeeds" -- c load -q -i "$TMPD/odd.tar"
 is "$(find "$R" -name '.tmp-*' | wc -l)" 0 "no temp blob or half-unpacked layer is left"
 is "$(ls -A "$R/tmp" | wc -l)" 0 "no scratch dir is left"
 check "the loaded image is still whole" -- test -s "$R/layers/$layer/hello"
+
+# ten loads killed -9 at once, then another kind of store operation (an
+# import): what they left goes
+pids=()
+for _ in $(seq 10); do
+	"$CELL" --root "$R" load -q -i "$TMPD/big.tar" >/dev/null 2>&1 & pids+=($!)
+done
+for _ in $(seq 500); do
+	[ "$(ls -A "$R/tmp" | wc -l)" -ge 5 ] && break
+	sleep 0.02
+done
+sleep 0.3
+kill -9 "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+left=$(du -sm "$R/tmp" | cut -f1)
+[ "$left" -gt 10 ]; ok $? "ten loads killed -9 left ${left} MiB in the store's scratch dir"
+check "an import after them succeeds" -- c import "$TMPD/rootfs.tar" after:1
+is "$(find "$R" -name '.tmp-*' | wc -l)" 0 "and no temp blob or half-unpacked layer is left"
+is "$(ls -A "$R/tmp" | wc -l)" 0 "nor a scratch dir"
