@@ -48,7 +48,7 @@ static void usage(FILE *f)
 		   "  --systemd-cgroup        a systemd scope per container, cgroupsPath slice:prefix:name\n"
 		   "  --criu PATH             the criu binary for checkpoint and restore (default: criu)\n"
 		   "  --version, -v           print the version\n"
-		   "  --help, -h              this help\n", CELL_RUNTIME_ROOT);
+		   "  --help, -h              this help (also: help COMMAND)\n", CELL_RUNTIME_ROOT);
 }
 
 void oci_usage(const char *name, const struct option *opts, const char *const *help)
@@ -124,6 +124,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *name = argv[optind];
+	/* runc's `help [COMMAND]` (urfave/cli's, also spelt `h`): the same
+	 * text as `COMMAND --help` */
+	char *help_argv[] = { NULL, "--help", NULL };
+	if (streq(name, "help") || streq(name, "h")) {
+		if (optind + 1 >= argc) {
+			usage(stdout);
+			return 0;
+		}
+		name = help_argv[0] = argv[optind + 1];
+		argv = help_argv;
+		argc = 2;
+		optind = 0;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!streq(commands[i].name, name))
 			continue;

@@ -32,6 +32,14 @@ for c in create start run exec kill delete state list ps pause resume update eve
 	done
 done
 is "$bad_help" "" "-h and --help print the usage of every command and exit 0"
+# runc's `help COMMAND` (urfave/cli), which some scripts call
+bad_help=""
+for c in create start run exec kill delete state list ps pause resume update events spec features checkpoint restore; do
+	_capture "$RT" help "$c"; rc=$?
+	if [ $rc != 0 ] || ! printf '%s' "$out" | grep -q "^Usage: cell-runtime $c"; then bad_help="$bad_help $c"; fi
+	[ -n "$RUNC" ] && ! "$RUNC" help "$c" >/dev/null 2>&1 && bad_help="$bad_help runc:$c"
+done
+is "$bad_help" "" "help COMMAND prints the usage of every command and exits 0 (as runc)"
 
 # kill with signal 0 (is it alive?), with and without --all
 ID=k-$$
