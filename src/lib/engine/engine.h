@@ -27,6 +27,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -118,6 +119,25 @@ int cell_ctr_update(struct cell_engine *e, const char *id,
 /* The container's root file system on the host (mounted again if a reboot
  * lost it), for `cp`. Caller frees. */
 int cell_ctr_rootfs(struct cell_engine *e, const char *id, char **ret, cell_error **err);
+
+/* cp.c: a copy between a container (running or stopped: its root and its
+ * mounts, as it sees them, never leaving them through a link) and the host
+ * or a tar stream; Docker's rules for where SRC lands (docs/cell.1 cp). */
+struct cell_cp_req {
+	const char *id;
+	const char *ref;		/* the name the user gave, for messages (NULL: id) */
+	const char *ctr_path;
+	bool into;			/* host (or tar) → container */
+	const char *host_path;		/* NULL: a tar on tar_fd (read when into, else written) */
+	int tar_fd;
+	bool archive;			/* keep uid/gid (-a; the API's copyUIDGID) */
+	bool follow;			/* follow a link as SRC (-L) */
+};
+int cell_ctr_cp(struct cell_engine *e, const struct cell_cp_req *q, cell_error **err);
+/* lstat of path as the container sees it (ids as the container's); a link's
+ * *ret_link is where it leads in the container, else NULL (caller frees). */
+int cell_ctr_cp_stat(struct cell_engine *e, const char *id, const char *ref, const char *path, struct stat *ret,
+		     char **ret_link, cell_error **err);
 int cell_ctr_rename(struct cell_engine *e, const char *id, const char *name, cell_error **err);
 
 /* ---- lifecycle ---- */
