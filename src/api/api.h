@@ -50,6 +50,7 @@ struct api_req {
 	int body_fd;			/* API_BODY_FILE routes: the body, at offset 0 (-1: none sent) */
 	unsigned long long body_file_len;
 	struct cell_engine *engine;
+	const char *reply_header[2];	/* one more header for the reply: name, value (borrowed) */
 	bool replied;
 };
 

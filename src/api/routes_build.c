@@ -9,7 +9,9 @@
  * the error) on a second pipe as one JSON line. A hang-up of the client
  * stops the build (SIGTERM: the builder removes its step container, as on
  * Ctrl-C). A save is cell_image_save() writing to a pipe in a child, sent
- * as it comes (as dockerd: an error half-way truncates the tar). */
+ * as it comes (as dockerd: an error half-way truncates the tar); so is a
+ * GET of /containers/{id}/archive (docker cp out), whose PUT (docker cp in)
+ * extracts the spooled tar through cell_ctr_cp (src/lib/engine/cp.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <nettle/base64.h>
+#include <sys/stat.h>
 
 #include "api.h"
 #include "build/build.h"
@@ -563,7 +568,176 @@ static void get_one(struct api_req *r)
 	save_refs(r, refs);
 }
 
+/* ---- /containers/{id}/archive: docker cp ---- */
+
+static bool ctr_lookup(struct api_req *r, char **ret)
+{
+	cell_error *err = NULL;
+	const char *ref = api_param(r, "id");
+	if (cell_ctr_lookup(r->engine, ref, ret, &err) < 0) {
+		cell_error_free(&err);
+		api_error(r, 404, "No such container: %s", ref);
+		return false;
+	}
+	return true;
+}
+
+/* a copy's error with dockerd's code */
+static void cp_error(struct api_req *r, cell_error **err)
+{
+	const char *m = (*err)->msg;
+	unsigned status = cell_error_code(*err) == ENOENT || strstr(m, "could not find") || strstr(m, "does not exist")
+				  ? 404
+			  : strstr(m, "read-only") || strstr(m, "read only") ? 403
+			  : strstr(m, "must be a directory") || strstr(m, "not a directory") || strstr(m, "leaves the "
+												     "destination")
+				  ? 400
+				  : 500;
+	api_error(r, status, "%s", m);
+	cell_error_free(err);
+}
+
+/* Go's os.FileMode of a stat: permissions and its own type bits */
+static uint32_t go_mode(mode_t m)
+{
+	uint32_t g = m & 0777;
+	if (S_ISDIR(m)) g |= 1u << 31;
+	if (S_ISLNK(m)) g |= 1u << 27;
+	if (S_ISFIFO(m)) g |= 1u << 25;
+	if (S_ISSOCK(m)) g |= 1u << 24;
+	if (S_ISBLK(m)) g |= 1u << 26;
+	if (S_ISCHR(m)) g |= (1u << 26) | (1u << 21);
+	if (m & S_ISUID) g |= 1u << 23;
+	if (m & S_ISGID) g |= 1u << 22;
+	if (m & S_ISVTX) g |= 1u << 20;
+	return g;
+}
+
+/* X-Docker-Container-Path-Stat: base64 of {"name","size","mode","mtime","linkTarget"} */
+static char *path_stat_header(const char *path, const struct stat *st, const char *link)
+{
+	_cleanup_free_ char *c = xstrdup(path);
+	size_t n = strlen(c);
+	while (n > 1 && c[n - 1] == '/')
+		c[--n] = 0;
+	const char *base = strrchr(c, '/') ? strrchr(c, '/') + 1 : c;
+	if (!*base)
+		base = "/";
+	struct tm tm;
+	time_t t = st->st_mtim.tv_sec;
+	gmtime_r(&t, &tm);
+	char when[64], buf[40];
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when, sizeof(when), "%s.%09ldZ", buf, st->st_mtim.tv_nsec);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(base));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)st->st_size));
+	json_object_object_add(o, "mode", json_object_new_int64(go_mode(st->st_mode)));
+	json_object_object_add(o, "mtime", json_object_new_string(when));
+	json_object_object_add(o, "linkTarget", json_object_new_string(link ? link : ""));
+	const char *j = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t jl = strlen(j);
+	char *out = xcalloc(1, BASE64_ENCODE_RAW_LENGTH(jl) + 1);
+	base64_encode_raw((char *)out, jl, (const uint8_t *)j);
+	json_object_put(o);
+	return out;
+}
+
+static bool archive_stat(struct api_req *r, const char *id, const char *path, char **ret_hdr)
+{
+	struct stat st;
+	_cleanup_free_ char *link = NULL;
+	cell_error *err = NULL;
+	if (cell_ctr_cp_stat(r->engine, id, api_param(r, "id"), path, &st, &link, &err) < 0) {
+		cp_error(r, &err);
+		return false;
+	}
+	*ret_hdr = path_stat_header(path, &st, link);
+	return true;
+}
+
+static void archive_head(struct api_req *r)
+{
+	_cleanup_free_ char *id = NULL, *hdr = NULL;
+	const char *path = api_query(r, "path");
+	if (!path || !*path) {
+		api_error(r, 400, "archive: the query parameter `path` is needed");
+		return;
+	}
+	if (!ctr_lookup(r, &id) || !archive_stat(r, id, path, &hdr))
+		return;
+	r->reply_header[0] = "X-Docker-Container-Path-Stat";
+	r->reply_header[1] = hdr;
+	api_reply_empty(r, 200);
+}
+
+static void archive_get(struct api_req *r)
+{
+	_cleanup_free_ char *id = NULL, *hdr = NULL;
+	const char *path = api_query(r, "path");
+	if (!path || !*path) {
+		api_error(r, 400, "archive: the query parameter `path` is needed");
+		return;
+	}
+	if (!ctr_lookup(r, &id) || !archive_stat(r, id, path, &hdr))
+		return;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		api_error(r, 500, "archive: cannot make a pipe: %s", strerror(errno));
+		return;
+	}
+	struct save_job *j = xcalloc(1, sizeof(*j));
+	j->client = client_fd(r);
+	fflush(stdout);
+	fflush(stderr);
+	j->child = fork();
+	if (j->child == 0) {
+		child_reset();
+		struct cell_cp_req q = { .id = id, .ref = api_param(r, "id"), .ctr_path = path, .tar_fd = p[1] };
+		cell_error *err = NULL;
+		_exit(cell_ctr_cp(r->engine, &q, &err) < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	j->fd = p[0];
+	if (j->child < 0) {
+		j->child = 0;
+		save_free(j);
+		api_error(r, 500, "archive: cannot fork: %s", strerror(errno));
+		return;
+	}
+	r->reply_header[0] = "X-Docker-Container-Path-Stat";
+	r->reply_header[1] = hdr;
+	api_reply_stream(r, 200, "application/x-tar", save_body, j, save_free);
+}
+
+static void archive_put(struct api_req *r)
+{
+	_cleanup_free_ char *id = NULL;
+	const char *path = api_query(r, "path");
+	if (!path || !*path) {
+		api_error(r, 400, "archive: the query parameter `path` is needed");
+		return;
+	}
+	if (r->body_fd < 0) {
+		api_error(r, 400, "archive: no tar in the body");
+		return;
+	}
+	if (!ctr_lookup(r, &id))
+		return;
+	struct cell_cp_req q = { .id = id, .ref = api_param(r, "id"), .ctr_path = path, .into = true,
+				 .tar_fd = r->body_fd, .archive = api_query_bool(r, "copyUIDGID", false) };
+	cell_error *err = NULL;
+	if (cell_ctr_cp(r->engine, &q, &err) < 0) {
+		cp_error(r, &err);
+		return;
+	}
+	api_reply_empty(r, 200);
+}
+
 const struct api_route api_routes_build[] = {
+	{ "HEAD", "/containers/{id}/archive", archive_head, 0 },
+	{ "GET", "/containers/{id}/archive", archive_get, 0 },
+	{ "PUT", "/containers/{id}/archive", archive_put, API_BODY_FILE },
 	{ "POST", "/build", build, API_BODY_FILE },
 	{ "POST", "/build/prune", build_prune, 0 },
 	{ "POST", "/images/load", load, API_BODY_FILE },

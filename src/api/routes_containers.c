@@ -1203,12 +1203,13 @@ static void wait_until(struct waiter *w)
 	bool seen_running = first.exists && !first.stopped;
 	for (;;) {
 		if (!now.exists) {
-			/* removed (--rm): the code of its last exit */
-			if (!seen_running || !now.stopped) {
-				int c = code_from_events(r->engine, id);
-				if (c >= 0)
-					now.code = c;
-			}
+			/* removed (--rm): the code of its last exit, from its die
+			 * event: a snapshot taken between the process's end and
+			 * the recording of its code said 0 (docker 28's run -t
+			 * --rm exited 0 for a container that exited 5) */
+			int c = code_from_events(r->engine, id);
+			if (c >= 0)
+				now.code = c;
 			break;
 		}
 		if (!now.stopped)

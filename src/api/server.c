@@ -210,6 +210,8 @@ static void queue(struct api_req *r, unsigned status, struct MHD_Response *resp)
 		return;
 	}
 	common_headers(resp);
+	if (r->reply_header[0] && r->reply_header[1])
+		MHD_add_response_header(resp, r->reply_header[0], r->reply_header[1]);
 	MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->replied = true;

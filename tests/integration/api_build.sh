@@ -189,6 +189,44 @@ else
 	skip "docker-compose is not installed"
 fi
 
+# ---- docker cp: /containers/{id}/archive (HEAD, GET, PUT) ----
+c run -d --name cpt busybox sleep 300 >/dev/null
+echo hello > "$TMPD/f.txt"; mkdir -p "$TMPD/dd/sub"; echo deep > "$TMPD/dd/sub/y"
+hdr=$(curl -sI --unix-socket "$SOCK" "http://x/v1.41/containers/cpt/archive?path=/etc/hostname" | tr -d '\r' |
+	sed -n 's/^X-Docker-Container-Path-Stat: //Ip')
+is "$(printf '%s' "$hdr" | base64 -d | jq -r '.name + " " + (.mode|tostring)')" "hostname 420" \
+	"archive HEAD: the path's stat (name, Go mode 0644) in X-Docker-Container-Path-Stat"
+is "$(code -I "http://x/v1.41/containers/cpt/archive?path=/nosuch")" 404 "archive HEAD of a missing path: 404"
+is "$(code "http://x/v1.41/containers/nosuchctr/archive?path=/")" 404 "archive of no such container: 404"
+is "$(code "http://x/v1.41/containers/cpt/archive")" 400 "archive without path: 400"
+ln -s /etc/shadow "$TMPD/evil/shadowlink"
+tar -C "$TMPD/evil" -cf "$TMPD/link.tar" shadowlink
+is "$(code -X PUT --data-binary @"$TMPD/link.tar" "http://x/v1.41/containers/cpt/archive?path=/tmp")" 200 \
+	"archive PUT of a tar holding a symlink to a host file"
+c exec cpt sh -c 'echo owned > /tmp/shadowlink' 2>/dev/null
+unlike "$(head -c 200 /etc/shadow)" "owned" "... the host's file is not reached through it"
+python3 -c 'import tarfile,io,sys
+t=tarfile.open(sys.argv[1],"w"); i=tarfile.TarInfo("../../../../escape"); d=b"x"; i.size=1; t.addfile(i,io.BytesIO(d)); t.close()' "$TMPD/dotdot.tar"
+is "$(code -X PUT --data-binary @"$TMPD/dotdot.tar" "http://x/v1.41/containers/cpt/archive?path=/tmp")" 400 \
+	"archive PUT of a tar entry with ..: 400"
+ok "$([ ! -e /escape ] && [ ! -e "$TMPD/escape" ]; echo $?)" "... nothing written outside"
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 60 "$D" "$@"; }
+	t="docker $v"
+	check "$t: cp a file in" -- d cp "$TMPD/f.txt" cpt:/tmp/
+	check "$t: cp a directory in" -- d cp "$TMPD/dd" cpt:/tmp/
+	is "$(c exec cpt cat /tmp/f.txt /tmp/dd/sub/y)" "hello
+deep" "$t: the container sees both"
+	rm -rf "$TMPD/cpout"; mkdir "$TMPD/cpout"
+	check "$t: cp a directory out" -- d cp cpt:/tmp/dd "$TMPD/cpout/"
+	is "$(cat "$TMPD/cpout/dd/sub/y")" deep "$t: ... with its content"
+	is "$(d cp cpt:/etc/hostname - | tar t)" hostname "$t: cp out to - is a tar"
+	fails "$t: cp of a missing path out fails" -- d cp cpt:/nosuch "$TMPD/cpout/"
+done
+c rm -f cpt >/dev/null
+
 # ---- the service's config: group, uri, time ----
 G=$(getent group nogroup >/dev/null && echo nogroup || echo root)
 printf '{"service": {"group": "%s", "uri": "unix://%s", "time": 1}}\n' "$G" "$TMPD/cfg.sock" > "$TMPD/cell.json"
