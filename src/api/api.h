@@ -75,6 +75,7 @@ extern const struct api_route api_routes_build[];
 extern const struct api_route api_routes_networks[];
 extern const struct api_route api_routes_volumes[];
 extern const struct api_route api_routes_events[];
+extern const struct api_route api_routes_df[];
 
 /* routes_attach.c: an attach made before the start (docker run's order)
  * waits with one end of a socket pair; the start route takes it for the
@@ -125,6 +126,8 @@ void api_unlock(void);
 long long api_time_unix(const char *rfc3339);
 /* A Docker-style "Up 2 minutes" / "Exited (0) 3 seconds ago" for a record. */
 char *api_status_text(json_object *rec);
+/* routes_containers.c: a container as GET /containers/json lists it. */
+json_object *api_ctr_summary(json_object *rec, const char *id);
 /* routes_networks.c: the `filters` parameter as {"key": ["value", ...]}
  * (both of Docker's encodings), NULL with *ok false and a 400 sent when it is
  * not JSON or names a key not in known (NULL-ended). Caller puts. */

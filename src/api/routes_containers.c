@@ -715,7 +715,7 @@ static char *command_line(json_object *rec)
 	return TAKE_PTR(s);
 }
 
-static json_object *summary(json_object *rec, const char *id)
+json_object *api_ctr_summary(json_object *rec, const char *id)
 {
 	json_object *o = json_object_new_object(), *cfg = get(rec, "Config"), *hc = get(rec, "HostConfig");
 	json_object_object_add(o, "Id", json_object_new_string(id));
@@ -801,7 +801,7 @@ static void list(struct api_req *r)
 		bool has_status = json_object_array_length(get(f, "status") ? get(f, "status") : json_object_new_array()) > 0;
 		if ((all || has_status || streq(s, "running") || streq(s, "paused") || streq(s, "restarting")) &&
 		    filters_ok(f, rec, ids[i]))
-			rows[n++] = summary(rec, ids[i]);
+			rows[n++] = api_ctr_summary(rec, ids[i]);
 		json_object_put(rec);
 	}
 	api_unlock();

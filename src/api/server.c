@@ -35,6 +35,7 @@ static const struct api_route *const tables[] = {
 	api_routes_networks,
 	api_routes_volumes,
 	api_routes_events,
+	api_routes_df,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "engine/df.h"
 #include "engine/engine.h"
 #include "engine/volume.h"
 #include "image/image.h"
@@ -16,149 +17,12 @@
 
 /* ---- df ---- */
 
-struct layer {
-	const char *chain;	/* borrowed from the image */
-	uint64_t size;
-	bool active;
-};
-
-struct df_image {
-	struct cell_image *img;
-	int containers;
-	uint64_t size;
-};
-
-struct df_ctr {
-	char *id, *name, *image, *status;
-	uint64_t size;
-	int volumes;
-	bool running;
-};
-
-struct df {
-	struct df_image *images;
-	size_t n_images;
-	struct layer *layers;
-	size_t n_layers;
-	struct df_ctr *ctrs;
-	size_t n_ctrs;
-	char **vols;
-	uint64_t *vol_size;
-	int *vol_links;
-};
-
-static void add_layer(struct df *d, const char *chain, uint64_t size, bool active)
-{
-	for (size_t i = 0; i < d->n_layers; i++)
-		if (streq(d->layers[i].chain, chain)) {
-			d->layers[i].active |= active;
-			return;
-		}
-	d->layers = realloc(d->layers, (d->n_layers + 1) * sizeof(*d->layers));
-	d->layers[d->n_layers++] = (struct layer){ chain, size, active };
-}
-
-static void df_free(struct df *d)
-{
-	for (size_t i = 0; i < d->n_images; i++)
-		cell_image_free(d->images[i].img);
-	free(d->images);
-	free(d->layers);
-	for (size_t i = 0; i < d->n_ctrs; i++) {
-		free(d->ctrs[i].id);
-		free(d->ctrs[i].name);
-		free(d->ctrs[i].image);
-		free(d->ctrs[i].status);
-	}
-	free(d->ctrs);
-	strv_free(d->vols);
-	free(d->vol_size);
-	free(d->vol_links);
-}
-
 static const char *str_at(json_object *o, const char *a, const char *b)
 {
 	json_object *v = json_object_object_get(o, a);
 	if (b)
 		v = json_object_object_get(v, b);
 	return v ? json_object_get_string(v) : "";
-}
-
-static int df_collect(struct cell_engine *e, struct df *d, cell_error **err)
-{
-	struct cell_store *s = NULL;
-	struct cell_image_summary *sum = NULL;
-	size_t n = 0;
-	char **ids = NULL;
-	if (cell_store_open(e->root, &s, err) < 0 || cell_image_list(s, &sum, &n, err) < 0 ||
-	    cell_ctr_list(e, &ids, err) < 0 || cell_volume_list(e, &d->vols, err) < 0) {
-		cell_image_summary_free(sum, n);
-		cell_store_free(s);
-		strv_free(ids);
-		return -1;
-	}
-	for (size_t i = 0; ids[i]; i++) {
-		json_object *rec = NULL;
-		cell_error *x = NULL;
-		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
-			cell_error_free(&x);
-			continue;
-		}
-		const char *st = cell_ctr_status(rec);
-		const char *name = str_at(rec, "Name", NULL);
-		_cleanup_free_ char *cdir = cell_ctr_dir(e, ids[i]);
-		_cleanup_free_ char *upper = xasprintf("%s/upper", cdir);
-		struct df_ctr c = {
-			.id = xstrdup(ids[i]), .name = xstrdup(*name == '/' ? name + 1 : name),
-			.image = xstrdup(str_at(rec, "Image", NULL)), .status = xstrdup(st),
-			.size = cell_dir_size(upper),
-			.running = streq(st, "running") || streq(st, "paused") || streq(st, "restarting"),
-		};
-		json_object *mounts = json_object_object_get(rec, "Mounts");
-		for (size_t j = 0; mounts && j < json_object_array_length(mounts); j++) {
-			const char *t = str_at(json_object_array_get_idx(mounts, j), "Type", NULL);
-			const char *vn = str_at(json_object_array_get_idx(mounts, j), "Name", NULL);
-			if (!streq(t, "volume"))
-				continue;
-			c.volumes++;
-			for (size_t k = 0; d->vols[k]; k++)
-				if (streq(d->vols[k], vn)) {
-					d->vol_links = d->vol_links ? d->vol_links : xcalloc(strv_len(d->vols) + 1, sizeof(int));
-					d->vol_links[k]++;
-				}
-		}
-		d->ctrs = realloc(d->ctrs, (d->n_ctrs + 1) * sizeof(*d->ctrs));
-		d->ctrs[d->n_ctrs++] = c;
-		json_object_put(rec);
-	}
-	strv_free(ids);
-	size_t nv = strv_len(d->vols);
-	d->vol_size = xcalloc(nv + 1, sizeof(uint64_t));
-	if (!d->vol_links)
-		d->vol_links = xcalloc(nv + 1, sizeof(int));
-	for (size_t k = 0; k < nv; k++)
-		d->vol_size[k] = cell_volume_size(e, d->vols[k]);
-	for (size_t i = 0; i < n; i++) {
-		struct cell_image *img = NULL;
-		cell_error *x = NULL;
-		if (cell_image_resolve(s, sum[i].id, &img, &x) < 0) {
-			cell_error_free(&x);
-			continue;
-		}
-		struct df_image di = { .img = img };
-		for (size_t j = 0; j < d->n_ctrs; j++)
-			if (streq(d->ctrs[j].image, img->id))
-				di.containers++;
-		for (size_t j = 0; j < img->n_layers; j++) {
-			di.size += img->layer_sizes[j];
-			add_layer(d, img->chain_ids[j], img->layer_sizes[j], di.containers > 0);
-		}
-		d->images = realloc(d->images, (d->n_images + 1) * sizeof(*d->images));
-		d->images[d->n_images++] = di;
-	}
-	cell_image_summary_free(sum, n);
-	cell_store_free(s);
-	return 0;
 }
 
 static char *pct(uint64_t part, uint64_t whole)
@@ -186,7 +50,7 @@ static void df_row(json_object *rows, const char *type, size_t total, size_t act
 	json_object_array_add(rows, o);
 }
 
-static void df_verbose(const struct df *d)
+static void df_verbose(const struct cell_df *d)
 {
 	char sz[32];
 	printf("Images space usage:\n\n%-30s %-10s %-14s %-10s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "SIZE",
@@ -210,7 +74,7 @@ static void df_verbose(const struct df *d)
 	printf("\nContainers space usage:\n\n%-14s %-14s %-14s %-10s %-10s %s\n", "CONTAINER ID", "IMAGE",
 	       "LOCAL VOLUMES", "SIZE", "STATUS", "NAMES");
 	for (size_t i = 0; i < d->n_ctrs; i++) {
-		const struct df_ctr *c = &d->ctrs[i];
+		const struct cell_df_ctr *c = &d->ctrs[i];
 		const char *ih = strncmp(c->image, "sha256:", 7) == 0 ? c->image + 7 : c->image;
 		cli_human_size(c->size, sz, sizeof(sz));
 		printf("%-14.12s %-14.12s %-14d %-10s %-10s %s\n", c->id, ih, c->volumes, sz, c->status, c->name);
@@ -244,17 +108,17 @@ static int df(int argc, char **argv, cell_error **err)
 	if (format && streq(format, "table"))
 		format = NULL;
 	struct cell_engine *e = NULL;
-	struct df d = { 0 };
+	struct cell_df d = { 0 };
 	if (cli_engine_open(&e, err) < 0)
 		return EXIT_CELL;
-	if (df_collect(e, &d, err) < 0) {
-		df_free(&d);
+	if (cell_df_collect(e, &d, err) < 0) {
+		cell_df_free(&d);
 		cell_engine_free(e);
 		return EXIT_CELL;
 	}
 	if (verbose && !format) {
 		df_verbose(&d);
-		df_free(&d);
+		cell_df_free(&d);
 		cell_engine_free(e);
 		return 0;
 	}
@@ -301,7 +165,7 @@ static int df(int argc, char **argv, cell_error **err)
 			       str_at(o, "Active", NULL), str_at(o, "Size", NULL), str_at(o, "Reclaimable", NULL));
 	}
 	json_object_put(rows);
-	df_free(&d);
+	cell_df_free(&d);
 	cell_engine_free(e);
 	return 0;
 }

@@ -2,7 +2,9 @@
 # The Docker Engine API's exec, events, system df and prune (`cell system
 # service`), driven by the docker CLIs (Debian's 20.10 and the 28 client)
 # and the Python SDK: exec (attached, -i, -t, -d, -u, -w, -e, exit codes),
-# its inspect, the errors dockerd gives (409 stopped, 404 unknown).
+# its inspect, the errors dockerd gives (409 stopped, 404 unknown); events
+# with since/until/filters, live; df as `cell system df` counts; container
+# and image prune with their filters.
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
 . "$(dirname "$0")/../lib/engine.sh"
@@ -164,4 +166,52 @@ done
 c rm -f ev1 >/dev/null
 
 c rm -f box stopped >/dev/null
+
+# ---- system df, prune ----
+c run -d --name up busybox sleep 600 >/dev/null
+c run --name dfc -l keep=yes -v dvol:/data busybox sh -c 'head -c 1000000 /dev/zero > /big; echo x > /data/f' >/dev/null
+df=$(api http://x/v1.41/system/df)
+is "$(jq -c '[(.Images|length), (.LayersSize > 2000000), (.Images[0].RepoTags), .Images[0].Containers]' <<<"$df")" '[1,true,["busybox:latest"],2]' \
+	"system/df: the image, its layers' size, its containers"
+is "$(jq -c '.Containers[] | select(.Names[0] == "/dfc") | [(.SizeRw >= 1000000), .State, .Mounts[0].Driver]' <<<"$df")" '[true,"exited","local"]' \
+	"system/df: the container's writable layer (1 MB), its volume"
+is "$(jq -c '.Volumes[] | [.Name, .UsageData.Size, .UsageData.RefCount]' <<<"$df")" '["dvol",2,1]' "system/df: the volume's size and links"
+want=$(c system df --format '{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}' 2>&1)
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 30 "$D" "$@"; }
+	is "$(d system df --format '{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}')" "$want" \
+		"docker $v: system df says what cell system df says"
+	out=$(d system df -v)
+	like "$(grep -A3 'Containers space' <<<"$out" | grep dfc)" "busybox .* 1 +1MB .* dfc" "docker $v: system df -v: the container, its volume, its size"
+	like "$(grep -A3 'Local Volumes space' <<<"$out" | grep dvol)" "dvol +1 +2B" "docker $v: system df -v: the volume"
+done
+is "$(postc '/containers/prune?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D')" 400 "containers/prune with an unknown filter: 400"
+is "$(postc '/containers/prune?filters=%7B%22until%22%3A%5B%22soon%22%5D%7D')" 400 "containers/prune with an until that is no time: 400"
+c create --name p2 -l keep=no busybox true >/dev/null
+f=$(jq -rn '{"label":["keep=maybe"]}|tojson|@uri')
+is "$(post "/containers/prune?filters=$f" | jq -c .ContainersDeleted)" '[]' "containers/prune label=keep=maybe: none"
+f=$(jq -rn '{"until":["1h"]}|tojson|@uri')
+is "$(post "/containers/prune?filters=$f" | jq -c .ContainersDeleted)" '[]' "containers/prune until=1h: none (all newer)"
+p2=$(c inspect -f '{{.Id}}' p2)
+f=$(jq -rn '{"label":["keep=no"]}|tojson|@uri')
+is "$(post "/containers/prune?filters=$f" | jq -c .ContainersDeleted)" "[\"$p2\"]" "containers/prune label=keep=no: that one"
+out=$(DOCKER_HOST="unix://$SOCK" timeout 30 docker container prune -f)
+like "$out" "$(c ps -aq --no-trunc -f name=dfc 2>/dev/null | head -c 64).*Total reclaimed space: 1MB" "docker container prune: the stopped one, 1MB"
+is "$(c ps -a --format '{{.Names}}' | tr '\n' ' ')" "up " "... the running one stays"
+c image import --change 'LABEL a=b' "$TMPD/rootfs.tar" >/dev/null 2>&1
+c image import "$TMPD/rootfs.tar" tagged:v1 >/dev/null 2>&1
+f=$(jq -rn '{"label":["a=c"]}|tojson|@uri')
+is "$(post "/images/prune?filters=$f" | jq -c '[.ImagesDeleted, .SpaceReclaimed]')" '[null,0]' "images/prune label=a=c: none"
+f=$(jq -rn '{"label":["a=b"]}|tojson|@uri')
+out=$(post "/images/prune?filters=$f")
+is "$(jq -c '[(.ImagesDeleted|length), (.ImagesDeleted[0].Deleted|test("^sha256:")), (.SpaceReclaimed > 0)]' <<<"$out")" '[1,true,true]' \
+	"images/prune label=a=b: the dangling image with it, space reclaimed"
+is "$(postc '/images/prune?filters=%7B%22dangling%22%3A%7B%22nope%22%3Atrue%7D%2C%22x%22%3A%5B%5D%7D')" 400 "images/prune with an unknown filter: 400"
+out=$(DOCKER_HOST="unix://$SOCK" timeout 30 docker image prune -a -f)
+like "$out" "untagged: tagged:v1" "docker image prune -a: the unused tagged image untagged"
+is "$(c images | awk 'NR > 1 {print $1":"$2}' | tr '\n' ' ')" "busybox:latest " "... busybox, used by a container, stays"
+c rm -f up >/dev/null
+c volume rm dvol >/dev/null
 is "$(ls -A /run/cell/runtime 2>/dev/null | grep -c "^\.exec-")" 0 "no exec temp dirs left under /run/cell/runtime"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "df.h"
 #include "engine-internal.h"
 #include "events.h"
 #include "image/image.h"
@@ -1135,46 +1136,7 @@ static int remove_taken(struct cell_engine *e, const char *id, bool force, cell_
 
 int cell_ctr_prune(struct cell_engine *e, char ***ret_ids, uint64_t *ret_bytes, cell_error **err)
 {
-	_cleanup_strv_ char **ids = NULL;
-	char **gone = xcalloc(1, sizeof(char *));
-	size_t n = 0;
-	uint64_t bytes = 0;
-
-	if (cell_ctr_list(e, &ids, err) < 0) {
-		free(gone);
-		return -1;
-	}
-	for (size_t i = 0; ids[i]; i++) {
-		json_object *rec = NULL;
-		cell_error *x = NULL;
-		if (cell_ctr_load(e, ids[i], &rec, &x) < 0) {
-			cell_error_free(&x);
-			continue;
-		}
-		const char *st = cell_ctr_status(rec);
-		bool stopped = streq(st, "exited") || streq(st, "created") || streq(st, "dead");
-		json_object_put(rec);
-		if (!stopped)
-			continue;
-		_cleanup_free_ char *upper = xasprintf("%s/%s/upper", e->ctr_root, ids[i]);
-		uint64_t size = cell_dir_size(upper);
-		if (cell_ctr_remove(e, ids[i], false, &x) < 0) {
-			/* one that cannot go does not keep the others */
-			cell_log(CELL_LOG_WARN, "%s", x->msg);
-			cell_error_free(&x);
-			continue;
-		}
-		bytes += size;
-		gone = realloc(gone, (n + 2) * sizeof(char *));
-		if (!gone)
-			abort();
-		gone[n++] = xstrdup(ids[i]);
-		gone[n] = NULL;
-	}
-	*ret_ids = gone;
-	if (ret_bytes)
-		*ret_bytes = bytes;
-	return 0;
+	return cell_ctr_prune_if(e, NULL, NULL, ret_ids, ret_bytes, err);
 }
 
 /* ---- wait, pause ---- */

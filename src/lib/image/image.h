@@ -209,6 +209,11 @@ int cell_image_remove(struct cell_store *s, const char *ref, bool force,
  * blobs and temp dirs nothing refers to. ret_deleted lists removed image ids. */
 int cell_image_prune(struct cell_store *s, bool all, char ***ret_deleted, uint64_t *ret_reclaimed,
 		     cell_error **err);
+/* The same among the images of ids `only` (NULL: every image), as the API's
+ * prune with filters (until, label) chooses them; the rules still hold (no
+ * image a container uses, named ones only with all) under the store's lock. */
+int cell_image_prune_only(struct cell_store *s, bool all, char **only, char ***ret_deleted,
+			  uint64_t *ret_reclaimed, cell_error **err);
 
 /* The store's records, for ls and inspect. */
 struct cell_image_summary {

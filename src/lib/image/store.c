@@ -879,6 +879,20 @@ int cell_image_remove(struct cell_store *s, const char *ref, bool force,
 int cell_image_prune(struct cell_store *s, bool all, char ***ret_deleted, uint64_t *ret_reclaimed,
 		     cell_error **err)
 {
+	return cell_image_prune_only(s, all, NULL, ret_deleted, ret_reclaimed, err);
+}
+
+static bool among(char **ids, const char *id)
+{
+	for (size_t i = 0; ids && ids[i]; i++)
+		if (id && streq(ids[i], id))
+			return true;
+	return false;
+}
+
+int cell_image_prune_only(struct cell_store *s, bool all, char **only, char ***ret_deleted, uint64_t *ret_reclaimed,
+			  cell_error **err)
+{
 	json_object *index = NULL, *sizes = json_object_new_object();
 	int r = -1;
 
@@ -893,6 +907,8 @@ int cell_image_prune(struct cell_store *s, bool all, char ***ret_deleted, uint64
 		for (size_t i = json_object_array_length(imgs); i-- > 0;) {
 			json_object *rec = json_object_array_get_idx(imgs, i);
 			if (!all && json_object_array_length(rec_arr(rec, "names")) > 0)
+				continue;
+			if (only && !among(only, rec_str(rec, "id")))
 				continue;
 			_cleanup_free_ char *user = image_user(s, index, rec);
 			if (user)
