@@ -20,13 +20,13 @@ int oci_exec(int argc, char **argv, cell_error **err)
 	static const struct option opts[] = {
 		{ "process", required_argument, NULL, 'p' },
 		{ "tty", no_argument, NULL, 't' },
-		{ "console-socket", required_argument, NULL, 'c' },
+		{ "console-socket", required_argument, NULL, 'S' },
 		{ "pid-file", required_argument, NULL, 'P' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "cwd", required_argument, NULL, 'w' },
 		{ "user", required_argument, NULL, 'u' },
-		{ "cap", required_argument, NULL, 'C' },
+		{ "cap", required_argument, NULL, 'c' },
 		{ "no-new-privs", no_argument, NULL, 'n' },
 		{ "preserve-fds", required_argument, NULL, 'F' },
 		{ "additional-gids", required_argument, NULL, 'g' },
@@ -52,17 +52,17 @@ int oci_exec(int argc, char **argv, cell_error **err)
 	int c, status = 0, r = -1;
 	int64_t n;
 
-	while ((c = getopt_long_only(argc, argv, "+p:tdu:e:w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, "+p:tdu:e:g:c:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o.process_file = optarg; break;
 		case 't': o.tty = true; break;
-		case 'c': o.console_socket = optarg; break;
+		case 'S': o.console_socket = optarg; break;
 		case 'P': o.pid_file = optarg; break;
 		case 'd': o.detach = true; break;
 		case 'e': push(&env, optarg); break;
 		case 'w': o.cwd = optarg; break;
 		case 'u': o.user = optarg; break;
-		case 'C': push(&caps, optarg); break;
+		case 'c': push(&caps, optarg); break;
 		case 'n': o.no_new_privs = true; break;
 		case 'F':
 			if (parse_int64(optarg, &n) < 0 || n < 0 || n > 65536) {

@@ -54,6 +54,21 @@ _capture rt exec --pid-file /nonexistent-dir/pid "$ID" payload exit 0; is "$?" 2
 rt exec "$ID" payload exit 7; is "$?" 7 "exec still returns the process's own status"
 is "$(rt exec --user 1000:1000 --additional-gids 1001 --additional-gids 1002 "$ID" payload groups)" "1001 1002" \
 	"exec --additional-gids sets the supplementary groups"
+# runc's short spellings (-g, -c, -e, -u) and exec --cap's sets: not the
+# inheritable one (CVE-2022-29162), so a non-root user gains nothing from it
+exec_caps() {	# runtime-command id
+	$1 exec -e X=1 -u 1000:1000 -g 1001 -g 1002 -c CAP_NET_RAW "$2" sh -c 'echo $X $(id -G); grep -E "^Cap(Inh|Prm|Eff|Amb)" /proc/self/status' 2>&1
+	$1 exec -c CAP_SYS_ADMIN "$2" sh -c 'grep -E "^Cap(Inh|Prm|Eff|Amb)" /proc/self/status' 2>&1
+}
+got=$(exec_caps rt "$ID" | tr '\n\t' '  ')
+like "$got" '^1 1000 1001 1002 ' "exec -e -u -g (repeated) as runc spells them"
+like "$got" 'CapInh: 0{16} CapPrm: 0{16} CapEff: 0{16} CapAmb: 0{16} CapInh: 0{16} CapPrm: [0-9a-f]{10}2[0-9a-f]{5} CapEff: [0-9a-f]{10}2[0-9a-f]{5} CapAmb: 0{16} ' \
+	"exec -c CAP_X: into permitted and effective for root, never inheritable or ambient (none for a non-root user)"
+if [ -n "$RUNC" ]; then
+	runc_ run -d --bundle "$B" "$ID" >/dev/null 2>&1
+	is "$(exec_caps runc_ "$ID" | tr '\n\t' '  ')" "$got" "... the same as runc"
+	runc_ delete --force "$ID" >/dev/null 2>&1
+fi
 # exec into a paused container: refused with 255 unless --ignore-paused
 check "pause" -- rt pause "$ID"
 _capture rt exec "$ID" payload exit 0; rc=$?

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -82,9 +83,27 @@ static void env_merge(char ***env, char **add)
 	}
 }
 
+static bool in_set(json_object *caps, const char *set, const char *name)
+{
+	json_object *a = NULL;
+	if (!caps || !json_object_object_get_ex(caps, set, &a))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (strcasecmp(json_object_get_string(json_object_array_get_idx(a, i)), name) == 0)
+			return true;
+	return false;
+}
+
 static int add_caps(json_object **caps, char **names, cell_error **err)
 {
-	static const char *sets[] = { "bounding", "effective", "permitted", "inheritable", "ambient" };
+	/* not the inheritable set: a process with inheritable capabilities
+	 * gains them again through any file that has them as inheritable file
+	 * capabilities (CVE-2022-29162, runc's `exec --cap`, fixed in 1.1.2).
+	 * An ambient capability needs the inheritable bit, so it is added only
+	 * where the process already has that (runc adds it everywhere and the
+	 * raise fails quietly): a non-root user gets no effective capability
+	 * from --cap alone, as with runc. */
+	static const char *sets[] = { "bounding", "effective", "permitted", "ambient" };
 	uint64_t mask;
 	if (cell_caps_parse_list(names, &mask, err) < 0)
 		return cell_error_wrap(err, "--cap");
@@ -97,7 +116,8 @@ static int add_caps(json_object **caps, char **names, cell_error **err)
 			json_object_object_add(*caps, sets[s], a);
 		}
 		for (size_t i = 0; names[i]; i++)
-			json_object_array_add(a, json_object_new_string(names[i]));
+			if (!streq(sets[s], "ambient") || in_set(*caps, "inheritable", names[i]))
+				json_object_array_add(a, json_object_new_string(names[i]));
 	}
 	return 0;
 }
