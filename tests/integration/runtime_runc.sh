@@ -185,6 +185,16 @@ got=$(hooks_cwd rt)
 is "$got" "prestart $B createRuntime $B poststart $B poststop $B startContainer /home " \
 	"prestart, createRuntime, poststart and poststop hooks start in the bundle; startContainer in process.cwd"
 [ -n "$RUNC" ] && is "$(hooks_cwd runc_)" "$got" "... as with runc"
+# a startContainer hook that fails: `run` exits 1, the init's status, as runc
+reset_cfg '.process.args = ["payload", "exit", "0"] | .hooks = {"startContainer": [{"path": "/bin/false"}]}'
+_capture rt run --bundle "$B" "hookf-$$"; rc=$?
+is "$rc" 1 "run with a failing startContainer hook exits 1 (as runc)"
+like "$out" 'hooks.startContainer\[0\].*/bin/false.*status 1' "... naming the hook"
+rt delete --force "hookf-$$" >/dev/null 2>&1
+if [ -n "$RUNC" ]; then
+	_capture runc_ run --bundle "$B" "hookf-$$"; is "$?" "$rc" "... runc's status"
+	runc_ delete --force "hookf-$$" >/dev/null 2>&1
+fi
 
 # tty: the pty slave belongs to the container's user, and consoleSize is
 # set before the process runs. A console socket receives the master.

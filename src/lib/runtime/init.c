@@ -25,12 +25,14 @@
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
 /* Report err to the runtime and die. Before SYNC_READY the runtime is
- * listening; after it the runtime is gone and stderr is all we have. */
+ * listening; after it the runtime is gone and stderr is all we have, and
+ * the status is the container's: 1, as runc's init exits on any failure
+ * after start (a failed startContainer hook is no "command not found"). */
 __attribute__((noreturn)) static void die(struct cell_init_ctx *c, cell_error **err, bool after_ready)
 {
 	if (after_ready || sync_send_error(c->sync, *err) < 0)
 		fprintf(stderr, "cell-runtime: container init: %s\n", (*err)->msg);
-	_exit(after_ready ? 127 : 1);
+	_exit(1);
 }
 
 static int join_namespaces(struct cell_init_ctx *c, cell_error **err)
