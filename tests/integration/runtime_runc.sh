@@ -266,6 +266,11 @@ cpudir=$(cgdirs 'select(.hierarchy | test("(^|,)cpu(,|$)"))')
 if [ -n "$cpudir" ] && [ -f "$cpudir/cpu.rt_period_us" ]; then
 	check "update --cpu-rt-period --cpu-rt-runtime" -- rt update --cpu-rt-period 500000 --cpu-rt-runtime 0 "$ID"
 	is "$(cat "$cpudir/cpu.rt_period_us"):$(cat "$cpudir/cpu.rt_runtime_us")" "500000:0" "... written to cpu.rt_period_us and cpu.rt_runtime_us"
+	if [ "$(cat "$cpudir/../cpu.rt_runtime_us")" = 0 ]; then
+		# runc fails the same way under a parent without an RT budget
+		_capture rt update --cpu-rt-runtime 1000 "$ID"
+		like "$out" "rt_runtime_us = 1000.*parent cgroup's cpu.rt_runtime_us" "... a runtime the parent has no budget for: refused, naming the parent's budget"
+	fi
 else
 	skip "update --cpu-rt-*: no cpu.rt_period_us (no RT group scheduling or no v1 cpu controller)"
 fi

@@ -25,7 +25,8 @@ static int v1_memory(const struct cg_resources *r, struct cg_writer *w, char ***
 	}
 	/* a new limit alone must still fit under memsw: where memsw equals the
 	 * old limit (no swap allowed) keep it so, and where the new limit
-	 * would exceed memsw raise memsw with it (runc's update does the same) */
+	 * would exceed memsw raise memsw with it (runc 1.1.5's update fails
+	 * there with EINVAL instead: runc-differences.md) */
 	if (has_lim && !has_sw && r->mem.limit > 0 && cg_file_exists(w->dir, sw)) {
 		uint64_t cur_lim = 0, cur_sw = 0;
 		cell_error *e = NULL;

@@ -41,6 +41,9 @@ static const char *hint(const char *file, int e)
 			return "the device rule does not parse?";
 		if (mem)
 			return "memory+swap below memory, or a bad value?";
+		if (strncmp(file, "cpu.rt_", 7) == 0)
+			return "more real-time runtime than the parent cgroup's cpu.rt_runtime_us leaves (give the "
+			       "parent a budget first), or runtime above period?";
 		if (strncmp(file, "cpu.", 4) == 0)
 			return "quota/period out of the kernel's range, or a bad value?";
 		if (strstr(file, "_device") || streq(file, "io.max") || strstr(file, "weight"))
