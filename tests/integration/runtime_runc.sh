@@ -80,6 +80,16 @@ defer "kill $xpid"
 sleep 0.3
 check "resume" -- rt resume "$ID"
 wait $xpid; is "$?" 3 "exec --ignore-paused into a paused container runs once it is resumed"
+# SIGKILL to a paused container: it dies (runc thaws it after the signal)
+killpaused() {	# runtime-command id -> status 0.5 s after pause + kill KILL
+	$1 run -d --bundle "$B" "$2" >/dev/null 2>&1 && $1 pause "$2" && $1 kill "$2" KILL || return
+	local i; for i in 1 2 3 4 5; do [ "$($1 state "$2" | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	$1 state "$2" | jq -r .status
+	$1 delete --force "$2" >/dev/null 2>&1
+}
+got=$(killpaused rt "kp-$$")
+is "$got" stopped "kill ID KILL of a paused container: it is thawed and dies"
+[ -n "$RUNC" ] && is "$(killpaused runc_ "kp-$$")" "$got" "... as with runc"
 # exec --cgroup into a sub-cgroup of the container
 cgdirs() { jq -r ".\"x-cell\".cgroup.dirs[] | $1 | .dir" "$ROOT/$ID/state.json" 2>/dev/null; }
 cgpath=$(cgdirs 'select(.v2)')

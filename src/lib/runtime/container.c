@@ -813,6 +813,16 @@ int cell_rt_kill(const char *root, const char *id, int sig, bool all, cell_error
 					     (int)st->pid);
 		safe_close(fd);
 	}
+	/* a frozen task dies only once thawed (v1 freezer): after SIGKILL a
+	 * paused container is thawed, as runc does, so that kill -9 + delete
+	 * of a paused container (ctr, podman rm -f) does not wait in vain */
+	if (r == 0 && sig == SIGKILL && s == CELL_STATUS_PAUSED && st->cgroup) {
+		struct cell_cgroup *cg = NULL;
+		r = cell_cgroup_from_json(st->cgroup, &cg, err);
+		if (r == 0 && cell_cgroup_freeze(cg, false, err) < 0)
+			r = cell_error_wrap(err, "thaw paused container `%s` after SIGKILL", id);
+		cell_cgroup_free(cg);
+	}
 	cell_state_free(st);
 	return r;
 }
