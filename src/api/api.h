@@ -72,6 +72,7 @@ extern const struct api_route api_routes_images[];
 extern const struct api_route api_routes_attach[];
 extern const struct api_route api_routes_exec[];
 extern const struct api_route api_routes_build[];
+extern const struct api_route api_routes_misc[];
 extern const struct api_route api_routes_networks[];
 extern const struct api_route api_routes_volumes[];
 extern const struct api_route api_routes_events[];

@@ -32,6 +32,7 @@ static const struct api_route *const tables[] = {
 	api_routes_attach,
 	api_routes_exec,
 	api_routes_build,
+	api_routes_misc,
 	api_routes_networks,
 	api_routes_volumes,
 	api_routes_events,
@@ -174,6 +175,12 @@ bool api_body_json(struct api_req *r, json_object **ret)
 	enum json_tokener_error je = json_tokener_get_error(t);
 	size_t used = json_tokener_get_parse_end(t);
 	json_tokener_free(t);
+	if (!o && je == json_tokener_success) {
+		/* a body of `null` (docker 20.10's commit sends one): no object */
+		size_t a = strspn(r->body, " \t\r\n");
+		if (!strncmp(r->body + a, "null", 4) && strspn(r->body + a + 4, " \t\r\n") == r->body_len - a - 4)
+			return true;
+	}
 	if (!o || je != json_tokener_success) {
 		json_object_put(o);
 		api_error(r, 400, "invalid JSON: %s", json_tokener_error_desc(je));

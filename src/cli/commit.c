@@ -65,61 +65,16 @@ int cmd_commit(int argc, char **argv, cell_error **err)
 	o.name = argc - optind == 2 ? argv[optind + 1] : NULL;
 
 	struct cell_engine *e = NULL;
-	struct cell_store *s = NULL;
-	_cleanup_free_ char *id = NULL;
-	_cleanup_free_ char *dir = NULL;
-	_cleanup_free_ char *upper = NULL;
-	_cleanup_free_ char *image = NULL;
-	_cleanup_free_ char *new_id = NULL;
-	_cleanup_free_ char *by = NULL;
-	json_object *rec = NULL;
-	const char *img = NULL;
-	bool paused = false;
+	_cleanup_free_ char *id = NULL, *new_id = NULL;
 	int r = EXIT_CELL;
-
 	if (cell_engine_open(cell_globals.root, cell_globals.runroot, &e, err) < 0 ||
-	    cell_ctr_lookup(e, argv[optind], &id, err) < 0 || cell_ctr_load(e, id, &rec, err) < 0)
+	    cell_ctr_lookup(e, argv[optind], &id, err) < 0)
 		goto out;
-	if (cj_string(rec, "Image", "container record", &img, err) <= 0) {
-		if (!*err)
-			cell_error_set(err, "container `%s` records no image", argv[optind]);
-		goto out;
-	}
-	image = xstrdup(img);
-	dir = cell_ctr_dir(e, id);
-	upper = xasprintf("%s/upper", dir);
-	if (access(upper, F_OK) < 0) {
-		cell_error_set(err, "container `%s` has no upper dir `%s` (was it created from an image?)", argv[optind], upper);
-		goto out;
-	}
-	/* --userns: the upper dir holds host ids, the layer gets the container's */
-	struct cell_id_shift ids;
-	if (cell_id_shift_read(dir, &ids, err) < 0)
-		goto out;
-	o.ids = &ids;
-	const char *status = cell_ctr_status(rec);
-	if (pause && status && streq(status, "running")) {
-		if (cell_ctr_pause(e, id, true, err) < 0) {
-			cell_error_wrap(err, "pause `%s` for the commit (--pause=false commits it running)", argv[optind]);
-			goto out;
-		}
-		paused = true;
-	}
-	by = xasprintf("cell commit %s", argv[optind]);
-	o.created_by = by;
-	if (cell_store_open(cell_globals.root, &s, err) == 0 && cell_image_commit(s, image, upper, &o, &new_id, err) == 0) {
+	if (cell_ctr_commit(e, id, argv[optind], pause, &o, &new_id, err) == 0) {
 		printf("%s\n", new_id);
 		r = 0;
 	}
-	if (paused) {
-		cell_error *e2 = NULL;
-		if (cell_ctr_pause(e, id, false, r == 0 ? err : &e2) < 0 && r == 0)
-			r = EXIT_CELL;
-		cell_error_free(&e2);
-	}
 out:
-	json_object_put(rec);
-	cell_store_free(s);
 	cell_engine_free(e);
 	return r;
 }

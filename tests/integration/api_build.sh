@@ -227,6 +227,39 @@ deep" "$t: the container sees both"
 done
 c rm -f cpt >/dev/null
 
+# ---- export, diff (changes), commit, history ----
+c run -d --name chg busybox sh -c 'echo x > /newfile; mkdir /etc/zz; rm /bin/true; sleep 300' >/dev/null
+for _ in $(seq 50); do c exec chg test -e /newfile 2>/dev/null && break; sleep 0.1; done
+ch=$(api http://x/v1.41/containers/chg/changes)
+is "$(printf '%s' "$ch" | jq -r '.[] | select(.Path == "/newfile") | .Kind')" 1 "changes: an added file is Kind 1"
+is "$(printf '%s' "$ch" | jq -r '.[] | select(.Path == "/bin/true") | .Kind')" 2 "changes: a deleted file is Kind 2"
+is "$(printf '%s' "$ch" | jq -r '.[] | select(.Path == "/etc") | .Kind')" 0 "changes: a changed directory is Kind 0"
+is "$(code http://x/v1.41/containers/nosuch/changes)" 404 "changes of no such container: 404"
+like "$(api http://x/v1.41/containers/chg/export | tar t)" "newfile" "export: the container's files as a tar"
+out=$(api -X POST -H 'Content-Type: application/json' -d '{"Cmd": ["cat", "/newfile"], "Env": ["A=b"]}' \
+	'http://x/v1.41/commit?container=chg&repo=snap&tag=1&comment=hello&author=me')
+like "$(printf '%s' "$out" | jq -r .Id)" '^sha256:[0-9a-f]{64}$' "commit: the new image's id"
+is "$(c run --rm snap:1)" x "commit: the body's Cmd is the image's, the file is in it"
+is "$(c image inspect -f '{{.Author}} {{.Config.Env}}' snap:1)" "me [A=b]" \
+	"commit: author and Env"
+is "$(c inspect -f '{{.State.Status}}' chg)" running "commit: the container runs on after its pause"
+is "$(code -X POST 'http://x/v1.41/commit?container=nosuch')" 404 "commit of no such container: 404"
+is "$(api http://x/v1.41/images/snap:1/history | jq -r '.[0].Comment + " " + .[0].Tags[0]')" "hello snap:1" \
+	"history: newest first, with the comment and the tags"
+is "$(code http://x/v1.41/images/nosuch:9/history)" 404 "history of no such image: 404"
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 60 "$D" "$@"; }
+	t="docker $v"
+	like "$(d diff chg)" "A /newfile" "$t: diff"
+	like "$(d export chg | tar t)" "newfile" "$t: export"
+	like "$(d commit -c 'CMD ["cat","/newfile"]' -m "by $v" chg "snap$v:1")" '^sha256:' "$t: commit -c -m"
+	is "$(c run --rm "snap$v:1")" x "$t: the committed image runs with the changed CMD"
+	like "$(d history "snap$v:1")" "by $v" "$t: history shows the message"
+done
+c rm -f chg >/dev/null
+
 # ---- the service's config: group, uri, time ----
 G=$(getent group nogroup >/dev/null && echo nogroup || echo root)
 printf '{"service": {"group": "%s", "uri": "unix://%s", "time": 1}}\n' "$G" "$TMPD/cfg.sock" > "$TMPD/cell.json"

@@ -134,6 +134,15 @@ struct cell_cp_req {
 	bool follow;			/* follow a link as SRC (-L) */
 };
 int cell_ctr_cp(struct cell_engine *e, const struct cell_cp_req *q, cell_error **err);
+/* changes.c: what the container changed since its creation, sorted by path:
+ * "A /added", "C /changed", "D /deleted" (NULL-terminated, caller frees). */
+int cell_ctr_changes(struct cell_engine *e, const char *id, char ***ret, cell_error **err);
+/* The container's changes as a new image (cell_image_commit), paused for
+ * the time of it when running and pause is set; o->ids is filled in here.
+ * ref: the name the user gave, for messages and the history's created_by. */
+struct cell_commit_opts;
+int cell_ctr_commit(struct cell_engine *e, const char *id, const char *ref, bool pause, struct cell_commit_opts *o,
+		    char **ret_id, cell_error **err);
 /* lstat of path as the container sees it (ids as the container's); a link's
  * *ret_link is where it leads in the container, else NULL (caller frees). */
 int cell_ctr_cp_stat(struct cell_engine *e, const char *id, const char *ref, const char *path, struct stat *ret,
