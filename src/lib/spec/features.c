@@ -11,13 +11,14 @@
 /* Kept in step with what spec.c's mount option parser accepts (options it
  * accepts but ignores, such as tmpcopyup, are not claimed). */
 static const char *const mount_options[] = {
-	"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap", "lazytime",
-	"loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand",
-	"norelatime", "nostrictatime", "nosuid", "private", "ratime", "rbind", "rdev", "rdiratime",
-	"relatime", "remount", "rexec", "ridmap", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
-	"rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
+	"acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap",
+	"iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec",
+	"noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow",
+	"private", "ratime", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec", "ridmap",
+	"rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid",
+	"rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
 	"rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave",
-	"strictatime", "suid", "sync", "unbindable", NULL,
+	"strictatime", "suid", "symfollow", "sync", "unbindable", NULL,
 };
 
 static const char *const hooks[] = {

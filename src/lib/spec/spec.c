@@ -68,6 +68,10 @@ static const struct {
 	{ "strictatime", false, MS_STRICTATIME }, { "nostrictatime", true, MS_STRICTATIME },
 	{ "lazytime", false, MS_LAZYTIME }, { "nolazytime", true, MS_LAZYTIME },
 	{ "silent", false, MS_SILENT }, { "loud", true, MS_SILENT },
+	/* the rest of runc 1.1's table */
+	{ "iversion", false, MS_I_VERSION }, { "noiversion", true, MS_I_VERSION },
+	{ "acl", false, MS_POSIXACL }, { "noacl", true, MS_POSIXACL },
+	{ "nosymfollow", false, MS_NOSYMFOLLOW }, { "symfollow", true, MS_NOSYMFOLLOW },
 };
 
 static const struct {
@@ -92,7 +96,8 @@ static const struct {
 	{ "rnoexec", false, MOUNT_ATTR_NOEXEC }, { "rexec", true, MOUNT_ATTR_NOEXEC },
 	{ "rnoatime", false, MOUNT_ATTR_NOATIME }, { "ratime", true, MOUNT_ATTR_NOATIME },
 	{ "rnodiratime", false, MOUNT_ATTR_NODIRATIME }, { "rdiratime", true, MOUNT_ATTR_NODIRATIME },
-	{ "rrelatime", false, MOUNT_ATTR_RELATIME }, { "rstrictatime", false, MOUNT_ATTR_STRICTATIME },
+	{ "rrelatime", false, MOUNT_ATTR_RELATIME }, { "rnorelatime", true, MOUNT_ATTR_RELATIME },
+	{ "rstrictatime", false, MOUNT_ATTR_STRICTATIME }, { "rnostrictatime", true, MOUNT_ATTR_STRICTATIME },
 	{ "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW }, { "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW },
 };
 
@@ -146,10 +151,19 @@ int cell_mount_parse_options(struct cell_mount *m, char **options, const char *c
 		for (size_t j = 0; j < ARRAY_SIZE(rec_attrs) && !found; j++) {
 			if (streq(o, rec_attrs[j].name)) {
 				found = true;
+				/* the access-time mode is one field: a new one must
+				 * clear the whole field, and clearing one (rnostrictatime)
+				 * goes back to the default, relatime (mount_setattr(2)) */
+				unsigned long a = rec_attrs[j].attr;
+				bool atime = (a & MOUNT_ATTR__ATIME) == a;
 				if (rec_attrs[j].clear)
-					m->attr_clr |= rec_attrs[j].attr;
+					m->attr_clr |= atime ? MOUNT_ATTR__ATIME : a;
 				else
-					m->attr_set |= rec_attrs[j].attr;
+					m->attr_set |= a;
+				if (atime && !rec_attrs[j].clear) {
+					m->attr_clr |= MOUNT_ATTR__ATIME;
+					m->attr_set = (m->attr_set & ~MOUNT_ATTR__ATIME) | a;
+				}
 			}
 		}
 		if (found)
