@@ -77,6 +77,7 @@ extern const struct api_route api_routes_networks[];
 extern const struct api_route api_routes_volumes[];
 extern const struct api_route api_routes_events[];
 extern const struct api_route api_routes_df[];
+extern const struct api_route api_routes_stats[];
 
 /* routes_attach.c: an attach made before the start (docker run's order)
  * waits with one end of a socket pair; the start route takes it for the

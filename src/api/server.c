@@ -37,6 +37,7 @@ static const struct api_route *const tables[] = {
 	api_routes_volumes,
 	api_routes_events,
 	api_routes_df,
+	api_routes_stats,
 };
 
 static pthread_mutex_t engine_mutex = PTHREAD_MUTEX_INITIALIZER;

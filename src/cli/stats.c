@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "engine/engine.h"
+#include "engine/stats.h"
 #include "runtime/runtime.h"
 #include "util.h"
 
@@ -60,29 +61,15 @@ static uint64_t blkio(json_object *st, const char *op)
 /* Bytes received and sent by every interface but lo of pid's netns. */
 static void net_io(pid_t pid, uint64_t *rx, uint64_t *tx)
 {
+	json_object *nets = NULL;
 	*rx = *tx = 0;
-	if (pid <= 0)
-		return;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	char line[512];
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-		if (!colon)
-			continue;	/* the two header lines */
-		*colon = 0;
-		const char *name = line + strspn(line, " ");
-		if (streq(name, "lo"))
-			continue;
-		unsigned long long r = 0, t = 0, skip;
-		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes ... */
-		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &r, &skip, &skip, &skip, &skip,
-			   &skip, &skip, &skip, &t) == 9) {
-			*rx += r;
-			*tx += t;
-		}
+	cell_ctr_netdev(pid, &nets);
+	json_object_object_foreach(nets, name, o) {
+		(void)name;
+		*rx += u64_at(o, "rx_bytes", NULL, NULL);
+		*tx += u64_at(o, "tx_bytes", NULL, NULL);
 	}
+	json_object_put(nets);
 }
 
 struct sample {

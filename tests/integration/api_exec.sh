@@ -4,7 +4,8 @@
 # and the Python SDK: exec (attached, -i, -t, -d, -u, -w, -e, exit codes),
 # its inspect, the errors dockerd gives (409 stopped, 404 unknown); events
 # with since/until/filters, live; df as `cell system df` counts; container
-# and image prune with their filters.
+# and image prune with their filters; top (ps_args) and stats (one reading,
+# one-shot, streamed).
 . "$(dirname "$0")/../lib/tap.sh"
 need_root
 . "$(dirname "$0")/../lib/engine.sh"
@@ -212,6 +213,43 @@ is "$(postc '/images/prune?filters=%7B%22dangling%22%3A%7B%22nope%22%3Atrue%7D%2
 out=$(DOCKER_HOST="unix://$SOCK" timeout 30 docker image prune -a -f)
 like "$out" "untagged: tagged:v1" "docker image prune -a: the unused tagged image untagged"
 is "$(c images | awk 'NR > 1 {print $1":"$2}' | tr '\n' ' ')" "busybox:latest " "... busybox, used by a container, stays"
-c rm -f up >/dev/null
+
+# ---- top, stats ----
+top=$(api "http://x/v1.41/containers/up/top")
+is "$(jq -c '[.Titles[1], .Titles[-1], (.Processes|length), (.Processes[0][-1])]' <<<"$top")" '["PID","CMD",1,"sleep 600"]' \
+	"top: ps -ef's titles, the container's one process"
+is "$(api "http://x/v1.41/containers/up/top?ps_args=aux" | jq -r '.Titles[-1]')" COMMAND "top ps_args=aux: ps aux's columns"
+is "$(code "http://x/v1.41/containers/up/top?ps_args=--nosuchflag")" 500 "top with ps_args ps refuses: 500"
+c create --name idle busybox true >/dev/null
+is "$(code "http://x/v1.41/containers/idle/top")" 409 "top of a container that is not running: 409"
+is "$(code "http://x/v1.41/containers/nosuch/top")" 404 "top of no such container: 404"
+st=$(api "http://x/v1.41/containers/up/stats?stream=false")
+is "$(jq -c '[.name, .pids_stats.current, (.cpu_stats.cpu_usage.total_usage > 0), (.precpu_stats.system_cpu_usage > 0), (.cpu_stats.system_cpu_usage > .precpu_stats.system_cpu_usage), (.memory_stats.usage > 0), (.memory_stats.limit > 0), (.networks|type)]' <<<"$st")" \
+	'["/up",1,true,true,true,true,true,"object"]' "stats stream=false: one reading with the one before (dockerd's keys)"
+is "$(api "http://x/v1.41/containers/up/stats?stream=false&one-shot=true" | jq -r .preread)" "0001-01-01T00:00:00Z" "stats one-shot: no reading before"
+is "$(curl -s --max-time 2.6 --unix-socket "$SOCK" "http://x/v1.41/containers/up/stats" | jq -r .name | tr '\n' ' ')" "/up /up /up " \
+	"stats streamed: a reading a second until the client goes"
+is "$(code "http://x/v1.41/containers/idle/stats?stream=false")" 409 "stats of a container that is not running: 409"
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 30 "$D" "$@"; }
+	like "$(d top up)" "root +[0-9]+ .* sleep 600" "docker $v: top"
+	like "$(d stats --no-stream --format '{{.Name}} {{.PIDs}} {{.MemUsage}}' up)" "^up 1 [0-9.]+[KMG]?i?B / " "docker $v: stats --no-stream"
+done
+if python3 -c 'import docker' 2>/dev/null; then
+	out=$(python3 - "$SOCK" <<'EOF' 2>&1
+import sys, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1]).containers.get("up")
+s = c.stats(stream=False)
+print(s["pids_stats"]["current"], s["cpu_stats"]["cpu_usage"]["total_usage"] > 0)
+print(c.top()["Processes"][0][-1])
+EOF
+)
+	is "$out" "$(printf '1 True\nsleep 600')" "python3-docker: stats(stream=False), top()"
+else
+	skip "python3-docker is not installed"
+fi
+c rm -f up idle >/dev/null
 c volume rm dvol >/dev/null
 is "$(ls -A /run/cell/runtime 2>/dev/null | grep -c "^\.exec-")" 0 "no exec temp dirs left under /run/cell/runtime"
