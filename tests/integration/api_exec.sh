@@ -96,6 +96,8 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 		out=$(script -eqc "stty cols 123 rows 45; DOCKER_HOST=unix://$SOCK $D exec -it box stty size" /dev/null </dev/null)
 		like "$out" "45 123" "$t: exec -it: the terminal's size is the pty's from the start"
 	fi
+	(sleep 1; printf '\x10\x11'; sleep 1) | timeout 10 script -qc "DOCKER_HOST=unix://$SOCK $D exec -it box sleep 7$v" /dev/null >/dev/null
+	like "$(c exec box ps 2>&1)" "sleep 7$v" "$t: exec -it: ctrl-p ctrl-q detaches, the process runs on"
 	is "$(d exec --privileged box sh -c 'grep CapEff /proc/self/status')" "$(grep CapEff /proc/self/status)" \
 		"$t: exec --privileged: every capability"
 	check "$t: exec -d" -- d exec -d box sh -c "echo done > /tmp/d$v"
