@@ -241,13 +241,21 @@ static bool wait_started(struct attach *a, struct pending *p, int client)
 		}
 		if (!p->started)
 			pthread_cond_timedwait(&pending_cv, &pending_mu, &until);
-		bool started = p->started;
+		bool started = p->started, taken = p->monitor_end < 0;
 		pthread_mutex_unlock(&pending_mu);
 		if (started)
 			return !p->failed;
-		struct pollfd pc = { .fd = client, .events = POLLRDHUP };
-		if (poll(&pc, 1, 0) == 1 && (pc.revents & (POLLHUP | POLLERR | POLLRDHUP)))
+		/* only a full close: a client without stdin half-closes its
+		 * side at once (POLLRDHUP), and still reads (docker run lost
+		 * the output when it half-closed before the start was done) */
+		struct pollfd pc = { .fd = client, .events = 0 };
+		if (poll(&pc, 1, 0) == 1 && (pc.revents & (POLLHUP | POLLERR)))
 			return false;
+		/* a start under way holds our pair: its container may have run,
+		 * written and been removed (--rm) before the start returns; what
+		 * it wrote waits in the pair */
+		if (taken)
+			continue;
 		_cleanup_free_ char *dir = cell_ctr_dir(a->engine, a->id);
 		if (access(dir, F_OK) < 0)
 			return false;

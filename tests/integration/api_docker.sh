@@ -45,6 +45,41 @@ head -c 17000000 /dev/zero | tr '\0' ' ' > "$TMPD/big"
 is "$(code -X POST -H 'Content-Type: application/json' --data-binary @"$TMPD/big" http://x/v1.41/containers/create)" 413 \
 	"a body over 16 MiB: 413"
 
+# ---- an attach whose client half-closes at once (docker run without -i)
+# and whose start comes late still gets the output ----
+id=$(api -X POST -H 'Content-Type: application/json' -d '{"Image":"busybox","Cmd":["echo","late-start"],"HostConfig":{"NetworkMode":"none"}}' \
+	http://x/v1.41/containers/create | jq -r .Id)
+out=$(python3 - "$SOCK" "$id" <<'PY'
+import socket, sys, time
+path, cid = sys.argv[1], sys.argv[2]
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(path); return s
+a = conn()
+a.sendall(("POST /v1.41/containers/%s/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: x\r\n"
+           "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n" % cid).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += a.recv(1)
+a.shutdown(socket.SHUT_WR)
+time.sleep(0.6)
+b = conn()
+b.sendall(("POST /v1.41/containers/%s/start HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" % cid).encode())
+b.recv(4096)
+a.settimeout(10)
+data = b""
+try:
+    while True:
+        k = a.recv(4096)
+        if not k: break
+        data += k
+except socket.timeout:
+    pass
+print(data[8:].decode(errors="replace").strip())
+PY
+)
+is "$out" "late-start" "attach: a client that half-closed before a slow start still gets the output"
+c rm -f "$id" >/dev/null 2>&1
+
 # ---- the docker CLIs ----
 for D in /usr/bin/docker /usr/local/bin/docker; do
 	[ -x "$D" ] || { skip "$D is not installed"; continue; }
