@@ -19,8 +19,6 @@ is "$(jq -r '.Client.Os + " " + .Runtime.Name' <<<"$j")" "linux cell-runtime" "v
 like "$(jq -r .Client.GitCommit <<<"$j")" '^([0-9a-f]{7,40})?$' "version: git commit (when built from a checkout)"
 is "$(c version --format '{{.Client.Version}}')" "$(jq -r .Client.Version <<<"$j")" "version --format template"
 like "$("$CELL" --version)" "^cell version " "cell --version: one line"
-t0=$(date +%s%N); for i in 1 2 3 4 5 6 7 8 9 10; do "$CELL" version >/dev/null; done; t1=$(date +%s%N)
-ok $([ $(( (t1 - t0) / 10000000 )) -lt 50 ]; echo $?) "version stays fast (10 runs under 0.5 s: $(( (t1 - t0) / 1000000 )) ms)"
 
 # ---- info ----
 c create --name i1 busybox true >/dev/null

@@ -523,14 +523,17 @@ int engine_after_exit(struct cell_engine *e, const char *id, int ws, cell_error 
 		detach_network(e, id, rec);
 	cell_error_free(&y);
 	json_object_put(rec);
-	if (cell_ctr_update(e, id, record_exit, &x, err) < 0)
-		return -1;
+	/* the events before the record says exited: whoever waits on the
+	 * record (cell stop, then its "stop" event; the API's wait reading the
+	 * code of a removed container from "die") finds them written */
 	if (x.oom)
 		cell_event_ctr_id(e, "oom", id, NULL);
 	json_object *attrs = json_object_new_object();
 	_cleanup_free_ char *code = xasprintf("%d", x.code);
 	json_object_object_add(attrs, "exitCode", json_object_new_string(code));
 	cell_event_ctr_id(e, "die", id, attrs);
+	if (cell_ctr_update(e, id, record_exit, &x, err) < 0)
+		return -1;
 	return x.code;
 }
 
