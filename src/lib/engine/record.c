@@ -374,7 +374,7 @@ int cell_ctr_load(struct cell_engine *e, const char *id, json_object **ret, cell
 	json_object *st = state_of(rec);
 	const char *status = cell_ctr_status(rec);
 	bool live = streq(status, "running") || streq(status, "paused");
-	if ((live && engine_rt_status(e, id, (char[32]){ 0 }, 32, NULL) <= 0 && !monitor_alive(st)) ||
+	if ((live && !monitor_alive(st) && engine_rt_status(e, id, (char[32]){ 0 }, 32, NULL) <= 0) ||
 	    (streq(status, "restarting") && !monitor_alive(st))) {
 		/* its watcher died: record the exit now (engine_orphan_settle) */
 		if (engine_orphan_settle(e, id, -1) > 0) {
