@@ -73,7 +73,7 @@ for _ in $(seq 50); do [ "$(c inspect -f "{{.RestartCount}}" r1)" = 2 ] && break
 is "$(c inspect -f "{{.RestartCount}}" r1)" "2" "the new monitor applies the policy"
 # killed in the wait before a restart
 c run -d --name r2 --restart always busybox sh -c 'sleep 0.2; exit 1' >/dev/null
-for _ in $(seq 100); do [ "$(st Status r2)" = restarting ] && break; sleep 0.02; done
+for _ in $(seq 500); do [ "$(st Status r2)" = restarting ] && break; sleep 0.01; done	# its backoff doubles: caught soon
 is "$(st Status r2)" "restarting" "a container waiting to restart (control)"
 mon_kill r2
 sleep 0.2
