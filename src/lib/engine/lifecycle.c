@@ -1068,9 +1068,10 @@ static int stop_taken(struct cell_engine *e, const char *id, int timeout, cell_e
 	if (timeout < 0)
 		timeout = json_object_get_int(json_object_object_get(cfg, "StopTimeout"));
 	pid_t pid = cell_ctr_pid(rec);
+	bool paused = streq(s, "paused");	/* s is rec's */
 	json_object_put(rec);
 	cell_error *x = NULL;
-	if (streq(s, "paused") && cell_rt_pause(e->rt_root, id, false, &x) < 0)
+	if (paused && cell_rt_pause(e->rt_root, id, false, &x) < 0)
 		cell_error_free(&x);
 	int last = sig;
 	if (cell_rt_kill(e->rt_root, id, sig, false, &x) < 0)
