@@ -82,10 +82,9 @@ static char *command_text(json_object *rec, bool trunc)
 	for (size_t i = 0; args && i < json_object_array_length(args); i++)
 		fprintf(f, " %s", json_object_get_string(json_object_array_get_idx(args, i)));
 	fclose(f);
-	if (trunc && strlen(buf) > 20) {
-		strcpy(buf + 19, "…");
-	}
-	char *q = xasprintf("\"%s\"", buf);
+	/* Docker's 20 columns: 19 bytes and an ellipsis (3 bytes: no strcpy
+	 * into buf, whose 21 or 22 bytes may not hold it) */
+	char *q = trunc && strlen(buf) > 20 ? xasprintf("\"%.19s…\"", buf) : xasprintf("\"%s\"", buf);
 	free(buf);
 	return q;
 }

@@ -272,7 +272,8 @@ int cell_ctr_list(struct cell_engine *e, char ***ret, cell_error **err)
 		json_object_put(rec);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), by_created_desc);
+	if (n)	/* v is NULL without containers */
+		qsort(v, n, sizeof(*v), by_created_desc);
 	char **ids = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = v[i].id;
