@@ -164,6 +164,16 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Is key= one of the comma-separated options in data? */
+static bool has_data_key(const char *data, const char *key)
+{
+	size_t k = strlen(key);
+	for (const char *p = data; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, key, k) == 0 && p[k] == '=')
+			return true;
+	return false;
+}
+
 static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int rootfd, bool in_userns,
 		     int idmap_tree, cell_error **err)
 {
@@ -193,6 +203,17 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 		if (t >= 0 && !S_ISDIR(tst.st_mode))
 			return cell_error_set(err, "`%s` in the rootfs is not a directory: %s must be mounted on an "
 					      "ordinary directory", m->destination, type);
+	}
+	/* a tmpfs on a directory the image has takes that directory's mode
+	 * unless mode= says otherwise, as runc (an image's 0750 dir stays 0750) */
+	mode_t keep_mode = 0;
+	if (!m->bind && type && streq(type, "tmpfs") && !(m->data && has_data_key(m->data, "mode"))) {
+		cell_error *e = NULL;
+		_cleanup_close_ int old = cell_resolve_in_root(rootfd, m->destination, false, false, &e);
+		struct stat ost;
+		if (old >= 0 && fstat(old, &ost) == 0 && S_ISDIR(ost.st_mode))
+			keep_mode = ost.st_mode & 07777;
+		cell_error_free(&e);
 	}
 	fd = cell_resolve_in_root(rootfd, m->destination, true, as_file, err);
 	if (fd < 0)
@@ -234,8 +255,35 @@ static int mount_one(const struct cell_spec *s, const struct cell_mount *m, int 
 		unsigned long flags = m->flags;
 		if (streq(m->destination, "/dev"))
 			flags &= ~(unsigned long)MS_RDONLY;
+		/* tmpcopyup: the directory as the image has it, read once the
+		 * tmpfs hides it (a read-only tmpfs is filled, then made so) */
+		bool copyup = m->tmpcopyup && streq(type, "tmpfs");
+		_cleanup_close_ int below = -1;
+		if (copyup) {
+			below = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (below < 0)
+				return cell_error_errno(err, errno, "tmpcopyup: open `%s` in the rootfs", m->destination);
+			flags &= ~(unsigned long)MS_RDONLY;
+		}
 		int r = mount_verbose(m->source ? m->source : type, target, m->destination, type,
 				      flags, m->data, err);
+		if (r == 0 && (copyup || keep_mode)) {
+			_cleanup_close_ int top = cell_resolve_in_root(rootfd, m->destination, false, false, err);
+			_cleanup_close_ int dir = top < 0 ? -1 : openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (top < 0)
+				return -1;
+			if (dir < 0)
+				return cell_error_errno(err, errno, "open the tmpfs on `%s`", m->destination);
+			if (keep_mode && fchmod(dir, keep_mode) < 0)
+				return cell_error_errno(err, errno, "give the tmpfs on `%s` the mode of the directory "
+							"below it (%04o)", m->destination, (unsigned)keep_mode);
+			if (copyup && cell_copyup(below, dir, m->destination, err) < 0)
+				return -1;
+			if ((m->flags & MS_RDONLY) &&
+			    mount_verbose(NULL, fdpath(dir, buf), m->destination, NULL,
+					  MS_REMOUNT | (m->flags & ~(unsigned long)MS_REC), m->data, err) < 0)
+				return -1;
+		}
 		if (r < 0 && streq(type, "sysfs") && in_userns && cell_error_code(*err) == EPERM) {
 			/* without its own network namespace a user namespace may not
 			 * mount sysfs: bind the host's, read-only, as runc does */

@@ -37,5 +37,8 @@ int cell_proc_write(const char *path, const char *data, cell_error **err);
 /* Bind the pty (an fd, not a path) on /dev/console, resolved without
  * symlinks (CVE-2025-52565); nothing when there is no /dev. */
 int cell_console_mount(int pty, cell_error **err);
+/* tmpcopyup: copy the tree below src_dir (the destination before the
+ * tmpfs went on it) into dst_dir (the new tmpfs), nothing followed. */
+int cell_copyup(int src_dir, int dst_dir, const char *destination, cell_error **err);
 
 #endif

@@ -9,7 +9,7 @@
 #include "util.h"
 
 /* Kept in step with what spec.c's mount option parser accepts (options it
- * accepts but ignores, such as tmpcopyup, are not claimed). */
+ * accepts but ignores, such as copy-symlink, are not claimed). */
 static const char *const mount_options[] = {
 	"acl", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "idmap",
 	"iversion", "lazytime", "loud", "mand", "noacl", "noatime", "nodev", "nodiratime", "noexec",
@@ -18,7 +18,7 @@ static const char *const mount_options[] = {
 	"rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnorelatime", "rnostrictatime", "rnosuid",
 	"rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
 	"rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared", "silent", "slave",
-	"strictatime", "suid", "symfollow", "sync", "unbindable", NULL,
+	"strictatime", "suid", "symfollow", "sync", "tmpcopyup", "unbindable", NULL,
 };
 
 static const char *const hooks[] = {

@@ -128,7 +128,11 @@ int cell_mount_parse_options(struct cell_mount *m, char **options, const char *c
 			m->recursive = m->recursive || o[0] == 'r';
 			continue;
 		}
-		if (streq(o, "tmpcopyup") || streq(o, "copy-symlink") || streq(o, "z") || streq(o, "Z"))
+		if (streq(o, "tmpcopyup")) {
+			m->tmpcopyup = true;	/* for tmpfs only, as runc (ignored on others) */
+			continue;
+		}
+		if (streq(o, "copy-symlink") || streq(o, "z") || streq(o, "Z"))
 			continue;	/* engine-level options runc also accepts */
 		for (size_t j = 0; j < ARRAY_SIZE(mount_flags) && !found; j++) {
 			if (streq(o, mount_flags[j].name)) {

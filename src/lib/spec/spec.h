@@ -38,6 +38,7 @@ struct cell_mount {
 	char *data;		/* remaining options for the file system */
 	bool bind, recursive;
 	bool idmap;		/* idmap / ridmap: id-mapped bind mount */
+	bool tmpcopyup;		/* tmpfs: copy what is below the destination into it */
 	struct cell_idmap *uid_maps, *gid_maps;
 	size_t n_uid_maps, n_gid_maps;
 	unsigned long attr_set, attr_clr; /* mount_setattr attributes (rro, ...) */
