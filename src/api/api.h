@@ -147,6 +147,7 @@ struct api_server_opts {
 	long idle_seconds;		/* exit after this long without a request; 0: never */
 	int listen_fd;			/* socket activation: the listening socket, else -1 */
 	const char *group;		/* the unix socket's group, NULL: root's */
+	bool quiet;			/* no "listening" line (cell compose's own service) */
 };
 int api_serve(struct cell_engine *e, const struct api_server_opts *o, cell_error **err);
 

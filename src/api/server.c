@@ -851,7 +851,7 @@ int api_serve(struct cell_engine *e, const struct api_server_opts *o, cell_error
 			unlink(unix_path);
 		return cell_error_set(err, "start the HTTP server (libmicrohttpd) on `%s`", uri);
 	}
-	cell_log(CELL_LOG_INFO, "API listening on %s", o->listen_fd >= 0 ? "the socket passed (LISTEN_FDS)" : uri);
+	cell_log(o->quiet ? CELL_LOG_DEBUG : CELL_LOG_INFO, "API listening on %s", o->listen_fd >= 0 ? "the socket passed (LISTEN_FDS)" : uri);
 	while (!atomic_load(&stop_requested)) {
 		struct timespec ts = { .tv_nsec = 200 * 1000 * 1000 };
 		nanosleep(&ts, NULL);

@@ -36,6 +36,7 @@ extern struct cell_globals cell_globals;
 
 /* Prototypes of commands, one group per file. Add yours here and in main.c. */
 int cmd_version(int argc, char **argv, cell_error **err);
+int cmd_compose(int argc, char **argv, cell_error **err);	/* compose.c */
 int cmd_service(int argc, char **argv, cell_error **err);	/* service.c: system service */
 /* info.c: `cell info --format json`'s object (also the API's GET /info) */
 struct cell_engine;

@@ -66,7 +66,8 @@ static const struct cell_cmd commands[] = {
 	{ "network", cmd_network, CMD_NEEDS_ROOT, "Manage networks (create, ls, inspect, rm, prune, diagram)" },
 	{ "netns", cmd_netns, CMD_NEEDS_ROOT, "Named network namespaces in /run/netns, as `ip netns`" },
 	{ "volume", cmd_volume, CMD_NEEDS_ROOT, "Manage volumes (create, ls, inspect, rm, prune)" },
-	{ "system", cmd_system, CMD_NEEDS_ROOT, "Disk usage (df) and cleanup (prune)" },
+	{ "system", cmd_system, CMD_NEEDS_ROOT, "Disk usage (df), cleanup (prune), the Docker API (service)" },
+	{ "compose", cmd_compose, CMD_NEEDS_ROOT, "Run docker-compose against cell (a Docker API service for the call)" },
 	{ "info", cmd_info, CMD_NEEDS_ROOT, "Show system-wide information" },
 	{ "monitor-step", cmd_monitor_step, CMD_NEEDS_ROOT, NULL },	/* cell-monitor's, hidden */
 };

@@ -278,3 +278,31 @@ like "$(cat "$TMPD/out")" "bad.json.*service.group must be a group name" "... na
 printf 'not json' > "$TMPD/bad.json"
 CELL_CONFIG=$TMPD/bad.json "$CELL" --root "$R" system service "unix://$TMPD/bad.sock" >"$TMPD/out" 2>&1
 like "$(cat "$TMPD/out")" "not a JSON object" "config: not JSON: said"
+
+# ---- cell compose: docker-compose against a service made for the call ----
+if command -v docker-compose >/dev/null; then
+	mkdir -p "$TMPD/cproj"
+	cat > "$TMPD/cproj/docker-compose.yml" <<EOF2
+version: "3"
+services:
+  web:
+    image: busybox
+    command: sh -c 'echo web-up; sleep 300'
+    network_mode: none
+EOF2
+	cc() { (cd "$TMPD/cproj" && timeout 120 "$CELL" --root "$R" compose -p ccmp "$@"); }
+	before=$(ls /run/cell 2>/dev/null | grep -c '^compose-')
+	check "cell compose up -d" -- cc up -d
+	is "$(c inspect -f '{{.State.Status}}' ccmp_web_1)" running "cell compose: the service's container runs"
+	like "$(cc ps)" "ccmp_web_1 .* Up" "cell compose ps"
+	like "$(cc logs web)" "web-up" "cell compose logs"
+	check "cell compose down" -- cc down
+	fails "cell compose down removed the container" -- c inspect ccmp_web_1
+	is "$(ls /run/cell 2>/dev/null | grep -c '^compose-')" "$before" "cell compose leaves no socket dir"
+	cc nosuchcommand >/dev/null 2>&1
+	ok "$([ $? != 0 ]; echo $?)" "cell compose passes compose's failure on"
+	like "$(PATH=/nonexistent "$CELL" --root "$R" compose ps 2>&1)" "apt-get install docker-compose" \
+		"cell compose without compose: the install hint"
+else
+	skip "docker-compose is not installed"
+fi
