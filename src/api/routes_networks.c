@@ -507,6 +507,12 @@ out:
 
 static void remove_(struct api_req *r)
 {
+	const char *ref = api_param(r, "id");
+	/* asked before the lookup, which would make the default network first */
+	if (streq(ref, "bridge") || streq(ref, CELL_DEFAULT_NETWORK)) {
+		api_error(r, 403, "bridge is a pre-defined network and cannot be removed");
+		return;
+	}
 	_cleanup_cell_network_ struct cell_network *n = find(r);
 	cell_error *e = NULL;
 	if (!n)

@@ -70,6 +70,13 @@ like "$(c network ls 2>&1)" "apin .*100\.$A\.$B\.0/24" "cell network ls sees the
 ID=$(api http://x/v1.41/networks/apin | jq -r .Id)
 is "$(api "http://x/v1.41/networks/${ID:0:10}" | jq -r .Name)" apin "inspect by an id prefix"
 is "$(code -X DELETE "http://x/v1.41/networks/$ID")" 204 "DELETE by id: 204"
+is "$(post /networks/create '{"Name":"inty","Internal":true,"Labels":{"x":"1"}}')" 201 "create an Internal network"
+is "$(api 'http://x/v1.41/networks?filters=%7B%22label%22%3A%5B%22x%3D1%22%5D%7D' | jq -r '.[] | "\(.Name) \(.Internal)"')" \
+	"inty true" "GET /networks?filters={label: [x=1]}: Internal"
+is "$(code -X POST 'http://x/v1.41/networks/prune?filters=%7B%22label%22%3A%5B%22x%3D2%22%5D%7D')" 200 "prune by a label none has: 200"
+is "$(api http://x/v1.41/networks/inty | jq -r .Name)" inty "... and the network stays"
+is "$(api -X POST http://x/v1.41/networks/prune | jq -c .NetworksDeleted)" '["inty"]' "POST /networks/prune: NetworksDeleted"
+is "$(code -X DELETE http://x/v1.41/networks/bridge)" 403 "bridge cannot be removed: 403"
 is "$(c network ls -q | wc -l)" 0 "gone for cell too"
 
 # ---- networks: the docker CLIs ----
@@ -115,6 +122,10 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	fails "$t: network connect to no such network fails" -- d network connect nosuch b$v
 	is "$(post "/networks/$N/connect" '{"Container":"nosuch"}')" 404 "$t: connect of no such container: 404"
 	check "$t: network disconnect" -- d network disconnect "$N" b$v
+	check "$t: network connect --ip" -- d network connect --ip "100.$A.$B.77" "$N" b$v
+	like "$(c exec b$v ip -o -4 addr 2>&1)" "inet 100\.$A\.$B\.77/" "$t: b has the address asked for"
+	fails "$t: network connect --ip outside the subnet fails" -- d network connect --ip 10.254.254.254 lone$v b$v
+	check "$t: disconnect -f" -- d network disconnect -f "$N" b$v
 	is "$(c exec b$v ip -o -4 addr 2>&1 | grep -c "100\.$A\.$B\.")" 0 "$t: b's address is gone"
 	is "$(d inspect -f '{{range $k, $x := .NetworkSettings.Networks}}{{$k}} {{end}}' b$v | grep -c "$N")" 0 \
 		"$t: ... and from its record"
