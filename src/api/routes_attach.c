@@ -336,7 +336,9 @@ static void attach(struct api_req *r)
 		return;
 	}
 	json_object *cfg = get(rec, "Config");
-	const char *status = cell_ctr_status(rec);
+	/* a copy: the status is the record's, which goes before its last use */
+	const char *st0 = cell_ctr_status(rec);
+	_cleanup_free_ char *status = xstrdup(st0 ? st0 : "");
 	struct attach *a = xcalloc(1, sizeof(*a));
 	a->engine = r->engine;
 	snprintf(a->id, sizeof(a->id), "%s", id);
@@ -537,8 +539,9 @@ static void logs(struct api_req *r)
 	}
 	bool tty = json_object_get_boolean(get(get(rec, "Config"), "Tty"));
 	const char *driver = json_object_get_string(get(get(get(rec, "HostConfig"), "LogConfig"), "Type"));
+	bool no_log = driver && streq(driver, "none");	/* driver is the record's */
 	json_object_put(rec);
-	if (driver && streq(driver, "none")) {
+	if (no_log) {
 		api_error(r, 501, "configured logging driver does not support reading");
 		return;
 	}

@@ -899,7 +899,9 @@ static void inspect(struct api_req *r)
 	/* the record is Docker's inspect already; the state's flags derived */
 	json_object *st = get(rec, "State");
 	if (st) {
-		const char *s = cell_ctr_status(rec);
+		/* a copy: replacing Status frees the string the record held */
+		const char *s0 = cell_ctr_status(rec);
+		_cleanup_free_ char *s = xstrdup(s0 ? s0 : "");
 		json_object_object_add(st, "Status", json_object_new_string(s));
 		json_object_object_add(st, "Running", json_object_new_boolean(streq(s, "running") || streq(s, "paused")));
 		json_object_object_add(st, "Paused", json_object_new_boolean(streq(s, "paused")));

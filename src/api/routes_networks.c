@@ -279,8 +279,8 @@ static void list(struct api_req *r)
 	const char *dv = dangling && json_object_array_length(dangling)
 				 ? json_object_get_string(json_object_array_get_idx(dangling, 0)) : NULL;
 	if (dv && !streq(dv, "true") && !streq(dv, "1") && !streq(dv, "false") && !streq(dv, "0")) {
-		json_object_put(f);
 		api_error(r, 400, "invalid filter 'dangling=%s': expected true or false", dv);
+		json_object_put(f);	/* after: dv is its */
 		return;
 	}
 	json_object *out = json_object_new_array();

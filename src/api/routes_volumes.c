@@ -62,8 +62,8 @@ static void list(struct api_req *r)
 		bool b;
 		const char *v = json_object_get_string(json_object_array_get_idx(dang, 0));
 		if (!bool_value(v, &b)) {
-			json_object_put(f);
 			api_error(r, 400, "invalid filter 'dangling=%s': expected true or false", v);
+			json_object_put(f);	/* after: v is its */
 			return;
 		}
 		dangling = b;
@@ -206,8 +206,8 @@ static void prune(struct api_req *r)
 	if (af && json_object_array_length(af)) {
 		const char *v = json_object_get_string(json_object_array_get_idx(af, 0));
 		if (!bool_value(v, &all)) {
-			json_object_put(f);
 			api_error(r, 400, "invalid filter 'all=%s': expected true or false", v);
+			json_object_put(f);	/* after: v is its */
 			return;
 		}
 	}

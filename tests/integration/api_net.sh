@@ -135,8 +135,10 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	d create --name s$v --network "$N" busybox sleep 300 >/dev/null
 	is "$(d inspect -f "{{len .NetworkSettings.Networks}}" s$v)" 1 "$t: a created container lists its network"
 	check "$t: disconnect a created container" -- d network disconnect "$N" s$v
-	check "$t: connect a created container with an alias" -- d network connect --alias sa$v "$N" s$v
+	check "$t: connect a created container with an alias and an address" -- \
+		d network connect --alias sa$v --ip "100.$A.$B.88" "$N" s$v
 	check "$t: ... start it" -- d start s$v
+	like "$(c exec s$v ip -o -4 addr show dev eth0 2>&1)" "inet 100\.$A\.$B\.88/" "$t: it has the address given before the start"
 	like "$(c exec a$v nslookup sa$v 2>&1)" "100\.$A\.$B\." "$t: the alias given before the start resolves"
 	# a second network, kept over a restart
 	check "$t: connect a to a second network" -- d network connect lone$v a$v
@@ -198,7 +200,9 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	fails "$t: volume inspect of no such volume fails" -- d volume inspect nosuch
 	check "$t: run -v $V:/data writes into it" -- d run --rm --network none -v "$V:/data" busybox sh -c "echo kept$v > /data/f"
 	is "$(cat "$R/volumes/$V/_data/f" 2>&1)" "kept$v" "$t: ... the file is in the volume's _data"
-	is "$(d run --rm --network none -v "$V:/data" busybox cat /data/f 2>&1)" "kept$v" "$t: a second container reads it"
+	d run --name rd$v --network none -v "$V:/data" busybox cat /data/f >/dev/null 2>&1
+	is "$(d logs rd$v 2>&1)" "kept$v" "$t: a second container reads it"
+	d rm rd$v >/dev/null
 	d run -d --name vu$v --network none -v "$V:/data" busybox sleep 300 >/dev/null
 	is "$(d volume ls -q --filter dangling=false)" "$V" "$t: volume ls --filter dangling=false: the one in use"
 	fails "$t: volume rm of a volume in use fails" -- d volume rm "$V"

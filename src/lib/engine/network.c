@@ -298,7 +298,8 @@ int cell_ctr_network_connect(struct cell_engine *e, const char *network, const c
 	if (c.running) {
 		r = connect_live(e, n, &c, ref, co, cfg, err);
 	} else if (co->stopped_ok && engine_net_attached(c.mode)) {
-		if (co->ip && cell_net_check_ip(e->root, n->name, co->ip, NULL, NULL, err) < 0)
+		_cleanup_free_ char *ip4 = NULL;
+		if (co->ip && cell_net_check_ip(e->root, n->name, co->ip, NULL, &ip4, err) < 0)
 			goto out;
 		struct record_change x = { .n = n, .add = true, .cfg = cfg, .restart_joins = true };
 		r = cell_ctr_update(e, c.id, record_change, &x, err);
