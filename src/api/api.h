@@ -113,6 +113,13 @@ void api_error_from(struct api_req *r, cell_error **e, unsigned fallback);
  * connection; MHD_CONTENT_READER_END_OF_STREAM ends it). done(cls) frees. */
 void api_reply_stream(struct api_req *r, unsigned status, const char *content_type,
 		      MHD_ContentReaderCallback fn, void *cls, MHD_ContentReaderFreeCallback done);
+/* A body that fn(cls, fd) writes to fd in a forked child (signals reset,
+ * SIGPIPE default), sent as it comes; the child exits 0 when fn returns 0,
+ * else the body ends in error (the client sees it cut short, as dockerd's
+ * errors half-way). A client hanging up kills the child. For archives:
+ * save, export, docker cp out. */
+void api_reply_child(struct api_req *r, unsigned status, const char *content_type, int (*fn)(void *cls, int fd),
+		     void *cls);
 /* 101 Switching Protocols (Upgrade: tcp), then fn(sock, extra, n, cls) with
  * the raw connection (extra: bytes the client sent already); the socket is
  * closed when fn returns. done(cls) frees, called once either way. */

@@ -467,43 +467,18 @@ static void load(struct api_req *r)
 
 /* ---- GET /images/get, /images/{name}/get ---- */
 
-struct save_job {
-	pid_t child;
-	int fd, client;
+struct save_args {
+	struct cell_store *s;
+	char **refs;
 };
 
-static ssize_t save_body(void *cls, uint64_t pos, char *buf, size_t max)
+static int save_child(void *cls, int fd)
 {
-	struct save_job *j = cls;
-	for (;;) {
-		struct pollfd p[2] = { { .fd = j->fd, .events = POLLIN }, { .fd = j->client, .events = POLLRDHUP } };
-		if (poll(p, 2, 1000) < 0 && errno != EINTR)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (j->client >= 0 && (p[1].revents & (POLLHUP | POLLERR | POLLRDHUP)))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (!p[0].revents)
-			continue;
-		ssize_t n = read(j->fd, buf, max);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n > 0)
-			return n;
-		/* the end: a save that failed half-way ends the body in error */
-		int st = 0;
-		while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
-			;
-		j->child = 0;
-		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? MHD_CONTENT_READER_END_OF_STREAM
-							      : MHD_CONTENT_READER_END_WITH_ERROR;
-	}
-}
-
-static void save_free(void *cls)
-{
-	struct save_job *j = cls;
-	safe_close(j->fd);
-	reap(&j->child, 0);
-	free(j);
+	struct save_args *a = cls;
+	cell_error *err = NULL;
+	if (dup2(fd, 1) < 0)
+		return -1;
+	return cell_image_save(a->s, a->refs, "-", CELL_SAVE_DOCKER_ARCHIVE, &err);
 }
 
 static void save_refs(struct api_req *r, char **refs)
@@ -527,33 +502,9 @@ static void save_refs(struct api_req *r, char **refs)
 		}
 		cell_image_free(img);
 	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		cell_store_free(s);
-		api_error(r, 500, "save: cannot make a pipe: %s", strerror(errno));
-		return;
-	}
-	struct save_job *j = xcalloc(1, sizeof(*j));
-	j->client = client_fd(r);
-	fflush(stdout);
-	fflush(stderr);
-	j->child = fork();
-	if (j->child == 0) {
-		child_reset();
-		if (dup2(p[1], 1) < 0)
-			_exit(1);
-		_exit(cell_image_save(s, refs, "-", CELL_SAVE_DOCKER_ARCHIVE, &err) < 0 ? 1 : 0);
-	}
+	struct save_args sa = { .s = s, .refs = refs };
+	api_reply_child(r, 200, "application/x-tar", save_child, &sa);
 	cell_store_free(s);
-	close(p[1]);
-	j->fd = p[0];
-	if (j->child < 0) {
-		j->child = 0;
-		save_free(j);
-		api_error(r, 500, "save: cannot fork: %s", strerror(errno));
-		return;
-	}
-	api_reply_stream(r, 200, "application/x-tar", save_body, j, save_free);
 }
 
 static void get_many(struct api_req *r)
@@ -671,6 +622,19 @@ static void archive_head(struct api_req *r)
 	api_reply_empty(r, 200);
 }
 
+struct cp_args {
+	struct cell_engine *engine;
+	struct cell_cp_req *q;
+};
+
+static int cp_child(void *cls, int fd)
+{
+	struct cp_args *a = cls;
+	cell_error *err = NULL;
+	a->q->tar_fd = fd;
+	return cell_ctr_cp(a->engine, a->q, &err);
+}
+
 static void archive_get(struct api_req *r)
 {
 	_cleanup_free_ char *id = NULL, *hdr = NULL;
@@ -681,33 +645,10 @@ static void archive_get(struct api_req *r)
 	}
 	if (!ctr_lookup(r, &id) || !archive_stat(r, id, path, &hdr))
 		return;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		api_error(r, 500, "archive: cannot make a pipe: %s", strerror(errno));
-		return;
-	}
-	struct save_job *j = xcalloc(1, sizeof(*j));
-	j->client = client_fd(r);
-	fflush(stdout);
-	fflush(stderr);
-	j->child = fork();
-	if (j->child == 0) {
-		child_reset();
-		struct cell_cp_req q = { .id = id, .ref = api_param(r, "id"), .ctr_path = path, .tar_fd = p[1] };
-		cell_error *err = NULL;
-		_exit(cell_ctr_cp(r->engine, &q, &err) < 0 ? 1 : 0);
-	}
-	close(p[1]);
-	j->fd = p[0];
-	if (j->child < 0) {
-		j->child = 0;
-		save_free(j);
-		api_error(r, 500, "archive: cannot fork: %s", strerror(errno));
-		return;
-	}
+	struct cell_cp_req q = { .id = id, .ref = api_param(r, "id"), .ctr_path = path };
 	r->reply_header[0] = "X-Docker-Container-Path-Stat";
 	r->reply_header[1] = hdr;
-	api_reply_stream(r, 200, "application/x-tar", save_body, j, save_free);
+	api_reply_child(r, 200, "application/x-tar", cp_child, &(struct cp_args){ .engine = r->engine, .q = &q });
 }
 
 static void archive_put(struct api_req *r)

@@ -38,46 +38,10 @@ static bool lookup(struct api_req *r, const char *ref, char **ret)
 
 /* ---- export ---- */
 
-struct pipe_job {
-	pid_t child;
-	int fd, client;
-};
-
-static ssize_t pipe_body(void *cls, uint64_t pos, char *buf, size_t max)
+static int export_child(void *cls, int fd)
 {
-	struct pipe_job *j = cls;
-	for (;;) {
-		struct pollfd p[2] = { { .fd = j->fd, .events = POLLIN }, { .fd = j->client, .events = POLLRDHUP } };
-		if (poll(p, 2, 1000) < 0 && errno != EINTR)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (j->client >= 0 && (p[1].revents & (POLLHUP | POLLERR | POLLRDHUP)))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (!p[0].revents)
-			continue;
-		ssize_t n = read(j->fd, buf, max);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n > 0)
-			return n;
-		int st = 0;
-		while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
-			;
-		j->child = 0;
-		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? MHD_CONTENT_READER_END_OF_STREAM
-							      : MHD_CONTENT_READER_END_WITH_ERROR;
-	}
-}
-
-static void pipe_free(void *cls)
-{
-	struct pipe_job *j = cls;
-	safe_close(j->fd);
-	if (j->child > 0) {
-		kill(j->child, SIGKILL);
-		while (waitpid(j->child, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	free(j);
+	cell_error *err = NULL;
+	return cell_dir_export_tar(cls, fd, &err);
 }
 
 static void export_(struct api_req *r)
@@ -93,33 +57,7 @@ static void export_(struct api_req *r)
 		api_error_from(r, &err, 500);
 		return;
 	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		api_error(r, 500, "export: cannot make a pipe: %s", strerror(errno));
-		return;
-	}
-	struct pipe_job *j = xcalloc(1, sizeof(*j));
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	j->client = ci ? ci->connect_fd : -1;
-	fflush(stdout);
-	fflush(stderr);
-	j->child = fork();
-	if (j->child == 0) {
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		_exit(cell_dir_export_tar(rootfs, p[1], &err) < 0 ? 1 : 0);
-	}
-	close(p[1]);
-	j->fd = p[0];
-	if (j->child < 0) {
-		j->child = 0;
-		pipe_free(j);
-		api_error(r, 500, "export: cannot fork: %s", strerror(errno));
-		return;
-	}
-	api_reply_stream(r, 200, "application/x-tar", pipe_body, j, pipe_free);
+	api_reply_child(r, 200, "application/x-tar", export_child, rootfs);
 }
 
 /* ---- changes: [{"Path", "Kind": 0 changed, 1 added, 2 deleted}] ---- */

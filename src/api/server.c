@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -306,6 +308,82 @@ void api_reply_stream(struct api_req *r, unsigned status, const char *content_ty
 	if (content_type)
 		MHD_add_response_header(resp, "Content-Type", content_type);
 	queue(r, status, resp);
+}
+
+struct child_body {
+	pid_t child;
+	int fd, client;
+};
+
+static ssize_t child_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct child_body *j = cls;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = j->fd, .events = POLLIN }, { .fd = j->client, .events = POLLRDHUP } };
+		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (j->client >= 0 && (p[1].revents & (POLLHUP | POLLERR | POLLRDHUP)))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (!p[0].revents)
+			continue;
+		ssize_t n = read(j->fd, buf, max);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0)
+			return n;
+		int st = 0;
+		while (waitpid(j->child, &st, 0) < 0 && errno == EINTR)
+			;
+		j->child = 0;
+		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+							      : MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+}
+
+static void child_done(void *cls)
+{
+	struct child_body *j = cls;
+	safe_close(j->fd);
+	if (j->child > 0) {
+		kill(j->child, SIGKILL);
+		while (waitpid(j->child, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(j);
+}
+
+void api_reply_child(struct api_req *r, unsigned status, const char *content_type, int (*fn)(void *cls, int fd),
+		     void *cls)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		api_error(r, 500, "cannot make a pipe: %s", strerror(errno));
+		return;
+	}
+	struct child_body *j = xcalloc(1, sizeof(*j));
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	j->client = ci ? ci->connect_fd : -1;
+	fflush(stdout);
+	fflush(stderr);
+	j->child = fork();
+	if (j->child == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		close(p[0]);
+		_exit(fn(cls, p[1]) < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	j->fd = p[0];
+	if (j->child < 0) {
+		j->child = 0;
+		child_done(j);
+		api_error(r, 500, "cannot fork: %s", strerror(errno));
+		return;
+	}
+	api_reply_stream(r, status, content_type, child_read, j, child_done);
 }
 
 struct hijack {
