@@ -115,6 +115,16 @@ static bool send_all(int fd, const void *p, size_t n)
 		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* the upgraded socket is non-blocking: wait for room, a
+			 * slow client is slow, not gone */
+			struct pollfd pw = { .fd = fd, .events = POLLOUT };
+			if (poll(&pw, 1, -1) < 0 && errno != EINTR)
+				return false;
+			if (pw.revents & (POLLERR | POLLHUP))
+				return false;
+			continue;
+		}
 		if (k <= 0)
 			return false;
 		c += k;
