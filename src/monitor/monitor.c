@@ -191,22 +191,34 @@ static void stream_flush(struct stream *s, bool all)
 
 /* ---- attach clients ---- */
 
+/* the client the start was given (--attach-fd: docker run's, cell run's):
+ * its reader may be slow (`run IMAGE | slow-consumer`) */
+static int first_client = -1;
+
 static void client_drop(size_t i)
 {
+	if (m.clients[i] == first_client)
+		first_client = -1;
 	close(m.clients[i]);
 	m.clients[i] = m.clients[--m.n_clients];
 }
 
 static bool client_send(int fd, const void *msg, size_t len)
 {
-	for (int tries = 0; tries < 2; tries++) {
+	/* a slow reader gets a second to catch up, then is dropped; the
+	 * first client 60 s, the container's output waiting meanwhile (as
+	 * Docker's attached stdout holds the container back) */
+	int patience = fd == first_client ? 60 : 1;
+	for (int waited = 0; waited <= patience; waited++) {
 		if (send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
 			return true;
 		if (errno != EAGAIN && errno != EINTR)
 			return false;
-		/* a slow reader gets a second to catch up, then is dropped */
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		if (poll(&p, 1, 1000) <= 0)
+		int r = poll(&p, 1, 1000);
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (r > 0 && (p.revents & (POLLERR | POLLHUP)))
 			return false;
 	}
 	return false;
@@ -679,8 +691,10 @@ static void setup(int attach)
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	m.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (attach >= 0)
+	if (attach >= 0) {
 		client_add(attach);
+		first_client = attach;
+	}
 }
 
 int main(int argc, char **argv)

@@ -94,8 +94,8 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 	out=$(d run --rm --network none busybox sh -c 'echo out; echo err >&2' 2>"$TMPD/err")
 	is "$out|$(cat "$TMPD/err")" "out|err" "$t: stdout and stderr apart"
 	is "$(echo piped | d run -i --rm --network none busybox cat 2>&1)" "piped" "$t: run -i: stdin in"
-	is "$(d run --rm --network none busybox sh -c 'head -c 4000000 /dev/zero' | wc -c)" 4000000 \
-		"$t: run: 4 MB of output all arrive"
+	is "$(d run --rm --network none busybox sh -c 'head -c 4000000 /dev/zero' | (sleep 3; wc -c))" 4000000 \
+		"$t: run: 4 MB all arrive to a reader that starts 3 s late"
 	out=$(script -eqc "DOCKER_HOST=unix://$SOCK $D run --rm -t --network none busybox sh -c 'tty >/dev/null && echo is-a-tty; exit 5'" /dev/null </dev/null)
 	rc=$?
 	like "$out" "is-a-tty" "$t: run -t: a terminal inside"
