@@ -247,7 +247,114 @@ static void history(struct api_req *r)
 	api_reply_json(r, 200, out);
 }
 
+/* ---- POST /containers/{id}/update: docker update ---- */
+
+static json_object *res_section(json_object *res, const char *name)
+{
+	json_object *s = get(res, name);
+	if (!s) {
+		s = json_object_new_object();
+		json_object_object_add(res, name, s);
+	}
+	return s;
+}
+
+static void update(struct api_req *r)
+{
+	_cleanup_free_ char *id = NULL;
+	json_object *b = NULL;
+	if (!api_body_json(r, &b))
+		return;
+	if (!lookup(r, api_param(r, "id"), &id)) {
+		json_object_put(b);
+		return;
+	}
+	/* HostConfig key → linux.resources section and key */
+	static const char *const ints[][3] = {
+		{ "Memory", "memory", "limit" },	 { "MemorySwap", "memory", "swap" },
+		{ "MemoryReservation", "memory", "reservation" }, { "CpuShares", "cpu", "shares" },
+		{ "CpuPeriod", "cpu", "period" },	 { "CpuQuota", "cpu", "quota" },
+		{ "PidsLimit", "pids", "limit" },	 { "BlkioWeight", "blockIO", "weight" },
+	};
+	json_object *res = json_object_new_object(), *hc = json_object_new_object();
+	_cleanup_free_ char *restart = NULL;
+	int restart_max = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ints); i++) {
+		json_object *v = get(b, ints[i][0]);
+		if (!v || json_object_is_type(v, json_type_null))
+			continue;
+		if (!json_object_is_type(v, json_type_int)) {
+			api_error(r, 400, "update: %s must be an integer", ints[i][0]);
+			goto out;
+		}
+		int64_t n = json_object_get_int64(v);
+		if (n == 0 && !streq(ints[i][0], "PidsLimit"))
+			continue;	/* Docker's 0: unchanged */
+		if (streq(ints[i][0], "Memory") && n > 0 && n < 6 * 1024 * 1024) {
+			api_error(r, 400, "Minimum memory limit allowed is 6MB");
+			goto out;
+		}
+		if (streq(ints[i][0], "BlkioWeight") && (n < 10 || n > 1000)) {
+			api_error(r, 400, "Range of blkio weight is from 10 to 1000");
+			goto out;
+		}
+		if (streq(ints[i][0], "PidsLimit") && n == 0)
+			continue;
+		json_object_object_add(res_section(res, ints[i][1]), ints[i][2], json_object_new_int64(n));
+		json_object_object_add(hc, ints[i][0], json_object_new_int64(n));
+	}
+	json_object *nano = get(b, "NanoCpus");
+	if (nano && json_object_get_int64(nano) > 0) {
+		int64_t quota = json_object_get_int64(nano) / 10000;
+		json_object_object_add(res_section(res, "cpu"), "quota", json_object_new_int64(quota));
+		json_object_object_add(res_section(res, "cpu"), "period", json_object_new_int64(100000));
+		json_object_object_add(hc, "NanoCpus", json_object_new_int64(json_object_get_int64(nano)));
+	}
+	static const char *const strs[][2] = { { "CpusetCpus", "cpus" }, { "CpusetMems", "mems" } };
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		const char *v = json_object_get_string(get(b, strs[i][0]));
+		if (v && *v) {
+			json_object_object_add(res_section(res, "cpu"), strs[i][1], json_object_new_string(v));
+			json_object_object_add(hc, strs[i][0], json_object_new_string(v));
+		}
+	}
+	json_object *rp = get(b, "RestartPolicy");
+	const char *rname = json_object_get_string(get(rp, "Name"));
+	if (rname && *rname) {
+		if (!streq(rname, "no") && !streq(rname, "always") && !streq(rname, "unless-stopped") &&
+		    !streq(rname, "on-failure")) {
+			api_error(r, 400, "invalid restart policy '%s'", rname);
+			goto out;
+		}
+		restart = xstrdup(rname);
+		restart_max = json_object_get_int(get(rp, "MaximumRetryCount"));
+	}
+	if (json_object_object_length(hc) == 0 && !restart) {
+		json_object *out = json_object_new_object();
+		json_object_object_add(out, "Warnings", json_object_new_array());
+		api_reply_json(r, 200, out);
+		goto out;
+	}
+	struct cell_update_req q = { .res = res, .hc = hc, .restart = restart, .restart_max = restart_max };
+	cell_error *err = NULL;
+	api_lock();
+	int rc = cell_ctr_update_resources(r->engine, id, &q, &err);
+	api_unlock();
+	if (rc < 0) {
+		api_error_from(r, &err, strstr(err->msg, "conflicts") ? 400 : 500);
+		goto out;
+	}
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "Warnings", json_object_new_array());
+	api_reply_json(r, 200, out);
+out:
+	json_object_put(res);
+	json_object_put(hc);
+	json_object_put(b);
+}
+
 const struct api_route api_routes_misc[] = {
+	{ "POST", "/containers/{id}/update", update, 0 },
 	{ "GET", "/containers/{id}/export", export_, 0 },
 	{ "GET", "/containers/{id}/changes", changes, 0 },
 	{ "POST", "/commit", commit, 0 },

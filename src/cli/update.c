@@ -64,68 +64,11 @@ static int int_flag(struct update *u, const char *flag, const char *sec, const c
 	return set_num(u, sec, key, hckey, v);
 }
 
-static void merge(json_object *dst, json_object *src)
-{
-	json_object_object_foreach(src, k, v) {
-		json_object *d = json_object_object_get(dst, k);
-		if (json_object_is_type(v, json_type_object) && json_object_is_type(d, json_type_object))
-			merge(d, v);
-		else
-			json_object_object_add(dst, k, json_object_get(v));
-	}
-}
-
-static int record_update(json_object *rec, void *data, cell_error **err)
-{
-	struct update *u = data;
-	json_object *hc = json_object_object_get(rec, "HostConfig");
-	if (!hc)
-		return cell_error_set(err, "the container's record has no HostConfig");
-	merge(hc, u->hc);
-	if (u->restart) {
-		json_object *rp = json_object_new_object();
-		json_object_object_add(rp, "Name", json_object_new_string(u->restart));
-		json_object_object_add(rp, "MaximumRetryCount", json_object_new_int(u->restart_max));
-		json_object_object_add(hc, "RestartPolicy", rp);
-	}
-	return 0;
-}
-
 static int update_one(struct cell_engine *e, const char *id, void *data, cell_error **err)
 {
 	struct update *u = data;
-	json_object *rec = NULL;
-	if (cell_ctr_load(e, id, &rec, err) < 0)
-		return -1;
-	const char *s = cell_ctr_status(rec);
-	bool live = streq(s, "running") || streq(s, "paused");
-	bool autorm = json_object_get_boolean(json_object_object_get(json_object_object_get(rec, "HostConfig"),
-								     "AutoRemove"));
-	json_object_put(rec);
-	if (u->restart && !streq(u->restart, "no") && autorm)
-		return cell_error_set(err, "cannot update container `%.12s`: --restart %s conflicts with its --rm", id,
-				      u->restart);
-	if (live && json_object_object_length(u->res) > 0 && cell_rt_update(e->rt_root, id, u->res, err) < 0)
-		return cell_error_wrap(err, "update container `%.12s`", id);
-	/* the next start's bundle */
-	_cleanup_free_ char *cfg = xasprintf("%s/%s/bundle/config.json", e->ctr_root, id);
-	json_object *doc = NULL;
-	if (json_object_object_length(u->res) > 0) {
-		if (cj_parse_file(cfg, &doc, err) < 0)
-			return -1;
-		json_object *linux_ = json_object_object_get(doc, "linux");
-		if (!linux_) {
-			linux_ = json_object_new_object();
-			json_object_object_add(doc, "linux", linux_);
-		}
-		merge(section(linux_, "resources"), u->res);
-		const char *text = cj_to_string(doc, false);
-		int r = write_file_atomic(cfg, text, strlen(text), 0600, err);
-		json_object_put(doc);
-		if (r < 0)
-			return -1;
-	}
-	return cell_ctr_update(e, id, record_update, u, err);
+	struct cell_update_req q = { .res = u->res, .hc = u->hc, .restart = u->restart, .restart_max = u->restart_max };
+	return cell_ctr_update_resources(e, id, &q, err);
 }
 
 static const char update_usage[] =

@@ -260,6 +260,30 @@ for D in /usr/bin/docker /usr/local/bin/docker; do
 done
 c rm -f chg >/dev/null
 
+# ---- docker update: POST /containers/{id}/update ----
+c run -d --name upd busybox sleep 300 >/dev/null
+for D in /usr/bin/docker /usr/local/bin/docker; do
+	[ -x "$D" ] || { skip "$D is not installed"; continue; }
+	v=$("$D" --version | sed 's/Docker version \([0-9]*\).*/\1/')
+	d() { DOCKER_HOST="unix://$SOCK" timeout 60 "$D" "$@"; }
+	t="docker $v"
+	m=$((64 + v))
+	check "$t: update --memory ${m}m --pids-limit $v --cpus 0.5 --restart always" -- \
+		d update --memory ${m}m --pids-limit "$v" --cpus 0.5 --restart always upd
+	cg=$(awk -F: '$2=="memory" {print $3}' /proc/$(c inspect -f '{{.State.Pid}}' upd)/cgroup)
+	is "$(cat /sys/fs/cgroup/memory$cg/memory.limit_in_bytes)" "$((m * 1024 * 1024))" "$t: update: the live memory limit"
+	is "$(c inspect -f '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}' upd)" \
+		"$((m * 1024 * 1024)) $v 500000000 always" "$t: update: the record"
+	d update --memory 1k upd >"$TMPD/out" 2>&1
+	ok "$([ $? != 0 ]; echo $?)" "$t: update --memory 1k is refused"
+	like "$(cat "$TMPD/out")" "Minimum memory limit allowed is 6MB" "$t: ... with Docker's message"
+done
+is "$(code -X POST -H 'Content-Type: application/json' -d '{"Memory": "x"}' http://x/v1.41/containers/upd/update)" 400 \
+	"update with a wrong type: 400"
+is "$(code -X POST -H 'Content-Type: application/json' -d '{"Memory": 99999999}' http://x/v1.41/containers/nosuch/update)" 404 \
+	"update of no such container: 404"
+c rm -f upd >/dev/null
+
 # ---- the service's config: group, uri, time ----
 G=$(getent group nogroup >/dev/null && echo nogroup || echo root)
 printf '{"service": {"group": "%s", "uri": "unix://%s", "time": 1}}\n' "$G" "$TMPD/cfg.sock" > "$TMPD/cell.json"

@@ -137,6 +137,17 @@ int cell_ctr_cp(struct cell_engine *e, const struct cell_cp_req *q, cell_error *
 /* changes.c: what the container changed since its creation, sorted by path:
  * "A /added", "C /changed", "D /deleted" (NULL-terminated, caller frees). */
 int cell_ctr_changes(struct cell_engine *e, const char *id, char ***ret, cell_error **err);
+/* update.c: new resource limits and restart policy. res: OCI
+ * linux.resources with only what changes; hc: the same as HostConfig keys
+ * (Memory, NanoCpus, ...); restart: a policy name or NULL. */
+struct cell_update_req {
+	json_object *res;
+	json_object *hc;
+	const char *restart;
+	int restart_max;
+};
+int cell_ctr_update_resources(struct cell_engine *e, const char *id, const struct cell_update_req *u,
+			      cell_error **err);
 /* The container's changes as a new image (cell_image_commit), paused for
  * the time of it when running and pause is set; o->ids is filled in here.
  * ref: the name the user gave, for messages and the history's created_by. */
