@@ -1203,6 +1203,7 @@ static void wait_until(struct waiter *w)
 	snap(r, id, &first);
 	now = first;
 	bool seen_running = first.exists && !first.stopped;
+	unsigned polls = 0;
 	for (;;) {
 		if (!now.exists) {
 			/* removed (--rm): the code of its last exit, from its die
@@ -1223,7 +1224,10 @@ static void wait_until(struct waiter *w)
 			break;
 		if (client_gone(w->fd))
 			break;
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		/* 5 ms for the first second (a docker run's wait mostly ends
+		 * there), then 20 ms, then 100 ms past ten seconds */
+		polls++;
+		struct timespec ts = { 0, (polls < 200 ? 5 : polls < 650 ? 20 : 100) * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		struct snapshot next;
 		snap(r, id, &next);
