@@ -80,6 +80,27 @@ PY
 is "$out" "late-start" "attach: a client that half-closed before a slow start still gets the output"
 c rm -f "$id" >/dev/null 2>&1
 
+# ---- 50 clients at once: create, start, wait, logs, rm; none lost or doubled ----
+one_client() {	# N: prints "N:<its logs>", or the step that failed
+	local n=$1 id
+	id=$(api --max-time 60 -X POST -H 'Content-Type: application/json' \
+		-d "{\"Image\":\"busybox\",\"Cmd\":[\"echo\",\"client-$n\"],\"HostConfig\":{\"NetworkMode\":\"none\"}}" \
+		"http://x/v1.41/containers/create?name=load$n" | jq -r .Id)
+	[ ${#id} = 64 ] || { echo "$n:create failed"; return; }
+	[ "$(code --max-time 60 -X POST "http://x/v1.41/containers/$id/start")" = 204 ] || { echo "$n:start failed"; return; }
+	[ "$(api --max-time 60 -X POST "http://x/v1.41/containers/$id/wait" | jq -r .StatusCode)" = 0 ] || { echo "$n:wait failed"; return; }
+	echo "$n:$(api --max-time 60 "http://x/v1.41/containers/$id/logs?stdout=1" | tail -c +9 | tr -d '\n')"
+	[ "$(code --max-time 60 -X DELETE "http://x/v1.41/containers/$id")" = 204 ] || echo "$n:rm failed"
+}
+pids=()
+for n in $(seq 50); do one_client "$n" > "$TMPD/load.$n" 2>&1 & pids+=($!); done
+wait "${pids[@]}"	# not a bare wait: the service is a job of this shell too
+bad=0
+for n in $(seq 50); do [ "$(cat "$TMPD/load.$n")" = "$n:client-$n" ] || { bad=$((bad + 1)); sed 's/^/# /' "$TMPD/load.$n"; }; done
+is "$bad" 0 "50 clients at once: each created, started, waited, read its own logs and removed its container"
+is "$(c ps -aq | wc -l)" 0 "... and no container is left or doubled"
+is "$(api http://x/_ping)" OK "... the service still answers"
+
 # ---- the docker CLIs ----
 for D in /usr/bin/docker /usr/local/bin/docker; do
 	[ -x "$D" ] || { skip "$D is not installed"; continue; }
