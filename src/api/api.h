@@ -126,6 +126,14 @@ void api_reply_child(struct api_req *r, unsigned status, const char *content_typ
 typedef void (*api_hijack_fn)(int sock, const char *extra, size_t n_extra, void *cls);
 void api_hijack(struct api_req *r, const char *content_type, api_hijack_fn fn, void *cls, void (*done)(void *cls));
 
+/* ---- hijacked sockets (non-blocking, libmicrohttpd's) ---- */
+/* All of p, waiting for room (a slow client is slow, not gone); false when
+ * the client is gone. */
+bool api_send_all(int fd, const void *p, size_t n);
+/* Docker's frame: stream (1 stdout, 2 stderr), three zero bytes, the size
+ * big-endian, then the bytes. */
+bool api_send_frame(int fd, int stream, const char *p, size_t n);
+
 /* ---- the engine ---- */
 void api_lock(void);
 void api_unlock(void);

@@ -108,39 +108,6 @@ struct attach {
 	struct pending *pending;	/* until the start took the other end */
 };
 
-static bool send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* the upgraded socket is non-blocking: wait for room, a
-			 * slow client is slow, not gone */
-			struct pollfd pw = { .fd = fd, .events = POLLOUT };
-			if (poll(&pw, 1, -1) < 0 && errno != EINTR)
-				return false;
-			if (pw.revents & (POLLERR | POLLHUP))
-				return false;
-			continue;
-		}
-		if (k <= 0)
-			return false;
-		c += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
-/* Docker's frame: stream, three zero bytes, the size big-endian. */
-static bool send_frame(int fd, int stream, const char *p, size_t n)
-{
-	unsigned char h[8] = { (unsigned char)stream, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-			       (unsigned char)(n >> 8), (unsigned char)n };
-	return send_all(fd, h, sizeof(h)) && send_all(fd, p, n);
-}
-
 static bool send_msg(int sock, char type, const void *data, size_t len)
 {
 	char msg[1 + ATTACH_MSG_MAX];
@@ -204,9 +171,9 @@ static void relay(struct attach *a, int client, const char *extra, size_t n_extr
 			bool out = msg[0] == ATTACH_STDOUT, err = msg[0] == ATTACH_STDERR;
 			if (out_ok && ((out && a->want_out) || (err && a->want_err))) {
 				if (a->tty)
-					out_ok = send_all(client, msg + 1, (size_t)n - 1);
+					out_ok = api_send_all(client, msg + 1, (size_t)n - 1);
 				else
-					out_ok = send_frame(client, out ? 1 : 2, msg + 1, (size_t)n - 1);
+					out_ok = api_send_frame(client, out ? 1 : 2, msg + 1, (size_t)n - 1);
 			}
 			if (msg[0] == ATTACH_EXIT)
 				break;
@@ -294,7 +261,7 @@ static void attach_io(int client, const char *extra, size_t n_extra, void *cls)
 		/* not running when asked: the start hands our pair to the monitor */
 		bool ok = wait_started(a, a->pending, client);
 		if (!ok && a->pending->error && !a->tty)
-			send_frame(client, 2, a->pending->error, strlen(a->pending->error));
+			api_send_frame(client, 2, a->pending->error, strlen(a->pending->error));
 		pending_drop(a->pending);
 		a->pending = NULL;
 		if (!ok)

@@ -607,21 +607,6 @@ static bool archive_stat(struct api_req *r, const char *id, const char *path, ch
 	return true;
 }
 
-static void archive_head(struct api_req *r)
-{
-	_cleanup_free_ char *id = NULL, *hdr = NULL;
-	const char *path = api_query(r, "path");
-	if (!path || !*path) {
-		api_error(r, 400, "archive: the query parameter `path` is needed");
-		return;
-	}
-	if (!ctr_lookup(r, &id) || !archive_stat(r, id, path, &hdr))
-		return;
-	r->reply_header[0] = "X-Docker-Container-Path-Stat";
-	r->reply_header[1] = hdr;
-	api_reply_empty(r, 200);
-}
-
 struct cp_args {
 	struct cell_engine *engine;
 	struct cell_cp_req *q;
@@ -645,9 +630,13 @@ static void archive_get(struct api_req *r)
 	}
 	if (!ctr_lookup(r, &id) || !archive_stat(r, id, path, &hdr))
 		return;
-	struct cell_cp_req q = { .id = id, .ref = api_param(r, "id"), .ctr_path = path };
 	r->reply_header[0] = "X-Docker-Container-Path-Stat";
 	r->reply_header[1] = hdr;
+	if (streq(r->method, "HEAD")) {	/* docker cp's stat of a path */
+		api_reply_empty(r, 200);
+		return;
+	}
+	struct cell_cp_req q = { .id = id, .ref = api_param(r, "id"), .ctr_path = path };
 	api_reply_child(r, 200, "application/x-tar", cp_child, &(struct cp_args){ .engine = r->engine, .q = &q });
 }
 
@@ -676,7 +665,7 @@ static void archive_put(struct api_req *r)
 }
 
 const struct api_route api_routes_build[] = {
-	{ "HEAD", "/containers/{id}/archive", archive_head, 0 },
+	{ "HEAD", "/containers/{id}/archive", archive_get, 0 },
 	{ "GET", "/containers/{id}/archive", archive_get, 0 },
 	{ "PUT", "/containers/{id}/archive", archive_put, API_BODY_FILE },
 	{ "POST", "/build", build, API_BODY_FILE },

@@ -282,39 +282,6 @@ static void set_winsize(int master, unsigned short rows, unsigned short cols)
 		ioctl(master, TIOCSWINSZ, &ws);
 }
 
-/* The hijacked socket is non-blocking (libmicrohttpd's): a client busy
- * sending its stdin is waited for, not taken for gone. */
-static bool send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd q = { .fd = fd, .events = POLLOUT };
-			if (poll(&q, 1, -1) < 0 && errno != EINTR)
-				return false;
-			if (q.revents & (POLLHUP | POLLERR))
-				return false;
-			continue;
-		}
-		if (k <= 0)
-			return false;
-		c += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
-/* Docker's frame: stream, three zero bytes, the size big-endian. */
-static bool send_frame(int fd, int stream, const char *p, size_t n)
-{
-	unsigned char h[8] = { (unsigned char)stream, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-			       (unsigned char)(n >> 8), (unsigned char)n };
-	return send_all(fd, h, sizeof(h)) && send_all(fd, p, n);
-}
-
 /* What one start relays. */
 struct run {
 	struct exec *x;
@@ -468,8 +435,8 @@ static bool output(struct run *u, int fd, int stream, int client, bool *client_o
 	if (n <= 0)
 		return false;	/* EOF, or EIO: a pty whose slave is closed */
 	if (*client_ok)
-		*client_ok = u->multiplexed ? send_frame(client, stream, buf, (size_t)n)
-					    : send_all(client, buf, (size_t)n);
+		*client_ok = u->multiplexed ? api_send_frame(client, stream, buf, (size_t)n)
+					    : api_send_all(client, buf, (size_t)n);
 	return true;
 }
 
@@ -577,9 +544,9 @@ static void start_io(int client, const char *extra, size_t n_extra, void *cls)
 		/* dockerd writes the failure into the stream */
 		_cleanup_free_ char *m = xasprintf("%s\r\n", err ? err->msg : "exec failed");
 		if (u->multiplexed)
-			send_frame(client, 2, m, strlen(m));
+			api_send_frame(client, 2, m, strlen(m));
 		else
-			send_all(client, m, strlen(m));
+			api_send_all(client, m, strlen(m));
 		cell_error_free(&err);
 		finish(u, u->s.status);
 		return;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
@@ -384,6 +385,36 @@ void api_reply_child(struct api_req *r, unsigned status, const char *content_typ
 		return;
 	}
 	api_reply_stream(r, status, content_type, child_read, j, child_done);
+}
+
+bool api_send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pw = { .fd = fd, .events = POLLOUT };
+			if (poll(&pw, 1, -1) < 0 && errno != EINTR)
+				return false;
+			if (pw.revents & (POLLERR | POLLHUP))
+				return false;
+			continue;
+		}
+		if (k <= 0)
+			return false;
+		c += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+bool api_send_frame(int fd, int stream, const char *p, size_t n)
+{
+	unsigned char h[8] = { (unsigned char)stream, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+			       (unsigned char)(n >> 8), (unsigned char)n };
+	return api_send_all(fd, h, sizeof(h)) && api_send_all(fd, p, n);
 }
 
 struct hijack {
